@@ -1,0 +1,49 @@
+// Byte classes of the HTTP grammar as lookup tables, each taken from the RFC 9110 / RFC 9112 ABNF it cites.
+
+function table(pred: (c: number) => boolean): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let c = 0; c < 256; c++) t[c] = pred(c) ? 1 : 0;
+  return t;
+}
+
+const isAlpha = (c: number): boolean => (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
+
+/**
+ * RFC 9110 §5.6.2: `tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_"
+ * / "`" / "|" / "~" / DIGIT / ALPHA`; `token = 1*tchar`. Methods (§9.1) and field names (§5.1) are tokens.
+ */
+export const TCHAR = table((c) => isAlpha(c) || isDigit(c) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c)));
+
+/**
+ * RFC 9110 §5.5: `field-value = *field-content`, `field-vchar = VCHAR / obs-text`, with SP and HTAB
+ * between. So a value byte is HTAB, SP, VCHAR (%x21-7E) or obs-text (%x80-FF); CR, LF, NUL, the
+ * other CTLs and DEL are rejected (§5.5: "a recipient ... MUST either reject the message").
+ */
+export const FIELD_VCHAR = table((c) => c === 0x09 || (c >= 0x20 && c <= 0x7e) || c >= 0x80);
+
+/**
+ * RFC 9112 §3.2 request-target (origin-form `absolute-path [ "?" query ]`, absolute-form,
+ * authority-form, asterisk-form): all of these are made of VCHAR (%x21-7E) only: no SP, no CTL,
+ * no DEL, no obs-text. The finer URI grammar (RFC 3986) is left to the handler.
+ */
+export const TARGET_CHAR = table((c) => c >= 0x21 && c <= 0x7e);
+
+/** RFC 5234 B.1: `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"` (case-insensitive in practice). */
+export const HEXDIG = table((c) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+
+/** RFC 9110 §5.6.3: `OWS = *( SP / HTAB )`. */
+export const OWS = table((c) => c === 0x20 || c === 0x09);
+
+/** Whether every byte of `buf[start, end)` is in `cls`. */
+export function allIn(cls: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    if (cls[buf[i] as number] !== 1) return false;
+  }
+  return true;
+}
+
+export const CR = 0x0d;
+export const LF = 0x0a;
+export const SP = 0x20;
+export const COLON = 0x3a;

@@ -1,0 +1,89 @@
+// Message framing and connection semantics of a parsed request head (RFC 9112 §6, §9; RFC 9110 §7.2, §10.1.1).
+
+import type { HttpFault, RequestHead } from './head-parser.js';
+
+/** How the body of a request is delimited and what the connection does after it. */
+export interface Framing {
+  /** Body length in bytes (0: no body). */
+  readonly contentLength: number;
+  /** Whether the connection stays open after the response (before the response's own say). */
+  readonly keepAlive: boolean;
+  /** `Expect: 100-continue` on HTTP/1.1. */
+  readonly expectContinue: boolean;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER; // 2^53 - 1
+
+function tokens(value: string): string[] {
+  return value.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
+}
+
+/**
+ * Derives the framing of a request or says why it must be refused. The caller closes the
+ * connection after any fault: framing faults are how request smuggling starts.
+ */
+export function analyzeFraming(head: RequestHead): Framing | HttpFault {
+  let host = 0;
+  let contentLength: string[] | null = null;
+  let transferEncoding: string[] | null = null;
+  let connection: string[] = [];
+  let expect: string[] | null = null;
+  for (const [rawName, value] of head.fields) {
+    switch (rawName.toLowerCase()) {
+      case 'host': host++; break;
+      case 'content-length': (contentLength ??= []).push(...value.split(',').map((v) => v.trim())); break;
+      case 'transfer-encoding': (transferEncoding ??= []).push(...tokens(value)); break;
+      case 'connection': connection = connection.concat(tokens(value)); break;
+      case 'expect': (expect ??= []).push(...tokens(value)); break;
+      default: break;
+    }
+  }
+  // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host field or has more than one.
+  if (head.version === '1.1' && host !== 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'HTTP/1.1 request needs exactly one Host header' };
+
+  if (transferEncoding !== null) {
+    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 and together with Content-Length are smuggling vectors; refuse both.
+    if (head.version === '1.0') return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'Transfer-Encoding in an HTTP/1.0 request' };
+    if (contentLength !== null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'both Content-Length and Transfer-Encoding' };
+    if (transferEncoding.length === 0 || transferEncoding[transferEncoding.length - 1] !== 'chunked') {
+      return transferEncoding.every((c) => c === 'chunked')
+        ? { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'chunked must be the final transfer coding' }
+        : { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'unsupported transfer coding' };
+    }
+    if (transferEncoding.some((c, i) => c === 'chunked' && i !== transferEncoding.length - 1)) {
+      return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'chunked applied more than once' };
+    }
+    if (transferEncoding.length > 1) return { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'unsupported transfer coding' };
+    // Chunked request bodies are decoded by the full codec (the HTTP/1.x codec issue); refused cleanly until then.
+    return { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'chunked request bodies are not supported yet' };
+  }
+
+  let length = 0;
+  if (contentLength !== null) {
+    // RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values may be taken as one value.
+    const first = contentLength[0] ?? '';
+    for (const v of contentLength) {
+      if (!/^[0-9]+$/.test(v)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
+      if (v !== first) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'differing Content-Length values' };
+    }
+    const n = first.length > 16 ? Infinity : Number(first);
+    if (!(n <= MAX_SAFE)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'Content-Length too large' };
+    length = n;
+  }
+
+  let expectContinue = false;
+  if (expect !== null && head.version === '1.1') {
+    // RFC 9110 §10.1.1: 100-continue is the only expectation defined; any other gets 417.
+    if (expect.length !== 1 || expect[0] !== '100-continue') return { code: 'ISO_ERR_HTTP_EXPECTATION_FAILED', reason: 'unsupported expectation' };
+    expectContinue = true;
+  }
+
+  // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 persists only with "keep-alive".
+  const keepAlive = head.version === '1.1' ? !connection.includes('close') : connection.includes('keep-alive') && !connection.includes('close');
+  return { contentLength: length, keepAlive, expectContinue };
+}
+
+/** Whether {@link analyzeFraming} refused the request. */
+export function isFault(x: Framing | HttpFault): x is HttpFault {
+  return 'code' in x;
+}

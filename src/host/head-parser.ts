@@ -1,0 +1,176 @@
+// Incremental parser of an HTTP/1.x request head (request line + header section), bounded by the per-server limits.
+
+import type { ErrorCode } from '../errors.js';
+import { allIn, COLON, CR, FIELD_VCHAR, LF, OWS, SP, TARGET_CHAR, TCHAR } from './chars.js';
+
+/** The request line and the header fields, in order, exactly as received (values trimmed of OWS). */
+export interface RequestHead {
+  readonly method: string;
+  readonly target: string;
+  readonly version: '1.0' | '1.1';
+  /** `[name as spelled, value]` pairs in arrival order. */
+  readonly fields: ReadonlyArray<readonly [string, string]>;
+}
+
+/** Why a request is refused: a stable code and a fixed reason text (never request bytes). */
+export interface HttpFault {
+  readonly code: ErrorCode;
+  readonly reason: string;
+}
+
+/** The head limits the parser enforces while bytes arrive. */
+export interface HeadLimits {
+  readonly maxRequestLineBytes: number;
+  readonly maxHeaderBytes: number;
+  readonly maxHeaderFields: number;
+}
+
+/** What one call to {@link HeadParser.push} found. */
+export type HeadResult =
+  | { readonly kind: 'more' }
+  | { readonly kind: 'head'; readonly head: RequestHead; readonly rest: Buffer }
+  | { readonly kind: 'fault'; readonly fault: HttpFault };
+
+const MORE: HeadResult = Object.freeze({ kind: 'more' });
+const fault = (code: ErrorCode, reason: string): HeadResult => ({ kind: 'fault', fault: { code, reason } });
+
+/**
+ * Parses one request head from bytes fed in any split. Memory stays bounded: only the current
+ * incomplete line is kept as bytes (at most the line limit), completed lines become strings.
+ * After a `head` or `fault` result, call {@link reset} before the next request.
+ */
+export class HeadParser {
+  readonly #limits: HeadLimits;
+  #pending: Buffer[] = [];
+  #pendingLen = 0;
+  #method = '';
+  #target = '';
+  #version: '1.0' | '1.1' | null = null;
+  #fields: Array<readonly [string, string]> = [];
+  #headerBytes = 0;
+  #started = false;
+
+  constructor(limits: HeadLimits) {
+    this.#limits = limits;
+  }
+
+  /** Whether any byte of the current request has arrived (a headers timer runs from then). */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** Forgets everything, ready for the next request on the connection. */
+  reset(): void {
+    this.#pending = [];
+    this.#pendingLen = 0;
+    this.#method = '';
+    this.#target = '';
+    this.#version = null;
+    this.#fields = [];
+    this.#headerBytes = 0;
+    this.#started = false;
+  }
+
+  /** Feeds bytes; returns the head once its empty line arrived, with the bytes after it in `rest`. */
+  push(chunk: Buffer): HeadResult {
+    if (chunk.length > 0) this.#started = true;
+    let start = 0;
+    for (;;) {
+      const nl = chunk.indexOf(LF, start);
+      if (nl === -1) {
+        if (start < chunk.length) {
+          this.#pending.push(chunk.subarray(start));
+          this.#pendingLen += chunk.length - start;
+        }
+        return this.#checkPartial();
+      }
+      let line: Buffer;
+      if (this.#pendingLen === 0) {
+        line = chunk.subarray(start, nl);
+      } else {
+        this.#pending.push(chunk.subarray(start, nl));
+        line = Buffer.concat(this.#pending, this.#pendingLen + nl - start);
+        this.#pending = [];
+        this.#pendingLen = 0;
+      }
+      start = nl + 1;
+      // RFC 9112 §2.2: a bare LF line terminator is ambiguous; this server rejects it.
+      if (line.length === 0 || line[line.length - 1] !== CR) return fault('ISO_ERR_HTTP_BAD_REQUEST', 'bare LF line terminator');
+      const content = line.subarray(0, line.length - 1);
+      const r = this.#version === null ? this.#requestLine(content) : this.#fieldLine(content);
+      if (r === 'end') {
+        return {
+          kind: 'head',
+          head: { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields },
+          rest: chunk.subarray(start),
+        };
+      }
+      if (r !== null) return { kind: 'fault', fault: r };
+    }
+  }
+
+  #checkPartial(): HeadResult {
+    const lim = this.#limits;
+    if (this.#version === null) {
+      if (this.#pendingLen > lim.maxRequestLineBytes) {
+        // 414 only when the method is complete and it is the target that does not end.
+        const sofar = Buffer.concat(this.#pending, this.#pendingLen);
+        const sp = sofar.indexOf(SP);
+        return sp > 0 && sofar.indexOf(SP, sp + 1) === -1
+          ? fault('ISO_ERR_HTTP_URI_TOO_LONG', 'request target too long')
+          : fault('ISO_ERR_HTTP_BAD_REQUEST', 'request line too long');
+      }
+    } else if (this.#headerBytes + this.#pendingLen > lim.maxHeaderBytes) {
+      return fault('ISO_ERR_HTTP_HEADERS_TOO_LARGE', 'header section too large');
+    }
+    return MORE;
+  }
+
+  /** RFC 9112 §3: `request-line = method SP request-target SP HTTP-version`. */
+  #requestLine(line: Buffer): HttpFault | 'end' | null {
+    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line received before the request-line.
+    if (line.length === 0) return null;
+    if (line.length > this.#limits.maxRequestLineBytes) {
+      const sp = line.indexOf(SP);
+      const sp2 = sp > 0 ? line.indexOf(SP, sp + 1) : -1;
+      const targetLong = sp2 > 0 && sp2 - sp - 1 > 0 && line.length - (sp2 - sp - 1) <= this.#limits.maxRequestLineBytes;
+      return targetLong
+        ? { code: 'ISO_ERR_HTTP_URI_TOO_LONG', reason: 'request target too long' }
+        : { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'request line too long' };
+    }
+    const sp1 = line.indexOf(SP);
+    if (sp1 <= 0 || !allIn(TCHAR, line, 0, sp1)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid method' };
+    const sp2 = line.indexOf(SP, sp1 + 1);
+    if (sp2 === -1 || sp2 === sp1 + 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request line' };
+    if (!allIn(TARGET_CHAR, line, sp1 + 1, sp2)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
+    const version = line.toString('latin1', sp2 + 1);
+    // RFC 9112 §2.3: `HTTP-version = HTTP-name "/" DIGIT "." DIGIT`, case-sensitive.
+    if (version === 'HTTP/1.1') this.#version = '1.1';
+    else if (version === 'HTTP/1.0') this.#version = '1.0';
+    else if (/^HTTP\/[0-9]\.[0-9]$/.test(version)) return { code: 'ISO_ERR_HTTP_VERSION_NOT_SUPPORTED', reason: 'HTTP version not supported' };
+    else return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid HTTP version' };
+    this.#method = line.toString('latin1', 0, sp1);
+    this.#target = line.toString('latin1', sp1 + 1, sp2);
+    return null;
+  }
+
+  /** RFC 9112 §5: `field-line = field-name ":" OWS field-value OWS`; the empty line ends the section. */
+  #fieldLine(line: Buffer): HttpFault | 'end' | null {
+    if (line.length === 0) return 'end';
+    this.#headerBytes += line.length + 2;
+    if (this.#headerBytes > this.#limits.maxHeaderBytes) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'header section too large' };
+    if (this.#fields.length >= this.#limits.maxHeaderFields) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'too many header fields' };
+    // RFC 9112 §5.2: obs-fold (a line starting with SP or HTAB) is rejected.
+    if (OWS[line[0] as number] === 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'obsolete line folding' };
+    const colon = line.indexOf(COLON);
+    // RFC 9112 §5.1: no whitespace is allowed between the field name and colon: the name must be a token.
+    if (colon <= 0 || !allIn(TCHAR, line, 0, colon)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid header field name' };
+    let vs = colon + 1;
+    let ve = line.length;
+    while (vs < ve && OWS[line[vs] as number] === 1) vs++;
+    while (ve > vs && OWS[line[ve - 1] as number] === 1) ve--;
+    if (!allIn(FIELD_VCHAR, line, vs, ve)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid character in header field value' };
+    this.#fields.push([line.toString('latin1', 0, colon), line.toString('latin1', vs, ve)]);
+    return null;
+  }
+}

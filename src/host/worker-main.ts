@@ -1,0 +1,94 @@
+// Entry point of a sandbox worker process: receives listening handles and handler sources, serves their connections from isolates.
+
+import net from 'node:net';
+import { IsoError } from '../errors.js';
+import type { Outcome } from '../outcome.js';
+import { SourceError, TenantSandbox } from '../sandbox/tenant-sandbox.js';
+import { Connection, type ServerContext } from './connection.js';
+import type { FromWorker, ToWorker } from './worker-protocol.js';
+
+interface Hosted {
+  readonly server: net.Server;
+  readonly sandbox: TenantSandbox;
+  readonly connections: Set<Connection>;
+}
+
+const hosted = new Map<number, Hosted>();
+
+function send(msg: FromWorker, then?: () => void): void {
+  if (process.send === undefined || !process.connected) return;
+  process.send(msg, undefined, {}, then);
+}
+
+function onCatastrophic(httpdid: number, message: string): void {
+  // isolated-vm has lost control of an isolate: this process cannot be trusted to go on.
+  for (const h of hosted.values()) h.server.close();
+  send({ op: 'catastrophic', httpdid, message }, () => process.exit(70));
+  setTimeout(() => process.exit(70), 500).unref();
+}
+
+async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown): Promise<void> {
+  const closeHandle = (): void => (handle as { close?: () => void } | undefined)?.close?.();
+  if (hosted.has(msg.httpdid)) throw new IsoError('ISO_ERR_API_INTERNAL', `server ${msg.httpdid} is already deployed on this worker`);
+  if (handle === undefined) throw new IsoError('ISO_ERR_API_INTERNAL', 'deploy arrived without a listening handle');
+  let sandbox: TenantSandbox;
+  try {
+    sandbox = await TenantSandbox.create(msg.source, msg.limits, (m) => onCatastrophic(msg.httpdid, m));
+  } catch (err) {
+    closeHandle();
+    if (err instanceof SourceError) throw new IsoError('ISO_ERR_API_INVALID_SOURCE', err.message);
+    throw err;
+  }
+  const connections = new Set<Connection>();
+  const ctx: ServerContext = {
+    httpdid: msg.httpdid,
+    limits: msg.limits,
+    invoke: (json, body) => sandbox.invoke(json, body),
+    report: (outcome: Outcome, detail: string | null) => {
+      if (outcome !== 'ok') send({ op: 'outcome', httpdid: msg.httpdid, outcome, detail: detail ?? '' });
+    },
+  };
+  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
+    const conn = new Connection(socket, ctx);
+    connections.add(conn);
+    socket.once('close', () => connections.delete(conn));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(handle as net.ListenOptions, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch(async (err: unknown) => {
+    await sandbox.close();
+    closeHandle();
+    throw new IsoError('ISO_ERR_API_BIND_FAILED', `listen failed: ${(err as Error).message}`);
+  });
+  hosted.set(msg.httpdid, { server, sandbox, connections });
+}
+
+async function undeploy(httpdid: number): Promise<void> {
+  const h = hosted.get(httpdid);
+  if (h === undefined) return;
+  hosted.delete(httpdid);
+  await new Promise<void>((resolve) => {
+    h.server.close(() => resolve());
+    for (const c of h.connections) c.destroy();
+  });
+  await h.sandbox.close();
+}
+
+process.on('message', (raw: ToWorker, handle: unknown) => {
+  const run = raw.op === 'deploy' ? deploy(raw, handle) : undeploy(raw.httpdid);
+  run.then(
+    () => send({ op: 'reply', id: raw.id, ok: true }),
+    (err: unknown) => {
+      const e = err instanceof IsoError ? err : new IsoError('ISO_ERR_API_INTERNAL', (err as Error).message);
+      send({ op: 'reply', id: raw.id, ok: false, code: e.code, message: e.message });
+    },
+  );
+});
+
+// The control process holds every listening socket; without it this worker has no reason to live.
+process.on('disconnect', () => process.exit(0));
+send({ op: 'ready', pid: process.pid });

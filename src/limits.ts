@@ -1,0 +1,35 @@
+// Per-server limits: their type, and the defaults from schemas/limits.json applied to what a tenant asked for.
+
+import { schemaDefaults } from './schemas.js';
+
+/** Every per-server limit, all resolved (see schemas/limits.json for units, defaults and ceilings). */
+export interface Limits {
+  /** Isolate heap limit, MiB. */
+  readonly memoryMb: number;
+  /** Wall-clock limit per request, ms. */
+  readonly timeoutMs: number;
+  /** Largest serialized response, bytes. */
+  readonly maxResponseBytes: number;
+  /** Longest request line, bytes. */
+  readonly maxRequestLineBytes: number;
+  /** Largest header section, bytes. */
+  readonly maxHeaderBytes: number;
+  /** Most header fields per request. */
+  readonly maxHeaderFields: number;
+  /** Largest request body, bytes. */
+  readonly maxBodyBytes: number;
+  /** From a request's first byte to the end of its headers, ms. */
+  readonly headersTimeoutMs: number;
+  /** Idle time allowed between requests on a persistent connection, ms. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+const DEFAULTS = Object.freeze(schemaDefaults('limits')) as unknown as Limits;
+
+/**
+ * Fills in the schema defaults for the limits a tenant left out. The input must already have been
+ * validated against `schemas/limits.json` (the API does this), so every value is within its ceiling.
+ */
+export function resolveLimits(requested: Partial<Limits> | undefined): Limits {
+  return Object.freeze({ ...DEFAULTS, ...(requested ?? {}) });
+}

@@ -1,0 +1,180 @@
+// One tenant server's isolate: compiles the handler module once, runs it per request under the time and memory limits, replaces it after a fatal outcome.
+
+import ivm from 'isolated-vm';
+import type { Outcome } from '../outcome.js';
+import { bootstrapSource } from './bootstrap.js';
+import { checkResponse, type ValidResponse } from './response-check.js';
+
+/** The handler source cannot be used; the message says why (with line and column where there is one). */
+export class SourceError extends Error {
+  override name = 'SourceError';
+}
+
+/** The sandbox limits that apply inside the isolate. */
+export interface SandboxLimits {
+  /** Heap limit, MiB (isolated-vm's minimum is 8). */
+  readonly memoryMb: number;
+  /** Wall-clock limit per request, ms. */
+  readonly timeoutMs: number;
+  /** Largest serialized response, bytes. */
+  readonly maxResponseBytes: number;
+}
+
+/** How one invocation ended. `detail` is for the client's text body and the log; never includes host internals. */
+export type InvokeResult =
+  | { readonly outcome: 'ok'; readonly response: ValidResponse }
+  | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string };
+
+interface Instance {
+  readonly isolate: ivm.Isolate;
+  readonly dispatch: ivm.Reference<(json: string, body: Uint8Array) => Promise<[string, string, Uint8Array | null]>>;
+}
+
+const FILENAME = 'handler.js';
+
+/** Rewrites isolated-vm's `Message [handler.js:2:13]` suffix as `at line 2, column 13`. */
+function withPosition(err: unknown): string {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  const name = typeof e?.name === 'string' ? e.name : 'Error';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const m = /^(.*) \[handler\.js:(\d+):(\d+)\]$/s.exec(message);
+  return m === null ? `${name}: ${message}` : `${name}: ${m[1] ?? ''} at line ${m[2] ?? '?'}, column ${m[3] ?? '?'}`;
+}
+
+async function instantiate(source: string, limits: SandboxLimits, onCatastrophicError: (message: string) => void): Promise<Instance> {
+  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError });
+  try {
+    const context = await isolate.createContext();
+    let tenant: ivm.Module;
+    try {
+      tenant = await isolate.compileModule(source, { filename: FILENAME });
+    } catch (err) {
+      throw new SourceError(withPosition(err));
+    }
+    const boot = await isolate.compileModule(bootstrapSource(limits.maxResponseBytes), { filename: 'isohttpd-bootstrap.js' });
+    try {
+      await tenant.instantiate(context, (specifier) => {
+        throw new Error(`imports are not available to handlers (import of ${JSON.stringify(specifier)})`);
+      });
+    } catch (err) {
+      throw new SourceError(withPosition(err));
+    }
+    await boot.instantiate(context, () => tenant);
+    try {
+      await boot.evaluate({ timeout: limits.timeoutMs });
+    } catch (err) {
+      if (isolate.isDisposed) throw new SourceError('module evaluation exceeded the memory limit');
+      const msg = withPosition(err);
+      throw new SourceError(/timed out/i.test(msg) ? `module evaluation exceeded the time limit (${limits.timeoutMs} ms)` : `module evaluation failed: ${msg}`);
+    }
+    const handlerType: unknown = await boot.namespace.get('handlerType', { copy: true });
+    if (handlerType !== 'function') {
+      throw new SourceError(handlerType === 'undefined' ? 'the module has no default export; it must `export default function handler(request)`' : `the module's default export must be a function, got ${String(handlerType)}`);
+    }
+    const dispatch = await boot.namespace.get('dispatch', { reference: true }) as Instance['dispatch'];
+    return { isolate, dispatch };
+  } catch (err) {
+    if (!isolate.isDisposed) isolate.dispose();
+    throw err;
+  }
+}
+
+/**
+ * The isolate of one tenant server. Requests are invoked concurrently (isolated-vm runs them one
+ * at a time in the isolate). After a timeout, a memory overrun or a crash the isolate is disposed
+ * and a fresh one instantiated from the same source; module-level state does not survive that.
+ */
+export class TenantSandbox {
+  readonly #source: string;
+  readonly #limits: SandboxLimits;
+  readonly #onCatastrophicError: (message: string) => void;
+  #current: Promise<Instance>;
+  #closed = false;
+
+  private constructor(source: string, limits: SandboxLimits, first: Instance, onCatastrophicError: (message: string) => void) {
+    this.#source = source;
+    this.#limits = limits;
+    this.#current = Promise.resolve(first);
+    this.#onCatastrophicError = onCatastrophicError;
+  }
+
+  /**
+   * Compiles and evaluates the handler module and checks its default export.
+   * @throws SourceError when the source does not compile, imports anything, fails or times out at
+   *   module level, or does not default-export a function.
+   */
+  static async create(source: string, limits: SandboxLimits, onCatastrophicError: (message: string) => void): Promise<TenantSandbox> {
+    const first = await instantiate(source, limits, onCatastrophicError);
+    return new TenantSandbox(source, limits, first, onCatastrophicError);
+  }
+
+  /** Runs the handler for one request. Never throws: every failure is an outcome. */
+  async invoke(requestJson: string, body: Uint8Array): Promise<InvokeResult> {
+    if (this.#closed) return { outcome: 'crashed', detail: 'server is stopping' };
+    let inst: Instance;
+    try {
+      inst = await this.#current;
+    } catch (err) {
+      return { outcome: 'crashed', detail: `sandbox could not be restarted: ${(err as Error).message}` };
+    }
+    let deadlinePassed = false;
+    // isolated-vm's own `timeout` covers only synchronous code; this deadline covers the rest
+    // (microtasks, a promise that never settles, serialization) by disposing the isolate.
+    const timer = setTimeout(() => {
+      deadlinePassed = true;
+      this.#replace(inst);
+    }, this.#limits.timeoutMs);
+    try {
+      const [kind, text, bytes] = await inst.dispatch.apply(undefined, [requestJson, body], {
+        arguments: { copy: true },
+        result: { copy: true, promise: true },
+        timeout: this.#limits.timeoutMs,
+      });
+      if (kind === 'exception') return { outcome: 'exception', detail: `handler raised: ${text}` };
+      if (kind === 'invalid') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };
+      const checked = checkResponse(text, bytes, this.#limits.maxResponseBytes);
+      return checked.ok ? { outcome: 'ok', response: checked.response } : { outcome: 'invalidResponse', detail: `invalid response: ${checked.reason}` };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#replace(inst);
+      if (deadlinePassed || /timed out/i.test(message)) {
+        return { outcome: 'timeout', detail: `handler exceeded its time limit (${this.#limits.timeoutMs} ms)` };
+      }
+      if (/memory limit/i.test(message)) {
+        return { outcome: 'memory', detail: `handler exceeded its memory limit (${this.#limits.memoryMb} MiB)` };
+      }
+      // Disposed under this request by another request's deadline, or an isolated-vm failure.
+      return { outcome: 'crashed', detail: 'the sandbox was reset while this request ran' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Disposes `inst` and, if it is still the current instance, starts a fresh one from the same source. */
+  #replace(inst: Instance): void {
+    if (!inst.isolate.isDisposed) inst.isolate.dispose();
+    if (this.#closed) return;
+    void this.#current.then((cur) => {
+      if (cur !== inst || this.#closed) return;
+      this.#current = instantiate(this.#source, this.#limits, this.#onCatastrophicError);
+      this.#current.catch(() => undefined);
+    }, () => undefined);
+  }
+
+  /** Heap statistics of the current isolate, bytes (for stats and tests). */
+  async heapUsed(): Promise<number> {
+    const inst = await this.#current;
+    return (await inst.isolate.getHeapStatistics()).used_heap_size;
+  }
+
+  /** Disposes the isolate; later invocations answer `crashed`. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    try {
+      const inst = await this.#current;
+      if (!inst.isolate.isDisposed) inst.isolate.dispose();
+    } catch {
+      // never instantiated: nothing to dispose
+    }
+  }
+}
