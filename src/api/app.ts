@@ -33,6 +33,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     return503OnClosing: true,
   });
   for (const schema of allSchemas()) app.addSchema(schema);
+  // JSON in and out: any other body type is 415 rather than a confusing validation error.
+  app.removeContentTypeParser('text/plain');
   const { manager } = opts;
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

@@ -1,0 +1,116 @@
+// Test helper: starts the real service (dist/cli.js) as a child process on a free API port with a temporary data dir.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+/** Anything with tap's `teardown`. */
+export interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+/** An answer of the control API. */
+export interface ApiAnswer {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+/** A running isohttpd for one test file. */
+export interface Service {
+  readonly url: string;
+  readonly apiPort: number;
+  readonly proc: ChildProcess;
+  readonly dataDir: string;
+  /** Everything the service printed so far (stdout and stderr). */
+  output(): string;
+  api(method: string, urlPath: string, body?: unknown): Promise<ApiAnswer>;
+  /** Deploys a handler on a free port; fails the test on anything but 201. */
+  deploy(source: string, limits?: Record<string, number>): Promise<{ httpdid: number; port: number }>;
+  stop(): Promise<void>;
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Reads an example handler from examples/. */
+export function example(name: string): string {
+  return readFileSync(path.join(ROOT, 'examples', name), 'utf8');
+}
+
+/** Starts the service and waits until its API answers. */
+export async function startService(t: Teardown, extraArgs: string[] = []): Promise<Service> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'isohttpd-test-'));
+  const proc = spawn(process.execPath, [CLI, 'serve', '--api-port', '0', '--data-dir', dataDir, ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ISOHTTPD_LOG_LEVEL: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'warn' },
+  });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`service did not start:\n${out}`)), 20_000);
+    const check = (): void => {
+      const m = /API listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        proc.stdout?.off('data', check);
+        resolve(m[1]);
+      }
+    };
+    proc.stdout?.on('data', check);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`service exited with ${String(code)}:\n${out}`));
+    });
+  });
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  t.teardown(stop);
+  const api = async (method: string, urlPath: string, body?: unknown): Promise<ApiAnswer> => {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = typeof body === 'string' ? body : JSON.stringify(body);
+      init.headers = { 'content-type': 'application/json' };
+    }
+    const res = await fetch(url + urlPath, init);
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === '' ? null : JSON.parse(text);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: res.status, headers: res.headers, body: parsed };
+  };
+  const deploy = async (source: string, limits?: Record<string, number>): Promise<{ httpdid: number; port: number }> => {
+    const port = await freePort();
+    const r = await api('POST', '/servers', { host: '127.0.0.1', port, source, ...(limits === undefined ? {} : { limits }) });
+    if (r.status !== 201) throw new Error(`deploy failed: ${r.status} ${JSON.stringify(r.body)}`);
+    return { httpdid: (r.body as { httpdid: number }).httpdid, port };
+  };
+  return { url, apiPort: Number(new URL(url).port), proc, dataDir, output: () => out, api, deploy, stop };
+}
