@@ -50,7 +50,7 @@ export function parseResponses(buf: Buffer, headIndexes: ReadonlySet<number> = n
     if (end === -1) throw new Error(`incomplete head: ${JSON.stringify(buf.subarray(pos).toString('latin1'))}`);
     const lines = buf.subarray(pos, end).toString('latin1').split('\r\n');
     const statusLine = lines[0] ?? '';
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = Object.create(null) as Record<string, string>;
     for (const line of lines.slice(1)) {
       const i = line.indexOf(':');
       const name = line.slice(0, i).toLowerCase();
