@@ -108,7 +108,7 @@ export class ServerManager {
       }
       for (const rec of this.#servers.values()) {
         try {
-          const reply = await worker.request({ op: 'deploy', httpdid: rec.view.httpdid, source: rec.source, limits: rec.view.limits }, rec.handle);
+          const reply = await worker.request({ op: 'deploy', httpdid: rec.view.httpdid, port: rec.view.port, source: rec.source, limits: rec.view.limits }, rec.handle);
           if (!reply.ok) this.#log.error({ httpdid: rec.view.httpdid, code: reply.code, detail: reply.message }, 'redeploy after worker restart failed');
         } catch (err) {
           this.#log.error({ httpdid: rec.view.httpdid, err }, 'redeploy after worker restart failed');
@@ -144,7 +144,7 @@ export class ServerManager {
         const limits = resolveLimits(req.limits);
         const httpdid = await this.#ids.next();
         const worker = await this.#worker;
-        const reply = await worker.request({ op: 'deploy', httpdid, source: req.source, limits }, handle);
+        const reply = await worker.request({ op: 'deploy', httpdid, port: req.port, source: req.source, limits }, handle);
         if (!reply.ok) throw new IsoError(reply.code, reply.message);
         const view: ServerView = { httpdid, host: req.host, port: req.port, state: 'running', createdAt: new Date().toISOString(), limits };
         this.#servers.set(httpdid, { view, source: req.source, key, handle });

@@ -7,6 +7,7 @@ import { IsoError } from '../errors.js';
 /** A bound TCP handle as libuv gives it; opaque except for `close`. */
 export interface BoundHandle {
   close(): void;
+  getsockname(out: { port?: number; address?: string }): number;
 }
 
 interface NetInternals {
@@ -32,8 +33,20 @@ const ERRNO: Readonly<Record<number, string>> = { [-98]: 'EADDRINUSE', [-99]: 'E
  */
 export function bindHandle(address: string, family: 4 | 6, port: number): BoundHandle {
   const r = (net as unknown as NetInternals)._createServerHandle(address, port, family);
-  if (typeof r !== 'number') return r;
-  const name = ERRNO[r] ?? `errno ${r}`;
+  let errno: number;
+  if (typeof r === 'number') {
+    errno = r;
+  } else {
+    // libuv defers a bind() EADDRINUSE to listen(), which happens in the worker on a copy of the
+    // socket that no longer carries that deferred error: the kernel would then listen on a random
+    // port. An unbound socket reports port 0, so the failed bind is caught here instead.
+    const out: { port?: number } = {};
+    const err = r.getsockname(out);
+    if (err === 0 && out.port === port) return r;
+    r.close();
+    errno = err === 0 ? -98 : err;
+  }
+  const name = ERRNO[errno] ?? `errno ${errno}`;
   if (name === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `${address} port ${port} is already in use`);
   if (name === 'EADDRNOTAVAIL' || name === 'EACCES') throw new IsoError('ISO_ERR_API_ADDRESS_NOT_ALLOWED', `${address} port ${port} cannot be bound here (${name})`);
   throw new IsoError('ISO_ERR_API_BIND_FAILED', `${address} port ${port} could not be bound (${name})`);

@@ -57,11 +57,15 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
     server.once('error', reject);
     server.listen(handle as net.ListenOptions, () => {
       server.off('error', reject);
-      resolve();
+      const addr = server.address();
+      // Never serve on a port other than the one asked for (see bindHandle).
+      if (typeof addr === 'object' && addr !== null && addr.port === msg.port) resolve();
+      else server.close(() => reject(Object.assign(new Error('socket is not bound to the requested port'), { code: 'EADDRINUSE' })));
     });
   }).catch(async (err: unknown) => {
     await sandbox.close();
     closeHandle();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `port ${msg.port} is already in use`);
     throw new IsoError('ISO_ERR_API_BIND_FAILED', `listen failed: ${(err as Error).message}`);
   });
   hosted.set(msg.httpdid, { server, sandbox, connections });

@@ -6,7 +6,7 @@ import type { Outcome } from '../outcome.js';
 
 /** Control → worker. `deploy` travels with the bound listening handle. */
 export type ToWorker =
-  | { readonly op: 'deploy'; readonly id: number; readonly httpdid: number; readonly source: string; readonly limits: Limits }
+  | { readonly op: 'deploy'; readonly id: number; readonly httpdid: number; readonly port: number; readonly source: string; readonly limits: Limits }
   | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number };
 
 /** The answer to one control request, matched by `id`. */
