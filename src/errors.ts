@@ -24,11 +24,13 @@ export const ERRORS = Object.freeze({
   // Tenant listeners: the HTTP codec
   ISO_ERR_HTTP_BAD_REQUEST: { status: 400, message: 'Bad Request' },
   ISO_ERR_HTTP_HEADERS_TIMEOUT: { status: 408, message: 'Request Timeout' },
+  ISO_ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'Request Timeout' },
   ISO_ERR_HTTP_BODY_TOO_LARGE: { status: 413, message: 'Content Too Large' },
   ISO_ERR_HTTP_URI_TOO_LONG: { status: 414, message: 'URI Too Long' },
   ISO_ERR_HTTP_EXPECTATION_FAILED: { status: 417, message: 'Expectation Failed' },
   ISO_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'Request Header Fields Too Large' },
   ISO_ERR_HTTP_NOT_IMPLEMENTED: { status: 501, message: 'Not Implemented' },
+  ISO_ERR_HTTP_TOO_MANY_CONNECTIONS: { status: 503, message: 'Service Unavailable' },
   ISO_ERR_HTTP_VERSION_NOT_SUPPORTED: { status: 505, message: 'HTTP Version Not Supported' },
 
   // Sandbox outcomes other than `ok` (see src/outcome.ts)

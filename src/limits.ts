@@ -20,8 +20,14 @@ export interface Limits {
   readonly maxBodyBytes: number;
   /** From a request's first byte to the end of its headers, ms. */
   readonly headersTimeoutMs: number;
+  /** From a request's first byte to the end of its body, ms. */
+  readonly requestTimeoutMs: number;
   /** Idle time allowed between requests on a persistent connection, ms. */
   readonly keepAliveTimeoutMs: number;
+  /** Most open connections per server. */
+  readonly maxConnections: number;
+  /** Most complete requests queued per connection behind the one being answered. */
+  readonly maxPipelinedRequests: number;
 }
 
 const DEFAULTS = Object.freeze(schemaDefaults('limits')) as unknown as Limits;

@@ -1,12 +1,13 @@
-// One client connection of a tenant server: parses requests as bytes arrive, runs each through the sandbox in order, writes the responses.
+// One client connection of a tenant server: decodes requests as bytes arrive, runs them through the sandbox in order, writes the responses.
 
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import type { Limits } from '../limits.js';
 import { OUTCOME_ERROR, type Outcome } from '../outcome.js';
 import type { InvokeResult } from '../sandbox/tenant-sandbox.js';
-import { analyzeFraming, isFault, type Framing } from './framing.js';
-import { HeadParser, type HttpFault, type RequestHead } from './head-parser.js';
+import type { Framing } from './framing.js';
+import type { HttpFault, RequestHead } from './head-parser.js';
+import { RequestDecoder, type DecodedRequest } from './request-decoder.js';
 import { buildRequestData } from './request-dict.js';
 import { serializeError, serializeResponse, type RequestContext, type Serialized } from './response-writer.js';
 
@@ -21,147 +22,153 @@ export interface ServerContext {
 }
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-const EMPTY = new Uint8Array(0);
-/** Bytes read ahead while a request is being handled before the socket is paused. */
-const READ_AHEAD_BYTES = 64 * 1024;
 /** How long a closing connection may keep sending before it is destroyed, ms. */
 const LINGER_MS = 2000;
 
-type State = 'head' | 'body' | 'busy' | 'closed';
-
-/** Serves HTTP/1.0 and 1.1 on one socket until either side closes it. */
+/**
+ * Serves HTTP/0.9, 1.0 and 1.1 on one socket until either side closes it. Requests are decoded
+ * ahead of the one being answered (up to `maxPipelinedRequests`, then reading stops) and
+ * answered strictly in order; a fault is answered after the requests before it.
+ */
 export class Connection {
   readonly #socket: Socket;
   readonly #ctx: ServerContext;
-  readonly #parser: HeadParser;
+  readonly #decoder: RequestDecoder;
   readonly #remoteAddress: string | undefined;
   readonly #remotePort: number | undefined;
-  #state: State = 'head';
-  #backlog: Buffer[] = [];
-  #backlogBytes = 0;
-  #head: RequestHead | null = null;
-  #framing: Framing | null = null;
-  #body: Uint8Array = EMPTY;
-  #bodyFilled = 0;
-  #timer: NodeJS.Timeout | null = null;
+  readonly #queue: DecodedRequest[] = [];
+  #stash: Buffer[] = [];
+  #stashBytes = 0;
+  #inFlight = false;
+  #fault: { fault: HttpFault; head: RequestHead | null } | null = null;
+  #continuePending = false;
+  #closed = false;
   #peerEnded = false;
+  #headersTimer: NodeJS.Timeout | null = null;
+  #requestTimer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
 
   constructor(socket: Socket, ctx: ServerContext) {
     this.#socket = socket;
     this.#ctx = ctx;
-    this.#parser = new HeadParser(ctx.limits);
     this.#remoteAddress = socket.remoteAddress;
     this.#remotePort = socket.remotePort;
+    this.#decoder = new RequestDecoder(ctx.limits, {
+      onStart: () => this.#onStart(),
+      onHead: (head, framing) => this.#onHead(head, framing),
+      onRequest: (req) => this.#onRequest(req),
+      onFault: (fault, head) => this.#onFault(fault, head),
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', () => this.#destroy());
-    socket.on('close', () => this.#destroy());
-    // The server is half-open: a client that shuts down its sending side after a request still gets the answer.
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+    // The server is half-open: a client that shuts down its sending side still gets its answers.
     socket.on('end', () => {
       this.#peerEnded = true;
-      if (this.#state === 'head' || this.#state === 'body') this.#endOfInput();
+      this.#maybeIdle();
     });
-    this.#arm(ctx.limits.keepAliveTimeoutMs, null);
+    this.#armIdle();
   }
 
-  /** Closes the connection at once (server stopping). */
+  /** Closes the connection at once (server stopping, or the client went away). */
   destroy(): void {
-    this.#destroy();
+    this.#closed = true;
+    this.#clearTimers();
+    this.#stash = [];
+    this.#queue.length = 0;
+    if (!this.#socket.destroyed) this.#socket.destroy();
   }
 
-  #arm(ms: number, onExpiry: ErrorCode | null): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      if (onExpiry === null) this.#destroy();
-      else this.#fail({ code: onExpiry, reason: 'request headers not received in time' }, null);
-    }, ms);
+  #clearTimers(): void {
+    for (const t of [this.#headersTimer, this.#requestTimer, this.#idleTimer]) if (t !== null) clearTimeout(t);
+    this.#headersTimer = this.#requestTimer = this.#idleTimer = null;
   }
 
-  #disarm(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+  #armIdle(): void {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.destroy(), this.#ctx.limits.keepAliveTimeoutMs);
+  }
+
+  #timeout(code: ErrorCode, reason: string): NodeJS.Timeout {
+    return setTimeout(() => {
+      // Stop reading and answer 408 in turn, after the requests already received.
+      this.#socket.pause();
+      this.#onFault({ code, reason }, null);
+    }, code === 'ISO_ERR_HTTP_HEADERS_TIMEOUT' ? this.#ctx.limits.headersTimeoutMs : this.#ctx.limits.requestTimeoutMs);
+  }
+
+  #onStart(): void {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    this.#headersTimer = this.#timeout('ISO_ERR_HTTP_HEADERS_TIMEOUT', 'request headers not received in time');
+    this.#requestTimer = this.#timeout('ISO_ERR_HTTP_REQUEST_TIMEOUT', 'request not received in time');
+  }
+
+  #onHead(_head: RequestHead, framing: Framing): void {
+    if (this.#headersTimer !== null) clearTimeout(this.#headersTimer);
+    this.#headersTimer = null;
+    if (framing.expectContinue && (framing.chunked || framing.contentLength > 0)) {
+      // The 100 goes out in turn: right now only if no earlier response is still owed.
+      if (!this.#inFlight && this.#queue.length === 0) this.#socket.write(CONTINUE);
+      else this.#continuePending = true;
+    }
+  }
+
+  #onRequest(req: DecodedRequest): boolean {
+    if (this.#requestTimer !== null) clearTimeout(this.#requestTimer);
+    this.#requestTimer = null;
+    this.#continuePending = false;
+    this.#queue.push(req);
+    if (!this.#inFlight) this.#next();
+    return this.#queue.length < this.#ctx.limits.maxPipelinedRequests;
+  }
+
+  #onFault(fault: HttpFault, head: RequestHead | null): void {
+    if (this.#fault !== null || this.#closed) return;
+    this.#clearTimers();
+    this.#fault = { fault, head };
+    if (!this.#inFlight) this.#next();
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#state === 'closed') return;
-    if (this.#state === 'busy') {
-      this.#backlog.push(chunk);
-      this.#backlogBytes += chunk.length;
-      if (this.#backlogBytes > READ_AHEAD_BYTES) this.#socket.pause();
+    if (this.#closed || this.#fault !== null) return;
+    if (this.#stashBytes > 0 || this.#queue.length >= this.#ctx.limits.maxPipelinedRequests) {
+      this.#stash.push(chunk);
+      this.#stashBytes += chunk.length;
+      this.#socket.pause();
       return;
     }
-    this.#feed(chunk);
+    const rest = this.#decoder.push(chunk);
+    if (rest.length > 0) {
+      this.#stash.push(rest);
+      this.#stashBytes += rest.length;
+      this.#socket.pause();
+    }
   }
 
-  #feed(input: Buffer): void {
-    let chunk = input;
-    while (chunk.length > 0) {
-      if (this.#state === 'head') {
-        const wasStarted = this.#parser.started;
-        const r = this.#parser.push(chunk);
-        if (r.kind === 'more') {
-          if (!wasStarted && this.#parser.started) this.#arm(this.#ctx.limits.headersTimeoutMs, 'ISO_ERR_HTTP_HEADERS_TIMEOUT');
-          return;
-        }
-        this.#disarm();
-        if (r.kind === 'fault') return this.#fail(r.fault, null);
-        if (!this.#begin(r.head)) return;
-        chunk = r.rest;
-      } else if (this.#state === 'body') {
-        const n = Math.min(chunk.length, this.#body.length - this.#bodyFilled);
-        this.#body.set(chunk.subarray(0, n), this.#bodyFilled);
-        this.#bodyFilled += n;
-        chunk = chunk.subarray(n);
-      } else {
-        // busy or closed: keep what is left for after the response
-        if (this.#state === 'busy' && chunk.length > 0) {
-          this.#backlog.unshift(chunk);
-          this.#backlogBytes += chunk.length;
-        }
-        return;
-      }
-      if (this.#state === 'body' && this.#bodyFilled === this.#body.length) this.#dispatch();
+  /** Answers the next thing owed, in order: a queued request, else a fault. Then reads on. */
+  #next(): void {
+    if (this.#closed) return;
+    const req = this.#queue.shift();
+    if (req !== undefined) {
+      this.#inFlight = true;
+      const { head, framing, body } = req;
+      const data = buildRequestData(head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
+      const ctx: RequestContext = { version: head.version, method: head.method, keepAlive: framing.keepAlive };
+      void this.#ctx.invoke(JSON.stringify(data), body).then((result) => this.#respond(ctx, result));
+      return;
     }
-    if (this.#state === 'body' && this.#bodyFilled === this.#body.length) this.#dispatch();
-  }
-
-  /** Checks framing and limits for a new head; returns false if the request was refused. */
-  #begin(head: RequestHead): boolean {
-    const framing = analyzeFraming(head);
-    const ctx = { version: head.version, method: head.method };
-    if (isFault(framing)) {
-      this.#fail(framing, ctx);
-      return false;
+    if (this.#fault !== null) {
+      const { fault, head } = this.#fault;
+      this.#write(serializeError(fault.code, fault.reason, head === null ? null : { version: head.version, method: head.method }));
+      this.#closeAfterWrite();
     }
-    if (framing.contentLength > this.#ctx.limits.maxBodyBytes) {
-      this.#fail({ code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#ctx.limits.maxBodyBytes} bytes` }, ctx);
-      return false;
-    }
-    this.#head = head;
-    this.#framing = framing;
-    // A fresh, exactly-sized buffer: what crosses into the isolate must not share memory with anything else.
-    this.#body = framing.contentLength === 0 ? EMPTY : new Uint8Array(framing.contentLength);
-    this.#bodyFilled = 0;
-    this.#state = 'body';
-    if (framing.expectContinue && framing.contentLength > 0) this.#socket.write(CONTINUE);
-    return true;
-  }
-
-  #dispatch(): void {
-    const head = this.#head;
-    const framing = this.#framing;
-    if (head === null || framing === null) return;
-    this.#state = 'busy';
-    const data = buildRequestData(head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
-    const body = this.#body;
-    this.#body = EMPTY;
-    const req: RequestContext = { version: head.version, method: head.method, keepAlive: framing.keepAlive };
-    void this.#ctx.invoke(JSON.stringify(data), body).then((result) => this.#respond(req, result));
   }
 
   #respond(req: RequestContext, result: InvokeResult): void {
-    if (this.#state === 'closed') return;
+    this.#inFlight = false;
+    if (this.#closed) return;
     let out: Serialized;
     if (result.outcome === 'ok') {
       this.#ctx.report('ok', null);
@@ -172,34 +179,44 @@ export class Connection {
     }
     this.#write(out);
     if (out.close) return this.#closeAfterWrite();
-    this.#state = 'head';
-    this.#head = null;
-    this.#framing = null;
-    this.#parser.reset();
-    this.#arm(this.#ctx.limits.keepAliveTimeoutMs, null);
-    const continueReading = (): void => {
-      if (this.#state !== 'head') return;
-      const pending = this.#backlog;
-      this.#backlog = [];
-      this.#backlogBytes = 0;
-      for (const chunk of pending) {
-        if (this.#reading()) this.#feed(chunk);
-        else {
-          this.#backlog.push(chunk);
-          this.#backlogBytes += chunk.length;
-        }
-      }
-      if (this.#peerEnded && this.#reading()) this.#endOfInput();
-      else if ((this.#state as State) !== 'closed' && this.#backlogBytes <= READ_AHEAD_BYTES) this.#socket.resume();
-    };
-    // Respect back-pressure: read the next request only once a slow reader has taken this response.
-    if (this.#socket.writableNeedDrain) this.#socket.once('drain', continueReading);
-    else continueReading();
+    if (this.#continuePending && this.#queue.length === 0) {
+      this.#continuePending = false;
+      this.#socket.write(CONTINUE);
+    }
+    // Respect back-pressure: go on only once a slow reader has taken this response.
+    if (this.#socket.writableNeedDrain) this.#socket.once('drain', () => this.#proceed());
+    else this.#proceed();
   }
 
-  /** Whether input is being parsed (not waiting for a response, not closed). */
-  #reading(): boolean {
-    return this.#state === 'head' || this.#state === 'body';
+  #proceed(): void {
+    if (this.#closed) return;
+    if (this.#queue.length > 0 || this.#fault !== null) return this.#next();
+    // Decode what was held back while the queue was full.
+    while (this.#stash.length > 0 && this.#queue.length < this.#ctx.limits.maxPipelinedRequests && this.#fault === null && !this.#decoder.finished) {
+      const chunk = this.#stash.shift() as Buffer;
+      this.#stashBytes -= chunk.length;
+      const rest = this.#decoder.push(chunk);
+      if (rest.length > 0) {
+        this.#stash.unshift(rest);
+        this.#stashBytes += rest.length;
+      }
+    }
+    if (this.#closed || this.#inFlight) return;
+    if (this.#queue.length > 0 || this.#fault !== null) return this.#next();
+    if (this.#stashBytes === 0) this.#socket.resume();
+    this.#maybeIdle();
+  }
+
+  /** Nothing owed and nothing half-received: wait for the next request, or close if the client is done. */
+  #maybeIdle(): void {
+    if (this.#closed || this.#inFlight || this.#queue.length > 0 || this.#fault !== null || this.#stashBytes > 0) return;
+    if (this.#peerEnded) {
+      // A request cut short by the client's end is not answered.
+      if (this.#decoder.midRequest) this.destroy();
+      else this.#closeAfterWrite();
+      return;
+    }
+    if (!this.#decoder.midRequest) this.#armIdle();
   }
 
   #write(out: Serialized): void {
@@ -212,33 +229,14 @@ export class Connection {
     this.#socket.uncork();
   }
 
-  /** Answers a refused request with a server error and closes. */
-  #fail(fault: HttpFault, req: Pick<RequestContext, 'version' | 'method'> | null): void {
-    if (this.#state === 'closed') return;
-    this.#write(serializeError(fault.code, fault.reason, req));
-    this.#closeAfterWrite();
-  }
-
-  /** The client sent its last byte: close, cleanly if no request was cut short. */
-  #endOfInput(): void {
-    if (this.#state === 'head' && !this.#parser.started) this.#closeAfterWrite();
-    else this.#destroy();
-  }
-
   #closeAfterWrite(): void {
-    this.#state = 'closed';
-    this.#disarm();
-    this.#backlog = [];
+    this.#closed = true;
+    this.#clearTimers();
+    this.#stash = [];
+    this.#queue.length = 0;
     this.#socket.end();
     // Keep reading (and discarding) briefly so the client sees the response rather than a reset.
     this.#socket.resume();
     setTimeout(() => this.#socket.destroy(), LINGER_MS).unref();
-  }
-
-  #destroy(): void {
-    this.#state = 'closed';
-    this.#disarm();
-    this.#backlog = [];
-    if (!this.#socket.destroyed) this.#socket.destroy();
   }
 }

@@ -4,7 +4,9 @@ import type { HttpFault, RequestHead } from './head-parser.js';
 
 /** How the body of a request is delimited and what the connection does after it. */
 export interface Framing {
-  /** Body length in bytes (0: no body). */
+  /** Whether the body is in the chunked transfer coding (then `contentLength` is 0). */
+  readonly chunked: boolean;
+  /** Body length in bytes from Content-Length (0: no body). */
   readonly contentLength: number;
   /** Whether the connection stays open after the response (before the response's own say). */
   readonly keepAlive: boolean;
@@ -16,6 +18,20 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 
 function tokens(value: string): string[] {
   return value.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
+}
+
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+
+/**
+ * RFC 9112 §3.2: origin-form (`/path?query`), absolute-form (`scheme:...`), and asterisk-form
+ * only for OPTIONS. authority-form (CONNECT's `host:port`) is refused: no tunnels are offered.
+ */
+function checkTargetForm(head: RequestHead): HttpFault | null {
+  const t = head.target;
+  if (t.startsWith('/')) return null;
+  if (t === '*') return head.method === 'OPTIONS' ? null : { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'asterisk-form is only for OPTIONS' };
+  if (ABSOLUTE_FORM.test(t) && head.method !== 'CONNECT') return null;
+  return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'unsupported request-target form' };
 }
 
 /**
@@ -38,6 +54,9 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
       default: break;
     }
   }
+  const formFault = checkTargetForm(head);
+  if (formFault !== null) return formFault;
+  if (head.version === '0.9') return { chunked: false, contentLength: 0, keepAlive: false, expectContinue: false };
   // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host field or has more than one.
   if (head.version === '1.1' && host !== 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'HTTP/1.1 request needs exactly one Host header' };
 
@@ -53,13 +72,12 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
     if (transferEncoding.some((c, i) => c === 'chunked' && i !== transferEncoding.length - 1)) {
       return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'chunked applied more than once' };
     }
+    // RFC 9112 §6.1: a server that receives a transfer coding it does not understand SHOULD respond 501.
     if (transferEncoding.length > 1) return { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'unsupported transfer coding' };
-    // Chunked request bodies are decoded by the full codec (the HTTP/1.x codec issue); refused cleanly until then.
-    return { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'chunked request bodies are not supported yet' };
   }
 
   let length = 0;
-  if (contentLength !== null) {
+  if (transferEncoding === null && contentLength !== null) {
     // RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values may be taken as one value.
     const first = contentLength[0] ?? '';
     for (const v of contentLength) {
@@ -80,7 +98,7 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
 
   // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 persists only with "keep-alive".
   const keepAlive = head.version === '1.1' ? !connection.includes('close') : connection.includes('keep-alive') && !connection.includes('close');
-  return { contentLength: length, keepAlive, expectContinue };
+  return { chunked: transferEncoding !== null, contentLength: length, keepAlive, expectContinue };
 }
 
 /** Whether {@link analyzeFraming} refused the request. */

@@ -7,7 +7,7 @@ import { allIn, COLON, CR, FIELD_VCHAR, LF, OWS, SP, TARGET_CHAR, TCHAR } from '
 export interface RequestHead {
   readonly method: string;
   readonly target: string;
-  readonly version: '1.0' | '1.1';
+  readonly version: '0.9' | '1.0' | '1.1';
   /** `[name as spelled, value]` pairs in arrival order. */
   readonly fields: ReadonlyArray<readonly [string, string]>;
 }
@@ -45,10 +45,12 @@ export class HeadParser {
   #pendingLen = 0;
   #method = '';
   #target = '';
-  #version: '1.0' | '1.1' | null = null;
+  #version: '0.9' | '1.0' | '1.1' | null = null;
   #fields: Array<readonly [string, string]> = [];
   #headerBytes = 0;
   #started = false;
+  /** The last byte fed was a CR: the next must be LF. */
+  #crAtEnd = false;
 
   constructor(limits: HeadLimits) {
     this.#limits = limits;
@@ -69,14 +71,26 @@ export class HeadParser {
     this.#fields = [];
     this.#headerBytes = 0;
     this.#started = false;
+    this.#crAtEnd = false;
   }
 
   /** Feeds bytes; returns the head once its empty line arrived, with the bytes after it in `rest`. */
   push(chunk: Buffer): HeadResult {
-    if (chunk.length > 0) this.#started = true;
+    if (chunk.length === 0) return MORE;
+    this.#started = true;
     let start = 0;
+    if (this.#crAtEnd) {
+      this.#crAtEnd = false;
+      if (chunk[0] !== LF) return fault('ISO_ERR_HTTP_BAD_REQUEST', 'CR not followed by LF');
+    }
     for (;;) {
       const nl = chunk.indexOf(LF, start);
+      // RFC 9112 §2.2: a bare CR is refused as soon as it is seen, not when its line ends.
+      const cr = chunk.indexOf(CR, start);
+      if (cr !== -1 && (nl === -1 || cr < nl)) {
+        if (nl !== -1 ? cr !== nl - 1 : cr !== chunk.length - 1) return fault('ISO_ERR_HTTP_BAD_REQUEST', 'CR not followed by LF');
+        if (nl === -1) this.#crAtEnd = true;
+      }
       if (nl === -1) {
         if (start < chunk.length) {
           this.#pending.push(chunk.subarray(start));
@@ -138,6 +152,15 @@ export class HeadParser {
     const sp1 = line.indexOf(SP);
     if (sp1 <= 0 || !allIn(TCHAR, line, 0, sp1)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid method' };
     const sp2 = line.indexOf(SP, sp1 + 1);
+    if (sp2 === -1 && sp1 + 1 < line.length) {
+      // HTTP/0.9 (RFC 1945 §4.1): `Simple-Request = "GET" SP Request-URI CRLF`: no version, no headers.
+      if (!allIn(TARGET_CHAR, line, sp1 + 1, line.length)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
+      if (line.toString('latin1', 0, sp1) !== 'GET') return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request line' };
+      this.#method = 'GET';
+      this.#target = line.toString('latin1', sp1 + 1);
+      this.#version = '0.9';
+      return 'end';
+    }
     if (sp2 === -1 || sp2 === sp1 + 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request line' };
     if (!allIn(TARGET_CHAR, line, sp1 + 1, sp2)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
     const version = line.toString('latin1', sp2 + 1);

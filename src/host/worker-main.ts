@@ -5,6 +5,7 @@ import { IsoError } from '../errors.js';
 import type { Outcome } from '../outcome.js';
 import { SourceError, TenantSandbox } from '../sandbox/tenant-sandbox.js';
 import { Connection, type ServerContext } from './connection.js';
+import { serializeError } from './response-writer.js';
 import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 interface Hosted {
@@ -49,6 +50,13 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
     },
   };
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
+    if (connections.size >= msg.limits.maxConnections) {
+      socket.on('error', () => socket.destroy());
+      const { chunks } = serializeError('ISO_ERR_HTTP_TOO_MANY_CONNECTIONS', 'too many open connections to this server', null);
+      socket.end(Buffer.concat(chunks));
+      setTimeout(() => socket.destroy(), 2000).unref();
+      return;
+    }
     const conn = new Connection(socket, ctx);
     connections.add(conn);
     socket.once('close', () => connections.delete(conn));
