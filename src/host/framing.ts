@@ -65,7 +65,8 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
     if (head.version === '1.0') return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'Transfer-Encoding in an HTTP/1.0 request' };
     if (contentLength !== null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'both Content-Length and Transfer-Encoding' };
     if (transferEncoding.length === 0 || transferEncoding[transferEncoding.length - 1] !== 'chunked') {
-      return transferEncoding.every((c) => c === 'chunked')
+      // RFC 9112 §6.3: chunked anywhere but last (or an empty list) leaves the length unknowable: 400.
+      return transferEncoding.length === 0 || transferEncoding.includes('chunked')
         ? { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'chunked must be the final transfer coding' }
         : { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'unsupported transfer coding' };
     }
