@@ -1,6 +1,6 @@
 // Message framing and connection semantics of a parsed request head (RFC 9112 §6, §9; RFC 9110 §7.2, §10.1.1).
 
-import type { HttpFault, RequestHead } from './head-parser.js';
+import type { FieldCheck, HttpFault, RequestHead } from './head-parser.js';
 
 /** How the body of a request is delimited and what the connection does after it. */
 export interface Framing {
@@ -82,11 +82,10 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
     // RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values may be taken as one value.
     const first = contentLength[0] ?? '';
     for (const v of contentLength) {
-      if (!/^[0-9]+$/.test(v)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
       if (v !== first) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'differing Content-Length values' };
     }
-    const n = first.length > 16 ? Infinity : Number(first);
-    if (!(n <= MAX_SAFE)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'Content-Length too large' };
+    const n = parseLength(first);
+    if (n === null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
     length = n;
   }
 
@@ -100,6 +99,36 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
   // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 persists only with "keep-alive".
   const keepAlive = head.version === '1.1' ? !connection.includes('close') : connection.includes('keep-alive') && !connection.includes('close');
   return { chunked: transferEncoding !== null, contentLength: length, keepAlive, expectContinue };
+}
+
+/** RFC 9110 §8.6 `Content-Length = 1*DIGIT`, at most 2^53 − 1; returns the value or null if malformed. */
+function parseLength(v: string): number | null {
+  if (!/^[0-9]+$/.test(v)) return null;
+  const n = v.length > 16 ? Infinity : Number(v);
+  return n <= MAX_SAFE ? n : null;
+}
+
+/**
+ * Refuses a malformed or conflicting Content-Length as soon as its field line is complete, before
+ * the rest of the head arrives (as llhttp does); {@link analyzeFraming} decides the rest.
+ */
+export function contentLengthCheck(): FieldCheck {
+  let first: string | null = null;
+  return {
+    check(name, value) {
+      if (name.length !== 14 || name.toLowerCase() !== 'content-length') return null;
+      for (const part of value.split(',')) {
+        const v = part.trim();
+        if (parseLength(v) === null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
+        first ??= v;
+        if (v !== first) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'differing Content-Length values' };
+      }
+      return null;
+    },
+    reset() {
+      first = null;
+    },
+  };
 }
 
 /** Whether {@link analyzeFraming} refused the request. */

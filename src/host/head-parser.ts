@@ -18,6 +18,14 @@ export interface HttpFault {
   readonly reason: string;
 }
 
+/** Checks each header field as soon as its line is complete (e.g. Content-Length), before the head ends. */
+export interface FieldCheck {
+  check(name: string, value: string): HttpFault | null;
+  reset(): void;
+}
+
+const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
+
 /** The head limits the parser enforces while bytes arrive. */
 export interface HeadLimits {
   readonly maxRequestLineBytes: number;
@@ -51,9 +59,18 @@ export class HeadParser {
   #started = false;
   /** The last byte fed was a CR: the next must be LF. */
   #crAtEnd = false;
+  /** Bytes of the current, incomplete line already checked by #scanPartial. */
+  #scanned = 0;
+  /** Offset of the version in the current request line, and its major digit (for #scanPartial). */
+  #versionAt = -1;
+  #major = 0;
+  /** Where #scanPartial is in the current line: request line 0 method, 1 target, 2 version; field line 0 name, 1 value. */
+  #phase = 0;
+  readonly #onField: FieldCheck | null;
 
-  constructor(limits: HeadLimits) {
+  constructor(limits: HeadLimits, onField: FieldCheck | null = null) {
     this.#limits = limits;
+    this.#onField = onField;
   }
 
   /** Whether any byte of the current request has arrived (a headers timer runs from then). */
@@ -72,6 +89,9 @@ export class HeadParser {
     this.#headerBytes = 0;
     this.#started = false;
     this.#crAtEnd = false;
+    this.#scanned = 0;
+    this.#phase = 0;
+    this.#onField?.reset();
   }
 
   /** Feeds bytes; returns the head once its empty line arrived, with the bytes after it in `rest`. */
@@ -95,6 +115,9 @@ export class HeadParser {
         if (start < chunk.length) {
           this.#pending.push(chunk.subarray(start));
           this.#pendingLen += chunk.length - start;
+          // A line that spans packets is checked as its bytes arrive, so a bad one is refused at once.
+          const f = this.#scanPartial(chunk, start, chunk.length);
+          if (f !== null) return { kind: 'fault', fault: f };
         }
         return this.#checkPartial();
       }
@@ -108,6 +131,8 @@ export class HeadParser {
         this.#pendingLen = 0;
       }
       start = nl + 1;
+      this.#scanned = 0;
+      this.#phase = 0;
       // RFC 9112 §2.2: a bare LF line terminator is ambiguous; this server rejects it.
       if (line.length === 0 || line[line.length - 1] !== CR) return fault('ISO_ERR_HTTP_BAD_REQUEST', 'bare LF line terminator');
       const content = line.subarray(0, line.length - 1);
@@ -121,6 +146,51 @@ export class HeadParser {
       }
       if (r !== null) return { kind: 'fault', fault: r };
     }
+  }
+
+  /**
+   * Checks the new bytes `buf[from, to)` of an incomplete line against the grammar of its kind.
+   * Only prefixes are judged here; the complete line is parsed (and checked fully) when it ends.
+   */
+  #scanPartial(buf: Buffer, from: number, to: number): HttpFault | null {
+    const requestLine = this.#version === null;
+    for (let i = from; i < to; i++, this.#scanned++) {
+      const c = buf[i] as number;
+      if (c === CR) continue; // placement of CR is checked by push()
+      if (requestLine) {
+        if (this.#phase === 0) {
+          if (c === SP) {
+            if (this.#scanned === 0) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request line' };
+            this.#phase = 1;
+          } else if (TCHAR[c] !== 1) {
+            return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid method' };
+          }
+        } else if (this.#phase === 1) {
+          if (c === SP) { this.#phase = 2; this.#versionAt = this.#scanned + 1; }
+          else if (TARGET_CHAR[c] !== 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
+        } else {
+          // RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT
+          const k = this.#scanned - this.#versionAt;
+          const ok = k < 5 ? c === HTTP_SLASH[k] : k === 5 || k === 7 ? c >= 0x30 && c <= 0x39 : k === 6 && c === 0x2e;
+          if (!ok || k > 7) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid HTTP version' };
+          if (k === 5) this.#major = c;
+          // A well-formed version other than 1.0 / 1.1 is refused without waiting for the end of the line.
+          if (k === 7 && !(this.#major === 0x31 && (c === 0x30 || c === 0x31))) {
+            return { code: 'ISO_ERR_HTTP_VERSION_NOT_SUPPORTED', reason: 'HTTP version not supported' };
+          }
+        }
+      } else if (this.#phase === 0) {
+        if (c === 0x3a && this.#scanned > 0) this.#phase = 1;
+        else if (TCHAR[c] !== 1) {
+          return this.#scanned === 0 && OWS[c] === 1
+            ? { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'obsolete line folding' }
+            : { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid header field name' };
+        }
+      } else if (FIELD_VCHAR[c] !== 1) {
+        return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid character in header field value' };
+      }
+    }
+    return null;
   }
 
   #checkPartial(): HeadResult {
@@ -190,7 +260,9 @@ export class HeadParser {
     while (vs < ve && OWS[line[vs] as number] === 1) vs++;
     while (ve > vs && OWS[line[ve - 1] as number] === 1) ve--;
     if (!allIn(FIELD_VCHAR, line, vs, ve)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid character in header field value' };
-    this.#fields.push([line.toString('latin1', 0, colon), line.toString('latin1', vs, ve)]);
-    return null;
+    const name = line.toString('latin1', 0, colon);
+    const value = line.toString('latin1', vs, ve);
+    this.#fields.push([name, value]);
+    return this.#onField === null ? null : this.#onField.check(name, value);
   }
 }

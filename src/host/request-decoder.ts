@@ -2,7 +2,7 @@
 
 import type { Limits } from '../limits.js';
 import { ChunkedDecoder } from './chunked-decoder.js';
-import { analyzeFraming, isFault, type Framing } from './framing.js';
+import { analyzeFraming, contentLengthCheck, isFault, type Framing } from './framing.js';
 import { HeadParser, type HttpFault, type RequestHead } from './head-parser.js';
 
 /** A complete request: its head, framing and whole body (an exactly-sized buffer of its own). */
@@ -58,7 +58,7 @@ export class RequestDecoder {
   constructor(limits: Limits, sink: DecoderSink) {
     this.#limits = limits;
     this.#sink = sink;
-    this.#head = new HeadParser(limits);
+    this.#head = new HeadParser(limits, contentLengthCheck());
   }
 
   /** Whether any byte of an unfinished request has been received. */

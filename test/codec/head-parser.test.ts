@@ -3,7 +3,7 @@
 import t from 'tap';
 import type { ErrorCode } from '../../src/errors.js';
 import { HeadParser, type HeadResult } from '../../src/host/head-parser.js';
-import { splits } from './split.js';
+import { splits } from '../helpers/split.js';
 
 const LIMITS = { maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderFields: 4 };
 
@@ -44,6 +44,16 @@ const FIXTURES: Fixture[] = [
   { name: 'target too long', input: `GET /${'a'.repeat(80)} HTTP/1.1\r\n\r\n`, fault: 'ISO_ERR_HTTP_URI_TOO_LONG' },
   { name: 'method too long', input: `${'A'.repeat(80)} / HTTP/1.1\r\n\r\n`, fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'header section too large', input: `GET / HTTP/1.1\r\nX: ${'v'.repeat(140)}\r\n\r\n`, fault: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE' },
+  // Incomplete input that is already wrong is refused at once, not when its line ends.
+  { name: 'incomplete: space before the first field', input: 'GET / HTTP/1.1\r\n Host: foo', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'incomplete: unsupported version', input: 'GET / HTTP/5.6', fault: 'ISO_ERR_HTTP_VERSION_NOT_SUPPORTED' },
+  { name: 'incomplete: malformed version', input: 'GET / HTTX', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'incomplete: version too long', input: 'GET / HTTP/1.10', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'incomplete: bad method byte', input: 'GE\x01', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'incomplete: bad target byte', input: 'GET /a\x7f', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'incomplete: bad field-name byte', input: 'GET / HTTP/1.1\r\nHo(t', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'incomplete: bad field-value byte', input: 'GET / HTTP/1.1\r\nHost: a\x00', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'incomplete: CR not followed by LF', input: 'GET / HTTP/1.1\r\nHost: a\rb', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'too many fields', input: 'GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n', fault: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE' },
 ];
 

@@ -4,7 +4,7 @@ import t from 'tap';
 import type { ErrorCode } from '../../src/errors.js';
 import { resolveLimits } from '../../src/limits.js';
 import { RequestDecoder } from '../../src/host/request-decoder.js';
-import { splits } from './split.js';
+import { splits } from '../helpers/split.js';
 
 const LIMITS = resolveLimits({ maxBodyBytes: 64, maxHeaderBytes: 256, maxHeaderFields: 8, maxRequestLineBytes: 128 });
 
@@ -42,6 +42,8 @@ const FIXTURES: Fixture[] = [
   { name: 'Content-Length with a space inside', input: `POST / HTTP/1.1\r\n${H}Content-Length: 1 2\r\n\r\n`, requests: [], fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'empty Content-Length', input: `POST / HTTP/1.1\r\n${H}Content-Length:\r\n\r\n`, requests: [], fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'Content-Length beyond 2^53-1', input: `POST / HTTP/1.1\r\n${H}Content-Length: 9007199254740992\r\n\r\n`, requests: [], fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'incomplete head: differing Content-Length refused at once', input: 'POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n', requests: [], fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'incomplete head: Content-Length overflow refused at once', input: 'POST / HTTP/1.1\r\nContent-Length: 1000000000000000000000\r\n', requests: [], fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'Content-Length over the body limit', input: `POST / HTTP/1.1\r\n${H}Content-Length: 65\r\n\r\n`, requests: [], fault: 'ISO_ERR_HTTP_BODY_TOO_LARGE' },
   // Transfer-Encoding and smuggling
   { name: 'chunked body', input: `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n`, requests: [{ method: 'POST', target: '/', version: '1.1', body: 'hello world' }] },
