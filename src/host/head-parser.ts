@@ -67,6 +67,7 @@ export class HeadParser {
   /** Where #scanPartial is in the current line: request line 0 method, 1 target, 2 version; field line 0 name, 1 value. */
   #phase = 0;
   readonly #onField: FieldCheck | null;
+  #allow09 = true;
 
   constructor(limits: HeadLimits, onField: FieldCheck | null = null) {
     this.#limits = limits;
@@ -92,6 +93,8 @@ export class HeadParser {
     this.#scanned = 0;
     this.#phase = 0;
     this.#onField?.reset();
+    // HTTP/0.9 has no persistent connections: a simple request can only be the first on one.
+    this.#allow09 = false;
   }
 
   /** Feeds bytes; returns the head once its empty line arrived, with the bytes after it in `rest`. */
@@ -222,7 +225,7 @@ export class HeadParser {
     const sp1 = line.indexOf(SP);
     if (sp1 <= 0 || !allIn(TCHAR, line, 0, sp1)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid method' };
     const sp2 = line.indexOf(SP, sp1 + 1);
-    if (sp2 === -1 && sp1 + 1 < line.length) {
+    if (sp2 === -1 && sp1 + 1 < line.length && this.#allow09) {
       // HTTP/0.9 (RFC 1945 §4.1): `Simple-Request = "GET" SP Request-URI CRLF`: no version, no headers.
       if (!allIn(TARGET_CHAR, line, sp1 + 1, line.length)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
       if (line.toString('latin1', 0, sp1) !== 'GET') return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request line' };

@@ -25,6 +25,14 @@ export interface Serialized {
   readonly close: boolean;
 }
 
+/** RFC 9110 §15 names where Node's table still has the older RFC 7231 ones. */
+const RFC9110_REASONS: Readonly<Record<number, string>> = { 413: 'Content Too Large', 422: 'Unprocessable Content' };
+
+/** The standard reason phrase for a status code ('' for an unregistered one). */
+export function reasonPhrase(status: number): string {
+  return RFC9110_REASONS[status] ?? STATUS_CODES[status] ?? '';
+}
+
 /** Header names a handler may not set: framing and connection management belong to the server. */
 const SERVER_OWNED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'proxy-connection', 'trailer', 'date']);
 
@@ -58,7 +66,7 @@ export function serializeResponse(res: OutgoingResponse, req: RequestContext): S
   const version = req.version === '1.0' ? '1.0' : res.version;
   // A 1xx as a final answer would leave the client waiting for another: close after it.
   const close = !req.keepAlive || res.statuscode < 200;
-  let head = `HTTP/${version} ${res.statuscode} ${res.statusmsg ?? STATUS_CODES[res.statuscode] ?? ''}\r\nDate: ${httpDate()}\r\n`;
+  let head = `HTTP/${version} ${res.statuscode} ${res.statusmsg ?? reasonPhrase(res.statuscode)}\r\nDate: ${httpDate()}\r\n`;
   for (const name of Object.keys(res.headers)) {
     if (SERVER_OWNED.has(name.toLowerCase())) continue;
     head += `${name}: ${String(res.headers[name])}\r\n`;
@@ -83,7 +91,7 @@ export function serializeError(code: ErrorCode, detail: string, req: Pick<Reques
   if (req?.version === '0.9') return { chunks: [Buffer.from(text, 'utf8')], close: true };
   const body = Buffer.from(text, 'utf8');
   const version = req?.version === '1.0' ? '1.0' : '1.1';
-  const head = `HTTP/${version} ${status} ${STATUS_CODES[status] ?? ''}\r\nDate: ${httpDate()}\r\n` +
+  const head = `HTTP/${version} ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n` +
     `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.byteLength}\r\nConnection: close\r\n\r\n`;
   const headBytes = Buffer.from(head, 'latin1');
   return { chunks: req?.method === 'HEAD' ? [headBytes] : [headBytes, body], close: true };

@@ -85,6 +85,7 @@ const FIXTURES: Fixture[] = [
   // HTTP/0.9
   { name: 'HTTP/0.9 simple request', input: 'GET /old\r\n', requests: [{ method: 'GET', target: '/old', version: '0.9', body: '', keepAlive: false }] },
   { name: 'HTTP/0.9: nothing after it is read', input: 'GET /old\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n', requests: [{ method: 'GET', target: '/old', version: '0.9', body: '' }] },
+  { name: 'HTTP/0.9 only as the first request of a connection', input: `GET /1 HTTP/1.1\r\n${H}\r\nGET /2\r\n`, requests: [GET('/1')], fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'HTTP/0.9 is GET only', input: 'POST /old\r\n', requests: [], fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   // Persistence and pipelining
   { name: 'pipelined requests in order', input: `GET /1 HTTP/1.1\r\n${H}\r\nPOST /2 HTTP/1.1\r\n${H}Content-Length: 2\r\n\r\nabGET /3 HTTP/1.1\r\n${H}\r\n`, requests: [GET('/1'), { method: 'POST', target: '/2', version: '1.1', body: 'ab' }, GET('/3')] },
