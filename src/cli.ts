@@ -6,11 +6,12 @@ import { buildApp } from './api/app.js';
 import { ServerManager } from './api/server-manager.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 
-const USAGE = `usage: isohttpd serve [--api-host H] [--api-port P] [--data-dir D]
+const USAGE = `usage: isohttpd serve [--api-host H] [--api-port P] [--data-dir D] [--workers N]
 
   --api-host H   address of the control API (env ISOHTTPD_API_HOST, default 127.0.0.1)
   --api-port P   port of the control API, 0 for any free one (env ISOHTTPD_API_PORT, default 7070)
   --data-dir D   state directory (env ISOHTTPD_DATA_DIR, default ./data)
+  --workers N    sandbox worker processes (env ISOHTTPD_WORKERS, default one per CPU)
 `;
 
 /** API request bodies may exceed the source limit by this much (JSON quoting and the other fields), bytes. */
@@ -23,6 +24,7 @@ async function serve(config: Config): Promise<void> {
   const manager = await ServerManager.start({
     dataDir,
     maxSourceBytes: config.maxSourceBytes,
+    workers: config.workers,
     policy: { allowedHosts: config.allowedHosts, portMin: config.portMin, portMax: config.portMax, apiAddress: config.apiHost, apiPort: config.apiPort },
     log: {
       info: (o, m) => app?.log.info(o, m),
@@ -43,7 +45,7 @@ async function serve(config: Config): Promise<void> {
   manager.setApiAddress(config.apiHost, port);
   const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
   const url = `http://${host}:${port}`;
-  process.stdout.write(`isohttpd API listening on ${url} (data dir ${dataDir})\n` +
+  process.stdout.write(`isohttpd API listening on ${url} (data dir ${dataDir}, ${config.workers} sandbox workers)\n` +
     `try: curl -s ${url}/servers -H 'content-type: application/json' -d "$(node -e 'console.log(JSON.stringify({host: "127.0.0.1", port: 8080, source: require("fs").readFileSync("examples/hello.js", "utf8")}))')" && curl -s http://127.0.0.1:8080/\n`);
 
   let stopping = false;

@@ -1,5 +1,6 @@
 // Service configuration: flags and environment variables, validated against schemas/config.json at start-up, then frozen.
 
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { formatAjvError, schemaDefaults, validator } from './schemas.js';
 
@@ -12,6 +13,8 @@ export interface Config {
   readonly portMin: number;
   readonly portMax: number;
   readonly maxSourceBytes: number;
+  /** Sandbox worker processes (resolved: never 0). */
+  readonly workers: number;
 }
 
 /** A configuration that cannot be used; its message says which option and why. */
@@ -19,9 +22,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const FLAG_TO_KEY = { 'api-host': 'apiHost', 'api-port': 'apiPort', 'data-dir': 'dataDir' } as const;
-const ENV_TO_KEY = { ISOHTTPD_API_HOST: 'apiHost', ISOHTTPD_API_PORT: 'apiPort', ISOHTTPD_DATA_DIR: 'dataDir' } as const;
-const INTEGER_KEYS = new Set(['apiPort']);
+const FLAG_TO_KEY = { 'api-host': 'apiHost', 'api-port': 'apiPort', 'data-dir': 'dataDir', workers: 'workers' } as const;
+const ENV_TO_KEY = { ISOHTTPD_API_HOST: 'apiHost', ISOHTTPD_API_PORT: 'apiPort', ISOHTTPD_DATA_DIR: 'dataDir', ISOHTTPD_WORKERS: 'workers' } as const;
+const INTEGER_KEYS = new Set(['apiPort', 'workers']);
 
 function coerce(key: string, raw: string, from: string): unknown {
   if (!INTEGER_KEYS.has(key)) return raw;
@@ -43,6 +46,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
         'api-host': { type: 'string' },
         'api-port': { type: 'string' },
         'data-dir': { type: 'string' },
+        workers: { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -62,5 +66,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const validate = validator<Config>('config');
   if (!validate(raw)) throw new ConfigError(formatAjvError(validate.errors, 'config'));
   if (raw.portMin > raw.portMax) throw new ConfigError('config.portMin must not be greater than config.portMax');
-  return Object.freeze({ ...raw, allowedHosts: Object.freeze([...raw.allowedHosts]) });
+  const workers = raw.workers === 0 ? Math.min(availableParallelism(), 64) : raw.workers;
+  return Object.freeze({ ...raw, workers, allowedHosts: Object.freeze([...raw.allowedHosts]) });
 }

@@ -14,7 +14,7 @@ function workerPids(parent: number): number[] {
 }
 
 t.test('SIGKILL on the worker', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
   const { port } = await svc.deploy(example('hello.js'));
   const pid = svc.proc.pid ?? 0;
   const [worker] = workerPids(pid);

@@ -1,21 +1,25 @@
-// The tenant servers of this service: binds their addresses, deploys them to the sandbox worker, replaces a worker that dies.
+// The tenant servers of this service: binds their addresses, places their replicas on sandbox workers, quarantines servers that crash workers.
 
 import { IsoError } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
+import { OUTCOMES } from '../outcome.js';
 import { bindHandle, resolveBindAddress, type BoundHandle } from '../host/bind.js';
-import type { FromWorker } from '../host/worker-protocol.js';
-import { WorkerProcess } from '../host/worker-process.js';
 import { checkAddress, type AddressPolicy } from './address-policy.js';
 import { IdSequence } from './id-sequence.js';
+import { WorkerPool, type OutcomeCounts } from './worker-pool.js';
 
 /** A tenant server as the API shows it (schemas/server.json). */
 export interface ServerView {
   httpdid: number;
   host: string;
   port: number;
-  state: 'running';
+  state: 'running' | 'failed';
+  reason?: string;
   createdAt: string;
   limits: Limits;
+  replicas: number;
+  quarantined: boolean;
+  stats: { requests: number; outcomes: OutcomeCounts };
   source?: string;
 }
 
@@ -24,14 +28,26 @@ export interface CreateRequest {
   host: string;
   port: number;
   source: string;
+  replicas?: number;
   limits?: Partial<Limits>;
 }
 
 interface ServerRecord {
-  readonly view: ServerView;
+  readonly httpdid: number;
+  readonly host: string;
+  readonly port: number;
+  readonly createdAt: string;
+  readonly limits: Limits;
+  readonly replicas: number;
   readonly source: string;
   readonly key: string;
   readonly handle: BoundHandle;
+  slots: number[];
+  state: 'running' | 'failed';
+  reason?: string;
+  quarantined: boolean;
+  /** When its handler crashed a worker, ms since the epoch (the last few). */
+  crashes: number[];
 }
 
 /** The subset of a pino logger the manager uses. */
@@ -41,38 +57,37 @@ export interface Log {
   error(obj: object, msg: string): void;
 }
 
-/** Worker restart back-off: first retry after this, doubling up to the max, ms. */
-const RESTART_MIN_MS = 50;
-const RESTART_MAX_MS = 5000;
+/** Crashes of its worker within this window that send a server to quarantine (or, in quarantine, to failed). */
+const CRASH_LIMIT = 3;
+const CRASH_WINDOW_MS = 60_000;
 
 /**
  * Owns every tenant server: the bound handles (held here for the server's whole life, so a port
- * stays bound while a worker is replaced), the httpdid sequence and the sandbox worker.
+ * stays bound while a worker is replaced), the httpdid sequence and the worker pool.
  */
 export class ServerManager {
   readonly #ids: IdSequence;
   readonly #log: Log;
+  readonly #pool: WorkerPool;
   readonly #maxSourceBytes: number;
   readonly #servers = new Map<number, ServerRecord>();
   readonly #addresses = new Set<string>();
   #policy: AddressPolicy;
-  #worker: Promise<WorkerProcess>;
-  #restartDelay = RESTART_MIN_MS;
-  #closing = false;
 
-  private constructor(ids: IdSequence, log: Log, policy: AddressPolicy, maxSourceBytes: number, worker: WorkerProcess) {
+  private constructor(ids: IdSequence, log: Log, policy: AddressPolicy, maxSourceBytes: number, pool: WorkerPool) {
     this.#ids = ids;
     this.#log = log;
     this.#policy = policy;
     this.#maxSourceBytes = maxSourceBytes;
-    this.#worker = Promise.resolve(this.#watch(worker));
+    this.#pool = pool;
+    pool.on('crash', (httpdid: number, reason: string) => void this.#onCrash(httpdid, reason));
   }
 
-  /** Opens the data dir and starts the sandbox worker. */
-  static async start(opts: { dataDir: string; log: Log; policy: AddressPolicy; maxSourceBytes: number }): Promise<ServerManager> {
+  /** Opens the data dir and starts the worker pool. */
+  static async start(opts: { dataDir: string; log: Log; policy: AddressPolicy; maxSourceBytes: number; workers: number }): Promise<ServerManager> {
     const ids = await IdSequence.open(opts.dataDir);
-    const worker = await WorkerProcess.start();
-    return new ServerManager(ids, opts.log, opts.policy, opts.maxSourceBytes, worker);
+    const pool = await WorkerPool.start(opts.workers, opts.log);
+    return new ServerManager(ids, opts.log, opts.policy, opts.maxSourceBytes, pool);
   }
 
   /** Sets the API's own address once it is bound (a port of 0 is only known then). */
@@ -80,56 +95,22 @@ export class ServerManager {
     this.#policy = { ...this.#policy, apiAddress: address, apiPort: port };
   }
 
-  #watch(worker: WorkerProcess): WorkerProcess {
-    worker.on('message', (msg: FromWorker) => {
-      if (msg.op === 'outcome') this.#log.warn({ httpdid: msg.httpdid, outcome: msg.outcome, detail: msg.detail }, 'handler request did not end ok');
-      else if (msg.op === 'catastrophic') this.#log.error({ httpdid: msg.httpdid, detail: msg.message }, 'catastrophic isolate error; the worker is being replaced');
-    });
-    worker.once('exit', (code: number | null, signal: string | null) => {
-      if (this.#closing) return;
-      this.#log.error({ pid: worker.pid, code, signal }, 'sandbox worker exited; starting a replacement');
-      this.#worker = this.#restart();
-      this.#worker.catch(() => undefined);
-    });
-    return worker;
-  }
-
-  async #restart(): Promise<WorkerProcess> {
-    for (;;) {
-      await new Promise((r) => setTimeout(r, this.#restartDelay));
-      this.#restartDelay = Math.min(this.#restartDelay * 2, RESTART_MAX_MS);
-      if (this.#closing) throw new IsoError('ISO_ERR_API_WORKER_UNAVAILABLE', 'the service is stopping');
-      let worker: WorkerProcess;
-      try {
-        worker = await WorkerProcess.start();
-      } catch (err) {
-        this.#log.error({ err }, 'sandbox worker failed to start; retrying');
-        continue;
-      }
-      for (const rec of this.#servers.values()) {
-        try {
-          const reply = await worker.request({ op: 'deploy', httpdid: rec.view.httpdid, port: rec.view.port, source: rec.source, limits: rec.view.limits }, rec.handle);
-          if (!reply.ok) this.#log.error({ httpdid: rec.view.httpdid, code: reply.code, detail: reply.message }, 'redeploy after worker restart failed');
-        } catch (err) {
-          this.#log.error({ httpdid: rec.view.httpdid, err }, 'redeploy after worker restart failed');
-        }
-      }
-      this.#log.info({ pid: worker.pid, servers: this.#servers.size }, 'sandbox worker replaced');
-      // A worker that stays up a while resets the back-off.
-      setTimeout(() => { if (!worker.exited) this.#restartDelay = RESTART_MIN_MS; }, 10_000).unref();
-      return this.#watch(worker);
-    }
+  /** Process ids of the sandbox workers, by slot. */
+  workerPids(): Promise<number[]> {
+    return this.#pool.pids();
   }
 
   /**
-   * Binds, deploys and registers a new server. Resolves once it is accepting connections.
-   * @throws IsoError 403 (address policy), 409 (in use), 413 (source too large), 422 (source), 503 (worker).
+   * Binds, deploys and registers a new server. Resolves once every replica accepts connections.
+   * @throws IsoError 400 (replicas), 403 (address policy), 409 (in use), 413 (source too large), 422 (source), 503 (worker).
    */
   async create(req: CreateRequest): Promise<ServerView> {
     const sourceBytes = Buffer.byteLength(req.source, 'utf8');
     if (sourceBytes > this.#maxSourceBytes) {
       throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${sourceBytes} bytes; at most ${this.#maxSourceBytes} are allowed`);
     }
+    const replicas = req.replicas ?? 1;
+    const slots = this.#pool.place(replicas);
     // The host is checked against the allow-list before any name is resolved.
     checkAddress(this.#policy, req.host, req.port, '');
     const { address, family } = await resolveBindAddress(req.host);
@@ -140,65 +121,114 @@ export class ServerManager {
     this.#addresses.add(key);
     try {
       const handle = bindHandle(address, family, req.port);
+      const limits = resolveLimits(req.limits);
+      const deployed: number[] = [];
+      let httpdid = 0;
       try {
-        const limits = resolveLimits(req.limits);
-        const httpdid = await this.#ids.next();
-        const worker = await this.#worker;
-        const reply = await worker.request({ op: 'deploy', httpdid, port: req.port, source: req.source, limits }, handle);
-        if (!reply.ok) throw new IsoError(reply.code, reply.message);
-        const view: ServerView = { httpdid, host: req.host, port: req.port, state: 'running', createdAt: new Date().toISOString(), limits };
-        this.#servers.set(httpdid, { view, source: req.source, key, handle });
-        this.#log.info({ httpdid, host: req.host, port: req.port }, 'server deployed');
-        return view;
+        httpdid = await this.#ids.next();
+        const spec = { httpdid, port: req.port, source: req.source, limits, handle };
+        // The first replica compiles the source (a 422 stops here); the others follow together.
+        const [first, ...rest] = slots;
+        if (first !== undefined) {
+          await this.#pool.deploy(first, spec);
+          deployed.push(first);
+        }
+        await Promise.all(rest.map(async (slot) => {
+          await this.#pool.deploy(slot, spec);
+          deployed.push(slot);
+        }));
       } catch (err) {
+        await Promise.all(deployed.map((slot) => this.#pool.undeploy(slot, httpdid)));
         handle.close();
         throw err;
       }
+      const rec: ServerRecord = {
+        httpdid, host: req.host, port: req.port, createdAt: new Date().toISOString(), limits, replicas, source: req.source,
+        key, handle, slots: deployed, state: 'running', quarantined: false, crashes: [],
+      };
+      this.#servers.set(httpdid, rec);
+      this.#log.info({ httpdid, host: req.host, port: req.port, workers: deployed }, 'server deployed');
+      return this.#view(rec, false);
     } catch (err) {
       this.#addresses.delete(key);
       throw err;
     }
   }
 
+  #view(rec: ServerRecord, withSource: boolean): ServerView {
+    const outcomes = this.#pool.counts(rec.httpdid);
+    const view: ServerView = {
+      httpdid: rec.httpdid, host: rec.host, port: rec.port, state: rec.state, createdAt: rec.createdAt, limits: rec.limits,
+      replicas: rec.replicas, quarantined: rec.quarantined,
+      stats: { requests: OUTCOMES.reduce((n, o) => n + outcomes[o], 0), outcomes },
+    };
+    if (rec.reason !== undefined) view.reason = rec.reason;
+    if (withSource) view.source = rec.source;
+    return view;
+  }
+
   /** Every server, in httpdid order. */
   list(): ServerView[] {
-    return [...this.#servers.values()].map((r) => r.view).sort((a, b) => a.httpdid - b.httpdid);
+    return [...this.#servers.values()].sort((a, b) => a.httpdid - b.httpdid).map((r) => this.#view(r, false));
   }
 
   /** One server, with its source if asked. @throws IsoError 404. */
   get(httpdid: number, withSource: boolean): ServerView {
-    const rec = this.#servers.get(httpdid);
-    if (rec === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
-    return withSource ? { ...rec.view, source: rec.source } : rec.view;
+    return this.#view(this.#record(httpdid), withSource);
   }
 
-  /** Stops a server: its listener closes, open connections are dropped, the port is released. @throws IsoError 404. */
-  async remove(httpdid: number): Promise<void> {
+  #record(httpdid: number): ServerRecord {
     const rec = this.#servers.get(httpdid);
     if (rec === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
+    return rec;
+  }
+
+  /** Stops a server: its listeners close, open connections are dropped, the port is released. @throws IsoError 404. */
+  async remove(httpdid: number): Promise<void> {
+    const rec = this.#record(httpdid);
     this.#servers.delete(httpdid);
-    try {
-      const worker = await this.#worker;
-      await worker.request({ op: 'undeploy', httpdid });
-    } catch (err) {
-      // A worker that is gone has closed its copy of the socket with it.
-      this.#log.warn({ httpdid, err }, 'undeploy did not reach the worker');
-    }
-    rec.handle.close();
+    await Promise.all(rec.slots.map((slot) => this.#pool.undeploy(slot, httpdid)));
+    if (rec.state === 'running') rec.handle.close();
     this.#addresses.delete(rec.key);
     this.#log.info({ httpdid }, 'server stopped');
   }
 
-  /** Stops every server and the worker. */
+  /** A server's handler crashed its worker: count it; at the limit, quarantine it, or fail it if already quarantined. */
+  async #onCrash(httpdid: number, reason: string): Promise<void> {
+    const rec = this.#servers.get(httpdid);
+    if (rec === undefined || rec.state !== 'running') return;
+    const now = Date.now();
+    rec.crashes = [...rec.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    if (rec.crashes.length < CRASH_LIMIT) return;
+    rec.crashes = [];
+    const old = rec.slots;
+    if (!rec.quarantined) {
+      try {
+        const slot = await this.#pool.quarantine(httpdid);
+        rec.slots = [slot];
+        rec.quarantined = true;
+        await Promise.all(old.map((s) => this.#pool.undeploy(s, httpdid)));
+        await this.#pool.deploy(slot, { httpdid, port: rec.port, source: rec.source, limits: rec.limits, handle: rec.handle });
+        this.#log.error({ httpdid, worker: slot }, `server quarantined on a worker of its own: ${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s`);
+        return;
+      } catch (err) {
+        this.#log.error({ httpdid, err }, 'quarantine failed');
+      }
+    }
+    rec.state = 'failed';
+    rec.reason = `${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s${rec.quarantined ? ', also on a worker of its own' : ''}`;
+    rec.slots = [];
+    await Promise.all(old.map((s) => this.#pool.undeploy(s, httpdid)));
+    // Not serving: release the port so clients are refused rather than left waiting in the backlog.
+    rec.handle.close();
+    this.#log.error({ httpdid, reason: rec.reason }, 'server failed');
+  }
+
+  /** Stops every server and the workers. */
   async close(): Promise<void> {
-    this.#closing = true;
-    for (const rec of this.#servers.values()) rec.handle.close();
+    for (const rec of this.#servers.values()) if (rec.state === 'running') rec.handle.close();
     this.#servers.clear();
     this.#addresses.clear();
-    try {
-      await (await this.#worker).kill();
-    } catch {
-      // no worker to stop
-    }
+    await this.#pool.close();
   }
 }

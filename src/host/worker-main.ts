@@ -2,19 +2,32 @@
 
 import net from 'node:net';
 import { IsoError } from '../errors.js';
-import type { Outcome } from '../outcome.js';
+import { OUTCOMES, type Outcome } from '../outcome.js';
+import { validator } from '../schemas.js';
 import { SourceError, TenantSandbox } from '../sandbox/tenant-sandbox.js';
 import { Connection, type ServerContext } from './connection.js';
 import { serializeError } from './response-writer.js';
-import type { FromWorker, ToWorker } from './worker-protocol.js';
+import { dropPrivileges } from './privileges.js';
+import type { FromWorker, ServerCounters, ToWorker } from './worker-protocol.js';
 
 interface Hosted {
   readonly server: net.Server;
   readonly sandbox: TenantSandbox;
   readonly connections: Set<Connection>;
+  readonly counters: ServerCounters;
 }
 
 const hosted = new Map<number, Hosted>();
+
+function newCounters(): ServerCounters {
+  return { inFlight: 0, outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number> };
+}
+
+function snapshot(): Record<string, ServerCounters> {
+  const out: Record<string, ServerCounters> = {};
+  for (const [id, h] of hosted) out[String(id)] = { inFlight: h.counters.inFlight, outcomes: { ...h.counters.outcomes } };
+  return out;
+}
 
 function send(msg: FromWorker, then?: () => void): void {
   if (process.send === undefined || !process.connected) return;
@@ -41,11 +54,20 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
     throw err;
   }
   const connections = new Set<Connection>();
+  const counters = newCounters();
   const ctx: ServerContext = {
     httpdid: msg.httpdid,
     limits: msg.limits,
-    invoke: (json, body) => sandbox.invoke(json, body),
+    invoke: async (json, body) => {
+      counters.inFlight++;
+      try {
+        return await sandbox.invoke(json, body);
+      } finally {
+        counters.inFlight--;
+      }
+    },
     report: (outcome: Outcome, detail: string | null) => {
+      counters.outcomes[outcome]++;
       if (outcome !== 'ok') send({ op: 'outcome', httpdid: msg.httpdid, outcome, detail: detail ?? '' });
     },
   };
@@ -76,7 +98,7 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `port ${msg.port} is already in use`);
     throw new IsoError('ISO_ERR_API_BIND_FAILED', `listen failed: ${(err as Error).message}`);
   });
-  hosted.set(msg.httpdid, { server, sandbox, connections });
+  hosted.set(msg.httpdid, { server, sandbox, connections, counters });
 }
 
 async function undeploy(httpdid: number): Promise<void> {
@@ -91,6 +113,10 @@ async function undeploy(httpdid: number): Promise<void> {
 }
 
 process.on('message', (raw: ToWorker, handle: unknown) => {
+  if (raw.op === 'ping') {
+    send({ op: 'reply', id: raw.id, ok: true, stats: snapshot() });
+    return;
+  }
   const run = raw.op === 'deploy' ? deploy(raw, handle) : undeploy(raw.httpdid);
   run.then(
     () => send({ op: 'reply', id: raw.id, ok: true }),
@@ -103,4 +129,7 @@ process.on('message', (raw: ToWorker, handle: unknown) => {
 
 // The control process holds every listening socket; without it this worker has no reason to live.
 process.on('disconnect', () => process.exit(0));
-send({ op: 'ready', pid: process.pid });
+// Everything read from disk is read now: after this the worker may run as an unprivileged user.
+validator('response-dict');
+const dropped = dropPrivileges();
+send({ op: 'ready', pid: process.pid, uid: dropped.uid });

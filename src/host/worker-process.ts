@@ -77,7 +77,7 @@ export class WorkerProcess extends EventEmitter {
   }
 
   /** Sends a request (and optionally a listening handle) and waits for its reply. */
-  request(req: Request, handle?: BoundHandle): Promise<Reply> {
+  request(req: Request, handle?: BoundHandle, timeoutMs: number = REPLY_TIMEOUT_MS): Promise<Reply> {
     if (this.#exited) return Promise.reject(new IsoError('ISO_ERR_API_WORKER_UNAVAILABLE', 'the sandbox worker is not running'));
     const id = this.#nextId++;
     const msg = { ...req, id } as ToWorker;
@@ -85,7 +85,7 @@ export class WorkerProcess extends EventEmitter {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new IsoError('ISO_ERR_API_WORKER_UNAVAILABLE', 'the sandbox worker did not answer in time'));
-      }, REPLY_TIMEOUT_MS);
+      }, timeoutMs);
       this.#pending.set(id, { resolve, reject, timer });
       // The handle type is internal to Node (a libuv TCP wrap); child_process sends it as 'net.Native'.
       this.#child.send(msg, handle as Parameters<ChildProcess['send']>[1], {}, (err) => {
