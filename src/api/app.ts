@@ -91,6 +91,19 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
   }, (request) => manager.get(Number(request.params.httpdid), request.query.source === '1'));
 
+  app.get<{ Params: { httpdid: string } }>('/servers/:httpdid/logs', {
+    schema: {
+      params: ID_PARAMS,
+      response: {
+        200: {
+          type: 'object',
+          properties: { lines: { type: 'array', items: { type: 'object', properties: { time: { type: 'string' }, level: { type: 'string' }, message: { type: 'string' } } } } },
+        },
+        '4xx': ERROR_RESPONSE,
+      },
+    },
+  }, (request) => ({ lines: manager.consoleLines(Number(request.params.httpdid)) }));
+
   app.delete<{ Params: { httpdid: string } }>('/servers/:httpdid', {
     schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },
   }, async (request, reply) => {

@@ -50,6 +50,17 @@ interface ServerRecord {
   crashes: number[];
 }
 
+/** One console line of a handler, as `GET /servers/:httpdid/logs` shows it. */
+export interface ConsoleLine {
+  /** ISO 8601 time the line reached the control process. */
+  time: string;
+  level: string;
+  message: string;
+}
+
+/** Console lines kept per server (a ring buffer: the oldest go first). */
+export const CONSOLE_LINES_KEPT = 1000;
+
 /** The subset of a pino logger the manager uses. */
 export interface Log {
   info(obj: object, msg: string): void;
@@ -72,6 +83,8 @@ export class ServerManager {
   readonly #maxSourceBytes: number;
   readonly #servers = new Map<number, ServerRecord>();
   readonly #addresses = new Set<string>();
+  /** The last console lines of each server's handler, from the moment its httpdid is allocated (module-level output included). */
+  readonly #console = new Map<number, ConsoleLine[]>();
   #policy: AddressPolicy;
 
   private constructor(ids: IdSequence, log: Log, policy: AddressPolicy, maxSourceBytes: number, pool: WorkerPool) {
@@ -81,6 +94,13 @@ export class ServerManager {
     this.#maxSourceBytes = maxSourceBytes;
     this.#pool = pool;
     pool.on('crash', (httpdid: number, reason: string) => void this.#onCrash(httpdid, reason));
+    pool.on('console', (httpdid: number, time: number, lines: ReadonlyArray<readonly [string, string]>) => {
+      const kept = this.#console.get(httpdid);
+      if (kept === undefined) return;
+      const iso = new Date(time).toISOString();
+      for (const [level, message] of lines) kept.push({ time: iso, level, message });
+      if (kept.length > CONSOLE_LINES_KEPT) kept.splice(0, kept.length - CONSOLE_LINES_KEPT);
+    });
   }
 
   /** Opens the data dir and starts the worker pool. */
@@ -126,6 +146,7 @@ export class ServerManager {
       let httpdid = 0;
       try {
         httpdid = await this.#ids.next();
+        this.#console.set(httpdid, []);
         const spec = { httpdid, port: req.port, source: req.source, limits, handle };
         // The first replica compiles the source (a 422 stops here); the others follow together.
         const [first, ...rest] = slots;
@@ -139,6 +160,7 @@ export class ServerManager {
         }));
       } catch (err) {
         await Promise.all(deployed.map((slot) => this.#pool.undeploy(slot, httpdid)));
+        this.#console.delete(httpdid);
         handle.close();
         throw err;
       }
@@ -183,10 +205,17 @@ export class ServerManager {
     return rec;
   }
 
+  /** The last console lines of a server's handler, oldest first. @throws IsoError 404. */
+  consoleLines(httpdid: number): ConsoleLine[] {
+    this.#record(httpdid);
+    return [...(this.#console.get(httpdid) ?? [])];
+  }
+
   /** Stops a server: its listeners close, open connections are dropped, the port is released. @throws IsoError 404. */
   async remove(httpdid: number): Promise<void> {
     const rec = this.#record(httpdid);
     this.#servers.delete(httpdid);
+    this.#console.delete(httpdid);
     await Promise.all(rec.slots.map((slot) => this.#pool.undeploy(slot, httpdid)));
     if (rec.state === 'running') rec.handle.close();
     this.#addresses.delete(rec.key);

@@ -45,7 +45,7 @@ const zero = (): OutcomeCounts => Object.fromEntries(OUTCOMES.map((o) => [o, 0])
 
 /**
  * Events: `crash` (httpdid, reason) when a worker died because of a server's handler
- * (a catastrophic isolate error blamed on it).
+ * (a catastrophic isolate error blamed on it); `console` (httpdid, time, lines) for handler output.
  */
 export class WorkerPool extends EventEmitter {
   readonly #log: Log;
@@ -174,6 +174,8 @@ export class WorkerPool extends EventEmitter {
     worker.on('message', (msg: FromWorker) => {
       if (msg.op === 'outcome') {
         this.#log.warn({ httpdid: msg.httpdid, outcome: msg.outcome, detail: msg.detail }, 'handler request did not end ok');
+      } else if (msg.op === 'console') {
+        this.emit('console', msg.httpdid, msg.time, msg.lines);
       } else if (msg.op === 'catastrophic') {
         slot.blamed = msg.httpdid;
         this.#log.error({ httpdid: msg.httpdid, worker: slot.index, detail: msg.message }, 'catastrophic isolate error; the worker is being replaced');

@@ -47,7 +47,10 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
   if (handle === undefined) throw new IsoError('ISO_ERR_API_INTERNAL', 'deploy arrived without a listening handle');
   let sandbox: TenantSandbox;
   try {
-    sandbox = await TenantSandbox.create(msg.source, msg.limits, (m) => onCatastrophic(msg.httpdid, m));
+    sandbox = await TenantSandbox.create(msg.source, msg.limits, {
+      onCatastrophicError: (m) => onCatastrophic(msg.httpdid, m),
+      onConsole: (lines) => send({ op: 'console', httpdid: msg.httpdid, time: Date.now(), lines }),
+    });
   } catch (err) {
     closeHandle();
     if (err instanceof SourceError) throw new IsoError('ISO_ERR_API_INVALID_SOURCE', err.message);

@@ -30,5 +30,7 @@ export type FromWorker =
   | Reply
   /** A request that did not end `ok` (for the log); `ok` ones are not sent, to keep the hot path local. */
   | { readonly op: 'outcome'; readonly httpdid: number; readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string }
+  /** Console output of a handler: `[level, text]` lines, each at most 4 KiB, at most 1000 per request. */
+  | { readonly op: 'console'; readonly httpdid: number; readonly time: number; readonly lines: ReadonlyArray<readonly [string, string]> }
   /** isolated-vm lost control of an isolate; the worker exits right after this. */
   | { readonly op: 'catastrophic'; readonly httpdid: number; readonly message: string };

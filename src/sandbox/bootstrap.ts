@@ -1,11 +1,13 @@
-// The trusted module that runs inside each isolate beside the tenant's: it builds the request dict, calls the handler and serializes its result.
+// The trusted module that runs last in each isolate (after the prelude and the tenant's): it builds the request dict, calls the handler and serializes its result.
 
 /**
  * Source of the bootstrap module. It imports the tenant module as `tenant`, and exports:
  * - `handlerType`: `typeof` the tenant's default export (the host refuses anything but "function");
  * - `dispatch(requestJson, body)`: parses the request dict, adds `datastream` over `body`, awaits
- *   the handler and returns `[kind, text, bytes]`, where kind is `ok` (text: the response dict as
- *   JSON, bytes: a binary `message` or null), `exception` or `invalid` (text: the reason).
+ *   the handler and returns `[kind, text, bytes, logs]`, where kind is `ok` (text: the response
+ *   dict as JSON, bytes: a binary `message` or null), `exception` or `invalid` (text: the reason),
+ *   and logs the console lines the request wrote (`[[level, text], ...]`);
+ * - `drainLogs()`: the console lines written since the last drain (after module evaluation).
  *
  * Everything here runs under the request's time limit, serialization included, so getters and
  * proxies in a response only ever spend the tenant's own time. Only strings and a fresh
@@ -15,6 +17,7 @@
  */
 export function bootstrapSource(maxResponseBytes: number): string {
   return `
+import { drainLogs, utf8Decode } from 'prelude';
 import * as tenant from 'tenant';
 const handler = tenant.default;
 export const handlerType = typeof handler;
@@ -27,30 +30,6 @@ const isArray = Array.isArray;
 const fromCharCode = String.fromCharCode;
 const floor = Math.floor;
 const MAX = ${Math.floor(maxResponseBytes)};
-
-function decodeUtf8(b) {
-  let out = '';
-  let chunk = [];
-  for (let i = 0; i < b.length;) {
-    const c = b[i];
-    let cp = 0xfffd;
-    let n = 1;
-    if (c < 0x80) { cp = c; }
-    else if (c >= 0xc2 && c <= 0xdf && i + 1 < b.length && (b[i + 1] & 0xc0) === 0x80) { cp = ((c & 0x1f) << 6) | (b[i + 1] & 0x3f); n = 2; }
-    else if (c >= 0xe0 && c <= 0xef && i + 2 < b.length && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80) {
-      const v = ((c & 0x0f) << 12) | ((b[i + 1] & 0x3f) << 6) | (b[i + 2] & 0x3f);
-      if (v >= 0x800 && (v < 0xd800 || v > 0xdfff)) { cp = v; n = 3; }
-    } else if (c >= 0xf0 && c <= 0xf4 && i + 3 < b.length && (b[i + 1] & 0xc0) === 0x80 && (b[i + 2] & 0xc0) === 0x80 && (b[i + 3] & 0xc0) === 0x80) {
-      const v = ((c & 0x07) << 18) | ((b[i + 1] & 0x3f) << 12) | ((b[i + 2] & 0x3f) << 6) | (b[i + 3] & 0x3f);
-      if (v >= 0x10000 && v <= 0x10ffff) { cp = v; n = 4; }
-    }
-    if (cp > 0xffff) { cp -= 0x10000; chunk.push(0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff)); }
-    else chunk.push(cp);
-    if (chunk.length >= 4096) { out += fromCharCode.apply(null, chunk); chunk = []; }
-    i += n;
-  }
-  return out + fromCharCode.apply(null, chunk);
-}
 
 function makeDatastream(body) {
   let offset = 0;
@@ -66,7 +45,7 @@ function makeDatastream(body) {
       return out;
     },
     text() {
-      const out = decodeUtf8(body.subarray(offset));
+      const out = utf8Decode(body.subarray(offset), false);
       offset = body.length;
       return out;
     },
@@ -87,7 +66,14 @@ function kindOf(v) {
   return v === null ? 'null' : isArray(v) ? 'an array' : typeof v;
 }
 
+export { drainLogs };
+
 export async function dispatch(requestJson, body) {
+  const [kind, text, bytes] = await run(requestJson, body);
+  return [kind, text, bytes, drainLogs()];
+}
+
+async function run(requestJson, body) {
   const request = parse(requestJson);
   request.datastream = makeDatastream(body);
   let res;

@@ -3,6 +3,7 @@
 import ivm from 'isolated-vm';
 import type { Outcome } from '../outcome.js';
 import { bootstrapSource } from './bootstrap.js';
+import { MAX_LINE_CHARS, MAX_PENDING_LINES, preludeSource } from './prelude.js';
 import { checkResponse, type ValidResponse } from './response-check.js';
 
 /** The handler source cannot be used; the message says why (with line and column where there is one). */
@@ -25,12 +26,36 @@ export type InvokeResult =
   | { readonly outcome: 'ok'; readonly response: ValidResponse }
   | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string };
 
+/** Console lines as `[level, text]` pairs, oldest first. */
+export type ConsoleLines = ReadonlyArray<readonly [string, string]>;
+
+/** Callbacks from a sandbox to its host. */
+export interface SandboxHooks {
+  /** isolated-vm lost control of the isolate: the process must not go on. */
+  onCatastrophicError(message: string): void;
+  /** Console output of the handler (module evaluation or a request), already bounded in count and length. */
+  onConsole(lines: ConsoleLines): void;
+}
+
 interface Instance {
   readonly isolate: ivm.Isolate;
-  readonly dispatch: ivm.Reference<(json: string, body: Uint8Array) => Promise<[string, string, Uint8Array | null]>>;
+  readonly dispatch: ivm.Reference<(json: string, body: Uint8Array) => Promise<[string, string, Uint8Array | null, Array<[string, string]>]>>;
 }
 
 const FILENAME = 'handler.js';
+const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug']);
+
+/** Console lines as they came out of the isolate, re-checked here: the tenant may have tampered with its own prelude's arrays. */
+function consoleLines(raw: unknown): ConsoleLines {
+  if (!Array.isArray(raw)) return [];
+  const out: Array<readonly [string, string]> = [];
+  for (const entry of raw.slice(0, MAX_PENDING_LINES + 1)) {
+    if (!Array.isArray(entry)) continue;
+    const [level, text] = entry as unknown[];
+    out.push([typeof level === 'string' && LEVELS.has(level) ? level : 'log', String(text).slice(0, MAX_LINE_CHARS)]);
+  }
+  return out;
+}
 
 /** Rewrites isolated-vm's `Message [handler.js:2:13]` suffix as `at line 2, column 13`. */
 function withPosition(err: unknown): string {
@@ -41,8 +66,8 @@ function withPosition(err: unknown): string {
   return m === null ? `${name}: ${message}` : `${name}: ${m[1] ?? ''} at line ${m[2] ?? '?'}, column ${m[3] ?? '?'}`;
 }
 
-async function instantiate(source: string, limits: SandboxLimits, onCatastrophicError: (message: string) => void): Promise<Instance> {
-  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError });
+async function instantiate(source: string, limits: SandboxLimits, hooks: SandboxHooks): Promise<Instance> {
+  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => hooks.onCatastrophicError(m) });
   try {
     const context = await isolate.createContext();
     let tenant: ivm.Module;
@@ -51,6 +76,8 @@ async function instantiate(source: string, limits: SandboxLimits, onCatastrophic
     } catch (err) {
       throw new SourceError(withPosition(err));
     }
+    const prelude = await isolate.compileModule(preludeSource(), { filename: 'isohttpd-prelude.js' });
+    await prelude.instantiate(context, () => { throw new Error('the prelude imports nothing'); });
     const boot = await isolate.compileModule(bootstrapSource(limits.maxResponseBytes), { filename: 'isohttpd-bootstrap.js' });
     try {
       await tenant.instantiate(context, (specifier) => {
@@ -59,7 +86,7 @@ async function instantiate(source: string, limits: SandboxLimits, onCatastrophic
     } catch (err) {
       throw new SourceError(withPosition(err));
     }
-    await boot.instantiate(context, () => tenant);
+    await boot.instantiate(context, (specifier) => (specifier === 'prelude' ? prelude : tenant));
     try {
       await boot.evaluate({ timeout: limits.timeoutMs });
     } catch (err) {
@@ -67,6 +94,9 @@ async function instantiate(source: string, limits: SandboxLimits, onCatastrophic
       const msg = withPosition(err);
       throw new SourceError(/timed out/i.test(msg) ? `module evaluation exceeded the time limit (${limits.timeoutMs} ms)` : `module evaluation failed: ${msg}`);
     }
+    const drain = await boot.namespace.get('drainLogs', { reference: true }) as ivm.Reference<() => Array<[string, string]>>;
+    const topLevel = consoleLines(await drain.apply(undefined, [], { result: { copy: true }, timeout: limits.timeoutMs }));
+    if (topLevel.length > 0) hooks.onConsole(topLevel);
     const handlerType: unknown = await boot.namespace.get('handlerType', { copy: true });
     if (handlerType !== 'function') {
       throw new SourceError(handlerType === 'undefined' ? 'the module has no default export; it must `export default function handler(request)`' : `the module's default export must be a function, got ${String(handlerType)}`);
@@ -87,15 +117,15 @@ async function instantiate(source: string, limits: SandboxLimits, onCatastrophic
 export class TenantSandbox {
   readonly #source: string;
   readonly #limits: SandboxLimits;
-  readonly #onCatastrophicError: (message: string) => void;
+  readonly #hooks: SandboxHooks;
   #current: Promise<Instance>;
   #closed = false;
 
-  private constructor(source: string, limits: SandboxLimits, first: Instance, onCatastrophicError: (message: string) => void) {
+  private constructor(source: string, limits: SandboxLimits, first: Instance, hooks: SandboxHooks) {
     this.#source = source;
     this.#limits = limits;
     this.#current = Promise.resolve(first);
-    this.#onCatastrophicError = onCatastrophicError;
+    this.#hooks = hooks;
   }
 
   /**
@@ -103,9 +133,9 @@ export class TenantSandbox {
    * @throws SourceError when the source does not compile, imports anything, fails or times out at
    *   module level, or does not default-export a function.
    */
-  static async create(source: string, limits: SandboxLimits, onCatastrophicError: (message: string) => void): Promise<TenantSandbox> {
-    const first = await instantiate(source, limits, onCatastrophicError);
-    return new TenantSandbox(source, limits, first, onCatastrophicError);
+  static async create(source: string, limits: SandboxLimits, hooks: SandboxHooks): Promise<TenantSandbox> {
+    const first = await instantiate(source, limits, hooks);
+    return new TenantSandbox(source, limits, first, hooks);
   }
 
   /** Runs the handler for one request. Never throws: every failure is an outcome. */
@@ -125,11 +155,13 @@ export class TenantSandbox {
       this.#replace(inst);
     }, this.#limits.timeoutMs);
     try {
-      const [kind, text, bytes] = await inst.dispatch.apply(undefined, [requestJson, body], {
+      const [kind, text, bytes, logs] = await inst.dispatch.apply(undefined, [requestJson, body], {
         arguments: { copy: true },
         result: { copy: true, promise: true },
         timeout: this.#limits.timeoutMs,
       });
+      const lines = consoleLines(logs);
+      if (lines.length > 0) this.#hooks.onConsole(lines);
       if (kind === 'exception') return { outcome: 'exception', detail: `handler raised: ${text}` };
       if (kind === 'invalid') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };
       const checked = checkResponse(text, bytes, this.#limits.maxResponseBytes);
@@ -156,7 +188,7 @@ export class TenantSandbox {
     if (this.#closed) return;
     void this.#current.then((cur) => {
       if (cur !== inst || this.#closed) return;
-      this.#current = instantiate(this.#source, this.#limits, this.#onCatastrophicError);
+      this.#current = instantiate(this.#source, this.#limits, this.#hooks);
       this.#current.catch(() => undefined);
     }, () => undefined);
   }
