@@ -47,7 +47,7 @@ const llhttpMethods = httpCommon.methods;
 
 const { values: opts } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '7' },
+    rounds: { type: 'string', default: '9' },
     'round-ms': { type: 'string', default: '300' },
     'warmup-ms': { type: 'string', default: '300' },
     pipelined: { type: 'string', default: '100' },
@@ -379,6 +379,9 @@ interface Row {
   workload: string;
   ours: number;
   llhttp: number;
+  /** Median of the paired per-round ratios: each isohttpd round against the llhttp round right after it. */
+  ratio: number;
+  ratios: number[];
   oursRounds: number[];
   llhttpRounds: number[];
 }
@@ -392,7 +395,10 @@ for (const { w, ours: o, llhttp: l } of pairs) {
     oursRounds.push(round(w, o, ROUND_MS));
     llhttpRounds.push(round(w, l, ROUND_MS));
   }
-  rows.push({ workload: w.name, ours: median(oursRounds), llhttp: median(llhttpRounds), oursRounds, llhttpRounds });
+  // The machine's speed drifts (a shared VM can swing by 2x within seconds, both parsers alike), so
+  // the ratio is taken per pair of neighbouring rounds and then the median, not from the two medians.
+  const ratios = oursRounds.map((x, i) => x / (llhttpRounds[i] ?? NaN));
+  rows.push({ workload: w.name, ours: median(oursRounds), llhttp: median(llhttpRounds), ratio: median(ratios), ratios, oursRounds, llhttpRounds });
 }
 
 // The decoded output is checked again after all the timed passes.
@@ -407,7 +413,7 @@ if (blackhole === null) process.exit(1);
 const table = [
   '| workload | isohttpd req/s | llhttp req/s | ratio (isohttpd / llhttp) |',
   '| --- | ---: | ---: | ---: |',
-  ...rows.map((r) => `| ${r.workload} | ${fmt(r.ours)} | ${fmt(r.llhttp)} | ${(r.ours / r.llhttp).toFixed(2)} |`),
+  ...rows.map((r) => `| ${r.workload} | ${fmt(r.ours)} | ${fmt(r.llhttp)} | ${r.ratio.toFixed(2)} |`),
 ].join('\n');
 
 const cpus = os.cpus();
@@ -417,10 +423,10 @@ const date = new Date().toISOString();
 
 console.log(`\n${table}\n`);
 console.log(`${machine}; ${runtime}; ${date}`);
-console.log(`median of ${ROUNDS} rounds of >= ${ROUND_MS} ms each; ${PIPELINED} pipelined requests per pass. Spread (min..max req/s):`);
+console.log(`median of ${ROUNDS} rounds of >= ${ROUND_MS} ms each; ${PIPELINED} pipelined requests per pass. Every round, in thousands of req/s:`);
 for (const r of rows) {
-  const span = (xs: number[]): string => `${fmt(Math.min(...xs))}..${fmt(Math.max(...xs))}`;
-  console.log(`  ${r.workload}: isohttpd ${span(r.oursRounds)}, llhttp ${span(r.llhttpRounds)}`);
+  const all = (xs: number[]): string => xs.map((x) => (x / 1000).toFixed(0)).join(' ');
+  console.log(`  ${r.workload}\n    isohttpd: ${all(r.oursRounds)}\n    llhttp:   ${all(r.llhttpRounds)}\n    ratio:    ${r.ratios.map((x) => x.toFixed(2)).join(' ')}`);
 }
 
 const BEGIN = '<!-- codec:begin -->';
@@ -439,8 +445,12 @@ llhttp's the method, URL, headers array and the body chunks. Nothing of node:htt
 (\`IncomingMessage\`, streams) is counted. Before and after timing, every request of every workload is
 checked on both (method, target, version, all header fields, keep-alive, decoded body), and every
 timed round must complete exactly the requests fed. After a warm-up of every workload on both, rounds
-of at least ${ROUND_MS} ms alternate between the two parsers; the table shows the median of ${ROUNDS}
-rounds, in requests per second on one core.
+of at least ${ROUND_MS} ms alternate between the two parsers${collect === undefined ? '' : ' (the heap collected before each)'}.
+The table shows the median of ${ROUNDS} rounds in requests per second on one core; the ratio is the median
+of the ${ROUNDS} per-round ratios (each isohttpd round against the llhttp round right after it), which
+cancels most of the drift in the machine's speed, so it is the column to compare across runs. The
+console output lists every round. Options (after \`npm run bench:codec --\`):
+\`--rounds\`, \`--round-ms\`, \`--warmup-ms\`, \`--pipelined\`, \`--only=<workload name part>\`, \`--no-readme\`.
 
 - Machine: ${machine}
 - Runtime: ${runtime}
