@@ -1,7 +1,7 @@
 // Hostile: a handler that never returns (sync loop, microtask loop, promise that never settles) gets 504; the next request is served.
 
 import t from 'tap';
-import { startService } from './helpers/service.js';
+import { startService } from '../helpers/service.js';
 
 const HANDLER = `
 let served = 0;

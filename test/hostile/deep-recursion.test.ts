@@ -1,0 +1,14 @@
+// Hostile: unbounded recursion is a RangeError inside the isolate (500), not a crash; the next request is served.
+
+import t from 'tap';
+import { startService } from '../helpers/service.js';
+import { deployHostile, get, hostile } from './helpers.js';
+
+t.test('deep recursion', async (t) => {
+  const svc = await startService(t);
+  const port = await deployHostile(svc, hostile('function f(n) { return f(n + 1) + 1; }'));
+  const r = await get(port, '/recurse');
+  t.equal(r.status, 500);
+  t.match(r.text, /^handler raised: Maximum call stack size exceeded/);
+  t.equal((await get(port, '/ok')).status, 200, 'served after');
+});
