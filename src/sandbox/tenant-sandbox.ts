@@ -1,5 +1,6 @@
 // One tenant server's isolate: compiles the handler module once, runs it per request under the time and memory limits, replaces it after a fatal outcome.
 
+import { createHash } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { Outcome } from '../outcome.js';
 import { bootstrapSource } from './bootstrap.js';
@@ -66,19 +67,46 @@ function withPosition(err: unknown): string {
   return m === null ? `${name}: ${message}` : `${name}: ${m[1] ?? ''} at line ${m[2] ?? '?'}, column ${m[3] ?? '?'}`;
 }
 
+/**
+ * V8 code caches by source text (keyed by its SHA-256), so that replacing an isolate (after a timeout, a memory overrun or
+ * a crash) re-instantiates from the cached compile. Host-side only: a cache never enters an isolate.
+ * Bounded: at most this many sources are kept (oldest dropped).
+ */
+const CODE_CACHE_MAX = 256;
+const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+
+async function compileCached(isolate: ivm.Isolate, code: string, filename: string): Promise<ivm.Module> {
+  const key = createHash('sha256').update(code).digest('base64');
+  const cached = codeCache.get(key);
+  if (cached !== undefined) {
+    const mod = await isolate.compileModule(code, { filename, cachedData: cached });
+    if (!(mod as { cachedDataRejected?: boolean }).cachedDataRejected) return mod;
+  }
+  const mod = await isolate.compileModule(code, { filename, produceCachedData: true });
+  const produced = (mod as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
+  if (produced !== undefined) {
+    if (codeCache.size >= CODE_CACHE_MAX) {
+      const oldest = codeCache.keys().next();
+      if (oldest.done !== true) codeCache.delete(oldest.value);
+    }
+    codeCache.set(key, produced);
+  }
+  return mod;
+}
+
 async function instantiate(source: string, limits: SandboxLimits, hooks: SandboxHooks): Promise<Instance> {
   const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => hooks.onCatastrophicError(m) });
   try {
     const context = await isolate.createContext();
     let tenant: ivm.Module;
     try {
-      tenant = await isolate.compileModule(source, { filename: FILENAME });
+      tenant = await compileCached(isolate, source, FILENAME);
     } catch (err) {
       throw new SourceError(withPosition(err));
     }
-    const prelude = await isolate.compileModule(preludeSource(), { filename: 'isohttpd-prelude.js' });
+    const prelude = await compileCached(isolate, preludeSource(), 'isohttpd-prelude.js');
     await prelude.instantiate(context, () => { throw new Error('the prelude imports nothing'); });
-    const boot = await isolate.compileModule(bootstrapSource(limits.maxResponseBytes), { filename: 'isohttpd-bootstrap.js' });
+    const boot = await compileCached(isolate, bootstrapSource(limits.maxResponseBytes), 'isohttpd-bootstrap.js');
     try {
       await tenant.instantiate(context, (specifier) => {
         throw new Error(`imports are not available to handlers (import of ${JSON.stringify(specifier)})`);

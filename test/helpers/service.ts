@@ -54,11 +54,11 @@ export function example(name: string): string {
 }
 
 /** Starts the service and waits until its API answers. */
-export async function startService(t: Teardown, extraArgs: string[] = []): Promise<Service> {
+export async function startService(t: Teardown, extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<Service> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'isohttpd-test-'));
   const proc = spawn(process.execPath, [CLI, 'serve', '--api-port', '0', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ISOHTTPD_LOG_LEVEL: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'warn' },
+    env: { ...process.env, ISOHTTPD_LOG_LEVEL: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'warn', ...extraEnv },
   });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });

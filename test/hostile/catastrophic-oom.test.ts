@@ -10,8 +10,8 @@ t.test('catastrophic OOM', async (t) => {
   const neighbour = await svc.deploy("export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: 'neighbour' })");
   t.equal((await get(neighbour.port, '/')).text, 'neighbour');
 
-  const boom = await fetch(`http://127.0.0.1:${bomb.port}/boom`, { signal: AbortSignal.timeout(15_000) }).then((r) => r.status, (e: Error) => e.name);
-  t.not(boom, 200, `the request that crashed the worker fails (${String(boom)})`);
+  const boom = await get(bomb.port, '/boom');
+  t.equal(boom.status, 0, 'the request that crashed the worker gets no answer (its connection closes)');
 
   // The neighbour on the same (replaced) worker answers again; the port never refused a connection.
   const started = Date.now();

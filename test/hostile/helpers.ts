@@ -1,5 +1,6 @@
 // Shared by the hostile-code tests: deploy a handler with a `/ok` path that proves the server still serves.
 
+import { exchange, parseResponses } from '../helpers/raw-http.js';
 import type { Service } from '../helpers/service.js';
 
 /** Wraps a hostile handler body so that `/ok` answers normally and anything else runs `attack(request)`. */
@@ -13,10 +14,13 @@ export default async function handler(request) {
 }`;
 }
 
-/** GETs a path; resolves with status and text (never rejects on an HTTP status). */
+/**
+ * GETs a path on a connection of its own (never a pooled one that a killed worker may have left
+ * dead); resolves with status and text, or status 0 when the connection closed without an answer.
+ */
 export async function get(port: number, path: string): Promise<{ status: number; text: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(15_000) });
-  return { status: res.status, text: await res.text() };
+  const [res] = parseResponses(await exchange(port, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`, { idleMs: 15_000 }));
+  return { status: res?.status ?? 0, text: res?.body.toString() ?? '' };
 }
 
 /** Deploys and returns the port. */
