@@ -1,18 +1,11 @@
 // The worker pool: replicas on distinct workers, heartbeat supervision, outcome counts, a minimal unprivileged worker.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { example, freePort, startService } from './helpers/service.js';
 import { exchange, parseResponses } from './helpers/raw-http.js';
+import { childPids, workersUp } from './helpers/workers.js';
 
-function workerPids(parent: number): number[] {
-  try {
-    return execFileSync('pgrep', ['-P', String(parent)]).toString().trim().split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
 
 async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -25,8 +18,8 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number): Promis
 
 t.test('replicas', async (t) => {
   const svc = await startService(t, ['--workers', '2']);
-  const pids = workerPids(svc.proc.pid ?? 0);
-  t.equal(pids.length, 2, 'two workers');
+  const pids = (await workersUp(svc.proc.pid ?? 0, 2)).serving;
+  t.equal(pids.length, 2, 'two workers (and a spare)');
   const { httpdid, port } = await svc.deploy(`const pid = Math.random();
 export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: String(pid) });`, undefined);
   t.equal((await svc.api('GET', `/servers/${httpdid}`)).body.replicas, 1);
@@ -49,9 +42,9 @@ export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: S
 t.test('a worker that stops answering its heartbeat is replaced', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const { port } = await svc.deploy(example('hello.js'));
-  const [pid] = workerPids(svc.proc.pid ?? 0);
+  const [pid] = (await workersUp(svc.proc.pid ?? 0, 1)).serving;
   process.kill(pid ?? 0, 'SIGSTOP');
-  t.ok(await until(() => !workerPids(svc.proc.pid ?? 0).includes(pid ?? 0), 5000), 'the frozen worker is killed');
+  t.ok(await until(() => !childPids(svc.proc.pid ?? 0).includes(pid ?? 0), 5000), 'the frozen worker is killed');
   const [r] = parseResponses(await exchange(port, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n', { idleMs: 10_000 }));
   t.equal(r?.status, 200, 'served by the replacement');
   t.match(svc.output(), /missed its heartbeat/);
@@ -69,7 +62,7 @@ t.test('outcome counts per server, crashed included', async (t) => {
   await fetch(`http://127.0.0.1:${port}/throw`);
   const hanging = fetch(`http://127.0.0.1:${port}/hang`).then(() => 'answered', () => 'failed');
   t.ok(await until(async () => (await svc.api('GET', `/servers/${httpdid}`)).body.stats.outcomes.exception === 1, 3000), 'counts arrive with the heartbeat');
-  const [pid] = workerPids(svc.proc.pid ?? 0);
+  const [pid] = (await workersUp(svc.proc.pid ?? 0, 1)).serving;
   process.kill(pid ?? 0, 'SIGKILL');
   t.equal(await hanging, 'failed', 'the request in flight on the dead worker fails');
   t.ok(await until(async () => (await svc.api('GET', `/servers/${httpdid}`)).body.stats.outcomes.crashed === 1, 3000), 'and is counted as crashed');
@@ -79,7 +72,7 @@ t.test('outcome counts per server, crashed included', async (t) => {
 
 t.test('workers get a minimal environment and, under root, an unprivileged user', async (t) => {
   const svc = await startService(t, ['--workers', '1'], { ISOHTTPD_SECRET_TOKEN: 's3cret', HOME: '/root', AWS_SECRET_ACCESS_KEY: 'x' });
-  const [pid] = workerPids(svc.proc.pid ?? 0);
+  const [pid] = (await workersUp(svc.proc.pid ?? 0, 1)).serving;
   const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => kv.split('=')[0] ?? '');
   t.ok(!env.includes('ISOHTTPD_SECRET_TOKEN') && !env.includes('HOME') && !env.includes('AWS_SECRET_ACCESS_KEY'), 'none of the service\'s variables');
   // PATH and NODE_ENV are passed; NODE_CHANNEL_* are Node's IPC; NODE_OPTIONS and _TAPJS_* are injected by tap's process tracking into every process a test starts.

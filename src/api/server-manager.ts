@@ -236,9 +236,9 @@ export class ServerManager {
         const slot = await this.#pool.quarantine(httpdid);
         rec.slots = [slot];
         rec.quarantined = true;
+        this.#log.error({ httpdid, worker: slot }, `server quarantined on a worker of its own: ${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s`);
         await Promise.all(old.map((s) => this.#pool.undeploy(s, httpdid)));
         await this.#pool.deploy(slot, { httpdid, port: rec.port, source: rec.source, limits: rec.limits, handle: rec.handle });
-        this.#log.error({ httpdid, worker: slot }, `server quarantined on a worker of its own: ${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s`);
         return;
       } catch (err) {
         this.#log.error({ httpdid, err }, 'quarantine failed');

@@ -55,6 +55,8 @@ export class WorkerPool extends EventEmitter {
   readonly #retired = new Map<number, OutcomeCounts>();
   #heartbeat: NodeJS.Timeout | null = null;
   #closing = false;
+  /** A started, idle worker kept ready so that a dead one is replaced without waiting for a process to boot. */
+  #spare: Promise<WorkerProcess> | null = null;
 
   private constructor(size: number, log: Log) {
     super();
@@ -66,6 +68,7 @@ export class WorkerPool extends EventEmitter {
   static async start(size: number, log: Log): Promise<WorkerPool> {
     const pool = new WorkerPool(size, log);
     await Promise.all(Array.from({ length: size }, () => pool.#addSlot(null)));
+    pool.#refillSpare();
     pool.#heartbeat = setInterval(() => pool.#beat(), HEARTBEAT_MS);
     pool.#heartbeat.unref();
     return pool;
@@ -76,8 +79,35 @@ export class WorkerPool extends EventEmitter {
     return this.#size;
   }
 
+  /** Starts a new spare in the background (after one was taken, or at start). */
+  #refillSpare(): void {
+    if (this.#closing) return;
+    const spare = WorkerProcess.start();
+    spare.catch((err: unknown) => {
+      this.#log.error({ err }, 'spare sandbox worker failed to start');
+      if (this.#spare === spare) this.#spare = null;
+    });
+    this.#spare = spare;
+  }
+
+  /** A ready worker: the spare if there is a live one (then a new spare is started), else a new process. */
+  async #takeWorker(): Promise<WorkerProcess> {
+    const spare = this.#spare;
+    this.#spare = null;
+    this.#refillSpare();
+    if (spare !== null) {
+      try {
+        const w = await spare;
+        if (!w.exited) return w;
+      } catch {
+        // fall through to a fresh start
+      }
+    }
+    return WorkerProcess.start();
+  }
+
   async #addSlot(dedicatedTo: number | null): Promise<Slot> {
-    const worker = await WorkerProcess.start();
+    const worker = dedicatedTo === null ? await WorkerProcess.start() : await this.#takeWorker();
     const slot: Slot = {
       index: this.#slots.length, dedicatedTo, worker: Promise.resolve(worker), specs: new Map(),
       lastStats: {}, restartDelay: RESTART_MIN_MS, blamed: null,
@@ -195,13 +225,16 @@ export class WorkerPool extends EventEmitter {
   }
 
   async #restart(slot: Slot): Promise<WorkerProcess> {
+    // The first replacement is immediate (from the spare); a worker that keeps dying backs off.
+    let delay = slot.restartDelay === RESTART_MIN_MS ? 0 : slot.restartDelay;
     for (;;) {
-      await new Promise((r) => setTimeout(r, slot.restartDelay));
+      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
       slot.restartDelay = Math.min(slot.restartDelay * 2, RESTART_MAX_MS);
+      delay = slot.restartDelay;
       if (this.#closing) throw new IsoError('ISO_ERR_API_WORKER_UNAVAILABLE', 'the service is stopping');
       let worker: WorkerProcess;
       try {
-        worker = await WorkerProcess.start();
+        worker = await this.#takeWorker();
       } catch (err) {
         this.#log.error({ worker: slot.index, err }, 'sandbox worker failed to start; retrying');
         continue;
@@ -230,6 +263,9 @@ export class WorkerPool extends EventEmitter {
   async close(): Promise<void> {
     this.#closing = true;
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
+    const spare = this.#spare;
+    this.#spare = null;
+    await spare?.then((w) => w.kill(), () => undefined);
     await Promise.all(this.#slots.map(async (s) => {
       try {
         await (await s.worker).kill();

@@ -1,13 +1,15 @@
-// One client connection of a tenant server: decodes requests as bytes arrive, runs them through the sandbox in order, writes the responses.
+// One client connection of a tenant server: decodes requests as bytes arrive, runs each through the sandbox in order while its body streams in, writes the responses.
 
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
 import type { Limits } from '../limits.js';
 import { OUTCOME_ERROR, type Outcome } from '../outcome.js';
+import type { BodySource } from '../sandbox/body-source.js';
 import type { InvokeResult } from '../sandbox/tenant-sandbox.js';
+import { BodyBuffer } from './body-buffer.js';
 import type { Framing } from './framing.js';
 import type { HttpFault, RequestHead } from './head-parser.js';
-import { RequestDecoder, type DecodedRequest } from './request-decoder.js';
+import { RequestDecoder } from './request-decoder.js';
 import { buildRequestData } from './request-dict.js';
 import { serializeError, serializeResponse, type RequestContext, type Serialized } from './response-writer.js';
 
@@ -15,10 +17,22 @@ import { serializeError, serializeResponse, type RequestContext, type Serialized
 export interface ServerContext {
   readonly httpdid: number;
   readonly limits: Limits;
-  /** Runs the handler; never rejects. */
-  invoke(requestJson: string, body: Uint8Array): Promise<InvokeResult>;
+  /** Runs the handler, its body pulled from `body`; never rejects. */
+  invoke(requestJson: string, body: BodySource): Promise<InvokeResult>;
   /** Called once per request that reached the handler, with how it ended. */
   report(outcome: Outcome, detail: string | null): void;
+}
+
+/** One request on the connection: known from its head on, its body streaming in. */
+interface Entry {
+  readonly head: RequestHead;
+  readonly framing: Framing;
+  readonly body: BodyBuffer;
+  /** Set when its body could not be completed (too large, timed out, malformed): answered instead of the handler. */
+  fault: HttpFault | null;
+  /** The client ended the connection before the end of this request's body: it is not answered. */
+  cutShort: boolean;
+  continueSent: boolean;
 }
 
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
@@ -26,9 +40,11 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 const LINGER_MS = 2000;
 
 /**
- * Serves HTTP/0.9, 1.0 and 1.1 on one socket until either side closes it. Requests are decoded
- * ahead of the one being answered (up to `maxPipelinedRequests`, then reading stops) and
- * answered strictly in order; a fault is answered after the requests before it.
+ * Serves HTTP/0.9, 1.0 and 1.1 on one socket until either side closes it. A request goes to the
+ * handler as soon as its head is in (when no earlier answer is owed); its body streams to the
+ * handler's reads, `100 Continue` on the first read that has to wait. Later requests are decoded
+ * ahead (up to `maxPipelinedRequests`, then reading stops) and answered strictly in order; what a
+ * handler did not read of its body is read and dropped after its response.
  */
 export class Connection {
   readonly #socket: Socket;
@@ -36,12 +52,15 @@ export class Connection {
   readonly #decoder: RequestDecoder;
   readonly #remoteAddress: string | undefined;
   readonly #remotePort: number | undefined;
-  readonly #queue: DecodedRequest[] = [];
+  /** Requests waiting for their turn (not the one in flight). */
+  readonly #queue: Entry[] = [];
+  #inFlight: Entry | null = null;
+  /** The request whose body is being decoded. */
+  #decoding: Entry | null = null;
   #stash: Buffer[] = [];
   #stashBytes = 0;
-  #inFlight = false;
+  /** A refusal not tied to a request whose head was read: answered after everything before it. */
   #fault: { fault: HttpFault; head: RequestHead | null } | null = null;
-  #continuePending = false;
   #closed = false;
   #peerEnded = false;
   #headersTimer: NodeJS.Timeout | null = null;
@@ -56,7 +75,8 @@ export class Connection {
     this.#decoder = new RequestDecoder(ctx.limits, {
       onStart: () => this.#onStart(),
       onHead: (head, framing) => this.#onHead(head, framing),
-      onRequest: (req) => this.#onRequest(req),
+      onBody: (chunk) => this.#onBody(chunk),
+      onRequest: () => this.#onEnd(),
       onFault: (fault, head) => this.#onFault(fault, head),
     });
     socket.setNoDelay(true);
@@ -66,6 +86,10 @@ export class Connection {
     // The server is half-open: a client that shuts down its sending side still gets its answers.
     socket.on('end', () => {
       this.#peerEnded = true;
+      if (this.#decoding !== null) {
+        this.#decoding.cutShort = true;
+        this.#decoding.body.fail(new Error('the client closed the connection before the end of the body'));
+      }
       this.#maybeIdle();
     });
     this.#armIdle();
@@ -73,8 +97,11 @@ export class Connection {
 
   /** Closes the connection at once (server stopping, or the client went away). */
   destroy(): void {
+    if (this.#closed && this.#socket.destroyed) return;
     this.#closed = true;
     this.#clearTimers();
+    const gone = new Error('the connection closed');
+    for (const e of [this.#inFlight, ...this.#queue]) e?.body.fail(gone);
     this.#stash = [];
     this.#queue.length = 0;
     if (!this.#socket.destroyed) this.#socket.destroy();
@@ -92,9 +119,9 @@ export class Connection {
 
   #timeout(code: ErrorCode, reason: string): NodeJS.Timeout {
     return setTimeout(() => {
-      // Stop reading and answer 408 in turn, after the requests already received.
+      // Stop reading; the request this belongs to is answered 408 in its turn.
       this.#socket.pause();
-      this.#onFault({ code, reason }, null);
+      this.#onFault({ code, reason }, this.#decoding?.head ?? null);
     }, code === 'ISO_ERR_HTTP_HEADERS_TIMEOUT' ? this.#ctx.limits.headersTimeoutMs : this.#ctx.limits.requestTimeoutMs);
   }
 
@@ -105,30 +132,53 @@ export class Connection {
     this.#requestTimer = this.#timeout('ISO_ERR_HTTP_REQUEST_TIMEOUT', 'request not received in time');
   }
 
-  #onHead(_head: RequestHead, framing: Framing): void {
+  #onHead(head: RequestHead, framing: Framing): void {
     if (this.#headersTimer !== null) clearTimeout(this.#headersTimer);
     this.#headersTimer = null;
-    if (framing.expectContinue && (framing.chunked || framing.contentLength > 0)) {
-      // The 100 goes out in turn: right now only if no earlier response is still owed.
-      if (!this.#inFlight && this.#queue.length === 0) this.#socket.write(CONTINUE);
-      else this.#continuePending = true;
-    }
+    const entry: Entry = {
+      head, framing, fault: null, cutShort: false, continueSent: false,
+      body: new BodyBuffer(() => this.#sendContinue(entry), () => this.#flow()),
+    };
+    this.#decoding = entry;
+    this.#queue.push(entry);
+    if (this.#inFlight === null) this.#next();
   }
 
-  #onRequest(req: DecodedRequest): boolean {
+  /** RFC 9110 §10.1.1: the 100 is sent when the handler first waits for the body (by then every earlier answer is written). */
+  #sendContinue(entry: Entry): void {
+    if (!entry.framing.expectContinue || entry.continueSent || this.#closed || entry !== this.#inFlight) return;
+    entry.continueSent = true;
+    this.#socket.write(CONTINUE);
+  }
+
+  #onBody(chunk: Buffer): void {
+    const entry = this.#decoding;
+    if (entry === null) return;
+    entry.body.push(chunk);
+    if (entry.body.full) this.#socket.pause();
+  }
+
+  #onEnd(): boolean {
     if (this.#requestTimer !== null) clearTimeout(this.#requestTimer);
     this.#requestTimer = null;
-    this.#continuePending = false;
-    this.#queue.push(req);
-    if (!this.#inFlight) this.#next();
+    this.#decoding?.body.end();
+    this.#decoding = null;
     return this.#queue.length < this.#ctx.limits.maxPipelinedRequests;
   }
 
   #onFault(fault: HttpFault, head: RequestHead | null): void {
-    if (this.#fault !== null || this.#closed) return;
+    if (this.#closed) return;
     this.#clearTimers();
-    this.#fault = { fault, head };
-    if (!this.#inFlight) this.#next();
+    const entry = this.#decoding;
+    this.#decoding = null;
+    if (entry !== null && !entry.body.ended) {
+      // The request's head was fine but its body is not: it is answered with the fault, in its turn.
+      entry.fault = fault;
+      entry.body.fail(new Error(`request body refused: ${fault.reason}`));
+    } else if (this.#fault === null) {
+      this.#fault = { fault, head };
+    }
+    if (this.#inFlight === null) this.#next();
   }
 
   #onData(chunk: Buffer): void {
@@ -147,28 +197,44 @@ export class Connection {
     }
   }
 
-  /** Answers the next thing owed, in order: a queued request, else a fault. Then reads on. */
-  #next(): void {
-    if (this.#closed) return;
-    const req = this.#queue.shift();
-    if (req !== undefined) {
-      this.#inFlight = true;
-      const { head, framing, body } = req;
-      const data = buildRequestData(head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
-      const ctx: RequestContext = { version: head.version, method: head.method, keepAlive: framing.keepAlive };
-      void this.#ctx.invoke(JSON.stringify(data), body).then((result) => this.#respond(ctx, result));
-      return;
-    }
-    if (this.#fault !== null) {
-      const { fault, head } = this.#fault;
-      this.#write(serializeError(fault.code, fault.reason, head === null ? null : { version: head.version, method: head.method }));
-      this.#closeAfterWrite();
-    }
+  /** Reads on when nothing holds it back: no stash, a queue with room, no full body buffer. */
+  #flow(): void {
+    if (this.#closed || this.#fault !== null) return;
+    if (this.#stashBytes > 0 || this.#queue.length >= this.#ctx.limits.maxPipelinedRequests) return;
+    if (this.#decoding?.body.full === true) return;
+    this.#socket.resume();
   }
 
-  #respond(req: RequestContext, result: InvokeResult): void {
-    this.#inFlight = false;
+  /** Answers the next thing owed, in order: a queued request (or its fault), else a connection fault. */
+  #next(): void {
     if (this.#closed) return;
+    const entry = this.#queue.shift();
+    if (entry !== undefined) {
+      if (entry.cutShort) return this.destroy();
+      if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
+      this.#inFlight = entry;
+      const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
+      void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));
+      this.#flow();
+      return;
+    }
+    if (this.#fault !== null) this.#refuse(this.#fault.fault, this.#fault.head);
+  }
+
+  #refuse(fault: HttpFault, head: RequestHead | null): void {
+    this.#write(serializeError(fault.code, fault.reason, head === null ? null : { version: head.version, method: head.method }));
+    this.#closeAfterWrite();
+  }
+
+  #respond(entry: Entry, result: InvokeResult): void {
+    this.#inFlight = null;
+    if (this.#closed) return;
+    if (entry.cutShort) return this.destroy();
+    // A body that failed under the handler is answered with its fault, whatever the handler returned.
+    if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
+    // RFC 9110 §10.1.1: a client told to wait for 100 may never send the body; do not wait for it.
+    const unsentBody = entry.framing.expectContinue && !entry.continueSent && !entry.body.ended;
+    const req: RequestContext = { version: entry.head.version, method: entry.head.method, keepAlive: entry.framing.keepAlive && !unsentBody };
     let out: Serialized;
     if (result.outcome === 'ok') {
       this.#ctx.report('ok', null);
@@ -179,10 +245,8 @@ export class Connection {
     }
     this.#write(out);
     if (out.close) return this.#closeAfterWrite();
-    if (this.#continuePending && this.#queue.length === 0) {
-      this.#continuePending = false;
-      this.#socket.write(CONTINUE);
-    }
+    // What the handler did not read is drained (read and dropped) as it arrives.
+    entry.body.discardRest();
     // Respect back-pressure: go on only once a slow reader has taken this response.
     if (this.#socket.writableNeedDrain) this.#socket.once('drain', () => this.#proceed());
     else this.#proceed();
@@ -190,7 +254,6 @@ export class Connection {
 
   #proceed(): void {
     if (this.#closed) return;
-    if (this.#queue.length > 0 || this.#fault !== null) return this.#next();
     // Decode what was held back while the queue was full.
     while (this.#stash.length > 0 && this.#queue.length < this.#ctx.limits.maxPipelinedRequests && this.#fault === null && !this.#decoder.finished) {
       const chunk = this.#stash.shift() as Buffer;
@@ -201,15 +264,15 @@ export class Connection {
         this.#stashBytes += rest.length;
       }
     }
-    if (this.#closed || this.#inFlight) return;
+    if (this.#closed || this.#inFlight !== null) return;
     if (this.#queue.length > 0 || this.#fault !== null) return this.#next();
-    if (this.#stashBytes === 0) this.#socket.resume();
+    this.#flow();
     this.#maybeIdle();
   }
 
   /** Nothing owed and nothing half-received: wait for the next request, or close if the client is done. */
   #maybeIdle(): void {
-    if (this.#closed || this.#inFlight || this.#queue.length > 0 || this.#fault !== null || this.#stashBytes > 0) return;
+    if (this.#closed || this.#inFlight !== null || this.#queue.length > 0 || this.#fault !== null || this.#stashBytes > 0) return;
     if (this.#peerEnded) {
       // A request cut short by the client's end is not answered.
       if (this.#decoder.midRequest) this.destroy();
@@ -232,6 +295,8 @@ export class Connection {
   #closeAfterWrite(): void {
     this.#closed = true;
     this.#clearTimers();
+    const gone = new Error('the connection closed');
+    for (const e of [this.#inFlight, ...this.#queue]) e?.body.fail(gone);
     this.#stash = [];
     this.#queue.length = 0;
     this.#socket.end();

@@ -18,6 +18,11 @@ export interface DecoderSink {
   onStart(): void;
   /** The head was accepted (stop the headers timer). `expectContinue` heads want a 100 before their body. */
   onHead(head: RequestHead, framing: Framing): void;
+  /**
+   * Body bytes as they arrive (views of the input: copy to keep beyond the call). When a sink has
+   * this, bodies are streamed to it and `onRequest` gets an empty body.
+   */
+  onBody?(chunk: Buffer): void;
   /** A request is complete. Return false to stop decoding: `push` then returns the unread bytes. */
   onRequest(req: DecodedRequest): boolean;
   /** The input is refused; nothing more will be decoded. `head` is the request it belongs to, if its head was read. */
@@ -95,7 +100,8 @@ export class RequestDecoder {
         if (framing.chunked) {
           this.#state = 'chunked';
           this.#chunked = new ChunkedDecoder(this.#limits, (d) => {
-            this.#parts.push(Buffer.from(d));
+            if (this.#sink.onBody !== undefined) this.#sink.onBody(d);
+            else this.#parts.push(Buffer.from(d));
             this.#received += d.length;
           });
         } else {
@@ -105,7 +111,8 @@ export class RequestDecoder {
         const want = (this.#framing?.contentLength ?? 0) - this.#received;
         if (want > 0) {
           const take = Math.min(want, chunk.length);
-          this.#parts.push(chunk.subarray(0, take));
+          if (this.#sink.onBody !== undefined) this.#sink.onBody(chunk.subarray(0, take));
+          else this.#parts.push(chunk.subarray(0, take));
           this.#received += take;
           chunk = chunk.subarray(take);
         }
@@ -130,7 +137,7 @@ export class RequestDecoder {
     const head = this.#current;
     const framing = this.#framing;
     if (head === null || framing === null) return true;
-    const body = join(this.#parts, this.#received);
+    const body = this.#sink.onBody !== undefined ? EMPTY : join(this.#parts, this.#received);
     this.#parts = [];
     this.#current = null;
     this.#framing = null;

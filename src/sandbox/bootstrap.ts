@@ -3,7 +3,10 @@
 /**
  * Source of the bootstrap module. It imports the tenant module as `tenant`, and exports:
  * - `handlerType`: `typeof` the tenant's default export (the host refuses anything but "function");
- * - `dispatch(requestJson, body)`: parses the request dict, adds `datastream` over `body`, awaits
+ * - `setBodyReader(ref)`: once per isolate, the host's body reader (kept private to this module);
+ * - `dispatch(requestJson, id, first, complete)`: parses the request dict, adds `datastream` (the
+ *   bytes `first` already received, then more pulled from the host for request `id` unless the body
+ *   was `complete`), awaits
  *   the handler and returns `[kind, text, bytes, logs]`, where kind is `ok` (text: the response
  *   dict as JSON, bytes: a binary `message` or null), `exception` or `invalid` (text: the reason),
  *   and logs the console lines the request wrote (`[[level, text], ...]`);
@@ -31,23 +34,59 @@ const fromCharCode = String.fromCharCode;
 const floor = Math.floor;
 const MAX = ${Math.floor(maxResponseBytes)};
 
-function makeDatastream(body) {
+// The host's body reader: an isolated-vm Reference kept in this module's scope only (never exported,
+// never reachable from tenant code). Calls block this isolate until the host has bytes (or the deadline
+// disposes the isolate).
+let pull = null;
+export function setBodyReader(ref) {
+  if (pull === null) pull = ref;
+}
+
+function fetchMore(id, want) {
+  return pull.applySyncPromise(undefined, [id, want]);
+}
+
+function concat(parts, total) {
+  const out = new U8(total);
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) { out.set(parts[i], at); at += parts[i].length; }
+  return out;
+}
+
+function makeDatastream(id, first, complete) {
+  let buf = first;
   let offset = 0;
-  return freeze({
-    read(size) {
-      let n = body.length - offset;
-      if (size !== undefined && size !== null) {
-        if (typeof size !== 'number' || !(size >= 0) || floor(size) !== size) throw new TypeError('datastream.read(size): size must be a non-negative integer');
-        if (size < n) n = size;
+  let ended = complete;
+  function read(size) {
+    if (size !== undefined && size !== null) {
+      if (typeof size !== 'number' || !(size >= 0) || floor(size) !== size) throw new TypeError('datastream.read(size): size must be a non-negative integer');
+      if (size === 0) return new U8(0);
+      if (offset >= buf.length) {
+        if (ended) return new U8(0);
+        buf = fetchMore(id, size);
+        offset = 0;
+        if (buf.length === 0) { ended = true; return new U8(0); }
       }
-      const out = body.slice(offset, offset + n);
+      const n = size < buf.length - offset ? size : buf.length - offset;
+      const out = buf.slice(offset, offset + n);
       offset += n;
       return out;
-    },
+    }
+    const parts = [buf.subarray(offset)];
+    let total = buf.length - offset;
+    while (!ended) {
+      const more = fetchMore(id, -1);
+      if (more.length === 0) ended = true;
+      else { parts.push(more); total += more.length; }
+    }
+    buf = new U8(0);
+    offset = 0;
+    return concat(parts, total);
+  }
+  return freeze({
+    read,
     text() {
-      const out = utf8Decode(body.subarray(offset), false);
-      offset = body.length;
-      return out;
+      return utf8Decode(read(), false);
     },
   });
 }
@@ -68,14 +107,14 @@ function kindOf(v) {
 
 export { drainLogs };
 
-export async function dispatch(requestJson, body) {
-  const [kind, text, bytes] = await run(requestJson, body);
+export async function dispatch(requestJson, id, first, complete) {
+  const [kind, text, bytes] = await run(requestJson, id, first, complete);
   return [kind, text, bytes, drainLogs()];
 }
 
-async function run(requestJson, body) {
+async function run(requestJson, id, first, complete) {
   const request = parse(requestJson);
-  request.datastream = makeDatastream(body);
+  request.datastream = makeDatastream(id, first, complete);
   let res;
   try {
     res = await handler(request);

@@ -5,6 +5,7 @@ import ivm from 'isolated-vm';
 import type { Outcome } from '../outcome.js';
 import { bootstrapSource } from './bootstrap.js';
 import { MAX_LINE_CHARS, MAX_PENDING_LINES, preludeSource } from './prelude.js';
+import type { BodySource } from './body-source.js';
 import { checkResponse, type ValidResponse } from './response-check.js';
 
 /** The handler source cannot be used; the message says why (with line and column where there is one). */
@@ -40,8 +41,11 @@ export interface SandboxHooks {
 
 interface Instance {
   readonly isolate: ivm.Isolate;
-  readonly dispatch: ivm.Reference<(json: string, body: Uint8Array) => Promise<[string, string, Uint8Array | null, Array<[string, string]>]>>;
+  readonly dispatch: ivm.Reference<(json: string, id: number, first: Uint8Array, complete: boolean) => Promise<[string, string, Uint8Array | null, Array<[string, string]>]>>;
 }
+
+/** Pulls body bytes for the isolate: `(request id, max bytes or -1) → fresh bytes`. */
+type BodyReader = (id: number, max: number) => Promise<unknown>;
 
 const FILENAME = 'handler.js';
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug']);
@@ -94,7 +98,7 @@ async function compileCached(isolate: ivm.Isolate, code: string, filename: strin
   return mod;
 }
 
-async function instantiate(source: string, limits: SandboxLimits, hooks: SandboxHooks): Promise<Instance> {
+async function instantiate(source: string, limits: SandboxLimits, hooks: SandboxHooks, reader: BodyReader): Promise<Instance> {
   const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => hooks.onCatastrophicError(m) });
   try {
     const context = await isolate.createContext();
@@ -130,11 +134,26 @@ async function instantiate(source: string, limits: SandboxLimits, hooks: Sandbox
       throw new SourceError(handlerType === 'undefined' ? 'the module has no default export; it must `export default function handler(request)`' : `the module's default export must be a function, got ${String(handlerType)}`);
     }
     const dispatch = await boot.namespace.get('dispatch', { reference: true }) as Instance['dispatch'];
+    // The reader goes to the bootstrap's module scope, where tenant code cannot reach it.
+    const setReader = await boot.namespace.get('setBodyReader', { reference: true }) as ivm.Reference<(r: unknown) => void>;
+    await setReader.apply(undefined, [new ivm.Reference(reader)], { timeout: limits.timeoutMs });
     return { isolate, dispatch };
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();
     throw err;
   }
+}
+
+/** The host function behind `datastream` reads: looks the body up by id; the bytes cross as a fresh copy. */
+function readerFor(bodies: Map<number, BodySource>): BodyReader {
+  return async (id, max) => {
+    const body = bodies.get(id);
+    if (body === undefined) throw new Error('the request has ended');
+    if (typeof max !== 'number' || !(max === -1 || max > 0)) throw new TypeError('invalid read size');
+    // applySyncPromise takes no `result` options: the value must be a transferable, so a copy that
+    // materializes as a plain Uint8Array inside the isolate.
+    return new ivm.ExternalCopy(await body.read(max)).copyInto({ release: true });
+  };
 }
 
 /**
@@ -148,12 +167,16 @@ export class TenantSandbox {
   readonly #hooks: SandboxHooks;
   #current: Promise<Instance>;
   #closed = false;
+  /** Bodies of the requests in flight, by the id the isolate knows them by. */
+  readonly #bodies: Map<number, BodySource>;
+  #nextBodyId = 1;
 
-  private constructor(source: string, limits: SandboxLimits, first: Instance, hooks: SandboxHooks) {
+  private constructor(source: string, limits: SandboxLimits, first: Instance, hooks: SandboxHooks, bodies: Map<number, BodySource>) {
     this.#source = source;
     this.#limits = limits;
     this.#current = Promise.resolve(first);
     this.#hooks = hooks;
+    this.#bodies = bodies;
   }
 
   /**
@@ -162,12 +185,17 @@ export class TenantSandbox {
    *   module level, or does not default-export a function.
    */
   static async create(source: string, limits: SandboxLimits, hooks: SandboxHooks): Promise<TenantSandbox> {
-    const first = await instantiate(source, limits, hooks);
-    return new TenantSandbox(source, limits, first, hooks);
+    const bodies = new Map<number, BodySource>();
+    const first = await instantiate(source, limits, hooks, readerFor(bodies));
+    return new TenantSandbox(source, limits, first, hooks, bodies);
   }
 
-  /** Runs the handler for one request. Never throws: every failure is an outcome. */
-  async invoke(requestJson: string, body: Uint8Array): Promise<InvokeResult> {
+  /**
+   * Runs the handler for one request, its body pulled from `body` as the handler reads. Never
+   * throws: every failure is an outcome. Time the handler spends waiting for body bytes counts
+   * against `timeoutMs`.
+   */
+  async invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
     if (this.#closed) return { outcome: 'crashed', detail: 'server is stopping' };
     let inst: Instance;
     try {
@@ -182,8 +210,11 @@ export class TenantSandbox {
       deadlinePassed = true;
       this.#replace(inst);
     }, this.#limits.timeoutMs);
+    const id = this.#nextBodyId++;
+    this.#bodies.set(id, body);
+    const { bytes: first, complete } = body.takeBuffered();
     try {
-      const [kind, text, bytes, logs] = await inst.dispatch.apply(undefined, [requestJson, body], {
+      const [kind, text, bytes, logs] = await inst.dispatch.apply(undefined, [requestJson, id, first, complete], {
         arguments: { copy: true },
         result: { copy: true, promise: true },
         timeout: this.#limits.timeoutMs,
@@ -207,6 +238,7 @@ export class TenantSandbox {
       return { outcome: 'crashed', detail: 'the sandbox was reset while this request ran' };
     } finally {
       clearTimeout(timer);
+      this.#bodies.delete(id);
     }
   }
 
@@ -216,7 +248,7 @@ export class TenantSandbox {
     if (this.#closed) return;
     void this.#current.then((cur) => {
       if (cur !== inst || this.#closed) return;
-      this.#current = instantiate(this.#source, this.#limits, this.#hooks);
+      this.#current = instantiate(this.#source, this.#limits, this.#hooks, readerFor(this.#bodies));
       this.#current.catch(() => undefined);
     }, () => undefined);
   }

@@ -1,0 +1,25 @@
+// Hostile: a handler that reads its body byte by byte from a client that sends slowly hits its time limit (504), not a hang; the next request is served.
+
+import net from 'node:net';
+import t from 'tap';
+import { startService } from '../helpers/service.js';
+import { parseResponses } from '../helpers/raw-http.js';
+import { get, hostile } from './helpers.js';
+
+t.test('slow body, byte-by-byte reader', async (t) => {
+  const svc = await startService(t);
+  const port = (await svc.deploy(hostile(`(r) => { let n = 0; while (r.datastream.read(1).length === 1) n++; return { version: '1.1', statuscode: 200, headers: {}, message: String(n) }; }`), { timeoutMs: 500 })).port;
+  const s = net.connect(port, '127.0.0.1');
+  let got = '';
+  s.on('data', (d) => { got += d.toString(); });
+  s.on('error', () => undefined);
+  await new Promise((r) => s.once('connect', r));
+  s.write('POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n');
+  const trickle = setInterval(() => { if (!s.destroyed) s.write('a'); }, 50);
+  await new Promise((r) => s.once('close', r));
+  clearInterval(trickle);
+  const [r] = parseResponses(Buffer.from(got));
+  t.equal(r?.status, 504, 'the time limit covers waiting for body bytes');
+  t.equal(r?.body.toString(), 'handler exceeded its time limit (500 ms)\n');
+  t.equal((await get(port, '/ok')).status, 200, 'served after');
+});
