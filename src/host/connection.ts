@@ -98,13 +98,18 @@ export class Connection {
   /** Closes the connection at once (server stopping, or the client went away). */
   destroy(): void {
     if (this.#closed && this.#socket.destroyed) return;
+    this.#shutDown();
+    if (!this.#socket.destroyed) this.#socket.destroy();
+  }
+
+  /** Stops everything on this connection: timers, queued requests, the bodies of those still running. */
+  #shutDown(): void {
     this.#closed = true;
     this.#clearTimers();
     const gone = new Error('the connection closed');
     for (const e of [this.#inFlight, ...this.#queue]) e?.body.fail(gone);
     this.#stash = [];
     this.#queue.length = 0;
-    if (!this.#socket.destroyed) this.#socket.destroy();
   }
 
   #clearTimers(): void {
@@ -293,12 +298,7 @@ export class Connection {
   }
 
   #closeAfterWrite(): void {
-    this.#closed = true;
-    this.#clearTimers();
-    const gone = new Error('the connection closed');
-    for (const e of [this.#inFlight, ...this.#queue]) e?.body.fail(gone);
-    this.#stash = [];
-    this.#queue.length = 0;
+    this.#shutDown();
     this.#socket.end();
     // Keep reading (and discarding) briefly so the client sees the response rather than a reset.
     this.#socket.resume();

@@ -2,15 +2,10 @@
 
 import { STATUS_CODES } from 'node:http';
 import { ERRORS, type ErrorCode } from '../errors.js';
+import type { ValidResponse } from '../sandbox/response-check.js';
 
-/** A validated response, ready to frame. */
-export interface OutgoingResponse {
-  readonly version: '0.9' | '1.0' | '1.1';
-  readonly statuscode: number;
-  readonly statusmsg?: string | undefined;
-  readonly headers: Readonly<Record<string, string | number>>;
-  readonly body: Uint8Array;
-}
+/** A validated response dict (from the sandbox), ready to frame. */
+export type OutgoingResponse = ValidResponse;
 
 /** What the writer needs to know of the request being answered. */
 export interface RequestContext {
