@@ -1,0 +1,17 @@
+// Hostile: a response over maxResponseBytes (string or bytes) is refused with 500 before it leaves the isolate; the next request is served.
+
+import t from 'tap';
+import { startService } from '../helpers/service.js';
+import { get, hostile } from './helpers.js';
+
+t.test('responses over maxResponseBytes', async (t) => {
+  const svc = await startService(t);
+  const port = (await svc.deploy(hostile(`(r) => ({ version: '1.1', statuscode: 200, headers: {},
+    message: r.path === '/bytes' ? new Uint8Array(3 * 1024 * 1024) : 'x'.repeat(3 * 1024 * 1024) })`), { maxResponseBytes: 2 * 1024 * 1024, memoryMb: 128 })).port;
+  for (const path of ['/string', '/bytes']) {
+    const r = await get(port, path);
+    t.equal(r.status, 500, path);
+    t.equal(r.text, 'invalid response: response is larger than maxResponseBytes (2097152 bytes)\n', path);
+    t.equal((await get(port, '/ok')).status, 200, `${path}: served after`);
+  }
+});
