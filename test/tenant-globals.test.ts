@@ -16,6 +16,7 @@ export default (r) => {
     btoa: btoa('hello\\xff'),
     atob: atob('aGVsbG8='),
     atobBad: (() => { try { atob('!!'); return 'no'; } catch (e) { return e.name; } })(),
+    usp: (() => { const p = new URLSearchParams('?a=1&b=x+y%21&a=2&c'); p.append('d', 'é &='); p.set('a', '3'); return [p.get('a'), p.getAll('b'), p.has('c'), p.get('zz'), p.size, p.toString(), [...new URLSearchParams({ k: 'v' })].join()]; })(),
     builtins: [typeof Map, typeof Promise, typeof JSON, typeof Intl, typeof WebAssembly, typeof BigInt, typeof structuredClone],
     absent: [typeof setTimeout, typeof setInterval, typeof process, typeof require, typeof fetch, typeof Buffer, typeof module, typeof ivm, typeof _ivm],
   };
@@ -39,6 +40,7 @@ t.test('globals', async (t) => {
   t.equal(out['btoa'], Buffer.from('hello\xff', 'latin1').toString('base64'));
   t.equal(out['atob'], 'hello');
   t.equal(out['atobBad'], 'InvalidCharacterError');
+  t.same(out['usp'], ['3', ['x y!'], true, null, 4, 'a=3&b=x+y%21&c=&d=%C3%A9+%26%3D', 'k,v'], 'URLSearchParams');
   t.same(out['builtins'], ['function', 'function', 'object', 'object', 'object', 'function', 'undefined']);
   t.same(out['absent'], Array(9).fill('undefined'), 'no timers, process, require, fetch, Buffer, module or isolated-vm');
 

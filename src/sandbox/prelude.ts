@@ -1,4 +1,4 @@
-// The trusted module evaluated first in every isolate: console (to a bounded buffer), TextEncoder/TextDecoder, atob/btoa — plain JavaScript, no host objects.
+// The trusted module evaluated first in every isolate: console (to a bounded buffer), TextEncoder/TextDecoder, atob/btoa, URLSearchParams — plain JavaScript, no host objects.
 
 /** Most console lines kept in the isolate between two drains, and longest line, characters. */
 export const MAX_PENDING_LINES = 1000;
@@ -156,6 +156,76 @@ function atob(data) {
   return out;
 }
 
+// WHATWG URL Standard §6 (application/x-www-form-urlencoded), in plain JavaScript.
+function formDecode(s) {
+  const bytes = [];
+  const t = s.replace(/\\+/g, ' ');
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 0x25 && /^[0-9A-Fa-f]{2}$/.test(t.slice(i + 1, i + 3))) { bytes.push(parseInt(t.slice(i + 1, i + 3), 16)); i += 2; }
+    else if (c < 0x80) bytes.push(c);
+    else { const e = utf8Encode(t[i] + ((c >= 0xd800 && c <= 0xdbff && i + 1 < t.length) ? t[++i] : '')); for (let k = 0; k < e.length; k++) bytes.push(e[k]); }
+  }
+  return utf8Decode(new Uint8Array(bytes), false);
+}
+function formEncode(s) {
+  const b = utf8Encode(s);
+  let out = '';
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c === 0x20) out += '+';
+    else if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c === 0x2a || c === 0x2d || c === 0x2e || c === 0x5f) out += String.fromCharCode(c);
+    else out += '%' + (c < 16 ? '0' : '') + c.toString(16).toUpperCase();
+  }
+  return out;
+}
+
+class URLSearchParams {
+  #list = [];
+  constructor(init = '') {
+    if (typeof init === 'object' && init !== null) {
+      if (typeof init[Symbol.iterator] === 'function') {
+        for (const pair of init) {
+          const p = Array.from(pair);
+          if (p.length !== 2) throw new TypeError('Each query pair must be an iterable [name, value] tuple');
+          this.#list.push([String(p[0]), String(p[1])]);
+        }
+      } else {
+        for (const k of Object.keys(init)) this.#list.push([k, String(init[k])]);
+      }
+      return;
+    }
+    let q = String(init);
+    if (q.startsWith('?')) q = q.slice(1);
+    for (const part of q.split('&')) {
+      if (part === '') continue;
+      const eq = part.indexOf('=');
+      this.#list.push(eq === -1 ? [formDecode(part), ''] : [formDecode(part.slice(0, eq)), formDecode(part.slice(eq + 1))]);
+    }
+  }
+  get size() { return this.#list.length; }
+  append(name, value) { this.#list.push([String(name), String(value)]); }
+  delete(name, value) { const n = String(name); this.#list = this.#list.filter(([k, v]) => k !== n || (value !== undefined && v !== String(value))); }
+  get(name) { const n = String(name); const e = this.#list.find(([k]) => k === n); return e === undefined ? null : e[1]; }
+  getAll(name) { const n = String(name); return this.#list.filter(([k]) => k === n).map(([, v]) => v); }
+  has(name, value) { const n = String(name); return this.#list.some(([k, v]) => k === n && (value === undefined || v === String(value))); }
+  set(name, value) {
+    const n = String(name);
+    const i = this.#list.findIndex(([k]) => k === n);
+    if (i === -1) { this.#list.push([n, String(value)]); return; }
+    this.#list[i] = [n, String(value)];
+    this.#list = this.#list.filter(([k], j) => k !== n || j === i);
+  }
+  sort() { this.#list = this.#list.map((e, i) => [e, i]).sort((a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1])).map(([e]) => e); }
+  forEach(fn, thisArg) { for (const [k, v] of this.#list) fn.call(thisArg, v, k, this); }
+  *entries() { for (const [k, v] of this.#list) yield [k, v]; }
+  *keys() { for (const [k] of this.#list) yield k; }
+  *values() { for (const [, v] of this.#list) yield v; }
+  [Symbol.iterator]() { return this.entries(); }
+  toString() { return this.#list.map(([k, v]) => formEncode(k) + '=' + formEncode(v)).join('&'); }
+}
+
+define('URLSearchParams', URLSearchParams);
 define('TextEncoder', TextEncoder);
 define('TextDecoder', TextDecoder);
 define('btoa', btoa);
