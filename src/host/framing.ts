@@ -17,7 +17,40 @@ export interface Framing {
 const MAX_SAFE = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 
 function tokens(value: string): string[] {
+  if (!value.includes(',')) {
+    const t = value.trim().toLowerCase();
+    return t === '' ? [] : [t];
+  }
   return value.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
+}
+
+/**
+ * `name.toLowerCase() === lower` for a lower-case ASCII `lower` without 'k' (the Kelvin sign is the
+ * one non-ASCII character that lower-cases to an ASCII letter), without making a string.
+ */
+function namedAs(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** The fields framing depends on, by name; 0 for any other (most fields: decided by length and first letter). */
+const enum F { Other, Host, ContentLength, TransferEncoding, Connection, Expect }
+
+function fieldKind(name: string): F {
+  const c = name.charCodeAt(0) | 0x20;
+  switch (name.length) {
+    case 4: return c === 0x68 && namedAs(name, 'host') ? F.Host : F.Other;
+    case 6: return c === 0x65 && namedAs(name, 'expect') ? F.Expect : F.Other;
+    case 10: return c === 0x63 && namedAs(name, 'connection') ? F.Connection : F.Other;
+    case 14: return c === 0x63 && namedAs(name, 'content-length') ? F.ContentLength : F.Other;
+    case 17: return c === 0x74 && namedAs(name, 'transfer-encoding') ? F.TransferEncoding : F.Other;
+    default: return F.Other;
+  }
 }
 
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:/;
@@ -45,12 +78,12 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
   let connection: string[] = [];
   let expect: string[] | null = null;
   for (const [rawName, value] of head.fields) {
-    switch (rawName.toLowerCase()) {
-      case 'host': host++; break;
-      case 'content-length': (contentLength ??= []).push(...value.split(',').map((v) => v.trim())); break;
-      case 'transfer-encoding': (transferEncoding ??= []).push(...tokens(value)); break;
-      case 'connection': connection = connection.concat(tokens(value)); break;
-      case 'expect': (expect ??= []).push(...tokens(value)); break;
+    switch (fieldKind(rawName)) {
+      case F.Host: host++; break;
+      case F.ContentLength: (contentLength ??= []).push(...value.split(',').map((v) => v.trim())); break;
+      case F.TransferEncoding: (transferEncoding ??= []).push(...tokens(value)); break;
+      case F.Connection: connection = connection.concat(tokens(value)); break;
+      case F.Expect: (expect ??= []).push(...tokens(value)); break;
       default: break;
     }
   }
@@ -116,7 +149,7 @@ export function contentLengthCheck(): FieldCheck {
   let first: string | null = null;
   return {
     check(name, value) {
-      if (name.length !== 14 || name.toLowerCase() !== 'content-length') return null;
+      if (name.length !== 14 || !namedAs(name, 'content-length')) return null;
       for (const part of value.split(',')) {
         const v = part.trim();
         if (parseLength(v) === null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
