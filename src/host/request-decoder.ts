@@ -1,9 +1,9 @@
 // The HTTP/1.x request decoder: bytes in any split → complete requests (head, framing, body), or the fault that ends the connection.
 
 import type { Limits } from '../limits.js';
-import { ChunkedDecoder } from './chunked-decoder.js';
+import { CHUNKED_FAULT, CHUNKED_MORE, ChunkedDecoder } from './chunked-decoder.js';
 import { analyzeFraming, contentLengthCheck, isFault, type Framing } from './framing.js';
-import { HeadParser, type HttpFault, type RequestHead } from './head-parser.js';
+import { HEAD_FAULT, HEAD_MORE, HeadParser, type HttpFault, type RequestHead } from './head-parser.js';
 
 /** A complete request: its head, framing and whole body (an exactly-sized buffer of its own). */
 export interface DecodedRequest {
@@ -25,17 +25,12 @@ export interface DecoderSink {
 }
 
 const EMPTY = new Uint8Array(0);
+const EMPTY_BUF = Buffer.alloc(0);
+const UNKNOWN: HttpFault = { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request' };
 
-/** Joins received body pieces into one exact-size buffer that shares memory with nothing else. */
-function join(parts: Buffer[], total: number): Uint8Array {
-  if (total === 0) return EMPTY;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+/** Copies `buf[from, to)` into `out` at `at`. */
+function copyInto(out: Uint8Array, at: number, buf: Buffer, from: number, to: number): void {
+  out.set(new Uint8Array(buf.buffer, buf.byteOffset + from, to - from), at);
 }
 
 /**
@@ -43,6 +38,10 @@ function join(parts: Buffer[], total: number): Uint8Array {
  * limits, a body by `maxBodyBytes` (checked from Content-Length before any body byte, and while
  * chunks arrive); body bytes are kept as received, never pre-allocated from a declared length.
  * After an HTTP/0.9 request or a fault, nothing more is decoded.
+ *
+ * Body bytes are gathered as `#parts` (from earlier inputs: views for Content-Length, copies for
+ * chunks) and `#spans` (offset pairs of chunk data in the current input, copied out if the body
+ * does not end in it), then copied once into the exact-size body.
  */
 export class RequestDecoder {
   readonly #limits: Limits;
@@ -51,14 +50,21 @@ export class RequestDecoder {
   #state: 'head' | 'length' | 'chunked' | 'done' = 'head';
   #current: RequestHead | null = null;
   #framing: Framing | null = null;
-  #parts: Buffer[] = [];
+  #parts: Uint8Array[] = [];
+  #spans: number[] = [];
+  #spanBytes = 0;
   #received = 0;
-  #chunked: ChunkedDecoder | null = null;
+  readonly #chunked: ChunkedDecoder;
 
   constructor(limits: Limits, sink: DecoderSink) {
     this.#limits = limits;
     this.#sink = sink;
     this.#head = new HeadParser(limits, contentLengthCheck());
+    this.#chunked = new ChunkedDecoder(limits, (_buf, from, to) => {
+      this.#spans.push(from, to);
+      this.#spanBytes += to - from;
+      this.#received += to - from;
+    });
   }
 
   /** Whether any byte of an unfinished request has been received. */
@@ -73,65 +79,105 @@ export class RequestDecoder {
 
   /** Feeds bytes. Returns the bytes not yet decoded when the sink asked to stop (else an empty buffer). */
   push(input: Buffer): Buffer {
-    let chunk = input;
-    while (chunk.length > 0 && this.#state !== 'done') {
+    const n = input.length;
+    let at = 0;
+    while (at < n && this.#state !== 'done') {
       if (this.#state === 'head') {
         const wasStarted = this.#head.started;
-        const r = this.#head.push(chunk);
+        const r = this.#head.feed(input, at);
         if (!wasStarted && this.#head.started) this.#sink.onStart();
-        if (r.kind === 'more') return EMPTY_BUF;
-        if (r.kind === 'fault') return this.#fail(r.fault, null);
-        chunk = r.rest;
-        const framing = analyzeFraming(r.head);
-        if (isFault(framing)) return this.#fail(framing, r.head);
+        if (r === HEAD_MORE) return EMPTY_BUF;
+        const head = this.#head.head;
+        if (r === HEAD_FAULT || head === null) return this.#fail(this.#head.fault ?? UNKNOWN, null);
+        at = r;
+        const framing = analyzeFraming(head);
+        if (isFault(framing)) return this.#fail(framing, head);
         if (framing.chunked === false && framing.contentLength > this.#limits.maxBodyBytes) {
-          return this.#fail({ code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#limits.maxBodyBytes} bytes` }, r.head);
+          return this.#fail({ code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#limits.maxBodyBytes} bytes` }, head);
         }
-        this.#current = r.head;
+        this.#current = head;
         this.#framing = framing;
         this.#parts = [];
         this.#received = 0;
-        this.#sink.onHead(r.head, framing);
+        this.#sink.onHead(head, framing);
         if (framing.chunked) {
           this.#state = 'chunked';
-          this.#chunked = new ChunkedDecoder(this.#limits, (d) => {
-            this.#parts.push(Buffer.from(d));
-            this.#received += d.length;
-          });
+          this.#chunked.reset();
         } else {
           this.#state = 'length';
         }
       } else if (this.#state === 'length') {
         const want = (this.#framing?.contentLength ?? 0) - this.#received;
         if (want > 0) {
-          const take = Math.min(want, chunk.length);
-          this.#parts.push(chunk.subarray(0, take));
+          const take = Math.min(want, n - at);
+          this.#parts.push(input.subarray(at, at + take));
           this.#received += take;
-          chunk = chunk.subarray(take);
+          at += take;
         }
-      } else if (this.#chunked !== null) {
-        const r = this.#chunked.push(chunk);
-        if (r.kind === 'more') return EMPTY_BUF;
-        if (r.kind === 'fault') return this.#fail(r.fault, this.#current);
-        chunk = chunk.subarray(r.consumed);
-        this.#chunked = null;
-        if (!this.#complete()) return chunk;
+      } else {
+        const r = this.#chunked.push(input, at);
+        if (r === CHUNKED_MORE) {
+          this.#keepSpans(input);
+          return EMPTY_BUF;
+        }
+        if (r === CHUNKED_FAULT) return this.#fail(this.#chunked.fault ?? UNKNOWN, this.#current);
+        at = r;
+        if (!this.#complete(input)) return input.subarray(at);
         continue;
       }
-      if (this.#state === 'length' && this.#received === (this.#framing?.contentLength ?? 0) && !this.#complete()) return chunk;
+      if (this.#state === 'length' && this.#received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return input.subarray(at);
     }
     // A request without a body completes as soon as its head does, even at the end of the input.
-    if (this.#state === 'length' && this.#received === (this.#framing?.contentLength ?? 0) && !this.#complete()) return EMPTY_BUF;
+    if (this.#state === 'length' && this.#received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return EMPTY_BUF;
     return EMPTY_BUF;
   }
 
+  /** The input ends inside a chunked body: its chunk data so far becomes a copy of its own. */
+  #keepSpans(input: Buffer): void {
+    const spans = this.#spans;
+    if (spans.length === 0) return;
+    const out = new Uint8Array(this.#spanBytes);
+    let at = 0;
+    for (let i = 0; i + 1 < spans.length; i += 2) {
+      const from = spans[i] as number;
+      const to = spans[i + 1] as number;
+      copyInto(out, at, input, from, to);
+      at += to - from;
+    }
+    this.#parts.push(out);
+    this.#spans = [];
+    this.#spanBytes = 0;
+  }
+
+  /** Joins the body pieces into one exact-size buffer that shares memory with nothing else. */
+  #body(input: Buffer): Uint8Array {
+    const total = this.#received;
+    if (total === 0) return EMPTY;
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of this.#parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    const spans = this.#spans;
+    for (let i = 0; i + 1 < spans.length; i += 2) {
+      const from = spans[i] as number;
+      const to = spans[i + 1] as number;
+      copyInto(out, at, input, from, to);
+      at += to - from;
+    }
+    return out;
+  }
+
   /** Emits the current request; returns the sink's answer (false: stop decoding). */
-  #complete(): boolean {
+  #complete(input: Buffer): boolean {
     const head = this.#current;
     const framing = this.#framing;
     if (head === null || framing === null) return true;
-    const body = join(this.#parts, this.#received);
+    const body = this.#body(input);
     this.#parts = [];
+    this.#spans = [];
+    this.#spanBytes = 0;
     this.#current = null;
     this.#framing = null;
     this.#head.reset();
@@ -142,9 +188,9 @@ export class RequestDecoder {
   #fail(fault: HttpFault, head: RequestHead | null): Buffer {
     this.#state = 'done';
     this.#parts = [];
+    this.#spans = [];
+    this.#spanBytes = 0;
     this.#sink.onFault(fault, head);
     return EMPTY_BUF;
   }
 }
-
-const EMPTY_BUF = Buffer.alloc(0);
