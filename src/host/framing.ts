@@ -16,12 +16,27 @@ export interface Framing {
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 
-function tokens(value: string): string[] {
-  if (!value.includes(',')) {
-    const t = value.trim().toLowerCase();
-    return t === '' ? [] : [t];
+/**
+ * RFC 9110 §5.6.1: a `#element` list, appended to `list` as lower-case tokens (`trim().toLowerCase()`),
+ * empty elements dropped. A value that is one plain token (ASCII, no upper-case letter, no comma, no
+ * whitespace, which is all at most SP in ASCII, at either end) is appended as it is.
+ */
+function addTokens(list: string[], value: string): string[] {
+  const n = value.length;
+  let plain = n > 0;
+  for (let i = 0; i < n && plain; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80 || (c >= 0x41 && c <= 0x5a) || c === 0x2c || ((i === 0 || i === n - 1) && c <= 0x20)) plain = false;
   }
-  return value.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
+  if (plain) {
+    list.push(value);
+    return list;
+  }
+  for (const part of value.split(',')) {
+    const t = part.trim().toLowerCase();
+    if (t !== '') list.push(t);
+  }
+  return list;
 }
 
 /**
@@ -38,18 +53,23 @@ function namedAs(name: string, lower: string): boolean {
   return true;
 }
 
-/** The fields framing depends on, by name; 0 for any other (most fields: decided by length and first letter). */
-const enum F { Other, Host, ContentLength, TransferEncoding, Connection, Expect }
+// The fields framing depends on, by name (0 for any other).
+const OTHER = 0;
+const HOST = 1;
+const CONTENT_LENGTH = 2;
+const TRANSFER_ENCODING = 3;
+const CONNECTION = 4;
+const EXPECT = 5;
 
-function fieldKind(name: string): F {
-  const c = name.charCodeAt(0) | 0x20;
+/** Which of the fields framing reads `name` is; most names are ruled out by their length alone. */
+function fieldKind(name: string): number {
   switch (name.length) {
-    case 4: return c === 0x68 && namedAs(name, 'host') ? F.Host : F.Other;
-    case 6: return c === 0x65 && namedAs(name, 'expect') ? F.Expect : F.Other;
-    case 10: return c === 0x63 && namedAs(name, 'connection') ? F.Connection : F.Other;
-    case 14: return c === 0x63 && namedAs(name, 'content-length') ? F.ContentLength : F.Other;
-    case 17: return c === 0x74 && namedAs(name, 'transfer-encoding') ? F.TransferEncoding : F.Other;
-    default: return F.Other;
+    case 4: return (name.charCodeAt(0) | 0x20) === 0x68 && namedAs(name, 'host') ? HOST : OTHER;
+    case 6: return (name.charCodeAt(0) | 0x20) === 0x65 && namedAs(name, 'expect') ? EXPECT : OTHER;
+    case 10: return (name.charCodeAt(0) | 0x20) === 0x63 && namedAs(name, 'connection') ? CONNECTION : OTHER;
+    case 14: return (name.charCodeAt(0) | 0x20) === 0x63 && namedAs(name, 'content-length') ? CONTENT_LENGTH : OTHER;
+    case 17: return (name.charCodeAt(0) | 0x20) === 0x74 && namedAs(name, 'transfer-encoding') ? TRANSFER_ENCODING : OTHER;
+    default: return OTHER;
   }
 }
 
@@ -75,15 +95,18 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
   let host = 0;
   let contentLength: string[] | null = null;
   let transferEncoding: string[] | null = null;
-  let connection: string[] = [];
+  const connection: string[] = [];
   let expect: string[] | null = null;
-  for (const [rawName, value] of head.fields) {
-    switch (fieldKind(rawName)) {
-      case F.Host: host++; break;
-      case F.ContentLength: (contentLength ??= []).push(...value.split(',').map((v) => v.trim())); break;
-      case F.TransferEncoding: (transferEncoding ??= []).push(...tokens(value)); break;
-      case F.Connection: connection = connection.concat(tokens(value)); break;
-      case F.Expect: (expect ??= []).push(...tokens(value)); break;
+  const fields = head.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as readonly [string, string];
+    const value = field[1];
+    switch (fieldKind(field[0])) {
+      case HOST: host++; break;
+      case CONTENT_LENGTH: (contentLength ??= []).push(...value.split(',').map((v) => v.trim())); break;
+      case TRANSFER_ENCODING: addTokens((transferEncoding ??= []), value); break;
+      case CONNECTION: addTokens(connection, value); break;
+      case EXPECT: addTokens((expect ??= []), value); break;
       default: break;
     }
   }

@@ -48,6 +48,8 @@ export const HEAD_FAULT = -2;
 
 /** Lines the fast path takes per batch (one latin1 conversion per batch). */
 const BATCH = 32;
+/** From how many bytes on a DataView (costly to make, kept for the buffer) is worth it. */
+const VIEW_MIN_BYTES = 256;
 
 /**
  * Parses one request head from bytes fed in any split. Memory stays bounded: only the current
@@ -79,6 +81,9 @@ export class HeadParser {
   #allow09 = true;
   #head: RequestHead | null = null;
   #fault: HttpFault | null = null;
+  /** A DataView of the buffer being parsed, `#viewOf`, for the fast path; dropped by {@link release}. */
+  #view: DataView | null = null;
+  #viewOf: Buffer | null = null;
 
   constructor(limits: HeadLimits, onField: FieldCheck | null = null) {
     this.#limits = limits;
@@ -122,15 +127,23 @@ export class HeadParser {
   /** Feeds bytes; returns the head once its empty line arrived, with the bytes after it in `rest`. */
   push(chunk: Buffer): HeadResult {
     const r = this.feed(chunk, 0);
+    this.release();
     const head = this.#head;
     if (r >= 0 && head !== null) return { kind: 'head', head, rest: chunk.subarray(r) };
     const f = this.#fault;
     return r === HEAD_FAULT && f !== null ? { kind: 'fault', fault: f } : MORE;
   }
 
+  /** Lets go of the last buffer fed (call when done with it: {@link feed} may keep a view of it). */
+  release(): void {
+    this.#view = null;
+    this.#viewOf = null;
+  }
+
   /**
    * Feeds `buf[start..]`, as {@link push} but without making views: returns the offset just past
    * the head's empty line ({@link head} is then set), or {@link HEAD_MORE}, or {@link HEAD_FAULT}.
+   * Heads pipelined in one buffer are read by calls with the same `buf`; then {@link release}.
    */
   feed(buf: Buffer, start: number): number {
     this.#head = null;
@@ -182,6 +195,12 @@ export class HeadParser {
       p = lf + 1;
       n = 1;
     }
+    let view = this.#viewOf === buf ? this.#view : null;
+    if (view === null && end - start >= VIEW_MIN_BYTES) {
+      view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.#view = view;
+      this.#viewOf = buf;
+    }
     let headerBytes = this.#headerBytes;
     let fields = this.#fields.length;
     let ended = false;
@@ -192,7 +211,7 @@ export class HeadParser {
       }
       if (fields >= lim.maxHeaderFields) break;
       const o = n * MARK_SLOTS;
-      const lf = scanFieldLine(buf, p, end, m, o);
+      const lf = scanFieldLine(buf, view, p, end, m, o);
       if (lf === -1) break;
       headerBytes += (m[o + 4] as number) - p + 2;
       if (headerBytes > lim.maxHeaderBytes) break;

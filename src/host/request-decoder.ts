@@ -79,6 +79,12 @@ export class RequestDecoder {
 
   /** Feeds bytes. Returns the bytes not yet decoded when the sink asked to stop (else an empty buffer). */
   push(input: Buffer): Buffer {
+    const rest = this.#push(input);
+    this.#head.release();
+    return rest;
+  }
+
+  #push(input: Buffer): Buffer {
     const n = input.length;
     let at = 0;
     while (at < n && this.#state !== 'done') {
