@@ -1,6 +1,7 @@
 // Incremental decoder of the chunked transfer coding (RFC 9112 §7.1), strict and bounded while bytes arrive.
 
 import { CR, HEX_VALUE, LF, TCHAR } from './chars.js';
+import type { ChunkSink } from './body-parts.js';
 import type { HttpFault } from './head-parser.js';
 
 /** Limits the decoder enforces. */
@@ -41,12 +42,12 @@ const bad = (reason: string): HttpFault => ({ code: 'ISO_ERR_HTTP_BAD_REQUEST', 
  * ```
  * Stricter than the ABNF where it is ambiguous, as llhttp's strict mode: no whitespace in a
  * chunk line (BWS is refused), bare CR or LF is refused, `;` must be followed by a name.
- * Chunk data is handed to `onData` as it arrives, as offsets into the input (copy to keep).
+ * Chunk data is handed to the sink as it arrives, as offsets into the input (copy to keep).
  * After `done` or a fault, call {@link reset} before the next body.
  */
 export class ChunkedDecoder {
   readonly #limits: ChunkedLimits;
-  readonly #onData: (buf: Buffer, from: number, to: number) => void;
+  readonly #sink: ChunkSink;
   #state: S = S.Size;
   #size = 0;
   #digits = 0;
@@ -61,9 +62,9 @@ export class ChunkedDecoder {
   #trailerColon = false;
   #fault: HttpFault | null = null;
 
-  constructor(limits: ChunkedLimits, onData: (buf: Buffer, from: number, to: number) => void) {
+  constructor(limits: ChunkedLimits, sink: ChunkSink) {
     this.#limits = limits;
-    this.#onData = onData;
+    this.#sink = sink;
   }
 
   /** Total decoded body bytes so far. */
@@ -103,7 +104,7 @@ export class ChunkedDecoder {
       switch (this.#state) {
         case S.Data: {
           const take = Math.min(this.#remaining, n - i);
-          this.#onData(buf, i, i + take);
+          this.#sink.data(buf, i, i + take);
           this.#remaining -= take;
           i += take;
           if (this.#remaining === 0) this.#state = S.DataCR;

@@ -3,7 +3,7 @@
 import type { ErrorCode } from '../errors.js';
 import { CR, LF } from './chars.js';
 import { lineTooLong, parseFieldLine, parseRequestLine } from './head-lines.js';
-import { MARK_SLOTS, PartialScan, scanFieldLine, scanRequestLine } from './head-scan.js';
+import { MARK_SLOTS, PartialScan, scanFieldLine, scanRequestLine, WordView } from './head-scan.js';
 
 /** The request line and the header fields, in order, exactly as received (values trimmed of OWS). */
 export interface RequestHead {
@@ -48,8 +48,6 @@ export const HEAD_FAULT = -2;
 
 /** Lines the fast path takes per batch (one latin1 conversion per batch). */
 const BATCH = 32;
-/** From how many bytes on a DataView (costly to make, kept for the buffer) is worth it. */
-const VIEW_MIN_BYTES = 256;
 
 /**
  * Parses one request head from bytes fed in any split. Memory stays bounded: only the current
@@ -81,9 +79,8 @@ export class HeadParser {
   #allow09 = true;
   #head: RequestHead | null = null;
   #fault: HttpFault | null = null;
-  /** A DataView of the buffer being parsed, `#viewOf`, for the fast path; dropped by {@link release}. */
-  #view: DataView | null = null;
-  #viewOf: Buffer | null = null;
+  /** A DataView of the buffer being parsed, for long values; dropped by {@link release}. */
+  readonly #words = new WordView();
 
   constructor(limits: HeadLimits, onField: FieldCheck | null = null) {
     this.#limits = limits;
@@ -136,8 +133,7 @@ export class HeadParser {
 
   /** Lets go of the last buffer fed (call when done with it: {@link feed} may keep a view of it). */
   release(): void {
-    this.#view = null;
-    this.#viewOf = null;
+    this.#words.release();
   }
 
   /**
@@ -195,12 +191,6 @@ export class HeadParser {
       p = lf + 1;
       n = 1;
     }
-    let view = this.#viewOf === buf ? this.#view : null;
-    if (view === null && end - start >= VIEW_MIN_BYTES) {
-      view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      this.#view = view;
-      this.#viewOf = buf;
-    }
     let headerBytes = this.#headerBytes;
     let fields = this.#fields.length;
     let ended = false;
@@ -211,7 +201,7 @@ export class HeadParser {
       }
       if (fields >= lim.maxHeaderFields) break;
       const o = n * MARK_SLOTS;
-      const lf = scanFieldLine(buf, view, p, end, m, o);
+      const lf = scanFieldLine(buf, this.#words, p, end, m, o);
       if (lf === -1) break;
       headerBytes += (m[o + 4] as number) - p + 2;
       if (headerBytes > lim.maxHeaderBytes) break;

@@ -40,10 +40,9 @@ export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: 
  * (RFC 9110 §5.1) and value bytes of `field-vchar / SP / HTAB` (§5.5: VCHAR, obs-text, SP, HTAB; no CTL
  * and no DEL, so no CR or LF either). Only such a line, complete in `buf[p, end)`, is taken: then
  * `marks[o..o+4]` get its start, colon, value start and end (OWS trimmed) and CR, and the LF's
- * offset is returned. Anything else returns -1 and is left to the line-by-line parser. `view`, if
- * given, is a DataView of exactly `buf`, for eight value bytes a step.
+ * offset is returned. Anything else returns -1 and is left to the line-by-line parser.
  */
-export function scanFieldLine(buf: Uint8Array, view: DataView | null, p: number, end: number, marks: Int32Array, o: number): number {
+export function scanFieldLine(buf: Uint8Array, words: WordView, p: number, end: number, marks: Int32Array, o: number): number {
   const tchar = TCHAR;
   const vchar = FIELD_VCHAR;
   let i = p;
@@ -52,20 +51,12 @@ export function scanFieldLine(buf: Uint8Array, view: DataView | null, p: number,
   while (i < end && tchar[buf[i] as number] === 1) i++;
   if (i === p || i >= end || buf[i] !== COLON) return -1;
   const colon = i++;
-  if (view !== null) {
-    // Eight bytes a step while none is below SP (a CTL, HTAB included) or DEL: then all are VCHAR
-    // or obs-text, so field-vchar. The word tests are the exact "has a byte less than n" and "has
-    // a zero byte" bit tricks; the bytes of a step that fails are looked at one by one below.
-    while (i + 8 <= end) {
-      const w = view.getInt32(i, true);
-      const v = view.getInt32(i + 4, true);
-      const wd = w ^ 0x7f7f7f7f;
-      const vd = v ^ 0x7f7f7f7f;
-      if ((((w - 0x20202020) & ~w) | ((v - 0x20202020) & ~v) | ((wd - 0x01010101) & ~wd) | ((vd - 0x01010101) & ~vd)) & 0x80808080) break;
-      i += 8;
-    }
+  let steps = 0;
+  while (i + 4 <= end && all4(vchar, buf, i)) {
+    i += 4;
+    // A long value goes on eight bytes a step.
+    if (++steps === LONG_VALUE_STEPS) i = skipWords(words.of(buf), i, end);
   }
-  while (i + 4 <= end && all4(vchar, buf, i)) i += 4;
   while (i < end && vchar[buf[i] as number] === 1) i++;
   if (i + 1 >= end || buf[i] !== CR || buf[i + 1] !== LF) return -1;
   let vs = colon + 1;
@@ -78,6 +69,48 @@ export function scanFieldLine(buf: Uint8Array, view: DataView | null, p: number,
   marks[o + 3] = ve;
   marks[o + 4] = i;
   return i + 1;
+}
+
+/** Four-byte steps after which a value counts as long. */
+const LONG_VALUE_STEPS = 3;
+
+/** A DataView of the buffer being scanned, made when a long value first needs one and kept for that buffer. */
+export class WordView {
+  #of: Uint8Array | null = null;
+  #view: DataView | null = null;
+
+  /** The view of `buf`. */
+  of(buf: Uint8Array): DataView {
+    if (this.#of !== buf || this.#view === null) {
+      this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+      this.#of = buf;
+    }
+    return this.#view;
+  }
+
+  /** Lets go of the buffer. */
+  release(): void {
+    this.#of = null;
+    this.#view = null;
+  }
+}
+
+/**
+ * Skips field-value bytes from `i`, eight a step while none is below SP (a CTL, HTAB included) or
+ * DEL: then all are VCHAR or obs-text, so field-vchar (RFC 9110 §5.5). The word tests are the exact
+ * "has a byte less than n" and "has a zero byte" bit tricks. Returns where a step failed or fewer
+ * than eight bytes are left; the caller looks at the bytes from there one by one.
+ */
+function skipWords(view: DataView, i: number, end: number): number {
+  while (i + 8 <= end) {
+    const w = view.getInt32(i, true);
+    const v = view.getInt32(i + 4, true);
+    const wd = w ^ 0x7f7f7f7f;
+    const vd = v ^ 0x7f7f7f7f;
+    if ((((w - 0x20202020) & ~w) | ((v - 0x20202020) & ~v) | ((wd - 0x01010101) & ~wd) | ((vd - 0x01010101) & ~vd)) & 0x80808080) break;
+    i += 8;
+  }
+  return i;
 }
 
 /** Whether `buf[i, i + 4)` are all in `cls`. */

@@ -1,6 +1,7 @@
 // The HTTP/1.x request decoder: bytes in any split → complete requests (head, framing, body), or the fault that ends the connection.
 
 import type { Limits } from '../limits.js';
+import { BodyParts } from './body-parts.js';
 import { CHUNKED_FAULT, CHUNKED_MORE, ChunkedDecoder } from './chunked-decoder.js';
 import { analyzeFraming, contentLengthCheck, isFault, type Framing } from './framing.js';
 import { HEAD_FAULT, HEAD_MORE, HeadParser, type HttpFault, type RequestHead } from './head-parser.js';
@@ -24,24 +25,14 @@ export interface DecoderSink {
   onFault(fault: HttpFault, head: RequestHead | null): void;
 }
 
-const EMPTY = new Uint8Array(0);
 const EMPTY_BUF = Buffer.alloc(0);
 const UNKNOWN: HttpFault = { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request' };
-
-/** Copies `buf[from, to)` into `out` at `at`. */
-function copyInto(out: Uint8Array, at: number, buf: Buffer, from: number, to: number): void {
-  out.set(new Uint8Array(buf.buffer, buf.byteOffset + from, to - from), at);
-}
 
 /**
  * Decodes a stream of requests. Memory is bounded by the limits: a head by the line and header
  * limits, a body by `maxBodyBytes` (checked from Content-Length before any body byte, and while
  * chunks arrive); body bytes are kept as received, never pre-allocated from a declared length.
  * After an HTTP/0.9 request or a fault, nothing more is decoded.
- *
- * Body bytes are gathered as `#parts` (from earlier inputs: views for Content-Length, copies for
- * chunks) and `#spans` (offset pairs of chunk data in the current input, copied out if the body
- * does not end in it), then copied once into the exact-size body.
  */
 export class RequestDecoder {
   readonly #limits: Limits;
@@ -50,21 +41,14 @@ export class RequestDecoder {
   #state: 'head' | 'length' | 'chunked' | 'done' = 'head';
   #current: RequestHead | null = null;
   #framing: Framing | null = null;
-  #parts: Uint8Array[] = [];
-  #spans: number[] = [];
-  #spanBytes = 0;
-  #received = 0;
+  readonly #body = new BodyParts();
   readonly #chunked: ChunkedDecoder;
 
   constructor(limits: Limits, sink: DecoderSink) {
     this.#limits = limits;
     this.#sink = sink;
     this.#head = new HeadParser(limits, contentLengthCheck());
-    this.#chunked = new ChunkedDecoder(limits, (_buf, from, to) => {
-      this.#spans.push(from, to);
-      this.#spanBytes += to - from;
-      this.#received += to - from;
-    });
+    this.#chunked = new ChunkedDecoder(limits, this.#body);
   }
 
   /** Whether any byte of an unfinished request has been received. */
@@ -103,8 +87,7 @@ export class RequestDecoder {
         }
         this.#current = head;
         this.#framing = framing;
-        this.#parts = [];
-        this.#received = 0;
+        this.#body.clear();
         this.#sink.onHead(head, framing);
         if (framing.chunked) {
           this.#state = 'chunked';
@@ -113,17 +96,16 @@ export class RequestDecoder {
           this.#state = 'length';
         }
       } else if (this.#state === 'length') {
-        const want = (this.#framing?.contentLength ?? 0) - this.#received;
+        const want = (this.#framing?.contentLength ?? 0) - this.#body.received;
         if (want > 0) {
           const take = Math.min(want, n - at);
-          this.#parts.push(input.subarray(at, at + take));
-          this.#received += take;
+          this.#body.view(input.subarray(at, at + take));
           at += take;
         }
       } else {
         const r = this.#chunked.push(input, at);
         if (r === CHUNKED_MORE) {
-          this.#keepSpans(input);
+          this.#body.keep(input);
           return EMPTY_BUF;
         }
         if (r === CHUNKED_FAULT) return this.#fail(this.#chunked.fault ?? UNKNOWN, this.#current);
@@ -131,48 +113,11 @@ export class RequestDecoder {
         if (!this.#complete(input)) return input.subarray(at);
         continue;
       }
-      if (this.#state === 'length' && this.#received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return input.subarray(at);
+      if (this.#state === 'length' && this.#body.received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return input.subarray(at);
     }
     // A request without a body completes as soon as its head does, even at the end of the input.
-    if (this.#state === 'length' && this.#received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return EMPTY_BUF;
+    if (this.#state === 'length' && this.#body.received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return EMPTY_BUF;
     return EMPTY_BUF;
-  }
-
-  /** The input ends inside a chunked body: its chunk data so far becomes a copy of its own. */
-  #keepSpans(input: Buffer): void {
-    const spans = this.#spans;
-    if (spans.length === 0) return;
-    const out = new Uint8Array(this.#spanBytes);
-    let at = 0;
-    for (let i = 0; i + 1 < spans.length; i += 2) {
-      const from = spans[i] as number;
-      const to = spans[i + 1] as number;
-      copyInto(out, at, input, from, to);
-      at += to - from;
-    }
-    this.#parts.push(out);
-    this.#spans = [];
-    this.#spanBytes = 0;
-  }
-
-  /** Joins the body pieces into one exact-size buffer that shares memory with nothing else. */
-  #body(input: Buffer): Uint8Array {
-    const total = this.#received;
-    if (total === 0) return EMPTY;
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const p of this.#parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    const spans = this.#spans;
-    for (let i = 0; i + 1 < spans.length; i += 2) {
-      const from = spans[i] as number;
-      const to = spans[i + 1] as number;
-      copyInto(out, at, input, from, to);
-      at += to - from;
-    }
-    return out;
   }
 
   /** Emits the current request; returns the sink's answer (false: stop decoding). */
@@ -180,10 +125,7 @@ export class RequestDecoder {
     const head = this.#current;
     const framing = this.#framing;
     if (head === null || framing === null) return true;
-    const body = this.#body(input);
-    this.#parts = [];
-    this.#spans = [];
-    this.#spanBytes = 0;
+    const body = this.#body.join(input);
     this.#current = null;
     this.#framing = null;
     this.#head.reset();
@@ -193,10 +135,25 @@ export class RequestDecoder {
 
   #fail(fault: HttpFault, head: RequestHead | null): Buffer {
     this.#state = 'done';
-    this.#parts = [];
-    this.#spans = [];
-    this.#spanBytes = 0;
+    this.#body.clear();
     this.#sink.onFault(fault, head);
     return EMPTY_BUF;
   }
 }
+
+/**
+ * V8 keeps the hidden classes (maps) of the decoder's objects alive only through live instances,
+ * and optimized code depends on them weakly: a full GC that finds no decoder (a server idle between
+ * connections) drops them and deoptimizes the whole decoder, which then runs unoptimized until it is
+ * recompiled (tens of ms). One idle decoder, kept for the life of the process, keeps them alive.
+ * (It is held through a function, so that it lives in the module's context.)
+ */
+const keptForMaps: RequestDecoder[] = [];
+function keepMaps(): void {
+  const limits: Limits = Object.freeze({
+    memoryMb: 0, timeoutMs: 0, maxResponseBytes: 0, maxRequestLineBytes: 0, maxHeaderBytes: 0, maxHeaderFields: 0, maxBodyBytes: 0,
+    headersTimeoutMs: 0, requestTimeoutMs: 0, keepAliveTimeoutMs: 0, maxConnections: 0, maxPipelinedRequests: 0,
+  });
+  keptForMaps.push(new RequestDecoder(limits, { onStart: () => undefined, onHead: () => undefined, onRequest: () => true, onFault: () => undefined }));
+}
+keepMaps();
