@@ -61,6 +61,23 @@ const TRANSFER_ENCODING = 3;
 const CONNECTION = 4;
 const EXPECT = 5;
 
+/**
+ * Whether a field name of `length` bytes starting with byte `first` may be one framing reads (host,
+ * expect, connection, content-length, transfer-encoding): the head parser notes those fields so
+ * {@link analyzeFraming} need not look at the others.
+ */
+export function mayFrame(length: number, first: number): boolean {
+  const c = first | 0x20;
+  switch (length) {
+    case 4: return c === 0x68;
+    case 6: return c === 0x65;
+    case 10: return c === 0x63;
+    case 14: return c === 0x63;
+    case 17: return c === 0x74;
+    default: return false;
+  }
+}
+
 /** Which of the fields framing reads `name` is; most names are ruled out by their length alone. */
 function fieldKind(name: string): number {
   switch (name.length) {
@@ -72,6 +89,8 @@ function fieldKind(name: string): number {
     default: return OTHER;
   }
 }
+
+const NO_TOKENS: readonly string[] = [];
 
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
@@ -91,21 +110,23 @@ function checkTargetForm(head: RequestHead): HttpFault | null {
  * Derives the framing of a request or says why it must be refused. The caller closes the
  * connection after any fault: framing faults are how request smuggling starts.
  */
-export function analyzeFraming(head: RequestHead): Framing | HttpFault {
+export function analyzeFraming(head: RequestHead, notable?: readonly number[]): Framing | HttpFault {
   let host = 0;
   let contentLength: string[] | null = null;
   let transferEncoding: string[] | null = null;
-  const connection: string[] = [];
+  let connection: string[] | null = null;
   let expect: string[] | null = null;
   const fields = head.fields;
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i] as readonly [string, string];
+  // `notable`, from the head parser: the indices, in order, of every field that may matter (a superset).
+  const count = notable === undefined ? fields.length : notable.length;
+  for (let k = 0; k < count; k++) {
+    const field = fields[notable === undefined ? k : (notable[k] as number)] as readonly [string, string];
     const value = field[1];
     switch (fieldKind(field[0])) {
       case HOST: host++; break;
       case CONTENT_LENGTH: (contentLength ??= []).push(...value.split(',').map((v) => v.trim())); break;
       case TRANSFER_ENCODING: addTokens((transferEncoding ??= []), value); break;
-      case CONNECTION: addTokens(connection, value); break;
+      case CONNECTION: addTokens((connection ??= []), value); break;
       case EXPECT: addTokens((expect ??= []), value); break;
       default: break;
     }
@@ -153,7 +174,8 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
   }
 
   // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 persists only with "keep-alive".
-  const keepAlive = head.version === '1.1' ? !connection.includes('close') : connection.includes('keep-alive') && !connection.includes('close');
+  const tokens = connection ?? NO_TOKENS;
+  const keepAlive = head.version === '1.1' ? !tokens.includes('close') : tokens.includes('keep-alive') && !tokens.includes('close');
   return { chunked: transferEncoding !== null, contentLength: length, keepAlive, expectContinue };
 }
 

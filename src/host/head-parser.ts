@@ -2,6 +2,7 @@
 
 import type { ErrorCode } from '../errors.js';
 import { CR, LF } from './chars.js';
+import { mayFrame } from './framing.js';
 import { lineTooLong, parseFieldLine, parseRequestLine } from './head-lines.js';
 import { MARK_SLOTS, PartialScan, scanFieldLine, scanRequestLine, WordView } from './head-scan.js';
 
@@ -67,6 +68,8 @@ export class HeadParser {
   #target = '';
   #version: '0.9' | '1.0' | '1.1' | null = null;
   #fields: Array<readonly [string, string]> = [];
+  /** Indices of the fields framing may read (see `mayFrame`), in order: a superset. */
+  #notable: number[] = [];
   #headerBytes = 0;
   #started = false;
   /** The last byte fed was a CR: the next must be LF. */
@@ -97,6 +100,11 @@ export class HeadParser {
     return this.#head;
   }
 
+  /** Indices into the head's fields of those framing may read (a superset; see `mayFrame`). */
+  get notable(): readonly number[] {
+    return this.#notable;
+  }
+
   /** Why the input was refused, after {@link feed} returned {@link HEAD_FAULT}. */
   get fault(): HttpFault | null {
     return this.#fault;
@@ -104,12 +112,13 @@ export class HeadParser {
 
   /** Forgets everything, ready for the next request on the connection. */
   reset(): void {
-    this.#pending = [];
+    if (this.#pending.length > 0) this.#pending = [];
     this.#pendingLen = 0;
     this.#method = '';
     this.#target = '';
     this.#version = null;
     this.#fields = [];
+    if (this.#notable.length > 0) this.#notable = [];
     this.#headerBytes = 0;
     this.#started = false;
     this.#crAtEnd = false;
@@ -223,6 +232,7 @@ export class HeadParser {
         const o = k * MARK_SLOTS;
         const ls = m[o] as number;
         this.#headerBytes += (m[o + 4] as number) - ls + 2;
+        if (mayFrame((m[o + 1] as number) - ls, buf[ls] as number)) this.#notable.push(this.#fields.length);
         const name = s.substring(ls - base, (m[o + 1] as number) - base);
         const value = s.substring((m[o + 2] as number) - base, (m[o + 3] as number) - base);
         this.#fields.push([name, value]);
@@ -309,6 +319,7 @@ export class HeadParser {
     if (this.#fields.length >= this.#limits.maxHeaderFields) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'too many header fields' };
     const f = parseFieldLine(line);
     if ('code' in f) return f;
+    this.#notable.push(this.#fields.length);
     this.#fields.push([f.name, f.value]);
     return this.#onField === null ? null : this.#onField.check(f.name, f.value);
   }

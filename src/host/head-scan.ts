@@ -15,11 +15,14 @@ export const MARK_SLOTS = 5;
  * to the line-by-line parser, which decides it exactly.
  */
 export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: Int32Array): number {
+  const tchar = TCHAR;
+  const target = TARGET_CHAR;
   let i = p;
-  while (i < end && TCHAR[buf[i] as number] === 1) i++;
+  while (i < end && tchar[buf[i] as number] === 1) i++;
   if (i === p || i >= end || buf[i] !== SP) return -1;
   const sp1 = i++;
-  while (i < end && TARGET_CHAR[buf[i] as number] === 1) i++;
+  while (i + 4 <= end && all4(target, buf, i)) i += 4;
+  while (i < end && target[buf[i] as number] === 1) i++;
   if (i === sp1 + 1 || i >= end || buf[i] !== SP) return -1;
   const sp2 = i++;
   // "HTTP/1." DIGIT CR LF

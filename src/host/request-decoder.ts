@@ -80,7 +80,7 @@ export class RequestDecoder {
         const head = this.#head.head;
         if (r === HEAD_FAULT || head === null) return this.#fail(this.#head.fault ?? UNKNOWN, null);
         at = r;
-        const framing = analyzeFraming(head);
+        const framing = analyzeFraming(head, this.#head.notable);
         if (isFault(framing)) return this.#fail(framing, head);
         if (framing.chunked === false && framing.contentLength > this.#limits.maxBodyBytes) {
           return this.#fail({ code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#limits.maxBodyBytes} bytes` }, head);
