@@ -1,7 +1,7 @@
 // The exact grammar of one complete request line or field line, for the lines the head parser's fast path leaves to it.
 
 import { allIn, COLON, FIELD_VCHAR, OWS, SP, TARGET_CHAR, TCHAR } from './chars.js';
-import type { HttpFault } from './head-parser.js';
+import type { HttpFault } from './head-types.js';
 
 /** A request line's parts. */
 export interface RequestLine {

@@ -1,6 +1,6 @@
 // Byte scanners of the head parser: complete well-formed lines located by offsets (the fast path), and partial lines checked as they arrive.
 
-import type { HttpFault } from './head-parser.js';
+import type { HttpFault } from './head-types.js';
 import { COLON, CR, FIELD_VCHAR, LF, OWS, SP, TARGET_CHAR, TCHAR } from './chars.js';
 
 /** Slots per line in a marks array: see {@link scanRequestLine} and {@link scanFieldLine}. */
