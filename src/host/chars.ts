@@ -29,8 +29,19 @@ export const FIELD_VCHAR = table((c) => c === 0x09 || (c >= 0x20 && c <= 0x7e) |
  */
 export const TARGET_CHAR = table((c) => c >= 0x21 && c <= 0x7e);
 
-/** RFC 5234 B.1: `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"` (case-insensitive in practice). */
-export const HEXDIG = table((c) => isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66));
+/**
+ * RFC 5234 B.1: `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"` (case-insensitive in practice),
+ * as each byte's value: 0-15 for a HEXDIG, -1 for any other byte.
+ */
+export const HEX_VALUE = ((): Int8Array => {
+  const t = new Int8Array(256).fill(-1);
+  for (let c = 0; c < 256; c++) {
+    if (isDigit(c)) t[c] = c - 0x30;
+    else if (c >= 0x41 && c <= 0x46) t[c] = c - 0x41 + 10;
+    else if (c >= 0x61 && c <= 0x66) t[c] = c - 0x61 + 10;
+  }
+  return t;
+})();
 
 /** RFC 9110 §5.6.3: `OWS = *( SP / HTAB )`. */
 export const OWS = table((c) => c === 0x20 || c === 0x09);

@@ -1,6 +1,7 @@
 // Incremental decoder of the chunked transfer coding (RFC 9112 §7.1), strict and bounded while bytes arrive.
 
-import { CR, HEXDIG, LF, TCHAR } from './chars.js';
+import { CR, HEX_VALUE, LF, TCHAR } from './chars.js';
+import type { ChunkSink } from './body-parts.js';
 import type { HttpFault } from './head-parser.js';
 
 /** Limits the decoder enforces. */
@@ -18,15 +19,17 @@ export const MAX_CHUNK_EXT_BYTES = 1024;
 /** 2^53 − 1 has 14 hex digits; a longer chunk-size is an overflow (leading zeros included: `000` is fine, 15 zeros is not). */
 const MAX_SIZE_DIGITS = 14;
 
-/** What one push found: bytes consumed from the input, and whether the body is complete or refused. */
-export type ChunkedResult =
-  | { readonly kind: 'more' }
-  | { readonly kind: 'done'; readonly consumed: number }
-  | { readonly kind: 'fault'; readonly fault: HttpFault };
+/** {@link ChunkedDecoder.push}: the body needs more bytes. */
+export const CHUNKED_MORE = -1;
+/** {@link ChunkedDecoder.push}: the body is refused; {@link ChunkedDecoder.fault} says why. */
+export const CHUNKED_FAULT = -2;
+
+/** A fault, or null to go on (internal to a push). */
+type Step = HttpFault | null;
 
 const enum S { Size, SizeLF, Ext, ExtQuoted, ExtQuotedEscape, Data, DataCR, DataLF, Trailer, TrailerLF }
 
-const bad = (reason: string): ChunkedResult => ({ kind: 'fault', fault: { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason } });
+const bad = (reason: string): HttpFault => ({ code: 'ISO_ERR_HTTP_BAD_REQUEST', reason });
 
 /**
  * ```
@@ -39,11 +42,12 @@ const bad = (reason: string): ChunkedResult => ({ kind: 'fault', fault: { code: 
  * ```
  * Stricter than the ABNF where it is ambiguous, as llhttp's strict mode: no whitespace in a
  * chunk line (BWS is refused), bare CR or LF is refused, `;` must be followed by a name.
- * Chunk data is handed to `onData` as it arrives (subarrays of the input: copy to keep).
+ * Chunk data is handed to the sink as it arrives, as offsets into the input (copy to keep).
+ * After `done` or a fault, call {@link reset} before the next body.
  */
 export class ChunkedDecoder {
   readonly #limits: ChunkedLimits;
-  readonly #onData: (data: Buffer) => void;
+  readonly #sink: ChunkSink;
   #state: S = S.Size;
   #size = 0;
   #digits = 0;
@@ -56,10 +60,11 @@ export class ChunkedDecoder {
   #trailerBytes = 0;
   #trailerFields = 0;
   #trailerColon = false;
+  #fault: HttpFault | null = null;
 
-  constructor(limits: ChunkedLimits, onData: (data: Buffer) => void) {
+  constructor(limits: ChunkedLimits, sink: ChunkSink) {
     this.#limits = limits;
-    this.#onData = onData;
+    this.#sink = sink;
   }
 
   /** Total decoded body bytes so far. */
@@ -67,26 +72,50 @@ export class ChunkedDecoder {
     return this.#total;
   }
 
-  /** Feeds bytes; on `done`, `consumed` says where the next request starts in this chunk. */
-  push(buf: Buffer): ChunkedResult {
-    let i = 0;
+  /** Why the body was refused, after {@link push} returned {@link CHUNKED_FAULT}. */
+  get fault(): HttpFault | null {
+    return this.#fault;
+  }
+
+  /** Ready for the next body. */
+  reset(): void {
+    this.#state = S.Size;
+    this.#size = 0;
+    this.#digits = 0;
+    this.#remaining = 0;
+    this.#total = 0;
+    this.#extBytes = 0;
+    this.#extPart = 0;
+    this.#trailerLine = 0;
+    this.#trailerBytes = 0;
+    this.#trailerFields = 0;
+    this.#trailerColon = false;
+    this.#fault = null;
+  }
+
+  /**
+   * Feeds `buf[start..]`. Returns the offset just past the body once it is complete (where the
+   * next request starts), or {@link CHUNKED_MORE}, or {@link CHUNKED_FAULT}.
+   */
+  push(buf: Buffer, start: number): number {
+    let i = start;
     const n = buf.length;
     while (i < n) {
       switch (this.#state) {
         case S.Data: {
           const take = Math.min(this.#remaining, n - i);
-          this.#onData(buf.subarray(i, i + take));
+          this.#sink.data(buf, i, i + take);
           this.#remaining -= take;
           i += take;
           if (this.#remaining === 0) this.#state = S.DataCR;
           continue;
         }
         case S.DataCR:
-          if (buf[i] !== CR) return bad('chunk data not followed by CRLF');
+          if (buf[i] !== CR) return this.#refuse(bad('chunk data not followed by CRLF'));
           this.#state = S.DataLF;
           break;
         case S.DataLF:
-          if (buf[i] !== LF) return bad('chunk data not followed by CRLF');
+          if (buf[i] !== LF) return this.#refuse(bad('chunk data not followed by CRLF'));
           this.#state = S.Size;
           this.#size = 0;
           this.#digits = 0;
@@ -94,34 +123,35 @@ export class ChunkedDecoder {
           break;
         case S.Size: {
           const c = buf[i] as number;
-          if (HEXDIG[c] === 1) {
-            if (++this.#digits > MAX_SIZE_DIGITS) return bad('chunk size too large');
-            this.#size = this.#size * 16 + parseInt(String.fromCharCode(c), 16);
-            if (this.#size > Number.MAX_SAFE_INTEGER) return bad('chunk size too large');
+          const v = HEX_VALUE[c] as number;
+          if (v >= 0) {
+            if (++this.#digits > MAX_SIZE_DIGITS) return this.#refuse(bad('chunk size too large'));
+            this.#size = this.#size * 16 + v;
+            if (this.#size > Number.MAX_SAFE_INTEGER) return this.#refuse(bad('chunk size too large'));
           } else if (this.#digits === 0) {
-            return bad('invalid chunk size');
+            return this.#refuse(bad('invalid chunk size'));
           } else if (c === CR) {
             this.#state = S.SizeLF;
           } else if (c === 0x3b /* ; */) {
             this.#state = S.Ext;
             this.#extPart = 0;
           } else {
-            return bad('invalid character after chunk size');
+            return this.#refuse(bad('invalid character after chunk size'));
           }
           break;
         }
         case S.Ext:
         case S.ExtQuoted:
         case S.ExtQuotedEscape: {
-          if (++this.#extBytes > MAX_CHUNK_EXT_BYTES) return bad('chunk extensions too long');
+          if (++this.#extBytes > MAX_CHUNK_EXT_BYTES) return this.#refuse(bad('chunk extensions too long'));
           const r = this.#ext(buf[i] as number);
-          if (r !== null) return r;
+          if (r !== null) return this.#refuse(r);
           break;
         }
         case S.SizeLF: {
-          if (buf[i] !== LF) return bad('chunk size not followed by CRLF');
+          if (buf[i] !== LF) return this.#refuse(bad('chunk size not followed by CRLF'));
           if (this.#size > this.#limits.maxBodyBytes - this.#total) {
-            return { kind: 'fault', fault: { code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#limits.maxBodyBytes} bytes` } };
+            return this.#refuse({ code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#limits.maxBodyBytes} bytes` });
           }
           this.#total += this.#size;
           if (this.#size === 0) {
@@ -136,15 +166,12 @@ export class ChunkedDecoder {
         }
         case S.Trailer: {
           const r = this.#trailer(buf[i] as number);
-          if (r !== null) {
-            if (r.kind === 'done') return { kind: 'done', consumed: i + 1 };
-            return r;
-          }
+          if (r !== null) return this.#refuse(r);
           break;
         }
         case S.TrailerLF: {
-          if (buf[i] !== LF) return bad('trailer line not ended by CRLF');
-          if (this.#trailerLine === 0) return { kind: 'done', consumed: i + 1 };
+          if (buf[i] !== LF) return this.#refuse(bad('trailer line not ended by CRLF'));
+          if (this.#trailerLine === 0) return i + 1;
           this.#state = S.Trailer;
           this.#trailerLine = 0;
           this.#trailerColon = false;
@@ -153,11 +180,16 @@ export class ChunkedDecoder {
       }
       i++;
     }
-    return { kind: 'more' };
+    return CHUNKED_MORE;
+  }
+
+  #refuse(f: HttpFault): number {
+    this.#fault = f;
+    return CHUNKED_FAULT;
   }
 
   /** One byte of chunk-ext (after the size's first `;`). */
-  #ext(c: number): ChunkedResult | null {
+  #ext(c: number): Step {
     if (this.#state === S.ExtQuotedEscape) {
       // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
       if (c !== 0x09 && c < 0x20) return bad('invalid character in chunk extension');
@@ -185,17 +217,17 @@ export class ChunkedDecoder {
   }
 
   /** One byte of the trailer section (field lines, then the final CRLF), within the header limits. */
-  #trailer(c: number): ChunkedResult | null {
+  #trailer(c: number): Step {
     if (c === CR) {
       this.#state = S.TrailerLF;
       if (this.#trailerLine > 0 && !this.#trailerColon) return bad('invalid trailer field');
       if (this.#trailerLine > 0 && ++this.#trailerFields > this.#limits.maxHeaderFields) {
-        return { kind: 'fault', fault: { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'too many trailer fields' } };
+        return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'too many trailer fields' };
       }
       return null;
     }
     if (++this.#trailerBytes > this.#limits.maxHeaderBytes) {
-      return { kind: 'fault', fault: { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'trailer section too large' } };
+      return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'trailer section too large' };
     }
     if (!this.#trailerColon) {
       // field-name = token, then ":" right after it

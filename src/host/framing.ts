@@ -16,9 +16,81 @@ export interface Framing {
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 
-function tokens(value: string): string[] {
-  return value.split(',').map((t) => t.trim().toLowerCase()).filter((t) => t !== '');
+/**
+ * RFC 9110 §5.6.1: a `#element` list, appended to `list` as lower-case tokens (`trim().toLowerCase()`),
+ * empty elements dropped. A value that is one plain token (ASCII, no upper-case letter, no comma, no
+ * whitespace, which is all at most SP in ASCII, at either end) is appended as it is.
+ */
+function addTokens(list: string[], value: string): string[] {
+  const n = value.length;
+  let plain = n > 0;
+  for (let i = 0; i < n && plain; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x80 || (c >= 0x41 && c <= 0x5a) || c === 0x2c || ((i === 0 || i === n - 1) && c <= 0x20)) plain = false;
+  }
+  if (plain) {
+    list.push(value);
+    return list;
+  }
+  for (const part of value.split(',')) {
+    const t = part.trim().toLowerCase();
+    if (t !== '') list.push(t);
+  }
+  return list;
 }
+
+/**
+ * `name.toLowerCase() === lower` for a lower-case ASCII `lower` without 'k' (the Kelvin sign is the
+ * one non-ASCII character that lower-cases to an ASCII letter), without making a string.
+ */
+function namedAs(name: string, lower: string): boolean {
+  if (name.length !== lower.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    let c = name.charCodeAt(i);
+    if (c >= 0x41 && c <= 0x5a) c += 0x20;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+// The fields framing depends on, by name (0 for any other).
+const OTHER = 0;
+const HOST = 1;
+const CONTENT_LENGTH = 2;
+const TRANSFER_ENCODING = 3;
+const CONNECTION = 4;
+const EXPECT = 5;
+
+/**
+ * Whether a field name of `length` bytes starting with byte `first` may be one framing reads (host,
+ * expect, connection, content-length, transfer-encoding): the head parser notes those fields so
+ * {@link analyzeFraming} need not look at the others.
+ */
+export function mayFrame(length: number, first: number): boolean {
+  const c = first | 0x20;
+  switch (length) {
+    case 4: return c === 0x68;
+    case 6: return c === 0x65;
+    case 10: return c === 0x63;
+    case 14: return c === 0x63;
+    case 17: return c === 0x74;
+    default: return false;
+  }
+}
+
+/** Which of the fields framing reads `name` is; most names are ruled out by their length alone. */
+function fieldKind(name: string): number {
+  switch (name.length) {
+    case 4: return (name.charCodeAt(0) | 0x20) === 0x68 && namedAs(name, 'host') ? HOST : OTHER;
+    case 6: return (name.charCodeAt(0) | 0x20) === 0x65 && namedAs(name, 'expect') ? EXPECT : OTHER;
+    case 10: return (name.charCodeAt(0) | 0x20) === 0x63 && namedAs(name, 'connection') ? CONNECTION : OTHER;
+    case 14: return (name.charCodeAt(0) | 0x20) === 0x63 && namedAs(name, 'content-length') ? CONTENT_LENGTH : OTHER;
+    case 17: return (name.charCodeAt(0) | 0x20) === 0x74 && namedAs(name, 'transfer-encoding') ? TRANSFER_ENCODING : OTHER;
+    default: return OTHER;
+  }
+}
+
+const NO_TOKENS: readonly string[] = [];
 
 const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 
@@ -38,19 +110,24 @@ function checkTargetForm(head: RequestHead): HttpFault | null {
  * Derives the framing of a request or says why it must be refused. The caller closes the
  * connection after any fault: framing faults are how request smuggling starts.
  */
-export function analyzeFraming(head: RequestHead): Framing | HttpFault {
+export function analyzeFraming(head: RequestHead, notable?: readonly number[]): Framing | HttpFault {
   let host = 0;
   let contentLength: string[] | null = null;
   let transferEncoding: string[] | null = null;
-  let connection: string[] = [];
+  let connection: string[] | null = null;
   let expect: string[] | null = null;
-  for (const [rawName, value] of head.fields) {
-    switch (rawName.toLowerCase()) {
-      case 'host': host++; break;
-      case 'content-length': (contentLength ??= []).push(...value.split(',').map((v) => v.trim())); break;
-      case 'transfer-encoding': (transferEncoding ??= []).push(...tokens(value)); break;
-      case 'connection': connection = connection.concat(tokens(value)); break;
-      case 'expect': (expect ??= []).push(...tokens(value)); break;
+  const fields = head.fields;
+  // `notable`, from the head parser: the indices, in order, of every field that may matter (a superset).
+  const count = notable === undefined ? fields.length : notable.length;
+  for (let k = 0; k < count; k++) {
+    const field = fields[notable === undefined ? k : (notable[k] as number)] as readonly [string, string];
+    const value = field[1];
+    switch (fieldKind(field[0])) {
+      case HOST: host++; break;
+      case CONTENT_LENGTH: (contentLength ??= []).push(...value.split(',').map((v) => v.trim())); break;
+      case TRANSFER_ENCODING: addTokens((transferEncoding ??= []), value); break;
+      case CONNECTION: addTokens((connection ??= []), value); break;
+      case EXPECT: addTokens((expect ??= []), value); break;
       default: break;
     }
   }
@@ -97,7 +174,8 @@ export function analyzeFraming(head: RequestHead): Framing | HttpFault {
   }
 
   // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 persists only with "keep-alive".
-  const keepAlive = head.version === '1.1' ? !connection.includes('close') : connection.includes('keep-alive') && !connection.includes('close');
+  const tokens = connection ?? NO_TOKENS;
+  const keepAlive = head.version === '1.1' ? !tokens.includes('close') : tokens.includes('keep-alive') && !tokens.includes('close');
   return { chunked: transferEncoding !== null, contentLength: length, keepAlive, expectContinue };
 }
 
@@ -113,22 +191,28 @@ function parseLength(v: string): number | null {
  * the rest of the head arrives (as llhttp does); {@link analyzeFraming} decides the rest.
  */
 export function contentLengthCheck(): FieldCheck {
-  let first: string | null = null;
-  return {
-    check(name, value) {
-      if (name.length !== 14 || name.toLowerCase() !== 'content-length') return null;
-      for (const part of value.split(',')) {
-        const v = part.trim();
-        if (parseLength(v) === null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
-        first ??= v;
-        if (v !== first) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'differing Content-Length values' };
-      }
-      return null;
-    },
-    reset() {
-      first = null;
-    },
-  };
+  return new ContentLengthCheck();
+}
+
+// A class, not a closure per decoder: optimized callers then inline one shared method, and no code
+// is thrown away when a decoder's closures are collected.
+class ContentLengthCheck implements FieldCheck {
+  #first: string | null = null;
+
+  check(name: string, value: string): HttpFault | null {
+    if (name.length !== 14 || !namedAs(name, 'content-length')) return null;
+    for (const part of value.split(',')) {
+      const v = part.trim();
+      if (parseLength(v) === null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
+      this.#first ??= v;
+      if (v !== this.#first) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'differing Content-Length values' };
+    }
+    return null;
+  }
+
+  reset(): void {
+    this.#first = null;
+  }
 }
 
 /** Whether {@link analyzeFraming} refused the request. */

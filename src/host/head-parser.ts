@@ -1,51 +1,33 @@
 // Incremental parser of an HTTP/1.x request head (request line + header section), bounded by the per-server limits.
 
 import type { ErrorCode } from '../errors.js';
-import { allIn, COLON, CR, FIELD_VCHAR, LF, OWS, SP, TARGET_CHAR, TCHAR } from './chars.js';
+import { CR, LF } from './chars.js';
+import { mayFrame } from './framing.js';
+import { lineTooLong, parseFieldLine, parseRequestLine } from './head-lines.js';
+import { MARK_SLOTS, PartialScan, scanFieldLine, scanRequestLine, WordView } from './head-scan.js';
+import type { FieldCheck, HeadLimits, HeadResult, HttpFault, RequestHead } from './head-types.js';
 
-/** The request line and the header fields, in order, exactly as received (values trimmed of OWS). */
-export interface RequestHead {
-  readonly method: string;
-  readonly target: string;
-  readonly version: '0.9' | '1.0' | '1.1';
-  /** `[name as spelled, value]` pairs in arrival order. */
-  readonly fields: ReadonlyArray<readonly [string, string]>;
-}
-
-/** Why a request is refused: a stable code and a fixed reason text (never request bytes). */
-export interface HttpFault {
-  readonly code: ErrorCode;
-  readonly reason: string;
-}
-
-/** Checks each header field as soon as its line is complete (e.g. Content-Length), before the head ends. */
-export interface FieldCheck {
-  check(name: string, value: string): HttpFault | null;
-  reset(): void;
-}
-
-const HTTP_SLASH = [0x48, 0x54, 0x54, 0x50, 0x2f]; // "HTTP/"
-
-/** The head limits the parser enforces while bytes arrive. */
-export interface HeadLimits {
-  readonly maxRequestLineBytes: number;
-  readonly maxHeaderBytes: number;
-  readonly maxHeaderFields: number;
-}
-
-/** What one call to {@link HeadParser.push} found. */
-export type HeadResult =
-  | { readonly kind: 'more' }
-  | { readonly kind: 'head'; readonly head: RequestHead; readonly rest: Buffer }
-  | { readonly kind: 'fault'; readonly fault: HttpFault };
+export type { FieldCheck, HeadLimits, HeadResult, HttpFault, RequestHead } from './head-types.js';
 
 const MORE: HeadResult = Object.freeze({ kind: 'more' });
-const fault = (code: ErrorCode, reason: string): HeadResult => ({ kind: 'fault', fault: { code, reason } });
+
+/** {@link HeadParser.feed}: more bytes are needed. */
+export const HEAD_MORE = -1;
+/** {@link HeadParser.feed}: the input is refused; {@link HeadParser.fault} says why. */
+export const HEAD_FAULT = -2;
+
+/** Lines the fast path takes per batch (one latin1 conversion per batch). */
+const BATCH = 32;
 
 /**
  * Parses one request head from bytes fed in any split. Memory stays bounded: only the current
  * incomplete line is kept as bytes (at most the line limit), completed lines become strings.
- * After a `head` or `fault` result, call {@link reset} before the next request.
+ * After a head or a fault, call {@link reset} before the next request.
+ *
+ * Complete, well-formed lines take a fast path: located by offsets (head-scan.ts), then made
+ * strings with one latin1 conversion per batch. Any other line (incomplete, malformed, at a
+ * limit, an empty line before the request line, HTTP/0.9) goes through {@link #line}, which
+ * judges it exactly; both give the same answer for the lines the fast path takes.
  */
 export class HeadParser {
   readonly #limits: HeadLimits;
@@ -55,19 +37,22 @@ export class HeadParser {
   #target = '';
   #version: '0.9' | '1.0' | '1.1' | null = null;
   #fields: Array<readonly [string, string]> = [];
+  /** Indices of the fields framing may read (see `mayFrame`), in order: a superset. */
+  #notable: number[] = [];
   #headerBytes = 0;
   #started = false;
   /** The last byte fed was a CR: the next must be LF. */
   #crAtEnd = false;
-  /** Bytes of the current, incomplete line already checked by #scanPartial. */
-  #scanned = 0;
-  /** Offset of the version in the current request line, and its major digit (for #scanPartial). */
-  #versionAt = -1;
-  #major = 0;
-  /** Where #scanPartial is in the current line: request line 0 method, 1 target, 2 version; field line 0 name, 1 value. */
-  #phase = 0;
+  /** Checks the current incomplete line as its bytes arrive. */
+  readonly #partial = new PartialScan();
+  /** Offsets of the lines the fast path found, {@link MARK_SLOTS} per line. */
+  readonly #marks = new Int32Array(BATCH * MARK_SLOTS);
   readonly #onField: FieldCheck | null;
   #allow09 = true;
+  #head: RequestHead | null = null;
+  #fault: HttpFault | null = null;
+  /** A DataView of the buffer being parsed, for long values; dropped by {@link release}. */
+  readonly #words = new WordView();
 
   constructor(limits: HeadLimits, onField: FieldCheck | null = null) {
     this.#limits = limits;
@@ -79,19 +64,36 @@ export class HeadParser {
     return this.#started;
   }
 
+  /** The head, after {@link feed} returned its end. */
+  get head(): RequestHead | null {
+    return this.#head;
+  }
+
+  /** Indices into the head's fields of those framing may read (a superset; see `mayFrame`). */
+  get notable(): readonly number[] {
+    return this.#notable;
+  }
+
+  /** Why the input was refused, after {@link feed} returned {@link HEAD_FAULT}. */
+  get fault(): HttpFault | null {
+    return this.#fault;
+  }
+
   /** Forgets everything, ready for the next request on the connection. */
   reset(): void {
-    this.#pending = [];
+    if (this.#pending.length > 0) this.#pending = [];
     this.#pendingLen = 0;
     this.#method = '';
     this.#target = '';
     this.#version = null;
     this.#fields = [];
+    if (this.#notable.length > 0) this.#notable = [];
     this.#headerBytes = 0;
     this.#started = false;
     this.#crAtEnd = false;
-    this.#scanned = 0;
-    this.#phase = 0;
+    this.#partial.reset();
+    this.#head = null;
+    this.#fault = null;
     this.#onField?.reset();
     // HTTP/0.9 has no persistent connections: a simple request can only be the first on one.
     this.#allow09 = false;
@@ -99,173 +101,195 @@ export class HeadParser {
 
   /** Feeds bytes; returns the head once its empty line arrived, with the bytes after it in `rest`. */
   push(chunk: Buffer): HeadResult {
-    if (chunk.length === 0) return MORE;
+    const r = this.feed(chunk, 0);
+    this.release();
+    const head = this.#head;
+    if (r >= 0 && head !== null) return { kind: 'head', head, rest: chunk.subarray(r) };
+    const f = this.#fault;
+    return r === HEAD_FAULT && f !== null ? { kind: 'fault', fault: f } : MORE;
+  }
+
+  /** Lets go of the last buffer fed (call when done with it: {@link feed} may keep a view of it). */
+  release(): void {
+    this.#words.release();
+  }
+
+  /**
+   * Feeds `buf[start..]`, as {@link push} but without making views: returns the offset just past
+   * the head's empty line ({@link head} is then set), or {@link HEAD_MORE}, or {@link HEAD_FAULT}.
+   * Heads pipelined in one buffer are read by calls with the same `buf`; then {@link release}.
+   */
+  feed(buf: Buffer, start: number): number {
+    this.#head = null;
+    const end = buf.length;
+    if (start >= end) return HEAD_MORE;
     this.#started = true;
-    let start = 0;
+    let p = start;
     if (this.#crAtEnd) {
       this.#crAtEnd = false;
-      if (chunk[0] !== LF) return fault('ISO_ERR_HTTP_BAD_REQUEST', 'CR not followed by LF');
+      if (buf[p] !== LF) return this.#refuse('ISO_ERR_HTTP_BAD_REQUEST', 'CR not followed by LF');
     }
     for (;;) {
-      const nl = chunk.indexOf(LF, start);
-      // RFC 9112 §2.2: a bare CR is refused as soon as it is seen, not when its line ends.
-      const cr = chunk.indexOf(CR, start);
-      if (cr !== -1 && (nl === -1 || cr < nl)) {
-        if (nl !== -1 ? cr !== nl - 1 : cr !== chunk.length - 1) return fault('ISO_ERR_HTTP_BAD_REQUEST', 'CR not followed by LF');
-        if (nl === -1) this.#crAtEnd = true;
-      }
-      if (nl === -1) {
-        if (start < chunk.length) {
-          this.#pending.push(chunk.subarray(start));
-          this.#pendingLen += chunk.length - start;
-          // A line that spans packets is checked as its bytes arrive, so a bad one is refused at once.
-          const f = this.#scanPartial(chunk, start, chunk.length);
-          if (f !== null) return { kind: 'fault', fault: f };
-        }
-        return this.#checkPartial();
-      }
-      let line: Buffer;
       if (this.#pendingLen === 0) {
-        line = chunk.subarray(start, nl);
-      } else {
-        this.#pending.push(chunk.subarray(start, nl));
-        line = Buffer.concat(this.#pending, this.#pendingLen + nl - start);
-        this.#pending = [];
-        this.#pendingLen = 0;
+        p = this.#fast(buf, p);
+        if (p < 0 || this.#head !== null) return p;
+        if (p === end) return HEAD_MORE;
       }
-      start = nl + 1;
-      this.#scanned = 0;
-      this.#phase = 0;
-      // RFC 9112 §2.2: a bare LF line terminator is ambiguous; this server rejects it.
-      if (line.length === 0 || line[line.length - 1] !== CR) return fault('ISO_ERR_HTTP_BAD_REQUEST', 'bare LF line terminator');
-      const content = line.subarray(0, line.length - 1);
-      const r = this.#version === null ? this.#requestLine(content) : this.#fieldLine(content);
-      if (r === 'end') {
-        return {
-          kind: 'head',
-          head: { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields },
-          rest: chunk.subarray(start),
-        };
-      }
-      if (r !== null) return { kind: 'fault', fault: r };
+      p = this.#line(buf, p);
+      if (p < 0 || this.#head !== null) return p;
     }
+  }
+
+  #refuse(code: ErrorCode, reason: string): number {
+    this.#fault = { code, reason };
+    return HEAD_FAULT;
+  }
+
+  #refuseWith(f: HttpFault): number {
+    this.#fault = f;
+    return HEAD_FAULT;
   }
 
   /**
-   * Checks the new bytes `buf[from, to)` of an incomplete line against the grammar of its kind.
-   * Only prefixes are judged here; the complete line is parsed (and checked fully) when it ends.
+   * The fast path, from a line start with nothing pending: takes complete, well-formed lines
+   * while each stays within the limits, then makes their strings from one latin1 conversion and
+   * runs the field check on each in order. Returns the offset after the lines taken (after the
+   * head's empty line if it came: {@link head} is then set), or {@link HEAD_FAULT}.
    */
-  #scanPartial(buf: Buffer, from: number, to: number): HttpFault | null {
+  #fast(buf: Buffer, start: number): number {
+    const end = buf.length;
+    const lim = this.#limits;
+    const m = this.#marks;
     const requestLine = this.#version === null;
-    for (let i = from; i < to; i++, this.#scanned++) {
-      const c = buf[i] as number;
-      if (c === CR) continue; // placement of CR is checked by push()
+    let p = start;
+    let n = 0;
+    if (requestLine) {
+      const lf = scanRequestLine(buf, p, end, m);
+      if (lf === -1 || (m[4] as number) - p > lim.maxRequestLineBytes) return start;
+      p = lf + 1;
+      n = 1;
+    }
+    let headerBytes = this.#headerBytes;
+    let fields = this.#fields.length;
+    let ended = false;
+    while (n < BATCH) {
+      if (p + 1 < end && buf[p] === CR && buf[p + 1] === LF) {
+        ended = true;
+        break;
+      }
+      if (fields >= lim.maxHeaderFields) break;
+      const o = n * MARK_SLOTS;
+      const lf = scanFieldLine(buf, this.#words, p, end, m, o);
+      if (lf === -1) break;
+      headerBytes += (m[o + 4] as number) - p + 2;
+      if (headerBytes > lim.maxHeaderBytes) break;
+      fields++;
+      n++;
+      p = lf + 1;
+    }
+    if (n > 0) {
+      const base = m[0] as number;
+      const s = buf.toString('latin1', base, m[(n - 1) * MARK_SLOTS + 4]);
+      let k = 0;
       if (requestLine) {
-        if (this.#phase === 0) {
-          if (c === SP) {
-            if (this.#scanned === 0) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request line' };
-            this.#phase = 1;
-          } else if (TCHAR[c] !== 1) {
-            return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid method' };
-          }
-        } else if (this.#phase === 1) {
-          if (c === SP) { this.#phase = 2; this.#versionAt = this.#scanned + 1; }
-          else if (TARGET_CHAR[c] !== 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
-        } else {
-          // RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT
-          const k = this.#scanned - this.#versionAt;
-          const ok = k < 5 ? c === HTTP_SLASH[k] : k === 5 || k === 7 ? c >= 0x30 && c <= 0x39 : k === 6 && c === 0x2e;
-          if (!ok || k > 7) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid HTTP version' };
-          if (k === 5) this.#major = c;
-          // A well-formed version other than 1.0 / 1.1 is refused without waiting for the end of the line.
-          if (k === 7 && !(this.#major === 0x31 && (c === 0x30 || c === 0x31))) {
-            return { code: 'ISO_ERR_HTTP_VERSION_NOT_SUPPORTED', reason: 'HTTP version not supported' };
-          }
+        this.#version = m[3] === 1 ? '1.1' : '1.0';
+        this.#method = s.substring(0, (m[1] as number) - base);
+        this.#target = s.substring((m[1] as number) + 1 - base, (m[2] as number) - base);
+        k = 1;
+      }
+      for (; k < n; k++) {
+        const o = k * MARK_SLOTS;
+        const ls = m[o] as number;
+        this.#headerBytes += (m[o + 4] as number) - ls + 2;
+        if (mayFrame((m[o + 1] as number) - ls, buf[ls] as number)) this.#notable.push(this.#fields.length);
+        const name = s.substring(ls - base, (m[o + 1] as number) - base);
+        const value = s.substring((m[o + 2] as number) - base, (m[o + 3] as number) - base);
+        this.#fields.push([name, value]);
+        if (this.#onField !== null) {
+          const f = this.#onField.check(name, value);
+          if (f !== null) return this.#refuseWith(f);
         }
-      } else if (this.#phase === 0) {
-        if (c === 0x3a && this.#scanned > 0) this.#phase = 1;
-        else if (TCHAR[c] !== 1) {
-          return this.#scanned === 0 && OWS[c] === 1
-            ? { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'obsolete line folding' }
-            : { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid header field name' };
-        }
-      } else if (FIELD_VCHAR[c] !== 1) {
-        return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid character in header field value' };
       }
     }
-    return null;
+    if (!ended) return p;
+    this.#head = { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields };
+    return p + 2;
   }
 
-  #checkPartial(): HeadResult {
+  /**
+   * One line from `chunk[start..]` (joined to what is pending), or the incomplete rest of the
+   * chunk. Returns the offset after the line, or {@link HEAD_MORE}, or {@link HEAD_FAULT}.
+   */
+  #line(chunk: Buffer, start: number): number {
+    const nl = chunk.indexOf(LF, start);
+    // RFC 9112 §2.2: a bare CR is refused as soon as it is seen, not when its line ends.
+    const cr = chunk.indexOf(CR, start);
+    if (cr !== -1 && (nl === -1 || cr < nl)) {
+      if (nl !== -1 ? cr !== nl - 1 : cr !== chunk.length - 1) return this.#refuse('ISO_ERR_HTTP_BAD_REQUEST', 'CR not followed by LF');
+      if (nl === -1) this.#crAtEnd = true;
+    }
+    if (nl === -1) {
+      if (start < chunk.length) {
+        this.#pending.push(chunk.subarray(start));
+        this.#pendingLen += chunk.length - start;
+        // A line that spans packets is checked as its bytes arrive, so a bad one is refused at once.
+        const f = this.#partial.scan(chunk, start, chunk.length, this.#version === null);
+        if (f !== null) return this.#refuseWith(f);
+      }
+      return this.#checkPartial();
+    }
+    let line: Buffer;
+    if (this.#pendingLen === 0) {
+      line = chunk.subarray(start, nl);
+    } else {
+      this.#pending.push(chunk.subarray(start, nl));
+      line = Buffer.concat(this.#pending, this.#pendingLen + nl - start);
+      this.#pending = [];
+      this.#pendingLen = 0;
+    }
+    this.#partial.reset();
+    // RFC 9112 §2.2: a bare LF line terminator is ambiguous; this server rejects it.
+    if (line.length === 0 || line[line.length - 1] !== CR) return this.#refuse('ISO_ERR_HTTP_BAD_REQUEST', 'bare LF line terminator');
+    const content = line.subarray(0, line.length - 1);
+    const r = this.#version === null ? this.#requestLine(content) : this.#fieldLine(content);
+    if (r === 'end') {
+      this.#head = { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields };
+    } else if (r !== null) {
+      return this.#refuseWith(r);
+    }
+    return nl + 1;
+  }
+
+  #checkPartial(): number {
     const lim = this.#limits;
     if (this.#version === null) {
-      if (this.#pendingLen > lim.maxRequestLineBytes) return { kind: 'fault', fault: this.#lineTooLong(Buffer.concat(this.#pending, this.#pendingLen)) };
+      if (this.#pendingLen > lim.maxRequestLineBytes) return this.#refuseWith(lineTooLong(Buffer.concat(this.#pending, this.#pendingLen), lim.maxRequestLineBytes));
     } else if (this.#headerBytes + this.#pendingLen > lim.maxHeaderBytes) {
-      return fault('ISO_ERR_HTTP_HEADERS_TOO_LARGE', 'header section too large');
+      return this.#refuse('ISO_ERR_HTTP_HEADERS_TOO_LARGE', 'header section too large');
     }
-    return MORE;
+    return HEAD_MORE;
   }
 
-  /**
-   * RFC 9112 §3: 414 when the method ended within the limit (so it is the target that runs on),
-   * else 400. Decided on the bytes alone, so any split of the input gets the same answer.
-   */
-  #lineTooLong(bytes: Buffer): HttpFault {
-    const sp = bytes.indexOf(SP);
-    return sp > 0 && sp < this.#limits.maxRequestLineBytes
-      ? { code: 'ISO_ERR_HTTP_URI_TOO_LONG', reason: 'request target too long' }
-      : { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'request line too long' };
-  }
-
-  /** RFC 9112 §3: `request-line = method SP request-target SP HTTP-version`. */
+  /** A complete request line (without CRLF): the parts are kept; 'end' for HTTP/0.9; null to go on. */
   #requestLine(line: Buffer): HttpFault | 'end' | null {
-    // RFC 9112 §2.2: a server SHOULD ignore at least one empty line received before the request-line.
-    if (line.length === 0) return null;
-    if (line.length > this.#limits.maxRequestLineBytes) return this.#lineTooLong(line);
-    const sp1 = line.indexOf(SP);
-    if (sp1 <= 0 || !allIn(TCHAR, line, 0, sp1)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid method' };
-    const sp2 = line.indexOf(SP, sp1 + 1);
-    if (sp2 === -1 && sp1 + 1 < line.length && this.#allow09) {
-      // HTTP/0.9 (RFC 1945 §4.1): `Simple-Request = "GET" SP Request-URI CRLF`: no version, no headers.
-      if (!allIn(TARGET_CHAR, line, sp1 + 1, line.length)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
-      if (line.toString('latin1', 0, sp1) !== 'GET') return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request line' };
-      this.#method = 'GET';
-      this.#target = line.toString('latin1', sp1 + 1);
-      this.#version = '0.9';
-      return 'end';
-    }
-    if (sp2 === -1 || sp2 === sp1 + 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request line' };
-    if (!allIn(TARGET_CHAR, line, sp1 + 1, sp2)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
-    const version = line.toString('latin1', sp2 + 1);
-    // RFC 9112 §2.3: `HTTP-version = HTTP-name "/" DIGIT "." DIGIT`, case-sensitive.
-    if (version === 'HTTP/1.1') this.#version = '1.1';
-    else if (version === 'HTTP/1.0') this.#version = '1.0';
-    else if (/^HTTP\/[0-9]\.[0-9]$/.test(version)) return { code: 'ISO_ERR_HTTP_VERSION_NOT_SUPPORTED', reason: 'HTTP version not supported' };
-    else return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid HTTP version' };
-    this.#method = line.toString('latin1', 0, sp1);
-    this.#target = line.toString('latin1', sp1 + 1, sp2);
-    return null;
+    const r = parseRequestLine(line, this.#limits.maxRequestLineBytes, this.#allow09);
+    if (r === null || 'code' in r) return r;
+    this.#version = r.version;
+    this.#method = r.method;
+    this.#target = r.target;
+    return r.version === '0.9' ? 'end' : null;
   }
 
-  /** RFC 9112 §5: `field-line = field-name ":" OWS field-value OWS`; the empty line ends the section. */
+  /** A complete field line (without CRLF) within the limits; the empty line ends the section. */
   #fieldLine(line: Buffer): HttpFault | 'end' | null {
     if (line.length === 0) return 'end';
     this.#headerBytes += line.length + 2;
     if (this.#headerBytes > this.#limits.maxHeaderBytes) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'header section too large' };
     if (this.#fields.length >= this.#limits.maxHeaderFields) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'too many header fields' };
-    // RFC 9112 §5.2: obs-fold (a line starting with SP or HTAB) is rejected.
-    if (OWS[line[0] as number] === 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'obsolete line folding' };
-    const colon = line.indexOf(COLON);
-    // RFC 9112 §5.1: no whitespace is allowed between the field name and colon: the name must be a token.
-    if (colon <= 0 || !allIn(TCHAR, line, 0, colon)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid header field name' };
-    let vs = colon + 1;
-    let ve = line.length;
-    while (vs < ve && OWS[line[vs] as number] === 1) vs++;
-    while (ve > vs && OWS[line[ve - 1] as number] === 1) ve--;
-    if (!allIn(FIELD_VCHAR, line, vs, ve)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid character in header field value' };
-    const name = line.toString('latin1', 0, colon);
-    const value = line.toString('latin1', vs, ve);
-    this.#fields.push([name, value]);
-    return this.#onField === null ? null : this.#onField.check(name, value);
+    const f = parseFieldLine(line);
+    if ('code' in f) return f;
+    this.#notable.push(this.#fields.length);
+    this.#fields.push([f.name, f.value]);
+    return this.#onField === null ? null : this.#onField.check(f.name, f.value);
   }
 }

@@ -1,9 +1,10 @@
 // The HTTP/1.x request decoder: bytes in any split → complete requests (head, framing, body), or the fault that ends the connection.
 
 import type { Limits } from '../limits.js';
-import { ChunkedDecoder } from './chunked-decoder.js';
+import { BodyParts } from './body-parts.js';
+import { CHUNKED_FAULT, CHUNKED_MORE, ChunkedDecoder } from './chunked-decoder.js';
 import { analyzeFraming, contentLengthCheck, isFault, type Framing } from './framing.js';
-import { HeadParser, type HttpFault, type RequestHead } from './head-parser.js';
+import { HEAD_FAULT, HEAD_MORE, HeadParser, type HttpFault, type RequestHead } from './head-parser.js';
 
 /** A complete request: its head, framing and whole body (an exactly-sized buffer of its own). */
 export interface DecodedRequest {
@@ -29,19 +30,8 @@ export interface DecoderSink {
   onFault(fault: HttpFault, head: RequestHead | null): void;
 }
 
-const EMPTY = new Uint8Array(0);
-
-/** Joins received body pieces into one exact-size buffer that shares memory with nothing else. */
-function join(parts: Buffer[], total: number): Uint8Array {
-  if (total === 0) return EMPTY;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const EMPTY_BUF = Buffer.alloc(0);
+const UNKNOWN: HttpFault = { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request' };
 
 /**
  * Decodes a stream of requests. Memory is bounded by the limits: a head by the line and header
@@ -56,14 +46,16 @@ export class RequestDecoder {
   #state: 'head' | 'length' | 'chunked' | 'done' = 'head';
   #current: RequestHead | null = null;
   #framing: Framing | null = null;
-  #parts: Buffer[] = [];
-  #received = 0;
-  #chunked: ChunkedDecoder | null = null;
+  readonly #body: BodyParts;
+  readonly #chunked: ChunkedDecoder;
 
   constructor(limits: Limits, sink: DecoderSink) {
     this.#limits = limits;
     this.#sink = sink;
+    const onBody = sink.onBody;
+    this.#body = new BodyParts(onBody === undefined ? null : (chunk) => onBody.call(sink, chunk));
     this.#head = new HeadParser(limits, contentLengthCheck());
+    this.#chunked = new ChunkedDecoder(limits, this.#body);
   }
 
   /** Whether any byte of an unfinished request has been received. */
@@ -78,67 +70,69 @@ export class RequestDecoder {
 
   /** Feeds bytes. Returns the bytes not yet decoded when the sink asked to stop (else an empty buffer). */
   push(input: Buffer): Buffer {
-    let chunk = input;
-    while (chunk.length > 0 && this.#state !== 'done') {
+    const rest = this.#push(input);
+    this.#head.release();
+    return rest;
+  }
+
+  #push(input: Buffer): Buffer {
+    const n = input.length;
+    let at = 0;
+    while (at < n && this.#state !== 'done') {
       if (this.#state === 'head') {
         const wasStarted = this.#head.started;
-        const r = this.#head.push(chunk);
+        const r = this.#head.feed(input, at);
         if (!wasStarted && this.#head.started) this.#sink.onStart();
-        if (r.kind === 'more') return EMPTY_BUF;
-        if (r.kind === 'fault') return this.#fail(r.fault, null);
-        chunk = r.rest;
-        const framing = analyzeFraming(r.head);
-        if (isFault(framing)) return this.#fail(framing, r.head);
+        if (r === HEAD_MORE) return EMPTY_BUF;
+        const head = this.#head.head;
+        if (r === HEAD_FAULT || head === null) return this.#fail(this.#head.fault ?? UNKNOWN, null);
+        at = r;
+        const framing = analyzeFraming(head, this.#head.notable);
+        if (isFault(framing)) return this.#fail(framing, head);
         if (framing.chunked === false && framing.contentLength > this.#limits.maxBodyBytes) {
-          return this.#fail({ code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#limits.maxBodyBytes} bytes` }, r.head);
+          return this.#fail({ code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#limits.maxBodyBytes} bytes` }, head);
         }
-        this.#current = r.head;
+        this.#current = head;
         this.#framing = framing;
-        this.#parts = [];
-        this.#received = 0;
-        this.#sink.onHead(r.head, framing);
+        this.#body.clear();
+        this.#sink.onHead(head, framing);
         if (framing.chunked) {
           this.#state = 'chunked';
-          this.#chunked = new ChunkedDecoder(this.#limits, (d) => {
-            if (this.#sink.onBody !== undefined) this.#sink.onBody(d);
-            else this.#parts.push(Buffer.from(d));
-            this.#received += d.length;
-          });
+          this.#chunked.reset();
         } else {
           this.#state = 'length';
         }
       } else if (this.#state === 'length') {
-        const want = (this.#framing?.contentLength ?? 0) - this.#received;
+        const want = (this.#framing?.contentLength ?? 0) - this.#body.received;
         if (want > 0) {
-          const take = Math.min(want, chunk.length);
-          if (this.#sink.onBody !== undefined) this.#sink.onBody(chunk.subarray(0, take));
-          else this.#parts.push(chunk.subarray(0, take));
-          this.#received += take;
-          chunk = chunk.subarray(take);
+          const take = Math.min(want, n - at);
+          this.#body.view(input.subarray(at, at + take));
+          at += take;
         }
-      } else if (this.#chunked !== null) {
-        const r = this.#chunked.push(chunk);
-        if (r.kind === 'more') return EMPTY_BUF;
-        if (r.kind === 'fault') return this.#fail(r.fault, this.#current);
-        chunk = chunk.subarray(r.consumed);
-        this.#chunked = null;
-        if (!this.#complete()) return chunk;
+      } else {
+        const r = this.#chunked.push(input, at);
+        if (r === CHUNKED_MORE) {
+          this.#body.keep(input);
+          return EMPTY_BUF;
+        }
+        if (r === CHUNKED_FAULT) return this.#fail(this.#chunked.fault ?? UNKNOWN, this.#current);
+        at = r;
+        if (!this.#complete(input)) return input.subarray(at);
         continue;
       }
-      if (this.#state === 'length' && this.#received === (this.#framing?.contentLength ?? 0) && !this.#complete()) return chunk;
+      if (this.#state === 'length' && this.#body.received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return input.subarray(at);
     }
     // A request without a body completes as soon as its head does, even at the end of the input.
-    if (this.#state === 'length' && this.#received === (this.#framing?.contentLength ?? 0) && !this.#complete()) return EMPTY_BUF;
+    if (this.#state === 'length' && this.#body.received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return EMPTY_BUF;
     return EMPTY_BUF;
   }
 
   /** Emits the current request; returns the sink's answer (false: stop decoding). */
-  #complete(): boolean {
+  #complete(input: Buffer): boolean {
     const head = this.#current;
     const framing = this.#framing;
     if (head === null || framing === null) return true;
-    const body = this.#sink.onBody !== undefined ? EMPTY : join(this.#parts, this.#received);
-    this.#parts = [];
+    const body = this.#body.join(input);
     this.#current = null;
     this.#framing = null;
     this.#head.reset();
@@ -148,10 +142,25 @@ export class RequestDecoder {
 
   #fail(fault: HttpFault, head: RequestHead | null): Buffer {
     this.#state = 'done';
-    this.#parts = [];
+    this.#body.clear();
     this.#sink.onFault(fault, head);
     return EMPTY_BUF;
   }
 }
 
-const EMPTY_BUF = Buffer.alloc(0);
+/**
+ * V8 keeps the hidden classes (maps) of the decoder's objects alive only through live instances,
+ * and optimized code depends on them weakly: a full GC that finds no decoder (a server idle between
+ * connections) drops them and deoptimizes the whole decoder, which then runs unoptimized until it is
+ * recompiled (tens of ms). One idle decoder, kept for the life of the process, keeps them alive.
+ * (It is held through a function, so that it lives in the module's context.)
+ */
+const keptForMaps: RequestDecoder[] = [];
+function keepMaps(): void {
+  const limits: Limits = Object.freeze({
+    memoryMb: 0, timeoutMs: 0, maxResponseBytes: 0, maxRequestLineBytes: 0, maxHeaderBytes: 0, maxHeaderFields: 0, maxBodyBytes: 0,
+    headersTimeoutMs: 0, requestTimeoutMs: 0, keepAliveTimeoutMs: 0, maxConnections: 0, maxPipelinedRequests: 0,
+  });
+  keptForMaps.push(new RequestDecoder(limits, { onStart: () => undefined, onHead: () => undefined, onRequest: () => true, onFault: () => undefined }));
+}
+keepMaps();
