@@ -263,7 +263,8 @@ export class HeadParser {
   #checkPartial(): number {
     const lim = this.#limits;
     if (this.#version === null) {
-      if (this.#pendingLen > lim.maxRequestLineBytes) return this.#refuseWith(lineTooLong(Buffer.concat(this.#pending, this.#pendingLen), lim.maxRequestLineBytes));
+      // A CR the line's LF has not followed yet is not counted: any split gives the answer the whole line gets.
+      if (this.#pendingLen - (this.#crAtEnd ? 1 : 0) > lim.maxRequestLineBytes) return this.#refuseWith(lineTooLong(Buffer.concat(this.#pending, this.#pendingLen), lim.maxRequestLineBytes));
     } else if (this.#headerBytes + this.#pendingLen > lim.maxHeaderBytes) {
       return this.#refuse('ISO_ERR_HTTP_HEADERS_TOO_LARGE', 'header section too large');
     }

@@ -41,6 +41,7 @@ const FIXTURES: Fixture[] = [
   { name: 'method with a separator', input: 'G(T / HTTP/1.1\r\n\r\n', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'control character in target', input: 'GET /\x01 HTTP/1.1\r\n\r\n', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'non-ASCII in target', input: 'GET /\xe9 HTTP/1.1\r\n\r\n', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
+  { name: 'request line of exactly the limit', input: `GET /${'a'.repeat(64 - 'GET / HTTP/1.1'.length)} HTTP/1.1\r\n\r\n`, head: { method: 'GET', target: `/${'a'.repeat(64 - 'GET / HTTP/1.1'.length)}`, version: '1.1', fields: [] } },
   { name: 'target too long', input: `GET /${'a'.repeat(80)} HTTP/1.1\r\n\r\n`, fault: 'ISO_ERR_HTTP_URI_TOO_LONG' },
   { name: 'method too long', input: `${'A'.repeat(80)} / HTTP/1.1\r\n\r\n`, fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'header section too large', input: `GET / HTTP/1.1\r\nX: ${'v'.repeat(140)}\r\n\r\n`, fault: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE' },
