@@ -17,8 +17,15 @@ interface Case {
 }
 
 const SUITE = path.resolve(import.meta.dirname, '..', '..', 'shared', 'conformance', 'llhttp', 'request-cases.json');
-const cases = (JSON.parse(readFileSync(SUITE, 'utf8')) as Case[])
-  .filter((c) => c.meta.type === 'request' && c.meta['pause'] === undefined);
+function loadCases(): Case[] {
+  try {
+    return (JSON.parse(readFileSync(SUITE, 'utf8')) as Case[]).filter((c) => c.meta.type === 'request' && c.meta['pause'] === undefined);
+  } catch (err) {
+    // The data is third-party and not copied into the repo: CI lays ../shared beside the clone.
+    throw new Error(`the llhttp request suite is needed at ${SUITE} (../shared beside the repository): ${(err as Error).message}`);
+  }
+}
+const cases = loadCases();
 
 /** llhttp's pause codes: 22 CONNECT/Upgrade, 23 PRI — a hand-off, not an error. 5: data after `Connection: close`. */
 const PAUSED = new Set([22, 23]);
