@@ -6,7 +6,7 @@ import { OUTCOMES } from '../outcome.js';
 import { bindHandle, resolveBindAddress, type BoundHandle } from '../host/bind.js';
 import { checkAddress, type AddressPolicy } from './address-policy.js';
 import { IdSequence } from './id-sequence.js';
-import { WorkerPool, type OutcomeCounts } from './worker-pool.js';
+import { WorkerPool, type Log, type OutcomeCounts } from './worker-pool.js';
 
 /** A tenant server as the API shows it (schemas/server.json). */
 export interface ServerView {
@@ -61,12 +61,6 @@ export interface ConsoleLine {
 /** Console lines kept per server (a ring buffer: the oldest go first). */
 export const CONSOLE_LINES_KEPT = 1000;
 
-/** The subset of a pino logger the manager uses. */
-export interface Log {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
 
 /** Crashes of its worker within this window that send a server to quarantine (or, in quarantine, to failed). */
 const CRASH_LIMIT = 3;

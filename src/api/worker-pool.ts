@@ -7,7 +7,13 @@ import { OUTCOMES, type Outcome } from '../outcome.js';
 import type { BoundHandle } from '../host/bind.js';
 import type { FromWorker, ServerCounters } from '../host/worker-protocol.js';
 import { WorkerProcess } from '../host/worker-process.js';
-import type { Log } from './server-manager.js';
+
+/** The subset of a pino logger the pool and the manager use. */
+export interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
 
 /** What a worker needs to host one server (kept so that a replacement worker can host it again). */
 export interface DeploySpec {
@@ -39,6 +45,12 @@ interface Slot {
   restartDelay: number;
   /** The server a catastrophic error was blamed on, reported just before the worker exits. */
   blamed: number | null;
+}
+
+/** Sends one server (with its handle) to a worker; resolves once it listens. @throws IsoError with the worker's code. */
+async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
+  const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits }, spec.handle);
+  if (!reply.ok) throw new IsoError(reply.code, reply.message);
 }
 
 const zero = (): OutcomeCounts => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
@@ -127,9 +139,7 @@ export class WorkerPool extends EventEmitter {
   /** Hosts a server on a slot; resolves once that worker listens. */
   async deploy(slotIndex: number, spec: DeploySpec): Promise<void> {
     const slot = this.#slot(slotIndex);
-    const worker = await slot.worker;
-    const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits }, spec.handle);
-    if (!reply.ok) throw new IsoError(reply.code, reply.message);
+    await hostOn(await slot.worker, spec);
     slot.specs.set(spec.httpdid, spec);
   }
 
@@ -174,7 +184,6 @@ export class WorkerPool extends EventEmitter {
     // Requests in flight on a worker that died are counted as crashed.
     if (crashedInFlight) acc.crashed += c.inFlight;
     this.#retired.set(httpdid, acc);
-    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
     delete slot.lastStats[String(httpdid)];
   }
 
@@ -241,8 +250,7 @@ export class WorkerPool extends EventEmitter {
       }
       for (const spec of slot.specs.values()) {
         try {
-          const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits }, spec.handle);
-          if (!reply.ok) this.#log.error({ httpdid: spec.httpdid, code: reply.code, detail: reply.message }, 'redeploy after worker restart failed');
+          await hostOn(worker, spec);
         } catch (err) {
           this.#log.error({ httpdid: spec.httpdid, err }, 'redeploy after worker restart failed');
         }

@@ -122,19 +122,19 @@ export class Connection {
     this.#idleTimer = setTimeout(() => this.destroy(), this.#ctx.limits.keepAliveTimeoutMs);
   }
 
-  #timeout(code: ErrorCode, reason: string): NodeJS.Timeout {
+  #timeout(code: ErrorCode, reason: string, ms: number): NodeJS.Timeout {
     return setTimeout(() => {
       // Stop reading; the request this belongs to is answered 408 in its turn.
       this.#socket.pause();
       this.#onFault({ code, reason }, this.#decoding?.head ?? null);
-    }, code === 'ISO_ERR_HTTP_HEADERS_TIMEOUT' ? this.#ctx.limits.headersTimeoutMs : this.#ctx.limits.requestTimeoutMs);
+    }, ms);
   }
 
   #onStart(): void {
     if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
-    this.#headersTimer = this.#timeout('ISO_ERR_HTTP_HEADERS_TIMEOUT', 'request headers not received in time');
-    this.#requestTimer = this.#timeout('ISO_ERR_HTTP_REQUEST_TIMEOUT', 'request not received in time');
+    this.#headersTimer = this.#timeout('ISO_ERR_HTTP_HEADERS_TIMEOUT', 'request headers not received in time', this.#ctx.limits.headersTimeoutMs);
+    this.#requestTimer = this.#timeout('ISO_ERR_HTTP_REQUEST_TIMEOUT', 'request not received in time', this.#ctx.limits.requestTimeoutMs);
   }
 
   #onHead(head: RequestHead, framing: Framing): void {

@@ -97,6 +97,5 @@ const MAX_DETAIL = 1024;
 /** Escapes control characters (CR, LF, NUL, ...) as `\xNN` and caps the length, for text bodies and logs. */
 export function escapeText(s: string): string {
   const capped = s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}...` : s;
-  // eslint-disable-next-line no-control-regex
   return capped.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

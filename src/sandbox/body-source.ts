@@ -15,18 +15,3 @@ export interface BodySource {
    */
   read(max: number): Promise<Uint8Array>;
 }
-
-/** A body that is already complete (e.g. from a buffered request). */
-export function completeBody(bytes: Uint8Array): BodySource {
-  let taken = false;
-  return {
-    takeBuffered() {
-      const out = taken ? new Uint8Array(0) : bytes;
-      taken = true;
-      return { bytes: out, complete: true };
-    },
-    read() {
-      return Promise.resolve(new Uint8Array(0));
-    },
-  };
-}

@@ -253,12 +253,6 @@ export class TenantSandbox {
     }, () => undefined);
   }
 
-  /** Heap statistics of the current isolate, bytes (for stats and tests). */
-  async heapUsed(): Promise<number> {
-    const inst = await this.#current;
-    return (await inst.isolate.getHeapStatistics()).used_heap_size;
-  }
-
   /** Disposes the isolate; later invocations answer `crashed`. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -2,11 +2,11 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { deployHostile, get, hostile } from './helpers.js';
+import { get, hostile } from './helpers.js';
 
 t.test('deep recursion', async (t) => {
   const svc = await startService(t);
-  const port = await deployHostile(svc, hostile('function f(n) { return f(n + 1) + 1; }'));
+  const port = (await svc.deploy(hostile('function f(n) { return f(n + 1) + 1; }'))).port;
   const r = await get(port, '/recurse');
   t.equal(r.status, 500);
   t.match(r.text, /^handler raised: Maximum call stack size exceeded/);

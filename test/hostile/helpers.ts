@@ -1,7 +1,6 @@
 // Shared by the hostile-code tests: deploy a handler with a `/ok` path that proves the server still serves.
 
 import { exchange, parseResponses } from '../helpers/raw-http.js';
-import type { Service } from '../helpers/service.js';
 
 /** Wraps a hostile handler body so that `/ok` answers normally and anything else runs `attack(request)`. */
 export function hostile(attack: string, prelude = ''): string {
@@ -21,9 +20,4 @@ export default async function handler(request) {
 export async function get(port: number, path: string): Promise<{ status: number; text: string }> {
   const [res] = parseResponses(await exchange(port, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`, { idleMs: 15_000 }));
   return { status: res?.status ?? 0, text: res?.body.toString() ?? '' };
-}
-
-/** Deploys and returns the port. */
-export async function deployHostile(svc: Service, source: string, limits?: Record<string, number>): Promise<number> {
-  return (await svc.deploy(source, limits)).port;
 }

@@ -2,11 +2,11 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { deployHostile, get, hostile } from './helpers.js';
+import { get, hostile } from './helpers.js';
 
 t.test('memory growth to the limit', async (t) => {
   const svc = await startService(t);
-  const port = await deployHostile(svc, hostile(`() => { const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); }`), { memoryMb: 16, timeoutMs: 10000 });
+  const port = (await svc.deploy(hostile(`() => { const keep = []; for (;;) keep.push(new Array(100000).fill(Math.random())); }`), { memoryMb: 16, timeoutMs: 10000 })).port;
   const r = await get(port, '/grow');
   t.equal(r.status, 503);
   t.equal(r.text, 'handler exceeded its memory limit (16 MiB)\n');
