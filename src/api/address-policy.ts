@@ -1,4 +1,4 @@
-// Which addresses a tenant server may bind: allowed hosts, the port range, never the API's own address.
+// Which addresses a tenant server may bind: allowed hosts, the port range, reserved ports (always the API's own port).
 
 import { IsoError } from '../errors.js';
 
@@ -7,7 +7,9 @@ export interface AddressPolicy {
   readonly allowedHosts: readonly string[];
   readonly portMin: number;
   readonly portMax: number;
-  /** The API's own bound address and port. */
+  /** Ports no tenant server may bind, on any host (config `reservedPorts`). */
+  readonly reservedPorts: readonly number[];
+  /** The API's own bound address and port (the port is reserved on every host). */
   readonly apiAddress: string;
   readonly apiPort: number;
 }
@@ -23,8 +25,11 @@ export function checkAddress(policy: AddressPolicy, host: string, port: number, 
   if (port < policy.portMin || port > policy.portMax) {
     throw new IsoError('ISO_ERR_API_ADDRESS_NOT_ALLOWED', `port ${port} is not allowed (allowed ports: ${policy.portMin}-${policy.portMax})`);
   }
-  const apiWildcard = policy.apiAddress === '0.0.0.0' || policy.apiAddress === '::';
-  if (port === policy.apiPort && (apiWildcard || resolved === policy.apiAddress)) {
-    throw new IsoError('ISO_ERR_API_ADDRESS_NOT_ALLOWED', `port ${port} on ${host} is the control API's own address`);
+  if (port === policy.apiPort) {
+    const where = resolved === '' || resolved === policy.apiAddress ? ` on ${host}` : '';
+    throw new IsoError('ISO_ERR_API_ADDRESS_NOT_ALLOWED', `port ${port}${where} is reserved: it is the control API's own address`);
+  }
+  if (policy.reservedPorts.includes(port)) {
+    throw new IsoError('ISO_ERR_API_ADDRESS_NOT_ALLOWED', `port ${port} is reserved (reserved ports: ${policy.reservedPorts.join(', ')})`);
   }
 }

@@ -1,8 +1,12 @@
 // The control API (fastify): routes, schema validation from schemas/, and the one error format.
 
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { errorBody, IsoError } from '../errors.js';
 import { AJV_OPTIONS, allSchemas, formatAjvError } from '../schemas.js';
+import { authenticate, type Caller } from './auth.js';
+import type { Registry } from './registry.js';
 import type { CreateRequest, ServerManager } from './server-manager.js';
 
 const ID_PARAMS = {
@@ -22,6 +26,24 @@ export interface AppOptions {
   readonly bodyLimit: number;
   /** pino logger options, or false for none. */
   readonly logger: boolean | { level: string };
+  /** Where bearer tokens are looked up (per request). */
+  readonly registry: Registry;
+  /** Whether the open `default` tenant applies while no tenant exists (only for a loopback API). */
+  readonly openTenant: boolean;
+  /** Requests per token per window (config `rateLimit`). */
+  readonly rateLimit: { readonly max: number; readonly timeWindowMs: number };
+}
+
+/** Paths served without a token and without the rate limit. */
+const PUBLIC_PATH = /^\/(?:healthz|metrics|docs)(?:[/?]|$)/;
+
+const callers = new WeakMap<FastifyRequest, Caller>();
+
+/** The tenant an authenticated API request acts for (set by the auth hook). @throws IsoError 401 outside one. */
+export function callerOf(request: FastifyRequest): Caller {
+  const caller = callers.get(request);
+  if (caller === undefined) throw new IsoError('ISO_ERR_API_UNAUTHORIZED');
+  return caller;
 }
 
 /** Builds the fastify instance serving the control API (not yet listening). */
@@ -37,9 +59,32 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   const { manager } = opts;
 
+  // Rate limit per token (hashed), or per client address without one; then authentication. Both as
+  // root hooks so that they cover every route, whenever it is added.
+  void app.register(rateLimit, { global: false });
+  let limiter: ReturnType<FastifyInstance['rateLimit']> | undefined;
+  app.addHook('onRequest', async function (request, reply) {
+    if (PUBLIC_PATH.test(request.url)) return;
+    limiter ??= app.rateLimit({
+      max: opts.rateLimit.max,
+      timeWindow: opts.rateLimit.timeWindowMs,
+      keyGenerator: (req) => {
+        const auth = req.headers.authorization;
+        return auth === undefined ? `ip:${req.ip}` : `token:${createHash('sha256').update(auth).digest('hex')}`;
+      },
+      errorResponseBuilder: (_req, ctx) => new IsoError('ISO_ERR_API_RATE_LIMITED', `more than ${ctx.max} API requests in ${opts.rateLimit.timeWindowMs} ms with this token; retry in ${ctx.after}`),
+    });
+    await limiter.call(this, request, reply);
+  });
+  app.addHook('onRequest', async (request) => {
+    if (PUBLIC_PATH.test(request.url)) return;
+    callers.set(request, authenticate(opts.registry, request.headers.authorization, opts.openTenant));
+  });
+
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (err instanceof IsoError) {
       if (err.status >= 500) request.log.error({ err }, 'request failed');
+      if (err.code === 'ISO_ERR_API_UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer realm="isohttpd"');
       return reply.code(err.status).send(errorBody(err.code, err.message));
     }
     if (err.validation !== undefined) {
@@ -75,13 +120,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       response: { 201: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
     },
   }, async (request, reply) => {
-    const view = await manager.create(request.body);
+    const view = await manager.create(callerOf(request), request.body);
     return reply.code(201).header('location', `/servers/${view.httpdid}`).send(view);
   });
 
   app.get('/servers', {
     schema: { response: { 200: { type: 'object', properties: { servers: { type: 'array', items: SERVER_RESPONSE } } } } },
-  }, () => ({ servers: manager.list() }));
+  }, (request) => ({ servers: manager.list(callerOf(request)) }));
 
   app.get<{ Params: { httpdid: string }; Querystring: { source?: '0' | '1' } }>('/servers/:httpdid', {
     schema: {
@@ -89,7 +134,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       querystring: { type: 'object', additionalProperties: false, properties: { source: { type: 'string', enum: ['0', '1'] } } },
       response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE },
     },
-  }, (request) => manager.get(Number(request.params.httpdid), request.query.source === '1'));
+  }, (request) => manager.get(callerOf(request), Number(request.params.httpdid), request.query.source === '1'));
 
   app.get<{ Params: { httpdid: string } }>('/servers/:httpdid/logs', {
     schema: {
@@ -102,12 +147,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         '4xx': ERROR_RESPONSE,
       },
     },
-  }, (request) => ({ lines: manager.consoleLines(Number(request.params.httpdid)) }));
+  }, (request) => ({ lines: manager.consoleLines(callerOf(request), Number(request.params.httpdid)) }));
 
   app.delete<{ Params: { httpdid: string } }>('/servers/:httpdid', {
     schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },
   }, async (request, reply) => {
-    await manager.remove(Number(request.params.httpdid));
+    await manager.remove(callerOf(request), Number(request.params.httpdid));
     return reply.code(204).send();
   });
 

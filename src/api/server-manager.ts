@@ -1,21 +1,26 @@
-// The tenant servers of this service: binds their addresses, places their replicas on sandbox workers, quarantines servers that crash workers.
+// The tenant servers of this service: binds their addresses, places their replicas on sandbox workers, quarantines servers that crash workers, keeps the registry in step.
 
 import { IsoError } from '../errors.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { OUTCOMES } from '../outcome.js';
 import { bindHandle, resolveBindAddress, type BoundHandle } from '../host/bind.js';
 import { checkAddress, type AddressPolicy } from './address-policy.js';
-import { IdSequence } from './id-sequence.js';
+import type { Caller } from './auth.js';
+import { checkQuota, effectiveQuotas, type Quotas } from './quotas.js';
+import type { Registry, ServerRow } from './registry.js';
 import { WorkerPool, type Log, type OutcomeCounts } from './worker-pool.js';
 
 /** A tenant server as the API shows it (schemas/server.json). */
 export interface ServerView {
   httpdid: number;
+  tenant: string;
+  version: number;
   host: string;
   port: number;
   state: 'running' | 'failed';
   reason?: string;
   createdAt: string;
+  updatedAt: string;
   limits: Limits;
   replicas: number;
   quarantined: boolean;
@@ -34,14 +39,18 @@ export interface CreateRequest {
 
 interface ServerRecord {
   readonly httpdid: number;
+  readonly tenant: string;
   readonly host: string;
   readonly port: number;
   readonly createdAt: string;
-  readonly limits: Limits;
+  updatedAt: string;
+  version: number;
+  limits: Limits;
   readonly replicas: number;
-  readonly source: string;
+  source: string;
   readonly key: string;
-  readonly handle: BoundHandle;
+  /** The bound socket; null for a server that failed at restore (never bound). */
+  readonly handle: BoundHandle | null;
   slots: number[];
   state: 'running' | 'failed';
   reason?: string;
@@ -61,6 +70,26 @@ export interface ConsoleLine {
 /** Console lines kept per server (a ring buffer: the oldest go first). */
 export const CONSOLE_LINES_KEPT = 1000;
 
+/** A bound, deployed address. */
+interface Placement {
+  readonly key: string;
+  readonly handle: BoundHandle;
+  slots: number[];
+}
+
+/** Options of {@link ServerManager.start}. */
+export interface ManagerOptions {
+  /** The open registry (the manager neither opens nor closes it). */
+  readonly registry: Registry;
+  readonly log: Log;
+  readonly policy: AddressPolicy;
+  /** The API-wide source limit, bytes: over it is 413 (the tenant quota, 403, is checked after). */
+  readonly maxSourceBytes: number;
+  /** Quotas of a tenant without overrides. */
+  readonly quotas: Quotas;
+  readonly workers: number;
+}
+
 
 /** Crashes of its worker within this window that send a server to quarantine (or, in quarantine, to failed). */
 const CRASH_LIMIT = 3;
@@ -68,24 +97,30 @@ const CRASH_WINDOW_MS = 60_000;
 
 /**
  * Owns every tenant server: the bound handles (held here for the server's whole life, so a port
- * stays bound while a worker is replaced), the httpdid sequence and the worker pool.
+ * stays bound while a worker is replaced) and the worker pool, and writes every change to the
+ * registry (committed before the method resolves). Each method acts for one tenant ({@link Caller})
+ * and sees only that tenant's servers: another tenant's httpdid is 404 like a missing one.
  */
 export class ServerManager {
-  readonly #ids: IdSequence;
+  readonly #registry: Registry;
   readonly #log: Log;
   readonly #pool: WorkerPool;
   readonly #maxSourceBytes: number;
+  readonly #quotas: Quotas;
   readonly #servers = new Map<number, ServerRecord>();
+  /** Creations in progress, counted against their tenant's quotas until they finish. */
+  readonly #pending = new Map<string, { servers: number; memoryMb: number }>();
   readonly #addresses = new Set<string>();
   /** The last console lines of each server's handler, from the moment its httpdid is allocated (module-level output included). */
   readonly #console = new Map<number, ConsoleLine[]>();
   #policy: AddressPolicy;
 
-  private constructor(ids: IdSequence, log: Log, policy: AddressPolicy, maxSourceBytes: number, pool: WorkerPool) {
-    this.#ids = ids;
-    this.#log = log;
-    this.#policy = policy;
-    this.#maxSourceBytes = maxSourceBytes;
+  private constructor(opts: ManagerOptions, pool: WorkerPool) {
+    this.#registry = opts.registry;
+    this.#log = opts.log;
+    this.#policy = opts.policy;
+    this.#maxSourceBytes = opts.maxSourceBytes;
+    this.#quotas = opts.quotas;
     this.#pool = pool;
     pool.on('crash', (httpdid: number, reason: string) => void this.#onCrash(httpdid, reason));
     pool.on('console', (httpdid: number, time: number, lines: ReadonlyArray<readonly [string, string]>) => {
@@ -97,16 +132,48 @@ export class ServerManager {
     });
   }
 
-  /** Opens the data dir and starts the worker pool. */
-  static async start(opts: { dataDir: string; log: Log; policy: AddressPolicy; maxSourceBytes: number; workers: number }): Promise<ServerManager> {
-    const ids = await IdSequence.open(opts.dataDir);
+  /**
+   * Starts the worker pool and restores every stored server: each `running` one is bound and
+   * deployed again before this resolves; one that cannot be is stored and shown as `failed` with
+   * the reason. Stored `failed` servers are shown as they are.
+   */
+  static async start(opts: ManagerOptions): Promise<ServerManager> {
     const pool = await WorkerPool.start(opts.workers, opts.log);
-    return new ServerManager(ids, opts.log, opts.policy, opts.maxSourceBytes, pool);
+    const manager = new ServerManager(opts, pool);
+    for (const row of opts.registry.servers()) await manager.#restore(row);
+    return manager;
+  }
+
+  async #restore(row: ServerRow): Promise<void> {
+    this.#console.set(row.httpdid, []);
+    const base = {
+      httpdid: row.httpdid, tenant: row.tenant, host: row.host, port: row.port, createdAt: row.createdAt, updatedAt: row.updatedAt,
+      version: row.version, limits: row.limits, replicas: row.replicas, source: row.source, quarantined: false, crashes: [],
+    };
+    let reason = row.reason ?? 'failed before the restart';
+    if (row.state === 'running') {
+      try {
+        const placed = await this.#bindAndDeploy(row.httpdid, row.host, row.port, row.source, row.limits, row.replicas);
+        this.#servers.set(row.httpdid, { ...base, ...placed, state: 'running' });
+        this.#log.info({ httpdid: row.httpdid, host: row.host, port: row.port, workers: placed.slots }, 'server restored');
+        return;
+      } catch (err) {
+        reason = `could not be restored at start-up: ${(err as Error).message}`;
+        this.#registry.setServerState(row.httpdid, 'failed', reason);
+        this.#log.error({ httpdid: row.httpdid, reason }, 'server failed');
+      }
+    }
+    this.#servers.set(row.httpdid, { ...base, key: '', handle: null, slots: [], state: 'failed', reason });
   }
 
   /** Sets the API's own address once it is bound (a port of 0 is only known then). */
   setApiAddress(address: string, port: number): void {
     this.#policy = { ...this.#policy, apiAddress: address, apiPort: port };
+  }
+
+  /** Number of servers (all tenants, running or failed). */
+  get count(): number {
+    return this.#servers.size;
   }
 
   /** Process ids of the sandbox workers, by slot. */
@@ -115,33 +182,85 @@ export class ServerManager {
   }
 
   /**
-   * Binds, deploys and registers a new server. Resolves once every replica accepts connections.
-   * @throws IsoError 400 (replicas), 403 (address policy), 409 (in use), 413 (source too large), 422 (source), 503 (worker).
+   * Checks the tenant's quotas, binds, deploys and stores a new server of `caller`. Resolves once
+   * every replica accepts connections and the row is committed.
+   * @throws IsoError 400 (replicas), 403 (address policy, quota), 409 (in use), 413 (source too large), 422 (source), 503 (worker).
    */
-  async create(req: CreateRequest): Promise<ServerView> {
+  async create(caller: Caller, req: CreateRequest): Promise<ServerView> {
     const sourceBytes = Buffer.byteLength(req.source, 'utf8');
     if (sourceBytes > this.#maxSourceBytes) {
       throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${sourceBytes} bytes; at most ${this.#maxSourceBytes} are allowed`);
     }
     const replicas = req.replicas ?? 1;
+    const limits = resolveLimits(req.limits);
+    const memoryMb = limits.memoryMb * replicas;
+    checkQuota(caller.name, effectiveQuotas(this.#quotas, caller.overrides), this.#usage(caller.name), { sourceBytes, memoryMb });
+    const pending = this.#pending.get(caller.name) ?? { servers: 0, memoryMb: 0 };
+    this.#pending.set(caller.name, { servers: pending.servers + 1, memoryMb: pending.memoryMb + memoryMb });
+    try {
+      const httpdid = this.#registry.nextHttpdid();
+      this.#console.set(httpdid, []);
+      let placed: Placement;
+      try {
+        placed = await this.#bindAndDeploy(httpdid, req.host, req.port, req.source, limits, replicas);
+      } catch (err) {
+        this.#console.delete(httpdid);
+        throw err;
+      }
+      const now = new Date().toISOString();
+      const rec: ServerRecord = {
+        httpdid, tenant: caller.name, host: req.host, port: req.port, createdAt: now, updatedAt: now, version: 1, limits, replicas,
+        source: req.source, ...placed, state: 'running', quarantined: false, crashes: [],
+      };
+      try {
+        // Committed before the 201: a server is acknowledged only once it is durable.
+        this.#registry.insertServer({ httpdid, tenant: caller.name, host: req.host, port: req.port, source: req.source, limits, replicas, state: 'running', createdAt: now });
+      } catch (err) {
+        await this.#stop(rec);
+        this.#console.delete(httpdid);
+        throw err;
+      }
+      this.#servers.set(httpdid, rec);
+      this.#log.info({ httpdid, tenant: caller.name, host: req.host, port: req.port, workers: placed.slots }, 'server deployed');
+      return this.#view(rec, false);
+    } finally {
+      const p = this.#pending.get(caller.name);
+      if (p !== undefined) {
+        if (p.servers <= 1) this.#pending.delete(caller.name);
+        else this.#pending.set(caller.name, { servers: p.servers - 1, memoryMb: p.memoryMb - memoryMb });
+      }
+    }
+  }
+
+  /** A tenant's servers and memory (`memoryMb × replicas` of its running servers), creations in progress included. */
+  #usage(tenant: string): { servers: number; memoryMb: number } {
+    const pending = this.#pending.get(tenant) ?? { servers: 0, memoryMb: 0 };
+    let servers = pending.servers;
+    let memoryMb = pending.memoryMb;
+    for (const rec of this.#servers.values()) {
+      if (rec.tenant !== tenant) continue;
+      servers++;
+      if (rec.state === 'running') memoryMb += rec.limits.memoryMb * rec.replicas;
+    }
+    return { servers, memoryMb };
+  }
+
+  /** Checks the address policy, binds the address and deploys `replicas` replicas. @throws IsoError (nothing is left bound). */
+  async #bindAndDeploy(httpdid: number, host: string, port: number, source: string, limits: Limits, replicas: number): Promise<Placement> {
     const slots = this.#pool.place(replicas);
     // The host is checked against the allow-list before any name is resolved.
-    checkAddress(this.#policy, req.host, req.port, '');
-    const { address, family } = await resolveBindAddress(req.host);
-    checkAddress(this.#policy, req.host, req.port, address);
-    const key = `${address}|${req.port}`;
+    checkAddress(this.#policy, host, port, '');
+    const { address, family } = await resolveBindAddress(host);
+    checkAddress(this.#policy, host, port, address);
+    const key = `${address}|${port}`;
     // Two bound-but-not-listening sockets may share a port (SO_REUSEADDR), so our own servers are checked here.
-    if (this.#addresses.has(key)) throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `${req.host} port ${req.port} is already in use by another server`);
+    if (this.#addresses.has(key)) throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `${host} port ${port} is already in use by another server`);
     this.#addresses.add(key);
     try {
-      const handle = bindHandle(address, family, req.port);
-      const limits = resolveLimits(req.limits);
+      const handle = bindHandle(address, family, port);
       const deployed: number[] = [];
-      let httpdid = 0;
       try {
-        httpdid = await this.#ids.next();
-        this.#console.set(httpdid, []);
-        const spec = { httpdid, port: req.port, source: req.source, limits, handle };
+        const spec = { httpdid, port, source, limits, handle };
         // The first replica compiles the source (a 422 stops here); the others follow together.
         const [first, ...rest] = slots;
         if (first !== undefined) {
@@ -154,17 +273,10 @@ export class ServerManager {
         }));
       } catch (err) {
         await Promise.all(deployed.map((slot) => this.#pool.undeploy(slot, httpdid)));
-        this.#console.delete(httpdid);
         handle.close();
         throw err;
       }
-      const rec: ServerRecord = {
-        httpdid, host: req.host, port: req.port, createdAt: new Date().toISOString(), limits, replicas, source: req.source,
-        key, handle, slots: deployed, state: 'running', quarantined: false, crashes: [],
-      };
-      this.#servers.set(httpdid, rec);
-      this.#log.info({ httpdid, host: req.host, port: req.port, workers: deployed }, 'server deployed');
-      return this.#view(rec, false);
+      return { key, handle, slots: deployed };
     } catch (err) {
       this.#addresses.delete(key);
       throw err;
@@ -174,7 +286,8 @@ export class ServerManager {
   #view(rec: ServerRecord, withSource: boolean): ServerView {
     const outcomes = this.#pool.counts(rec.httpdid);
     const view: ServerView = {
-      httpdid: rec.httpdid, host: rec.host, port: rec.port, state: rec.state, createdAt: rec.createdAt, limits: rec.limits,
+      httpdid: rec.httpdid, tenant: rec.tenant, version: rec.version, host: rec.host, port: rec.port, state: rec.state,
+      createdAt: rec.createdAt, updatedAt: rec.updatedAt, limits: rec.limits,
       replicas: rec.replicas, quarantined: rec.quarantined,
       stats: { requests: OUTCOMES.reduce((n, o) => n + outcomes[o], 0), outcomes },
     };
@@ -183,37 +296,48 @@ export class ServerManager {
     return view;
   }
 
-  /** Every server, in httpdid order. */
-  list(): ServerView[] {
-    return [...this.#servers.values()].sort((a, b) => a.httpdid - b.httpdid).map((r) => this.#view(r, false));
+  /** The caller's servers, in httpdid order. */
+  list(caller: Caller): ServerView[] {
+    return [...this.#servers.values()].filter((r) => r.tenant === caller.name).sort((a, b) => a.httpdid - b.httpdid).map((r) => this.#view(r, false));
   }
 
-  /** One server, with its source if asked. @throws IsoError 404. */
-  get(httpdid: number, withSource: boolean): ServerView {
-    return this.#view(this.#record(httpdid), withSource);
+  /** One of the caller's servers, with its source if asked. @throws IsoError 404 (also for another tenant's). */
+  get(caller: Caller, httpdid: number, withSource: boolean): ServerView {
+    return this.#view(this.#record(caller, httpdid), withSource);
   }
 
-  #record(httpdid: number): ServerRecord {
+  #record(caller: Caller, httpdid: number): ServerRecord {
     const rec = this.#servers.get(httpdid);
-    if (rec === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
+    // Another tenant's server is answered exactly like a missing one: its existence is not revealed.
+    if (rec === undefined || rec.tenant !== caller.name) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
     return rec;
   }
 
-  /** The last console lines of a server's handler, oldest first. @throws IsoError 404. */
-  consoleLines(httpdid: number): ConsoleLine[] {
-    this.#record(httpdid);
+  /** The last console lines of one of the caller's servers, oldest first. @throws IsoError 404. */
+  consoleLines(caller: Caller, httpdid: number): ConsoleLine[] {
+    this.#record(caller, httpdid);
     return [...(this.#console.get(httpdid) ?? [])];
   }
 
-  /** Stops a server: its listeners close, open connections are dropped, the port is released. @throws IsoError 404. */
-  async remove(httpdid: number): Promise<void> {
-    const rec = this.#record(httpdid);
+  /**
+   * Deletes one of the caller's servers: the deletion is committed first, then its listeners
+   * close, open connections are dropped and the port is released. @throws IsoError 404.
+   */
+  async remove(caller: Caller, httpdid: number): Promise<void> {
+    const rec = this.#record(caller, httpdid);
+    this.#registry.deleteServer(httpdid);
     this.#servers.delete(httpdid);
     this.#console.delete(httpdid);
-    await Promise.all(rec.slots.map((slot) => this.#pool.undeploy(slot, httpdid)));
-    if (rec.state === 'running') rec.handle.close();
-    this.#addresses.delete(rec.key);
+    await this.#stop(rec);
     this.#log.info({ httpdid }, 'server stopped');
+  }
+
+  async #stop(rec: ServerRecord): Promise<void> {
+    const slots = rec.slots;
+    rec.slots = [];
+    await Promise.all(slots.map((slot) => this.#pool.undeploy(slot, rec.httpdid)));
+    if (rec.state === 'running') rec.handle?.close();
+    if (rec.key !== '') this.#addresses.delete(rec.key);
   }
 
   /** A server's handler crashed its worker: count it; at the limit, quarantine it, or fail it if already quarantined. */
@@ -232,6 +356,7 @@ export class ServerManager {
         rec.quarantined = true;
         this.#log.error({ httpdid, worker: slot }, `server quarantined on a worker of its own: ${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s`);
         await Promise.all(old.map((s) => this.#pool.undeploy(s, httpdid)));
+        if (rec.handle === null) throw new Error('the server has no bound socket');
         await this.#pool.deploy(slot, { httpdid, port: rec.port, source: rec.source, limits: rec.limits, handle: rec.handle });
         return;
       } catch (err) {
@@ -241,15 +366,34 @@ export class ServerManager {
     rec.state = 'failed';
     rec.reason = `${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s${rec.quarantined ? ', also on a worker of its own' : ''}`;
     rec.slots = [];
+    this.#registry.setServerState(httpdid, 'failed', rec.reason);
     await Promise.all(old.map((s) => this.#pool.undeploy(s, httpdid)));
     // Not serving: release the port so clients are refused rather than left waiting in the backlog.
-    rec.handle.close();
+    rec.handle?.close();
     this.#log.error({ httpdid, reason: rec.reason }, 'server failed');
   }
 
-  /** Stops every server and the workers. */
+  /**
+   * Graceful stop, part one: no server accepts new connections any more (the control process's
+   * sockets close, each worker closes its listeners), and requests in flight finish, for at most
+   * `timeoutMs`. The registry is untouched: the servers are restored at the next start.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.#closeHandles();
+    await this.#pool.drain(timeoutMs);
+  }
+
+  #handlesClosed = false;
+
+  #closeHandles(): void {
+    if (this.#handlesClosed) return;
+    this.#handlesClosed = true;
+    for (const rec of this.#servers.values()) if (rec.state === 'running') rec.handle?.close();
+  }
+
+  /** Stops every server and the workers (the registry keeps them: they are restored at the next start). */
   async close(): Promise<void> {
-    for (const rec of this.#servers.values()) if (rec.state === 'running') rec.handle.close();
+    this.#closeHandles();
     this.#servers.clear();
     this.#addresses.clear();
     await this.#pool.close();

@@ -267,6 +267,17 @@ export class WorkerPool extends EventEmitter {
     return Promise.all(this.#slots.map(async (s) => (await s.worker).pid));
   }
 
+  /** Asks every worker to close its listeners and wait for its requests in flight (at most `timeoutMs`). */
+  async drain(timeoutMs: number): Promise<void> {
+    await Promise.all(this.#slots.map(async (s) => {
+      try {
+        await (await s.worker).request({ op: 'drain', timeoutMs }, undefined, timeoutMs + 2000);
+      } catch (err) {
+        this.#log.warn({ err, worker: s.index }, 'worker did not drain');
+      }
+    }));
+  }
+
   /** Stops the heartbeat and kills every worker. */
   async close(): Promise<void> {
     this.#closing = true;

@@ -115,12 +115,20 @@ async function undeploy(httpdid: number): Promise<void> {
   await h.sandbox.close();
 }
 
+/** Graceful stop: no new connections; resolves once no request is in flight, or after `timeoutMs`. */
+async function drain(timeoutMs: number): Promise<void> {
+  for (const h of hosted.values()) h.server.close();
+  const deadline = Date.now() + timeoutMs;
+  const busy = (): boolean => [...hosted.values()].some((h) => h.counters.inFlight > 0);
+  while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
 process.on('message', (raw: ToWorker, handle: unknown) => {
   if (raw.op === 'ping') {
     send({ op: 'reply', id: raw.id, ok: true, stats: snapshot() });
     return;
   }
-  const run = raw.op === 'deploy' ? deploy(raw, handle) : undeploy(raw.httpdid);
+  const run = raw.op === 'deploy' ? deploy(raw, handle) : raw.op === 'drain' ? drain(raw.timeoutMs) : undeploy(raw.httpdid);
   run.then(
     () => send({ op: 'reply', id: raw.id, ok: true }),
     (err: unknown) => {
@@ -132,6 +140,8 @@ process.on('message', (raw: ToWorker, handle: unknown) => {
 
 // The control process holds every listening socket; without it this worker has no reason to live.
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C reaches the whole process group: the control process decides when workers stop (after draining).
+process.on('SIGINT', () => undefined);
 // Everything read from disk is read now: after this the worker may run as an unprivileged user.
 validator('response-dict');
 const dropped = dropPrivileges();

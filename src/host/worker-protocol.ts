@@ -8,7 +8,9 @@ import type { Outcome } from '../outcome.js';
 export type ToWorker =
   | { readonly op: 'deploy'; readonly id: number; readonly httpdid: number; readonly port: number; readonly source: string; readonly limits: Limits }
   | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number }
-  | { readonly op: 'ping'; readonly id: number };
+  | { readonly op: 'ping'; readonly id: number }
+  /** Graceful stop: close every listener, answer once no request is in flight (or after `timeoutMs`). */
+  | { readonly op: 'drain'; readonly id: number; readonly timeoutMs: number };
 
 /** Per-server counters kept by a worker since it started (cumulative), sent with each heartbeat. */
 export interface ServerCounters {

@@ -1,6 +1,6 @@
 // Test helper: starts the real service (dist/cli.js) as a child process on a free API port with a temporary data dir.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,9 +29,10 @@ export interface Service {
   readonly dataDir: string;
   /** Everything the service printed so far (stdout and stderr). */
   output(): string;
-  api(method: string, urlPath: string, body?: unknown): Promise<ApiAnswer>;
+  /** Calls the API, with `Authorization: Bearer <token>` when a token is given. */
+  api(method: string, urlPath: string, body?: unknown, token?: string): Promise<ApiAnswer>;
   /** Deploys a handler on a free port; fails the test on anything but 201. */
-  deploy(source: string, limits?: Record<string, number>): Promise<{ httpdid: number; port: number }>;
+  deploy(source: string, limits?: Record<string, number>, token?: string): Promise<{ httpdid: number; port: number }>;
   stop(): Promise<void>;
 }
 
@@ -53,9 +54,32 @@ export function example(name: string): string {
   return readFileSync(path.join(ROOT, 'examples', name), 'utf8');
 }
 
+/** A fresh temporary data dir (removed by the caller, or by a service started without `keepDataDir`). */
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(tmpdir(), 'isohttpd-test-'));
+}
+
+/** Runs `isohttpd tenant …` on a data dir; returns its exit code and output. */
+export function tenantCli(dataDir: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, 'tenant', ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Adds a tenant to a data dir and returns its token. */
+export function addTenant(dataDir: string, name: string, ...flags: string[]): string {
+  const r = tenantCli(dataDir, 'add', name, ...flags);
+  if (r.status !== 0) throw new Error(`tenant add ${name} failed: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Options of {@link startService}: an existing data dir to use, kept after the service stops. */
+export interface StartOptions {
+  readonly dataDir?: string;
+}
+
 /** Starts the service and waits until its API answers. */
-export async function startService(t: Teardown, extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<Service> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'isohttpd-test-'));
+export async function startService(t: Teardown, extraArgs: string[] = [], extraEnv: Record<string, string> = {}, opts: StartOptions = {}): Promise<Service> {
+  const dataDir = opts.dataDir ?? tempDataDir();
   const proc = spawn(process.execPath, [CLI, 'serve', '--api-port', '0', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ISOHTTPD_LOG_LEVEL: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'warn', ...extraEnv },
@@ -87,15 +111,17 @@ export async function startService(t: Teardown, extraArgs: string[] = [], extraE
       await exited;
       clearTimeout(timer);
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (opts.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
   };
   t.teardown(stop);
-  const api = async (method: string, urlPath: string, body?: unknown): Promise<ApiAnswer> => {
-    const init: RequestInit = { method };
+  const api = async (method: string, urlPath: string, body?: unknown, token?: string): Promise<ApiAnswer> => {
+    const headers: Record<string, string> = {};
+    const init: RequestInit = { method, headers };
     if (body !== undefined) {
       init.body = typeof body === 'string' ? body : JSON.stringify(body);
-      init.headers = { 'content-type': 'application/json' };
+      headers['content-type'] = 'application/json';
     }
+    if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
     const res = await fetch(url + urlPath, init);
     const text = await res.text();
     let parsed: unknown = text;
@@ -106,9 +132,9 @@ export async function startService(t: Teardown, extraArgs: string[] = [], extraE
     }
     return { status: res.status, headers: res.headers, body: parsed };
   };
-  const deploy = async (source: string, limits?: Record<string, number>): Promise<{ httpdid: number; port: number }> => {
+  const deploy = async (source: string, limits?: Record<string, number>, token?: string): Promise<{ httpdid: number; port: number }> => {
     const port = await freePort();
-    const r = await api('POST', '/servers', { host: '127.0.0.1', port, source, ...(limits === undefined ? {} : { limits }) });
+    const r = await api('POST', '/servers', { host: '127.0.0.1', port, source, ...(limits === undefined ? {} : { limits }) }, token);
     if (r.status !== 201) throw new Error(`deploy failed: ${r.status} ${JSON.stringify(r.body)}`);
     return { httpdid: (r.body as { httpdid: number }).httpdid, port };
   };
