@@ -70,6 +70,9 @@ export interface ConsoleLine {
 /** Console lines kept per server (a ring buffer: the oldest go first). */
 export const CONSOLE_LINES_KEPT = 1000;
 
+/** How long start-up retries an address still in use before it marks the server failed, ms. */
+const RESTORE_RETRY_MS = 5000;
+
 /** A bound, deployed address. */
 interface Placement {
   readonly key: string;
@@ -144,6 +147,23 @@ export class ServerManager {
     return manager;
   }
 
+  /**
+   * Binds and deploys a stored server. The previous instance's workers may still hold the socket for
+   * a moment after it was killed (they exit when the control process is gone), so an address in
+   * use is retried for up to {@link RESTORE_RETRY_MS}.
+   */
+  async #restoreBinding(row: ServerRow): Promise<Placement> {
+    const deadline = Date.now() + RESTORE_RETRY_MS;
+    for (;;) {
+      try {
+        return await this.#bindAndDeploy(row.httpdid, row.host, row.port, row.source, row.limits, row.replicas);
+      } catch (err) {
+        if (!(err instanceof IsoError && err.code === 'ISO_ERR_API_ADDRESS_IN_USE') || Date.now() >= deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
   async #restore(row: ServerRow): Promise<void> {
     this.#console.set(row.httpdid, []);
     const base = {
@@ -153,7 +173,7 @@ export class ServerManager {
     let reason = row.reason ?? 'failed before the restart';
     if (row.state === 'running') {
       try {
-        const placed = await this.#bindAndDeploy(row.httpdid, row.host, row.port, row.source, row.limits, row.replicas);
+        const placed = await this.#restoreBinding(row);
         this.#servers.set(row.httpdid, { ...base, ...placed, state: 'running' });
         this.#log.info({ httpdid: row.httpdid, host: row.host, port: row.port, workers: placed.slots }, 'server restored');
         return;
