@@ -2,10 +2,6 @@
 // The `isohttpd` command: `serve` starts the control process (API + tenant listeners) and its sandbox workers; `tenant` manages tenants.
 
 import path from 'node:path';
-import { buildApp } from './api/app.js';
-import { DEFAULT_TENANT, isLoopback } from './api/auth.js';
-import { Registry } from './api/registry.js';
-import { ServerManager } from './api/server-manager.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { TENANT_USAGE, tenantCommand } from './tenant-command.js';
 
@@ -29,6 +25,10 @@ class StartError extends Error {}
 const BODY_OVERHEAD = 64 * 1024;
 
 async function serve(config: Config): Promise<void> {
+  // Loaded here so that the other commands start fast (fastify, the pool and the manager are serve's alone).
+  const [{ buildApp }, { DEFAULT_TENANT, isLoopback }, { Registry }, { ServerManager }] = await Promise.all([
+    import('./api/app.js'), import('./api/auth.js'), import('./api/registry.js'), import('./api/server-manager.js'),
+  ]);
   const logger = { level: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'info' };
   const dataDir = path.resolve(config.dataDir);
   const openTenant = isLoopback(config.apiHost);

@@ -82,6 +82,9 @@ export const TENANT_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
  */
 export class Registry {
   readonly #db: Database.Database;
+  /** Statements of the per-request path, prepared once. */
+  #byToken: Database.Statement | undefined;
+  #anyTenant: Database.Statement | undefined;
 
   private constructor(db: Database.Database) {
     this.#db = db;
@@ -211,13 +214,15 @@ export class Registry {
 
   /** The tenant a token belongs to (looked up by its hash), or undefined. */
   tenantByToken(token: string): TenantRow | undefined {
-    const raw = this.#db.prepare('SELECT * FROM tenants WHERE token_hash = ?').get(hashToken(token)) as RawTenant | undefined;
+    this.#byToken ??= this.#db.prepare('SELECT * FROM tenants WHERE token_hash = ?');
+    const raw = this.#byToken.get(hashToken(token)) as RawTenant | undefined;
     return raw === undefined ? undefined : toTenant(raw);
   }
 
   /** Whether any tenant exists (none: the open `default` tenant may apply). */
   hasTenants(): boolean {
-    return this.#db.prepare('SELECT 1 FROM tenants LIMIT 1').get() !== undefined;
+    this.#anyTenant ??= this.#db.prepare('SELECT 1 FROM tenants LIMIT 1');
+    return this.#anyTenant.get() !== undefined;
   }
 
   /**
