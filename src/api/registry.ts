@@ -141,13 +141,19 @@ export class Registry {
     return row.last;
   }
 
-  /** Stores a new server (version 1); committed on return. */
-  insertServer(row: Omit<ServerRow, 'version' | 'updatedAt' | 'reason'> & { reason?: string | null }): void {
-    this.#db.prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, replicas, state, reason, version, created_at, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)`).run(
+  /**
+   * Stores a new server (version 1); committed on return. The row is written only if its tenant
+   * still exists, or if no tenant exists at all (the open default tenant), in the same statement,
+   * so a `tenant rm` that raced the creation never leaves a server without a tenant.
+   * @returns whether it was stored.
+   */
+  insertServer(row: Omit<ServerRow, 'version' | 'updatedAt' | 'reason'> & { reason?: string | null }): boolean {
+    return this.#db.prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, replicas, state, reason, version, created_at, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
+      WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`).run(
       row.httpdid, row.tenant, row.host, row.port, row.source, JSON.stringify(row.limits), row.replicas, row.state,
-      row.reason ?? null, row.createdAt, row.createdAt,
-    );
+      row.reason ?? null, row.createdAt, row.createdAt, row.tenant,
+    ).changes > 0;
   }
 
   /**

@@ -234,7 +234,8 @@ export class ServerManager {
       };
       try {
         // Committed before the 201: a server is acknowledged only once it is durable.
-        this.#registry.insertServer({ httpdid, tenant: caller.name, host: req.host, port: req.port, source: req.source, limits, replicas, state: 'running', createdAt: now });
+        const stored = this.#registry.insertServer({ httpdid, tenant: caller.name, host: req.host, port: req.port, source: req.source, limits, replicas, state: 'running', createdAt: now });
+        if (!stored) throw new IsoError('ISO_ERR_API_UNAUTHORIZED', `tenant ${JSON.stringify(caller.name)} was removed (or tokens were turned on) during the request`);
       } catch (err) {
         await this.#stop(rec);
         this.#console.delete(httpdid);
