@@ -3,7 +3,8 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { errorBody, IsoError } from '../errors.js';
 import { AJV_OPTIONS, allSchemas, formatAjvError } from '../schemas.js';
-import type { CreateRequest, ServerManager } from './server-manager.js';
+import { createMetrics } from './metrics.js';
+import type { CreateRequest, ServerManager, UpdateRequest } from './server-manager.js';
 
 const ID_PARAMS = {
   type: 'object',
@@ -90,6 +91,18 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE },
     },
   }, (request) => manager.get(Number(request.params.httpdid), request.query.source === '1'));
+
+  app.put<{ Params: { httpdid: string }; Body: UpdateRequest }>('/servers/:httpdid', {
+    schema: {
+      params: ID_PARAMS,
+      body: { $ref: 'https://isohttpd.local/schemas/update-server.json#' },
+      response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+    },
+  }, (request) => manager.update(Number(request.params.httpdid), request.body));
+
+  // Prometheus text format, computed at scrape time; not behind tenant auth.
+  const metrics = createMetrics(manager);
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
 
   app.get<{ Params: { httpdid: string } }>('/servers/:httpdid/logs', {
     schema: {

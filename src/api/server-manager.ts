@@ -1,12 +1,25 @@
 // The tenant servers of this service: binds their addresses, places their replicas on sandbox workers, quarantines servers that crash workers.
 
 import { IsoError } from '../errors.js';
+import { quantile, totalCount } from '../latency-histogram.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { OUTCOMES } from '../outcome.js';
 import { bindHandle, resolveBindAddress, type BoundHandle } from '../host/bind.js';
 import { checkAddress, type AddressPolicy } from './address-policy.js';
 import { IdSequence } from './id-sequence.js';
-import { WorkerPool, type Log, type OutcomeCounts } from './worker-pool.js';
+import { WorkerPool, type Log, type OutcomeCounts, type ServerStats } from './worker-pool.js';
+
+/** `stats` of a server view (schemas/server.json). */
+export interface StatsView {
+  requests: number;
+  outcomes: OutcomeCounts;
+  /** p50 and p99 from the head received to the response written, ms; null before the first request. */
+  latencyMs: { p50: number | null; p99: number | null };
+  bytesIn: number;
+  bytesOut: number;
+  heapUsedBytes: number;
+  workerRestarts: number;
+}
 
 /** A tenant server as the API shows it (schemas/server.json). */
 export interface ServerView {
@@ -19,8 +32,24 @@ export interface ServerView {
   limits: Limits;
   replicas: number;
   quarantined: boolean;
-  stats: { requests: number; outcomes: OutcomeCounts };
+  /** 1 at creation, +1 per successful `PUT`. */
+  version: number;
+  stats: StatsView;
   source?: string;
+}
+
+/** The body of `PUT /servers/:httpdid` after schema validation (schemas/update-server.json). */
+export interface UpdateRequest {
+  source?: string;
+  /** Merged into the server's current limits. */
+  limits?: Partial<Limits>;
+}
+
+/** A server's raw counters with its httpdid and state, for `GET /metrics`. */
+export interface ServerMetrics {
+  readonly httpdid: number;
+  readonly state: 'running' | 'failed';
+  readonly stats: ServerStats;
 }
 
 /** The body of `POST /servers` after schema validation. */
@@ -37,9 +66,12 @@ interface ServerRecord {
   readonly host: string;
   readonly port: number;
   readonly createdAt: string;
-  readonly limits: Limits;
+  limits: Limits;
   readonly replicas: number;
-  readonly source: string;
+  source: string;
+  version: number;
+  /** The last update of this server (updates of one server run one after the other). */
+  updating: Promise<unknown>;
   readonly key: string;
   readonly handle: BoundHandle;
   slots: number[];
@@ -160,7 +192,7 @@ export class ServerManager {
       }
       const rec: ServerRecord = {
         httpdid, host: req.host, port: req.port, createdAt: new Date().toISOString(), limits, replicas, source: req.source,
-        key, handle, slots: deployed, state: 'running', quarantined: false, crashes: [],
+        key, handle, slots: deployed, state: 'running', quarantined: false, crashes: [], version: 1, updating: Promise.resolve(),
       };
       this.#servers.set(httpdid, rec);
       this.#log.info({ httpdid, host: req.host, port: req.port, workers: deployed }, 'server deployed');
@@ -171,12 +203,69 @@ export class ServerManager {
     }
   }
 
+  /**
+   * Hot redeploy: compiles the new version on every replica first (a 422 or any failure leaves the
+   * old version serving, version unchanged), then switches new requests to it while in-flight ones
+   * finish on the old. Connection limits apply to connections accepted after the switch.
+   * @throws IsoError 400 (neither field), 404, 409 (failed server), 413 (source too large), 422 (source), 503 (worker).
+   */
+  async update(httpdid: number, req: UpdateRequest): Promise<ServerView> {
+    const rec = this.#record(httpdid);
+    const run = rec.updating.then(() => this.#update(rec, req));
+    rec.updating = run.catch(() => undefined);
+    return run;
+  }
+
+  async #update(rec: ServerRecord, req: UpdateRequest): Promise<ServerView> {
+    const { httpdid } = rec;
+    if (this.#servers.get(httpdid) !== rec) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
+    if (req.source === undefined && req.limits === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source or limits (or both)');
+    if (rec.state !== 'running') throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${rec.reason ?? 'not serving'}); delete it and create it again`);
+    const source = req.source ?? rec.source;
+    const sourceBytes = Buffer.byteLength(source, 'utf8');
+    if (sourceBytes > this.#maxSourceBytes) {
+      throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${sourceBytes} bytes; at most ${this.#maxSourceBytes} are allowed`);
+    }
+    const limits: Limits = req.limits === undefined ? rec.limits : Object.freeze({ ...rec.limits, ...req.limits });
+    const version = rec.version + 1;
+    const prepared = await this.#pool.prepare(rec.slots, { httpdid, port: rec.port, source, limits, handle: rec.handle });
+    try {
+      // INTEGRATION POINT (registry): the new version is compiled on every replica but not serving yet.
+      // Persist it here, e.g. `await this.#registry.updateServer(httpdid, { source, limits, version })`;
+      // if that throws, the catch below drops the prepared version and the old one serves on.
+    } catch (err) {
+      await prepared.abort();
+      throw err;
+    }
+    await prepared.commit();
+    rec.source = source;
+    rec.limits = limits;
+    rec.version = version;
+    this.#log.info({ httpdid, version }, 'server redeployed');
+    return this.#view(rec, false);
+  }
+
+  /** Raw counters of every server (histogram buckets included), for `GET /metrics`. */
+  metrics(): ServerMetrics[] {
+    return [...this.#servers.values()].sort((a, b) => a.httpdid - b.httpdid)
+      .map((r) => ({ httpdid: r.httpdid, state: r.state, stats: this.#pool.stats(r.httpdid) }));
+  }
+
+  /** Sandbox workers up now. */
+  workersUp(): number {
+    return this.#pool.workersUp();
+  }
+
   #view(rec: ServerRecord, withSource: boolean): ServerView {
-    const outcomes = this.#pool.counts(rec.httpdid);
+    const s = this.#pool.stats(rec.httpdid);
     const view: ServerView = {
       httpdid: rec.httpdid, host: rec.host, port: rec.port, state: rec.state, createdAt: rec.createdAt, limits: rec.limits,
-      replicas: rec.replicas, quarantined: rec.quarantined,
-      stats: { requests: OUTCOMES.reduce((n, o) => n + outcomes[o], 0), outcomes },
+      replicas: rec.replicas, quarantined: rec.quarantined, version: rec.version,
+      stats: {
+        requests: OUTCOMES.reduce((n, o) => n + s.outcomes[o], 0), outcomes: s.outcomes,
+        latencyMs: totalCount(s.latency) === 0 ? { p50: null, p99: null } : { p50: quantile(s.latency, 0.5), p99: quantile(s.latency, 0.99) },
+        bytesIn: s.bytesIn, bytesOut: s.bytesOut, heapUsedBytes: s.heapUsed, workerRestarts: s.workerRestarts,
+      },
     };
     if (rec.reason !== undefined) view.reason = rec.reason;
     if (withSource) view.source = rec.source;
@@ -210,7 +299,10 @@ export class ServerManager {
     const rec = this.#record(httpdid);
     this.#servers.delete(httpdid);
     this.#console.delete(httpdid);
+    // An update under way finishes (or fails) before the server is taken down.
+    await rec.updating;
     await Promise.all(rec.slots.map((slot) => this.#pool.undeploy(slot, httpdid)));
+    this.#pool.forget(httpdid);
     if (rec.state === 'running') rec.handle.close();
     this.#addresses.delete(rec.key);
     this.#log.info({ httpdid }, 'server stopped');
