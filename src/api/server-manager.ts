@@ -316,6 +316,9 @@ export class ServerManager {
     rec.crashes = [...rec.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
     if (rec.crashes.length < CRASH_LIMIT) return;
     rec.crashes = [];
+    // A redeploy under way finishes first, so that the server moves with its current version.
+    await rec.updating;
+    if (this.#servers.get(httpdid) !== rec || rec.state !== 'running') return;
     const old = rec.slots;
     if (!rec.quarantined) {
       try {

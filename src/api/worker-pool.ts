@@ -2,12 +2,13 @@
 
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../errors.js';
-import { emptyHistogram, mergeInto, type LatencyHistogram } from '../latency-histogram.js';
 import type { Limits } from '../limits.js';
-import { OUTCOMES, type Outcome } from '../outcome.js';
 import type { BoundHandle } from '../host/bind.js';
 import type { FromWorker, ServerCounters } from '../host/worker-protocol.js';
 import { WorkerProcess } from '../host/worker-process.js';
+import { StatsBook, type OutcomeCounts, type ServerStats } from './server-stats.js';
+
+export type { OutcomeCounts, ServerStats } from './server-stats.js';
 
 /** The subset of a pino logger the pool and the manager use. */
 export interface Log {
@@ -25,37 +26,12 @@ export interface DeploySpec {
   readonly handle: BoundHandle;
 }
 
-/** Outcome counts of one server across all its replicas and all the workers it has lived on. */
-export type OutcomeCounts = Record<Outcome, number>;
-
-/** Traffic counters of one server across all its replicas and all the workers it has lived on (see {@link WorkerPool.stats}). */
-export interface ServerStats {
-  outcomes: OutcomeCounts;
-  /** From the head received to the response written, merged bucket by bucket. */
-  latency: LatencyHistogram;
-  /** Bytes read from / written to the server's client sockets. */
-  bytesIn: number;
-  bytesOut: number;
-  /** Bytes used by the server's isolates now (last heartbeat sample), summed over its replicas. */
-  heapUsed: number;
-  /** How many times a worker hosting the server was replaced. */
-  workerRestarts: number;
-}
-
 /** A new version of a server compiled on every one of its slots, not yet serving. */
 export interface PreparedRedeploy {
   /** Switches every replica to the new version (new requests; in-flight ones finish on the old). Never rejects: a replica that cannot switch is logged and re-hosted. */
   commit(): Promise<void>;
   /** Drops the prepared version everywhere; the old one keeps serving. */
   abort(): Promise<void>;
-}
-
-/** What a server's workers that are gone had counted (totals survive restarts). */
-interface Retired {
-  outcomes: OutcomeCounts;
-  latency: LatencyHistogram;
-  bytesIn: number;
-  bytesOut: number;
 }
 
 /** Heartbeat period and the time a worker has to answer one, ms. */
@@ -86,9 +62,6 @@ async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
   if (!reply.ok) throw new IsoError(reply.code, reply.message);
 }
 
-const zero = (): OutcomeCounts => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
-const noneRetired = (): Retired => ({ outcomes: zero(), latency: emptyHistogram(), bytesIn: 0, bytesOut: 0 });
-
 /** Asks a worker to do one redeploy step for a server. @throws IsoError with the worker's code. */
 async function step(worker: WorkerProcess, req: { op: 'prepare'; httpdid: number; source: string; limits: Limits } | { op: 'commit' | 'abort'; httpdid: number }): Promise<void> {
   const reply = await worker.request(req);
@@ -103,10 +76,8 @@ export class WorkerPool extends EventEmitter {
   readonly #log: Log;
   readonly #slots: Slot[] = [];
   readonly #size: number;
-  /** Counts of workers that are gone, by httpdid, so totals survive restarts. */
-  readonly #retired = new Map<number, Retired>();
-  /** Replacements of a worker hosting the server, by httpdid. */
-  readonly #restarts = new Map<number, number>();
+  /** Totals of workers that are gone, so they survive restarts; worker restarts per server. */
+  readonly #book = new StatsBook();
   #heartbeat: NodeJS.Timeout | null = null;
   #closing = false;
   /** A started, idle worker kept ready so that a dead one is replaced without waiting for a process to boot. */
@@ -214,22 +185,7 @@ export class WorkerPool extends EventEmitter {
 
   /** Traffic counters of a server so far (all replicas, all worker generations), as of the last heartbeats. */
   stats(httpdid: number): ServerStats {
-    const r = this.#retired.get(httpdid);
-    const total: ServerStats = {
-      outcomes: { ...(r?.outcomes ?? zero()) }, latency: emptyHistogram(), bytesIn: r?.bytesIn ?? 0, bytesOut: r?.bytesOut ?? 0,
-      heapUsed: 0, workerRestarts: this.#restarts.get(httpdid) ?? 0,
-    };
-    if (r !== undefined) mergeInto(total.latency, r.latency);
-    for (const slot of this.#slots) {
-      const c = slot.lastStats[String(httpdid)];
-      if (c === undefined) continue;
-      for (const o of OUTCOMES) total.outcomes[o] += c.outcomes[o];
-      mergeInto(total.latency, c.latency);
-      total.bytesIn += c.bytesIn;
-      total.bytesOut += c.bytesOut;
-      total.heapUsed += c.heapUsed;
-    }
-    return total;
+    return this.#book.total(httpdid, this.#slots.flatMap((slot) => slot.lastStats[String(httpdid)] ?? []));
   }
 
   /** Number of pool and quarantine workers up now (the spare not included). */
@@ -239,22 +195,15 @@ export class WorkerPool extends EventEmitter {
 
   /** Drops the retired totals of a server that is gone for good. */
   forget(httpdid: number): void {
-    this.#retired.delete(httpdid);
-    this.#restarts.delete(httpdid);
+    this.#book.forget(httpdid);
   }
 
   /** Moves the counts a slot reported for a server into the retired totals. */
   #retire(slot: Slot, httpdid: number, crashedInFlight = false): void {
     const c = slot.lastStats[String(httpdid)];
     if (c === undefined) return;
-    const acc = this.#retired.get(httpdid) ?? noneRetired();
-    for (const o of OUTCOMES) acc.outcomes[o] += c.outcomes[o];
     // Requests in flight on a worker that died are counted as crashed.
-    if (crashedInFlight) acc.outcomes.crashed += c.inFlight;
-    mergeInto(acc.latency, c.latency);
-    acc.bytesIn += c.bytesIn;
-    acc.bytesOut += c.bytesOut;
-    this.#retired.set(httpdid, acc);
+    this.#book.retire(httpdid, c, crashedInFlight);
     delete slot.lastStats[String(httpdid)];
   }
 
@@ -283,7 +232,7 @@ export class WorkerPool extends EventEmitter {
     }
     const commit = async (): Promise<void> => {
       // From now on a replaced worker hosts the new version.
-      for (const slot of slots) slot.specs.set(httpdid, spec);
+      for (const slot of slots) if (slot.specs.has(httpdid)) slot.specs.set(httpdid, spec);
       await Promise.all(prepared.map(async ({ slot, worker }) => {
         try {
           await step(worker, { op: 'commit', httpdid });
@@ -345,7 +294,7 @@ export class WorkerPool extends EventEmitter {
       if (this.#closing) return;
       for (const httpdid of slot.specs.keys()) {
         this.#retire(slot, httpdid, true);
-        this.#restarts.set(httpdid, (this.#restarts.get(httpdid) ?? 0) + 1);
+        this.#book.restarted(httpdid);
       }
       slot.lastStats = {};
       const blamed = slot.blamed;
