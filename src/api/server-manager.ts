@@ -72,6 +72,8 @@ interface ServerRecord {
   version: number;
   /** The last update of this server (updates of one server run one after the other). */
   updating: Promise<unknown>;
+  /** Updates queued or running. */
+  updatesPending: number;
   readonly key: string;
   readonly handle: BoundHandle;
   slots: number[];
@@ -192,7 +194,7 @@ export class ServerManager {
       }
       const rec: ServerRecord = {
         httpdid, host: req.host, port: req.port, createdAt: new Date().toISOString(), limits, replicas, source: req.source,
-        key, handle, slots: deployed, state: 'running', quarantined: false, crashes: [], version: 1, updating: Promise.resolve(),
+        key, handle, slots: deployed, state: 'running', quarantined: false, crashes: [], version: 1, updating: Promise.resolve(), updatesPending: 0,
       };
       this.#servers.set(httpdid, rec);
       this.#log.info({ httpdid, host: req.host, port: req.port, workers: deployed }, 'server deployed');
@@ -211,7 +213,8 @@ export class ServerManager {
    */
   async update(httpdid: number, req: UpdateRequest): Promise<ServerView> {
     const rec = this.#record(httpdid);
-    const run = rec.updating.then(() => this.#update(rec, req));
+    rec.updatesPending++;
+    const run = rec.updating.then(() => this.#update(rec, req)).finally(() => { rec.updatesPending--; });
     rec.updating = run.catch(() => undefined);
     return run;
   }
@@ -316,9 +319,12 @@ export class ServerManager {
     rec.crashes = [...rec.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
     if (rec.crashes.length < CRASH_LIMIT) return;
     rec.crashes = [];
-    // A redeploy under way finishes first, so that the server moves with its current version.
-    await rec.updating;
-    if (this.#servers.get(httpdid) !== rec || rec.state !== 'running') return;
+    if (rec.updatesPending > 0) {
+      // A redeploy under way finishes first, so that the server moves with its current version.
+      // (Only then: waiting even a tick would let the worker restart take the warm spare first.)
+      await rec.updating;
+      if (this.#servers.get(httpdid) !== rec || rec.state !== 'running') return;
+    }
     const old = rec.slots;
     if (!rec.quarantined) {
       try {
