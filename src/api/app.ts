@@ -6,8 +6,9 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import { errorBody, IsoError } from '../errors.js';
 import { AJV_OPTIONS, allSchemas, formatAjvError } from '../schemas.js';
 import { authenticate, type Caller } from './auth.js';
+import { createMetrics } from './metrics.js';
 import type { Registry } from './registry.js';
-import type { CreateRequest, ServerManager } from './server-manager.js';
+import type { CreateRequest, ServerManager, UpdateRequest } from './server-manager.js';
 
 const ID_PARAMS = {
   type: 'object',
@@ -135,6 +136,18 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE },
     },
   }, (request) => manager.get(callerOf(request), Number(request.params.httpdid), request.query.source === '1'));
+
+  app.put<{ Params: { httpdid: string }; Body: UpdateRequest }>('/servers/:httpdid', {
+    schema: {
+      params: ID_PARAMS,
+      body: { $ref: 'https://isohttpd.local/schemas/update-server.json#' },
+      response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+    },
+  }, (request) => manager.update(callerOf(request), Number(request.params.httpdid), request.body));
+
+  // Prometheus text format, computed at scrape time; not behind tenant auth.
+  const metrics = createMetrics(manager);
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
 
   app.get<{ Params: { httpdid: string } }>('/servers/:httpdid/logs', {
     schema: {

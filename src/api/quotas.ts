@@ -25,14 +25,15 @@ export interface Usage {
 }
 
 /**
- * Checks one more server against a tenant's quotas.
+ * Checks a change against a tenant's quotas: one more server (`servers: 1`), or a redeploy of one it
+ * has (`servers: 0`, its current memory left out of `usage`).
  * @throws IsoError `ISO_ERR_API_QUOTA` (403) naming the quota, its value and the usage.
  */
-export function checkQuota(tenant: string, quotas: Quotas, usage: Usage, add: { sourceBytes: number; memoryMb: number }): void {
+export function checkQuota(tenant: string, quotas: Quotas, usage: Usage, add: { servers: 0 | 1; sourceBytes: number; memoryMb: number }): void {
   if (add.sourceBytes > quotas.maxSourceBytes) {
     throw new IsoError('ISO_ERR_API_QUOTA', `quota maxSourceBytes of tenant ${JSON.stringify(tenant)} exceeded: the source is ${add.sourceBytes} bytes, at most ${quotas.maxSourceBytes} are allowed`);
   }
-  if (usage.servers + 1 > quotas.maxServers) {
+  if (usage.servers + add.servers > quotas.maxServers) {
     throw new IsoError('ISO_ERR_API_QUOTA', `quota maxServers of tenant ${JSON.stringify(tenant)} exceeded: it has ${usage.servers} servers, at most ${quotas.maxServers} are allowed`);
   }
   if (usage.memoryMb + add.memoryMb > quotas.memoryMb) {

@@ -1,6 +1,7 @@
 // The tenant servers of this service: binds their addresses, places their replicas on sandbox workers, quarantines servers that crash workers, keeps the registry in step.
 
 import { IsoError } from '../errors.js';
+import { quantile, totalCount } from '../latency-histogram.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { OUTCOMES } from '../outcome.js';
 import { bindHandle, resolveBindAddress, type BoundHandle } from '../host/bind.js';
@@ -8,13 +9,24 @@ import { checkAddress, type AddressPolicy } from './address-policy.js';
 import type { Caller } from './auth.js';
 import { checkQuota, effectiveQuotas, type Quotas } from './quotas.js';
 import type { Registry, ServerRow } from './registry.js';
-import { WorkerPool, type Log, type OutcomeCounts } from './worker-pool.js';
+import { WorkerPool, type Log, type OutcomeCounts, type ServerStats } from './worker-pool.js';
+
+/** `stats` of a server view (schemas/server.json). */
+export interface StatsView {
+  requests: number;
+  outcomes: OutcomeCounts;
+  /** p50 and p99 from the head received to the response written, ms; null before the first request. */
+  latencyMs: { p50: number | null; p99: number | null };
+  bytesIn: number;
+  bytesOut: number;
+  heapUsedBytes: number;
+  workerRestarts: number;
+}
 
 /** A tenant server as the API shows it (schemas/server.json). */
 export interface ServerView {
   httpdid: number;
   tenant: string;
-  version: number;
   host: string;
   port: number;
   state: 'running' | 'failed';
@@ -24,8 +36,24 @@ export interface ServerView {
   limits: Limits;
   replicas: number;
   quarantined: boolean;
-  stats: { requests: number; outcomes: OutcomeCounts };
+  /** 1 at creation, +1 per successful `PUT`. */
+  version: number;
+  stats: StatsView;
   source?: string;
+}
+
+/** The body of `PUT /servers/:httpdid` after schema validation (schemas/update-server.json). */
+export interface UpdateRequest {
+  source?: string;
+  /** Merged into the server's current limits. */
+  limits?: Partial<Limits>;
+}
+
+/** A server's raw counters with its httpdid and state, for `GET /metrics`. */
+export interface ServerMetrics {
+  readonly httpdid: number;
+  readonly state: 'running' | 'failed';
+  readonly stats: ServerStats;
 }
 
 /** The body of `POST /servers` after schema validation. */
@@ -44,10 +72,14 @@ interface ServerRecord {
   readonly port: number;
   readonly createdAt: string;
   updatedAt: string;
-  version: number;
   limits: Limits;
   readonly replicas: number;
   source: string;
+  version: number;
+  /** The last update of this server (updates of one server run one after the other). */
+  updating: Promise<unknown>;
+  /** Updates queued or running. */
+  updatesPending: number;
   readonly key: string;
   /** The bound socket; null for a server that failed at restore (never bound). */
   readonly handle: BoundHandle | null;
@@ -169,6 +201,7 @@ export class ServerManager {
     const base = {
       httpdid: row.httpdid, tenant: row.tenant, host: row.host, port: row.port, createdAt: row.createdAt, updatedAt: row.updatedAt,
       version: row.version, limits: row.limits, replicas: row.replicas, source: row.source, quarantined: false, crashes: [],
+      updating: Promise.resolve(), updatesPending: 0,
     };
     let reason = row.reason ?? 'failed before the restart';
     if (row.state === 'running') {
@@ -214,7 +247,7 @@ export class ServerManager {
     const replicas = req.replicas ?? 1;
     const limits = resolveLimits(req.limits);
     const memoryMb = limits.memoryMb * replicas;
-    checkQuota(caller.name, effectiveQuotas(this.#quotas, caller.overrides), this.#usage(caller.name), { sourceBytes, memoryMb });
+    checkQuota(caller.name, effectiveQuotas(this.#quotas, caller.overrides), this.#usage(caller.name), { servers: 1, sourceBytes, memoryMb });
     const pending = this.#pending.get(caller.name) ?? { servers: 0, memoryMb: 0 };
     this.#pending.set(caller.name, { servers: pending.servers + 1, memoryMb: pending.memoryMb + memoryMb });
     try {
@@ -230,7 +263,7 @@ export class ServerManager {
       const now = new Date().toISOString();
       const rec: ServerRecord = {
         httpdid, tenant: caller.name, host: req.host, port: req.port, createdAt: now, updatedAt: now, version: 1, limits, replicas,
-        source: req.source, ...placed, state: 'running', quarantined: false, crashes: [],
+        source: req.source, ...placed, state: 'running', quarantined: false, crashes: [], updating: Promise.resolve(), updatesPending: 0,
       };
       try {
         // Committed before the 201: a server is acknowledged only once it is durable.
@@ -304,13 +337,78 @@ export class ServerManager {
     }
   }
 
+  /**
+   * Hot redeploy: compiles the new version on every replica first (a 422 or any failure leaves the
+   * old version serving, version unchanged), then switches new requests to it while in-flight ones
+   * finish on the old. Connection limits apply to connections accepted after the switch.
+   * The new version is committed to the registry before it serves.
+   * @throws IsoError 400 (neither field), 403 (quota), 404 (also another tenant's), 409 (failed server), 413 (source too large), 422 (source), 503 (worker).
+   */
+  async update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ServerView> {
+    const rec = this.#record(caller, httpdid);
+    rec.updatesPending++;
+    const run = rec.updating.then(() => this.#update(caller, rec, req)).finally(() => { rec.updatesPending--; });
+    rec.updating = run.catch(() => undefined);
+    return run;
+  }
+
+  async #update(caller: Caller, rec: ServerRecord, req: UpdateRequest): Promise<ServerView> {
+    const { httpdid } = rec;
+    if (this.#servers.get(httpdid) !== rec) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
+    if (req.source === undefined && req.limits === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source or limits (or both)');
+    if (rec.state !== 'running' || rec.handle === null) throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${rec.reason ?? 'not serving'}); delete it and create it again`);
+    const source = req.source ?? rec.source;
+    const sourceBytes = Buffer.byteLength(source, 'utf8');
+    if (sourceBytes > this.#maxSourceBytes) {
+      throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${sourceBytes} bytes; at most ${this.#maxSourceBytes} are allowed`);
+    }
+    const limits: Limits = req.limits === undefined ? rec.limits : Object.freeze({ ...rec.limits, ...req.limits });
+    const usage = this.#usage(caller.name);
+    checkQuota(caller.name, effectiveQuotas(this.#quotas, caller.overrides), { servers: usage.servers, memoryMb: usage.memoryMb - rec.limits.memoryMb * rec.replicas }, {
+      servers: 0, sourceBytes, memoryMb: limits.memoryMb * rec.replicas,
+    });
+    const version = rec.version + 1;
+    const prepared = await this.#pool.prepare(rec.slots, { httpdid, port: rec.port, source, limits, handle: rec.handle });
+    try {
+      // The new version is compiled on every replica but not serving yet: it is made durable first;
+      // if that fails, the prepared version is dropped and the old one serves on.
+      const stored = this.#registry.updateServer(httpdid, { source, limits, version });
+      if (stored === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
+      rec.updatedAt = stored.updatedAt;
+    } catch (err) {
+      await prepared.abort();
+      throw err;
+    }
+    await prepared.commit();
+    rec.source = source;
+    rec.limits = limits;
+    rec.version = version;
+    this.#log.info({ httpdid, version }, 'server redeployed');
+    return this.#view(rec, false);
+  }
+
+  /** Raw counters of every server (histogram buckets included), for `GET /metrics`. */
+  metrics(): ServerMetrics[] {
+    return [...this.#servers.values()].sort((a, b) => a.httpdid - b.httpdid)
+      .map((r) => ({ httpdid: r.httpdid, state: r.state, stats: this.#pool.stats(r.httpdid) }));
+  }
+
+  /** Sandbox workers up now. */
+  workersUp(): number {
+    return this.#pool.workersUp();
+  }
+
   #view(rec: ServerRecord, withSource: boolean): ServerView {
-    const outcomes = this.#pool.counts(rec.httpdid);
+    const s = this.#pool.stats(rec.httpdid);
     const view: ServerView = {
       httpdid: rec.httpdid, tenant: rec.tenant, version: rec.version, host: rec.host, port: rec.port, state: rec.state,
       createdAt: rec.createdAt, updatedAt: rec.updatedAt, limits: rec.limits,
       replicas: rec.replicas, quarantined: rec.quarantined,
-      stats: { requests: OUTCOMES.reduce((n, o) => n + outcomes[o], 0), outcomes },
+      stats: {
+        requests: OUTCOMES.reduce((n, o) => n + s.outcomes[o], 0), outcomes: s.outcomes,
+        latencyMs: totalCount(s.latency) === 0 ? { p50: null, p99: null } : { p50: quantile(s.latency, 0.5), p99: quantile(s.latency, 0.99) },
+        bytesIn: s.bytesIn, bytesOut: s.bytesOut, heapUsedBytes: s.heapUsed, workerRestarts: s.workerRestarts,
+      },
     };
     if (rec.reason !== undefined) view.reason = rec.reason;
     if (withSource) view.source = rec.source;
@@ -349,7 +447,10 @@ export class ServerManager {
     this.#registry.deleteServer(httpdid);
     this.#servers.delete(httpdid);
     this.#console.delete(httpdid);
+    // An update under way finishes (or fails) before the server is taken down.
+    await rec.updating;
     await this.#stop(rec);
+    this.#pool.forget(httpdid);
     this.#log.info({ httpdid }, 'server stopped');
   }
 
@@ -369,6 +470,12 @@ export class ServerManager {
     rec.crashes = [...rec.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
     if (rec.crashes.length < CRASH_LIMIT) return;
     rec.crashes = [];
+    if (rec.updatesPending > 0) {
+      // A redeploy under way finishes first, so that the server moves with its current version.
+      // (Only then: waiting even a tick would let the worker restart take the warm spare first.)
+      await rec.updating;
+      if (this.#servers.get(httpdid) !== rec || rec.state !== 'running') return;
+    }
     const old = rec.slots;
     if (!rec.quarantined) {
       try {

@@ -3,10 +3,12 @@
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../errors.js';
 import type { Limits } from '../limits.js';
-import { OUTCOMES, type Outcome } from '../outcome.js';
 import type { BoundHandle } from '../host/bind.js';
 import type { FromWorker, ServerCounters } from '../host/worker-protocol.js';
 import { WorkerProcess } from '../host/worker-process.js';
+import { StatsBook, type OutcomeCounts, type ServerStats } from './server-stats.js';
+
+export type { OutcomeCounts, ServerStats } from './server-stats.js';
 
 /** The subset of a pino logger the pool and the manager use. */
 export interface Log {
@@ -24,8 +26,13 @@ export interface DeploySpec {
   readonly handle: BoundHandle;
 }
 
-/** Outcome counts of one server across all its replicas and all the workers it has lived on. */
-export type OutcomeCounts = Record<Outcome, number>;
+/** A new version of a server compiled on every one of its slots, not yet serving. */
+export interface PreparedRedeploy {
+  /** Switches every replica to the new version (new requests; in-flight ones finish on the old). Never rejects: a replica that cannot switch is logged and re-hosted. */
+  commit(): Promise<void>;
+  /** Drops the prepared version everywhere; the old one keeps serving. */
+  abort(): Promise<void>;
+}
 
 /** Heartbeat period and the time a worker has to answer one, ms. */
 const HEARTBEAT_MS = 250;
@@ -39,6 +46,8 @@ interface Slot {
   /** Set for a quarantine slot: the one server it may host. */
   readonly dedicatedTo: number | null;
   worker: Promise<WorkerProcess>;
+  /** The worker once it is up and until it exits. */
+  live: WorkerProcess | null;
   readonly specs: Map<number, DeploySpec>;
   /** Counters from the last heartbeat, by httpdid. */
   lastStats: Record<string, ServerCounters>;
@@ -53,7 +62,11 @@ async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
   if (!reply.ok) throw new IsoError(reply.code, reply.message);
 }
 
-const zero = (): OutcomeCounts => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
+/** Asks a worker to do one redeploy step for a server. @throws IsoError with the worker's code. */
+async function step(worker: WorkerProcess, req: { op: 'prepare'; httpdid: number; source: string; limits: Limits } | { op: 'commit' | 'abort'; httpdid: number }): Promise<void> {
+  const reply = await worker.request(req);
+  if (!reply.ok) throw new IsoError(reply.code, reply.message);
+}
 
 /**
  * Events: `crash` (httpdid, reason) when a worker died because of a server's handler
@@ -63,8 +76,8 @@ export class WorkerPool extends EventEmitter {
   readonly #log: Log;
   readonly #slots: Slot[] = [];
   readonly #size: number;
-  /** Counts of workers that are gone, by httpdid, so totals survive restarts. */
-  readonly #retired = new Map<number, OutcomeCounts>();
+  /** Totals of workers that are gone, so they survive restarts; worker restarts per server. */
+  readonly #book = new StatsBook();
   #heartbeat: NodeJS.Timeout | null = null;
   #closing = false;
   /** A started, idle worker kept ready so that a dead one is replaced without waiting for a process to boot. */
@@ -121,7 +134,7 @@ export class WorkerPool extends EventEmitter {
   async #addSlot(dedicatedTo: number | null): Promise<Slot> {
     const worker = dedicatedTo === null ? await WorkerProcess.start() : await this.#takeWorker();
     const slot: Slot = {
-      index: this.#slots.length, dedicatedTo, worker: Promise.resolve(worker), specs: new Map(),
+      index: this.#slots.length, dedicatedTo, worker: Promise.resolve(worker), live: worker, specs: new Map(),
       lastStats: {}, restartDelay: RESTART_MIN_MS, blamed: null,
     };
     this.#slots.push(slot);
@@ -167,24 +180,80 @@ export class WorkerPool extends EventEmitter {
 
   /** Outcome counts for a server so far (all replicas, all worker generations). */
   counts(httpdid: number): OutcomeCounts {
-    const total = { ...(this.#retired.get(httpdid) ?? zero()) };
-    for (const slot of this.#slots) {
-      const c = slot.lastStats[String(httpdid)];
-      if (c !== undefined) for (const o of OUTCOMES) total[o] += c.outcomes[o];
-    }
-    return total;
+    return this.stats(httpdid).outcomes;
+  }
+
+  /** Traffic counters of a server so far (all replicas, all worker generations), as of the last heartbeats. */
+  stats(httpdid: number): ServerStats {
+    return this.#book.total(httpdid, this.#slots.flatMap((slot) => slot.lastStats[String(httpdid)] ?? []));
+  }
+
+  /** Number of pool and quarantine workers up now (the spare not included). */
+  workersUp(): number {
+    return this.#slots.filter((s) => s.live !== null && !s.live.exited).length;
+  }
+
+  /** Drops the retired totals of a server that is gone for good. */
+  forget(httpdid: number): void {
+    this.#book.forget(httpdid);
   }
 
   /** Moves the counts a slot reported for a server into the retired totals. */
   #retire(slot: Slot, httpdid: number, crashedInFlight = false): void {
     const c = slot.lastStats[String(httpdid)];
     if (c === undefined) return;
-    const acc = this.#retired.get(httpdid) ?? zero();
-    for (const o of OUTCOMES) acc[o] += c.outcomes[o];
     // Requests in flight on a worker that died are counted as crashed.
-    if (crashedInFlight) acc.crashed += c.inFlight;
-    this.#retired.set(httpdid, acc);
+    this.#book.retire(httpdid, c, crashedInFlight);
     delete slot.lastStats[String(httpdid)];
+  }
+
+  /**
+   * Hot redeploy, step 1: compiles `spec`'s source with its limits next to the serving version on
+   * every slot, in parallel. Any failure drops what was prepared elsewhere and rejects (the old
+   * version serves on, untouched).
+   * @throws IsoError 422 (source), 503 (a worker went away), 500.
+   */
+  async prepare(slotIndexes: readonly number[], spec: DeploySpec): Promise<PreparedRedeploy> {
+    const { httpdid } = spec;
+    const slots = slotIndexes.map((i) => this.#slot(i));
+    const results = await Promise.allSettled(slots.map(async (slot) => {
+      const worker = await slot.worker;
+      await step(worker, { op: 'prepare', httpdid, source: spec.source, limits: spec.limits });
+      return { slot, worker };
+    }));
+    const prepared = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const abort = async (): Promise<void> => {
+      await Promise.all(prepared.map(({ worker }) => step(worker, { op: 'abort', httpdid }).catch(() => undefined)));
+    };
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await abort();
+      throw failed.reason;
+    }
+    const commit = async (): Promise<void> => {
+      // From now on a replaced worker hosts the new version.
+      for (const slot of slots) if (slot.specs.has(httpdid)) slot.specs.set(httpdid, spec);
+      await Promise.all(prepared.map(async ({ slot, worker }) => {
+        try {
+          await step(worker, { op: 'commit', httpdid });
+        } catch (err) {
+          this.#log.warn({ httpdid, worker: slot.index, err }, 'redeploy commit did not reach the worker; preparing again on its current worker');
+          await this.#swapOn(slot, spec);
+        }
+      }));
+    };
+    return { commit, abort };
+  }
+
+  /** Prepares and commits on a slot's current worker (after its worker was replaced during a redeploy). */
+  async #swapOn(slot: Slot, spec: DeploySpec): Promise<void> {
+    try {
+      const worker = await slot.worker;
+      await step(worker, { op: 'prepare', httpdid: spec.httpdid, source: spec.source, limits: spec.limits });
+      await step(worker, { op: 'commit', httpdid: spec.httpdid });
+    } catch (err) {
+      this.#log.error({ httpdid: spec.httpdid, worker: slot.index, err }, 'redeploy on a replaced worker failed');
+    }
   }
 
   #slot(index: number): Slot {
@@ -221,8 +290,12 @@ export class WorkerPool extends EventEmitter {
       }
     });
     worker.once('exit', (code: number | null, signal: string | null) => {
+      if (slot.live === worker) slot.live = null;
       if (this.#closing) return;
-      for (const httpdid of slot.specs.keys()) this.#retire(slot, httpdid, true);
+      for (const httpdid of slot.specs.keys()) {
+        this.#retire(slot, httpdid, true);
+        this.#book.restarted(httpdid);
+      }
       slot.lastStats = {};
       const blamed = slot.blamed;
       slot.blamed = null;
@@ -258,6 +331,7 @@ export class WorkerPool extends EventEmitter {
       this.#log.info({ worker: slot.index, pid: worker.pid, servers: slot.specs.size }, 'sandbox worker replaced');
       setTimeout(() => { if (!worker.exited) slot.restartDelay = RESTART_MIN_MS; }, 10_000).unref();
       this.#watch(slot, worker);
+      slot.live = worker;
       return worker;
     }
   }

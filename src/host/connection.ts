@@ -19,8 +19,8 @@ export interface ServerContext {
   readonly limits: Limits;
   /** Runs the handler, its body pulled from `body`; never rejects. */
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult>;
-  /** Called once per request that reached the handler, with how it ended. */
-  report(outcome: Outcome, detail: string | null): void;
+  /** Called once per request that reached the handler, with how it ended, once its response is written; `startedAt` is `performance.now()` when its head was in. */
+  report(outcome: Outcome, detail: string | null, startedAt: number): void;
 }
 
 /** One request on the connection: known from its head on, its body streaming in. */
@@ -28,6 +28,8 @@ interface Entry {
   readonly head: RequestHead;
   readonly framing: Framing;
   readonly body: BodyBuffer;
+  /** `performance.now()` when the head was in (for the latency histogram). */
+  readonly startedAt: number;
   /** Set when its body could not be completed (too large, timed out, malformed): answered instead of the handler. */
   fault: HttpFault | null;
   /** The client ended the connection before the end of this request's body: it is not answered. */
@@ -141,7 +143,7 @@ export class Connection {
     if (this.#headersTimer !== null) clearTimeout(this.#headersTimer);
     this.#headersTimer = null;
     const entry: Entry = {
-      head, framing, fault: null, cutShort: false, continueSent: false,
+      head, framing, fault: null, cutShort: false, continueSent: false, startedAt: performance.now(),
       body: new BodyBuffer(() => this.#sendContinue(entry), () => this.#flow()),
     };
     this.#decoding = entry;
@@ -240,15 +242,9 @@ export class Connection {
     // RFC 9110 §10.1.1: a client told to wait for 100 may never send the body; do not wait for it.
     const unsentBody = entry.framing.expectContinue && !entry.continueSent && !entry.body.ended;
     const req: RequestContext = { version: entry.head.version, method: entry.head.method, keepAlive: entry.framing.keepAlive && !unsentBody };
-    let out: Serialized;
-    if (result.outcome === 'ok') {
-      this.#ctx.report('ok', null);
-      out = serializeResponse(result.response, req);
-    } else {
-      this.#ctx.report(result.outcome, result.detail);
-      out = serializeError(OUTCOME_ERROR[result.outcome], result.detail, req);
-    }
+    const out: Serialized = result.outcome === 'ok' ? serializeResponse(result.response, req) : serializeError(OUTCOME_ERROR[result.outcome], result.detail, req);
     this.#write(out);
+    this.#ctx.report(result.outcome, result.outcome === 'ok' ? null : result.detail, entry.startedAt);
     if (out.close) return this.#closeAfterWrite();
     // What the handler did not read is drained (read and dropped) as it arrives.
     entry.body.discardRest();

@@ -1,7 +1,9 @@
-// Entry point of a sandbox worker process: receives listening handles and handler sources, serves their connections from isolates.
+// Entry point of a sandbox worker process: receives listening handles and handler sources, serves their connections from isolates, swaps versions in place.
 
 import net from 'node:net';
 import { IsoError } from '../errors.js';
+import { emptyHistogram, observe } from '../latency-histogram.js';
+import type { Limits } from '../limits.js';
 import { OUTCOMES, type Outcome } from '../outcome.js';
 import { validator } from '../schemas.js';
 import { SourceError, TenantSandbox } from '../sandbox/tenant-sandbox.js';
@@ -10,22 +12,69 @@ import { serializeError } from './response-writer.js';
 import { dropPrivileges } from './privileges.js';
 import type { FromWorker, ServerCounters, ToWorker } from './worker-protocol.js';
 
-interface Hosted {
-  readonly server: net.Server;
+/** One version of a hosted server: its isolate and limits. Connections keep the context of the version they were accepted under (its connection limits); requests always go to the current version. */
+interface Generation {
   readonly sandbox: TenantSandbox;
+  readonly limits: Limits;
+  readonly ctx: ServerContext;
+  /** Requests running on this version's sandbox. */
+  inFlight: number;
+  /** Replaced by a newer version: disposed once `inFlight` reaches 0. */
+  retired: boolean;
+}
+
+interface Hosted {
+  readonly httpdid: number;
+  server: net.Server | null;
+  current: Generation | null;
+  /** A version compiled by `prepare`, waiting for `commit`. */
+  pending: Generation | null;
+  /** Replaced versions that still run requests. */
+  readonly retiring: Set<Generation>;
   readonly connections: Set<Connection>;
+  readonly sockets: Set<net.Socket>;
+  /** Cumulative counters; `bytesIn`/`bytesOut` hold the sockets already closed (live ones are added at snapshot time). */
   readonly counters: ServerCounters;
+  sampling: boolean;
 }
 
 const hosted = new Map<number, Hosted>();
 
 function newCounters(): ServerCounters {
-  return { inFlight: 0, outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number> };
+  return {
+    inFlight: 0, outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
+    latency: emptyHistogram(), bytesIn: 0, bytesOut: 0, heapUsed: 0,
+  };
+}
+
+/** Starts a heap sample of each server's current isolate (one at a time per server; the result is sent with a later heartbeat). */
+function sampleHeaps(): void {
+  for (const h of hosted.values()) {
+    const gen = h.current;
+    if (h.sampling || gen === null) continue;
+    h.sampling = true;
+    void gen.sandbox.heapUsed().then((bytes) => {
+      h.counters.heapUsed = bytes;
+      h.sampling = false;
+    });
+  }
 }
 
 function snapshot(): Record<string, ServerCounters> {
   const out: Record<string, ServerCounters> = {};
-  for (const [id, h] of hosted) out[String(id)] = { inFlight: h.counters.inFlight, outcomes: { ...h.counters.outcomes } };
+  for (const [id, h] of hosted) {
+    const c = h.counters;
+    let bytesIn = c.bytesIn;
+    let bytesOut = c.bytesOut;
+    for (const s of h.sockets) {
+      bytesIn += s.bytesRead;
+      bytesOut += s.bytesWritten;
+    }
+    out[String(id)] = {
+      inFlight: c.inFlight, outcomes: { ...c.outcomes }, latency: { counts: [...c.latency.counts], sumMs: c.latency.sumMs },
+      bytesIn, bytesOut, heapUsed: c.heapUsed,
+    };
+  }
   return out;
 }
 
@@ -36,9 +85,54 @@ function send(msg: FromWorker, then?: () => void): void {
 
 function onCatastrophic(httpdid: number, message: string): void {
   // isolated-vm has lost control of an isolate: this process cannot be trusted to go on.
-  for (const h of hosted.values()) h.server.close();
+  for (const h of hosted.values()) h.server?.close();
   send({ op: 'catastrophic', httpdid, message }, () => process.exit(70));
   setTimeout(() => process.exit(70), 500).unref();
+}
+
+/** Compiles and evaluates a version of a server's handler. @throws IsoError 422 for a source that cannot be used. */
+async function createSandbox(httpdid: number, source: string, limits: Limits): Promise<TenantSandbox> {
+  try {
+    return await TenantSandbox.create(source, limits, {
+      onCatastrophicError: (m) => onCatastrophic(httpdid, m),
+      onConsole: (lines) => send({ op: 'console', httpdid, time: Date.now(), lines }),
+    });
+  } catch (err) {
+    if (err instanceof SourceError) throw new IsoError('ISO_ERR_API_INVALID_SOURCE', err.message);
+    throw err;
+  }
+}
+
+/** Wraps a sandbox as a version of `h`. Its context's `invoke` runs each request on whichever version is current when the request starts. */
+function generation(h: Hosted, sandbox: TenantSandbox, limits: Limits): Generation {
+  const { counters } = h;
+  const ctx: ServerContext = {
+    httpdid: h.httpdid,
+    limits,
+    invoke: async (json, body) => {
+      const gen = h.current ?? self;
+      gen.inFlight++;
+      counters.inFlight++;
+      try {
+        return await gen.sandbox.invoke(json, body);
+      } finally {
+        counters.inFlight--;
+        if (--gen.inFlight === 0 && gen.retired) void disposeRetired(h, gen);
+      }
+    },
+    report: (outcome: Outcome, detail: string | null, startedAt: number) => {
+      counters.outcomes[outcome]++;
+      observe(counters.latency, performance.now() - startedAt);
+      if (outcome !== 'ok') send({ op: 'outcome', httpdid: h.httpdid, outcome, detail: detail ?? '' });
+    },
+  };
+  const self: Generation = { sandbox, limits, ctx, inFlight: 0, retired: false };
+  return self;
+}
+
+async function disposeRetired(h: Hosted, gen: Generation): Promise<void> {
+  h.retiring.delete(gen);
+  await gen.sandbox.close();
 }
 
 async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown): Promise<void> {
@@ -47,42 +141,34 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
   if (handle === undefined) throw new IsoError('ISO_ERR_API_INTERNAL', 'deploy arrived without a listening handle');
   let sandbox: TenantSandbox;
   try {
-    sandbox = await TenantSandbox.create(msg.source, msg.limits, {
-      onCatastrophicError: (m) => onCatastrophic(msg.httpdid, m),
-      onConsole: (lines) => send({ op: 'console', httpdid: msg.httpdid, time: Date.now(), lines }),
-    });
+    sandbox = await createSandbox(msg.httpdid, msg.source, msg.limits);
   } catch (err) {
     closeHandle();
-    if (err instanceof SourceError) throw new IsoError('ISO_ERR_API_INVALID_SOURCE', err.message);
     throw err;
   }
-  const connections = new Set<Connection>();
-  const counters = newCounters();
-  const ctx: ServerContext = {
-    httpdid: msg.httpdid,
-    limits: msg.limits,
-    invoke: async (json, body) => {
-      counters.inFlight++;
-      try {
-        return await sandbox.invoke(json, body);
-      } finally {
-        counters.inFlight--;
-      }
-    },
-    report: (outcome: Outcome, detail: string | null) => {
-      counters.outcomes[outcome]++;
-      if (outcome !== 'ok') send({ op: 'outcome', httpdid: msg.httpdid, outcome, detail: detail ?? '' });
-    },
+  const h: Hosted = {
+    httpdid: msg.httpdid, server: null, current: null, pending: null, retiring: new Set(),
+    connections: new Set(), sockets: new Set(), counters: newCounters(), sampling: false,
   };
+  const first = generation(h, sandbox, msg.limits);
+  h.current = first;
+  const { connections, sockets, counters } = h;
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
-    if (connections.size >= msg.limits.maxConnections) {
+    sockets.add(socket);
+    socket.once('close', () => {
+      sockets.delete(socket);
+      counters.bytesIn += socket.bytesRead;
+      counters.bytesOut += socket.bytesWritten;
+    });
+    const gen = h.current ?? first;
+    if (connections.size >= gen.limits.maxConnections) {
       socket.on('error', () => socket.destroy());
       const { chunks } = serializeError('ISO_ERR_HTTP_TOO_MANY_CONNECTIONS', 'too many open connections to this server', null);
       socket.end(Buffer.concat(chunks));
       setTimeout(() => socket.destroy(), 2000).unref();
       return;
     }
-    const conn = new Connection(socket, ctx);
+    const conn = new Connection(socket, gen.ctx);
     connections.add(conn);
     socket.once('close', () => connections.delete(conn));
   });
@@ -101,7 +187,47 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `port ${msg.port} is already in use`);
     throw new IsoError('ISO_ERR_API_BIND_FAILED', `listen failed: ${(err as Error).message}`);
   });
-  hosted.set(msg.httpdid, { server, sandbox, connections, counters });
+  h.server = server;
+  hosted.set(msg.httpdid, h);
+}
+
+function hostedOrThrow(httpdid: number): Hosted {
+  const h = hosted.get(httpdid);
+  if (h === undefined) throw new IsoError('ISO_ERR_API_INTERNAL', `server ${httpdid} is not hosted on this worker`);
+  return h;
+}
+
+/** Compiles a new version next to the serving one; nothing switches yet. */
+async function prepare(msg: Extract<ToWorker, { op: 'prepare' }>): Promise<void> {
+  const h = hostedOrThrow(msg.httpdid);
+  dropPending(h);
+  const sandbox = await createSandbox(msg.httpdid, msg.source, msg.limits);
+  if (hosted.get(msg.httpdid) !== h) {
+    await sandbox.close();
+    throw new IsoError('ISO_ERR_API_INTERNAL', `server ${msg.httpdid} was stopped during the redeploy`);
+  }
+  dropPending(h);
+  h.pending = generation(h, sandbox, msg.limits);
+}
+
+/** Switches new requests (and new connections) to the prepared version; the old one is disposed after its in-flight requests. */
+function commit(httpdid: number): void {
+  const h = hostedOrThrow(httpdid);
+  const next = h.pending;
+  if (next === null) throw new IsoError('ISO_ERR_API_INTERNAL', `no version of server ${httpdid} is prepared on this worker`);
+  const old = h.current;
+  h.pending = null;
+  h.current = next;
+  if (old === null) return;
+  old.retired = true;
+  if (old.inFlight === 0) void old.sandbox.close();
+  else h.retiring.add(old);
+}
+
+function dropPending(h: Hosted): void {
+  const p = h.pending;
+  h.pending = null;
+  if (p !== null) void p.sandbox.close();
 }
 
 async function undeploy(httpdid: number): Promise<void> {
@@ -109,15 +235,28 @@ async function undeploy(httpdid: number): Promise<void> {
   if (h === undefined) return;
   hosted.delete(httpdid);
   await new Promise<void>((resolve) => {
-    h.server.close(() => resolve());
+    if (h.server === null) resolve();
+    else h.server.close(() => resolve());
     for (const c of h.connections) c.destroy();
   });
-  await h.sandbox.close();
+  dropPending(h);
+  await Promise.all([h.current, ...h.retiring].map((g) => g?.sandbox.close()));
+}
+
+function run(msg: Exclude<ToWorker, { op: 'ping' }>, handle: unknown): Promise<void> {
+  switch (msg.op) {
+    case 'deploy': return deploy(msg, handle);
+    case 'undeploy': return undeploy(msg.httpdid);
+    case 'prepare': return prepare(msg);
+    case 'commit': return Promise.resolve().then(() => commit(msg.httpdid));
+    case 'abort': return Promise.resolve().then(() => { const h = hosted.get(msg.httpdid); if (h !== undefined) dropPending(h); });
+    case 'drain': return drain(msg.timeoutMs);
+  }
 }
 
 /** Graceful stop: no new connections; resolves once no request is in flight, or after `timeoutMs`. */
 async function drain(timeoutMs: number): Promise<void> {
-  for (const h of hosted.values()) h.server.close();
+  for (const h of hosted.values()) h.server?.close();
   const deadline = Date.now() + timeoutMs;
   const busy = (): boolean => [...hosted.values()].some((h) => h.counters.inFlight > 0);
   while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -126,10 +265,10 @@ async function drain(timeoutMs: number): Promise<void> {
 process.on('message', (raw: ToWorker, handle: unknown) => {
   if (raw.op === 'ping') {
     send({ op: 'reply', id: raw.id, ok: true, stats: snapshot() });
+    sampleHeaps();
     return;
   }
-  const run = raw.op === 'deploy' ? deploy(raw, handle) : raw.op === 'drain' ? drain(raw.timeoutMs) : undeploy(raw.httpdid);
-  run.then(
+  run(raw, handle).then(
     () => send({ op: 'reply', id: raw.id, ok: true }),
     (err: unknown) => {
       const e = err instanceof IsoError ? err : new IsoError('ISO_ERR_API_INTERNAL', (err as Error).message);

@@ -1,13 +1,23 @@
 // The messages between the control process and a sandbox worker process (over the fork IPC channel).
 
 import type { ErrorCode } from '../errors.js';
+import type { LatencyHistogram } from '../latency-histogram.js';
 import type { Limits } from '../limits.js';
 import type { Outcome } from '../outcome.js';
 
-/** Control → worker. `deploy` travels with the bound listening handle; `ping` is the heartbeat. */
+/**
+ * Control → worker. `deploy` travels with the bound listening handle; `ping` is the heartbeat.
+ * Hot redeploy of a hosted server: `prepare` compiles and checks a new version next to the one
+ * serving (nothing switches; a bad source answers `ISO_ERR_API_INVALID_SOURCE`), `commit` switches
+ * new requests to it (in-flight ones finish on the old isolate, disposed after them), `abort`
+ * drops a prepared version.
+ */
 export type ToWorker =
   | { readonly op: 'deploy'; readonly id: number; readonly httpdid: number; readonly port: number; readonly source: string; readonly limits: Limits }
   | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number }
+  | { readonly op: 'prepare'; readonly id: number; readonly httpdid: number; readonly source: string; readonly limits: Limits }
+  | { readonly op: 'commit'; readonly id: number; readonly httpdid: number }
+  | { readonly op: 'abort'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'ping'; readonly id: number }
   /** Graceful stop: close every listener, answer once no request is in flight (or after `timeoutMs`). */
   | { readonly op: 'drain'; readonly id: number; readonly timeoutMs: number };
@@ -18,6 +28,14 @@ export interface ServerCounters {
   inFlight: number;
   /** How each answered request ended. */
   outcomes: Record<Outcome, number>;
+  /** Latency of answered requests, from the head received to the response written (see src/latency-histogram.ts). */
+  latency: LatencyHistogram;
+  /** Bytes read from the server's sockets. */
+  bytesIn: number;
+  /** Bytes written to the server's sockets. */
+  bytesOut: number;
+  /** Bytes used by the server's isolate (V8 used heap plus external memory), as last sampled on a heartbeat. */
+  heapUsed: number;
 }
 
 /** The answer to one control request, matched by `id`. A `ping` answer carries the counters, keyed by httpdid. */

@@ -253,6 +253,22 @@ export class TenantSandbox {
     }, () => undefined);
   }
 
+  /**
+   * Bytes the current isolate uses (V8's used heap plus external memory counted against
+   * `memoryMb`); 0 when there is none. Asynchronous: it resolves once the isolate is free to
+   * answer (after the handler code running now), without blocking this process meanwhile.
+   */
+  async heapUsed(): Promise<number> {
+    try {
+      const inst = await this.#current;
+      if (inst.isolate.isDisposed) return 0;
+      const s = await inst.isolate.getHeapStatistics();
+      return s.used_heap_size + s.externally_allocated_size;
+    } catch {
+      return 0;
+    }
+  }
+
   /** Disposes the isolate; later invocations answer `crashed`. */
   async close(): Promise<void> {
     this.#closed = true;
