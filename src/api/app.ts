@@ -3,6 +3,9 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { errorBody, IsoError } from '../errors.js';
 import { AJV_OPTIONS, allSchemas, formatAjvError } from '../schemas.js';
+import { consoleFollowing } from './logs-follow.js';
+import { registerOpenApi } from './openapi.js';
+import { echoRequestId, REQUEST_ID_OPTIONS } from './request-id.js';
 import type { CreateRequest, ServerManager } from './server-manager.js';
 
 const ID_PARAMS = {
@@ -31,8 +34,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit,
     ajv: { customOptions: { ...AJV_OPTIONS } },
     return503OnClosing: true,
+    ...REQUEST_ID_OPTIONS,
   });
   for (const schema of allSchemas()) app.addSchema(schema);
+  echoRequestId(app);
+  registerOpenApi(app);
   // JSON in and out: any other body type is 415 rather than a confusing validation error.
   app.removeContentTypeParser('text/plain');
   const { manager } = opts;
@@ -91,9 +97,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
   }, (request) => manager.get(Number(request.params.httpdid), request.query.source === '1'));
 
-  app.get<{ Params: { httpdid: string } }>('/servers/:httpdid/logs', {
+  const followLogs = consoleFollowing(app, manager);
+  app.get<{ Params: { httpdid: string }; Querystring: { follow?: '0' | '1' } }>('/servers/:httpdid/logs', {
     schema: {
       params: ID_PARAMS,
+      querystring: { type: 'object', additionalProperties: false, properties: { follow: { type: 'string', enum: ['0', '1'], description: '1: stream the lines, then new ones, as application/x-ndjson until the server is deleted' } } },
       response: {
         200: {
           type: 'object',
@@ -102,7 +110,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         '4xx': ERROR_RESPONSE,
       },
     },
-  }, (request) => ({ lines: manager.consoleLines(Number(request.params.httpdid)) }));
+  }, (request, reply) => {
+    if (request.query.follow !== '1') return { lines: manager.consoleLines(Number(request.params.httpdid)) };
+    followLogs(Number(request.params.httpdid), reply);
+    return undefined;
+  });
 
   app.delete<{ Params: { httpdid: string } }>('/servers/:httpdid', {
     schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },

@@ -58,6 +58,14 @@ export interface ConsoleLine {
   message: string;
 }
 
+/** Receives a server's console lines as they arrive ({@link ServerManager.followConsole}). */
+export interface ConsoleFollower {
+  /** A new console line. Called synchronously as lines arrive: must not block. */
+  line(line: ConsoleLine): void;
+  /** The server was deleted (or the service is stopping): no more lines will come. */
+  end(): void;
+}
+
 /** Console lines kept per server (a ring buffer: the oldest go first). */
 export const CONSOLE_LINES_KEPT = 1000;
 
@@ -79,6 +87,8 @@ export class ServerManager {
   readonly #addresses = new Set<string>();
   /** The last console lines of each server's handler, from the moment its httpdid is allocated (module-level output included). */
   readonly #console = new Map<number, ConsoleLine[]>();
+  /** Followers of each server's console (`GET /servers/:httpdid/logs?follow=1`). */
+  readonly #followers = new Map<number, Set<ConsoleFollower>>();
   #policy: AddressPolicy;
 
   private constructor(ids: IdSequence, log: Log, policy: AddressPolicy, maxSourceBytes: number, pool: WorkerPool) {
@@ -94,6 +104,10 @@ export class ServerManager {
       const iso = new Date(time).toISOString();
       for (const [level, message] of lines) kept.push({ time: iso, level, message });
       if (kept.length > CONSOLE_LINES_KEPT) kept.splice(0, kept.length - CONSOLE_LINES_KEPT);
+      const followers = this.#followers.get(httpdid);
+      if (followers !== undefined) {
+        for (const f of followers) for (const [level, message] of lines) f.line({ time: iso, level, message });
+      }
     });
   }
 
@@ -205,11 +219,38 @@ export class ServerManager {
     return [...(this.#console.get(httpdid) ?? [])];
   }
 
+  /**
+   * Calls `follower` with every console line of a server from now on, until the server is
+   * deleted (then `end()`) or the returned function is called. Take {@link consoleLines} in the
+   * same tick to get the lines before. @throws IsoError 404.
+   */
+  followConsole(httpdid: number, follower: ConsoleFollower): () => void {
+    this.#record(httpdid);
+    let set = this.#followers.get(httpdid);
+    if (set === undefined) this.#followers.set(httpdid, set = new Set());
+    set.add(follower);
+    return () => {
+      set.delete(follower);
+      if (set.size === 0 && this.#followers.get(httpdid) === set) this.#followers.delete(httpdid);
+    };
+  }
+
+  /** Ends and forgets the console followers of one server, or of every server. */
+  #endFollowers(httpdid?: number): void {
+    const ids = httpdid === undefined ? [...this.#followers.keys()] : [httpdid];
+    for (const id of ids) {
+      const set = this.#followers.get(id);
+      this.#followers.delete(id);
+      for (const f of set ?? []) f.end();
+    }
+  }
+
   /** Stops a server: its listeners close, open connections are dropped, the port is released. @throws IsoError 404. */
   async remove(httpdid: number): Promise<void> {
     const rec = this.#record(httpdid);
     this.#servers.delete(httpdid);
     this.#console.delete(httpdid);
+    this.#endFollowers(httpdid);
     await Promise.all(rec.slots.map((slot) => this.#pool.undeploy(slot, httpdid)));
     if (rec.state === 'running') rec.handle.close();
     this.#addresses.delete(rec.key);
@@ -249,6 +290,7 @@ export class ServerManager {
 
   /** Stops every server and the workers. */
   async close(): Promise<void> {
+    this.#endFollowers();
     for (const rec of this.#servers.values()) if (rec.state === 'running') rec.handle.close();
     this.#servers.clear();
     this.#addresses.clear();
