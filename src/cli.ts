@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The `isohttpd` command: `isohttpd serve` starts the control process (API + tenant listeners) and its sandbox worker.
+// The `isohttpd` command: `isohttpd serve` starts the control process (API + tenant listeners) and its sandbox worker; the client commands are in cli/.
 
 import path from 'node:path';
 import { buildApp } from './api/app.js';
 import { ServerManager } from './api/server-manager.js';
+import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './cli/commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 
 const USAGE = `usage: isohttpd serve [--api-host H] [--api-port P] [--data-dir D] [--workers N]
@@ -66,11 +67,12 @@ async function serve(config: Config): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(USAGE + CLIENT_USAGE);
     return command === undefined ? 2 : 0;
   }
+  if (CLIENT_COMMANDS.has(command)) return runClientCommand(argv);
   if (command !== 'serve') {
-    process.stderr.write(`isohttpd: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    process.stderr.write(`isohttpd: unknown command ${JSON.stringify(command)}\n${USAGE}${CLIENT_USAGE}`);
     return 2;
   }
   let config: Config;
