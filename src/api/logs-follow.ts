@@ -76,6 +76,8 @@ export function consoleFollowing(app: FastifyInstance, manager: ServerManager): 
       if (!stream.destroyed) stream.destroy();
     });
     for (const line of backlog) stream.add(line);
+    // Send the head right away, even with no line yet: a follower knows at once that it follows.
+    reply.raw.once('pipe', () => reply.raw.flushHeaders());
     void reply.type('application/x-ndjson').header('cache-control', 'no-store').send(stream);
   };
 }
