@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The `isohttpd` command: `serve` starts the control process (API + tenant listeners) and its sandbox workers; `tenant` manages tenants.
+// The `isohttpd` command: `serve` starts the control process (API + tenant listeners) and its sandbox workers; `tenant` manages tenants; the client commands are in cli/.
 
 import path from 'node:path';
+import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './cli/commands.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { TENANT_USAGE, tenantCommand } from './tenant-command.js';
 
@@ -100,7 +101,7 @@ async function serve(config: Config): Promise<void> {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(USAGE + CLIENT_USAGE);
     return command === undefined ? 2 : 0;
   }
   if (command === 'tenant') {
@@ -110,8 +111,9 @@ async function main(argv: string[]): Promise<number> {
     }
     return tenantCommand(rest, process.env);
   }
+  if (CLIENT_COMMANDS.has(command)) return runClientCommand(argv);
   if (command !== 'serve') {
-    process.stderr.write(`isohttpd: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+    process.stderr.write(`isohttpd: unknown command ${JSON.stringify(command)}\n${USAGE}${CLIENT_USAGE}`);
     return 2;
   }
   let config: Config;

@@ -6,8 +6,11 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import { errorBody, IsoError } from '../errors.js';
 import { AJV_OPTIONS, allSchemas, formatAjvError } from '../schemas.js';
 import { authenticate, type Caller } from './auth.js';
+import { consoleFollowing } from './logs-follow.js';
 import { createMetrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import type { Registry } from './registry.js';
+import { echoRequestId, REQUEST_ID_OPTIONS } from './request-id.js';
 import type { CreateRequest, ServerManager, UpdateRequest } from './server-manager.js';
 
 const ID_PARAMS = {
@@ -54,8 +57,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     bodyLimit: opts.bodyLimit,
     ajv: { customOptions: { ...AJV_OPTIONS } },
     return503OnClosing: true,
+    ...REQUEST_ID_OPTIONS,
   });
   for (const schema of allSchemas()) app.addSchema(schema);
+  echoRequestId(app);
+  registerOpenApi(app);
   // JSON in and out: any other body type is 415 rather than a confusing validation error.
   app.removeContentTypeParser('text/plain');
   const { manager } = opts;
@@ -149,9 +155,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   const metrics = createMetrics(manager);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
 
-  app.get<{ Params: { httpdid: string } }>('/servers/:httpdid/logs', {
+  const followLogs = consoleFollowing(app, manager);
+  app.get<{ Params: { httpdid: string }; Querystring: { follow?: '0' | '1' } }>('/servers/:httpdid/logs', {
     schema: {
       params: ID_PARAMS,
+      querystring: { type: 'object', additionalProperties: false, properties: { follow: { type: 'string', enum: ['0', '1'], description: '1: stream the lines, then new ones, as application/x-ndjson until the server is deleted' } } },
       response: {
         200: {
           type: 'object',
@@ -160,7 +168,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         '4xx': ERROR_RESPONSE,
       },
     },
-  }, (request) => ({ lines: manager.consoleLines(callerOf(request), Number(request.params.httpdid)) }));
+  }, (request, reply) => {
+    const caller = callerOf(request);
+    if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, Number(request.params.httpdid)) };
+    followLogs(caller, Number(request.params.httpdid), reply);
+    return undefined;
+  });
 
   app.delete<{ Params: { httpdid: string } }>('/servers/:httpdid', {
     schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },

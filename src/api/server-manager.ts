@@ -99,6 +99,14 @@ export interface ConsoleLine {
   message: string;
 }
 
+/** Receives a server's console lines as they arrive ({@link ServerManager.followConsole}). */
+export interface ConsoleFollower {
+  /** A new console line. Called synchronously as lines arrive: must not block. */
+  line(line: ConsoleLine): void;
+  /** The server was deleted (or the service is stopping): no more lines will come. */
+  end(): void;
+}
+
 /** Console lines kept per server (a ring buffer: the oldest go first). */
 export const CONSOLE_LINES_KEPT = 1000;
 
@@ -148,6 +156,8 @@ export class ServerManager {
   readonly #addresses = new Set<string>();
   /** The last console lines of each server's handler, from the moment its httpdid is allocated (module-level output included). */
   readonly #console = new Map<number, ConsoleLine[]>();
+  /** Followers of each server's console (`GET /servers/:httpdid/logs?follow=1`). */
+  readonly #followers = new Map<number, Set<ConsoleFollower>>();
   #policy: AddressPolicy;
 
   private constructor(opts: ManagerOptions, pool: WorkerPool) {
@@ -164,6 +174,10 @@ export class ServerManager {
       const iso = new Date(time).toISOString();
       for (const [level, message] of lines) kept.push({ time: iso, level, message });
       if (kept.length > CONSOLE_LINES_KEPT) kept.splice(0, kept.length - CONSOLE_LINES_KEPT);
+      const followers = this.#followers.get(httpdid);
+      if (followers !== undefined) {
+        for (const f of followers) for (const [level, message] of lines) f.line({ time: iso, level, message });
+      }
     });
   }
 
@@ -439,6 +453,32 @@ export class ServerManager {
   }
 
   /**
+   * Calls `follower` with every console line of a server from now on, until the server is
+   * deleted (then `end()`) or the returned function is called. Take {@link consoleLines} in the
+   * same tick to get the lines before. @throws IsoError 404.
+   */
+  followConsole(caller: Caller, httpdid: number, follower: ConsoleFollower): () => void {
+    this.#record(caller, httpdid);
+    let set = this.#followers.get(httpdid);
+    if (set === undefined) this.#followers.set(httpdid, set = new Set());
+    set.add(follower);
+    return () => {
+      set.delete(follower);
+      if (set.size === 0 && this.#followers.get(httpdid) === set) this.#followers.delete(httpdid);
+    };
+  }
+
+  /** Ends and forgets the console followers of one server, or of every server. */
+  #endFollowers(httpdid?: number): void {
+    const ids = httpdid === undefined ? [...this.#followers.keys()] : [httpdid];
+    for (const id of ids) {
+      const set = this.#followers.get(id);
+      this.#followers.delete(id);
+      for (const f of set ?? []) f.end();
+    }
+  }
+
+  /**
    * Deletes one of the caller's servers: the deletion is committed first, then its listeners
    * close, open connections are dropped and the port is released. @throws IsoError 404.
    */
@@ -447,6 +487,7 @@ export class ServerManager {
     this.#registry.deleteServer(httpdid);
     this.#servers.delete(httpdid);
     this.#console.delete(httpdid);
+    this.#endFollowers(httpdid);
     // An update under way finishes (or fails) before the server is taken down.
     await rec.updating;
     await this.#stop(rec);
@@ -521,6 +562,7 @@ export class ServerManager {
 
   /** Stops every server and the workers (the registry keeps them: they are restored at the next start). */
   async close(): Promise<void> {
+    this.#endFollowers();
     this.#closeHandles();
     this.#servers.clear();
     this.#addresses.clear();

@@ -1,0 +1,34 @@
+// Request ids: every control-API request gets one (the client's `x-request-id` when it is a sane token, else a fresh UUID), logged as `reqId` and echoed in the answer.
+
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+
+/** The header a request id is read from and answered in. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/** An incoming id is kept only if it is 1–128 of these characters (no spaces, quotes or control characters reach the logs). */
+const VALID_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+/** The id of a request: the client's `x-request-id` if valid, else a random UUID. */
+export function requestId(req: IncomingMessage): string {
+  const given = req.headers[REQUEST_ID_HEADER];
+  return typeof given === 'string' && VALID_ID.test(given) ? given : randomUUID();
+}
+
+/**
+ * fastify constructor options for request ids: fastify's own header handling is off (it would
+ * take any value), {@link requestId} decides; pino logs the id as `reqId` (fastify's default label).
+ */
+export const REQUEST_ID_OPTIONS = Object.freeze({
+  requestIdHeader: false,
+  genReqId: requestId,
+} as const);
+
+/** Answers every request (errors and 404s included) with its id in `x-request-id`. */
+export function echoRequestId(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+}
