@@ -7,6 +7,7 @@ import { bootstrapSource } from './bootstrap.js';
 import { MAX_LINE_CHARS, MAX_PENDING_LINES, preludeSource } from './prelude.js';
 import type { BodySource } from './body-source.js';
 import { checkResponse, type ValidResponse } from './response-check.js';
+import { installUrlLoader } from './url-loader.js';
 
 /** The handler source cannot be used; the message says why (with line and column where there is one). */
 export class SourceError extends Error {
@@ -110,6 +111,8 @@ async function instantiate(source: string, limits: SandboxLimits, hooks: Sandbox
     }
     const prelude = await compileCached(isolate, preludeSource(), 'isohttpd-prelude.js');
     await prelude.instantiate(context, () => { throw new Error('the prelude imports nothing'); });
+    await prelude.evaluate({ timeout: limits.timeoutMs });
+    await installUrlLoader(prelude, limits.timeoutMs);
     const boot = await compileCached(isolate, bootstrapSource(limits.maxResponseBytes), 'isohttpd-bootstrap.js');
     try {
       await tenant.instantiate(context, (specifier) => {
