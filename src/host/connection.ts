@@ -21,6 +21,8 @@ export interface ServerContext {
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult>;
   /** Called once per request that reached the handler, with how it ended. */
   report(outcome: Outcome, detail: string | null): void;
+  /** Before a request enters the sandbox: `null` to run it, or an answer instead (CPU share cool-down, src/host/cpu-share.ts). */
+  refuse?(head: RequestHead): Serialized | null;
 }
 
 /** One request on the connection: known from its head on, its body streaming in. */
@@ -217,6 +219,8 @@ export class Connection {
     if (entry !== undefined) {
       if (entry.cutShort) return this.destroy();
       if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
+      const refusal = this.#ctx.refuse?.(entry.head) ?? null;
+      if (refusal !== null) return (this.#write(refusal), this.#closeAfterWrite());
       this.#inFlight = entry;
       const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
       void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));

@@ -6,6 +6,7 @@ import { OUTCOMES, type Outcome } from '../outcome.js';
 import { validator } from '../schemas.js';
 import { SourceError, TenantSandbox } from '../sandbox/tenant-sandbox.js';
 import { Connection, type ServerContext } from './connection.js';
+import { CpuShare } from './cpu-share.js';
 import { serializeError } from './response-writer.js';
 import { dropPrivileges } from './privileges.js';
 import type { FromWorker, ServerCounters, ToWorker } from './worker-protocol.js';
@@ -15,6 +16,7 @@ interface Hosted {
   readonly sandbox: TenantSandbox;
   readonly connections: Set<Connection>;
   readonly counters: ServerCounters;
+  readonly cpu: CpuShare;
 }
 
 const hosted = new Map<number, Hosted>();
@@ -58,7 +60,9 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
   }
   const connections = new Set<Connection>();
   const counters = newCounters();
+  const cpu = new CpuShare(msg.limits, () => sandbox.busyNs, (e) => send({ op: 'throttled', httpdid: msg.httpdid, ...e }));
   const ctx: ServerContext = {
+    refuse: (head) => cpu.refuse(head),
     httpdid: msg.httpdid,
     limits: msg.limits,
     invoke: async (json, body) => {
@@ -96,12 +100,13 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
       else server.close(() => reject(Object.assign(new Error('socket is not bound to the requested port'), { code: 'EADDRINUSE' })));
     });
   }).catch(async (err: unknown) => {
+    cpu.close();
     await sandbox.close();
     closeHandle();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `port ${msg.port} is already in use`);
     throw new IsoError('ISO_ERR_API_BIND_FAILED', `listen failed: ${(err as Error).message}`);
   });
-  hosted.set(msg.httpdid, { server, sandbox, connections, counters });
+  hosted.set(msg.httpdid, { server, sandbox, connections, counters, cpu });
 }
 
 async function undeploy(httpdid: number): Promise<void> {
@@ -112,6 +117,7 @@ async function undeploy(httpdid: number): Promise<void> {
     h.server.close(() => resolve());
     for (const c of h.connections) c.destroy();
   });
+  h.cpu.close();
   await h.sandbox.close();
 }
 
