@@ -60,7 +60,7 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
   }
   const connections = new Set<Connection>();
   const counters = newCounters();
-  const cpu = new CpuShare(msg.limits, () => sandbox.busyNs, (e) => send({ op: 'throttled', httpdid: msg.httpdid, ...e }));
+  const cpu = new CpuShare(msg.limits, { busyNs: () => sandbox.busyNs, inFlight: () => counters.inFlight }, (e) => send({ op: 'throttled', httpdid: msg.httpdid, ...e }));
   const ctx: ServerContext = {
     refuse: (head) => cpu.refuse(head),
     httpdid: msg.httpdid,
