@@ -7,6 +7,8 @@ import { startService } from './service.js';
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5);
 const CONNECTIONS = 20;
 const SPINNERS = 4;
+/** How long A's clients run before B is measured, s: the measurement is of the steady state, not of A's first burst. */
+const SETTLE_S = Number(process.env['BENCH_SETTLE_S'] ?? 5);
 
 interface Load { reqPerSec: number; p50: number; p99: number; errors: number }
 
@@ -39,6 +41,7 @@ try {
       } else spun++;
     }
   });
+  await new Promise((r) => setTimeout(r, SETTLE_S * 1000));
   const noisy = await load(quiet.port);
   spinning = false;
   await Promise.all(spins);
@@ -51,7 +54,7 @@ try {
     `| ratio (with / alone) | ${ratio.toFixed(2)} | | | |`,
   ].join('\n');
   process.stdout.write(`${table}\n`);
-  writeSection('neighbour', `## Noisy neighbour\n\n\`bench/neighbour.bench.ts\`: one sandbox worker (\`--workers 1\`) hosting server B (hello world) and server A, whose handler spins until its 1 s timeout. B is loaded with autocannon (${CONNECTIONS} connections, ${DURATION_S} s, keep-alive) alone, then while ${SPINNERS} requests at a time keep A spinning. A has the default CPU share (\`cpuShare\` 0.5 of a core over \`cpuShareWindowMs\` 4000, \`cpuCooldownMs\` 2000): over it, its new requests are answered 503 with Retry-After, which A's clients honour. Goal: B keeps ≥ 0.7× its solo throughput and p99 ≤ 100 ms.\n\n${machineLines()}\n${table}\n`);
+  writeSection('neighbour', `## Noisy neighbour\n\n\`bench/neighbour.bench.ts\`: one sandbox worker (\`--workers 1\`) hosting server B (hello world) and server A, whose handler spins until its 1 s timeout. B is loaded with autocannon (${CONNECTIONS} connections, ${DURATION_S} s, keep-alive) alone, then while ${SPINNERS} requests at a time keep A spinning (measured after A's clients have run ${SETTLE_S} s). A has the default CPU share (\`cpuShare\` 0.5 of a core over \`cpuShareWindowMs\` 4000, \`cpuCooldownMs\` 2000): over it, its new requests are answered 503 with Retry-After, which A's clients honour. Goal: B keeps ≥ 0.7× its solo throughput and p99 ≤ 100 ms.\n\n${machineLines()}\n${table}\n`);
 } finally {
   await svc.stop();
 }
