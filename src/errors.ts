@@ -35,6 +35,7 @@ export const ERRORS = Object.freeze({
   ISO_ERR_HTTP_HEADERS_TOO_LARGE: { status: 431, message: 'Request Header Fields Too Large' },
   ISO_ERR_HTTP_NOT_IMPLEMENTED: { status: 501, message: 'Not Implemented' },
   ISO_ERR_HTTP_TOO_MANY_CONNECTIONS: { status: 503, message: 'Service Unavailable' },
+  ISO_ERR_HTTP_CPU_THROTTLED: { status: 503, message: 'Service Unavailable' },
   ISO_ERR_HTTP_VERSION_NOT_SUPPORTED: { status: 505, message: 'HTTP Version Not Supported' },
 
   // Sandbox outcomes other than `ok` (see src/outcome.ts)

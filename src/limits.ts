@@ -28,6 +28,12 @@ export interface Limits {
   readonly maxConnections: number;
   /** Most complete requests queued per connection behind the one being answered. */
   readonly maxPipelinedRequests: number;
+  /** Largest share of one core the server's isolates may run over the window, fraction (0.05–1). */
+  readonly cpuShare: number;
+  /** Sliding window over which the CPU share is measured, ms. */
+  readonly cpuShareWindowMs: number;
+  /** Least time a server over its CPU share is refused new requests (503), ms. */
+  readonly cpuCooldownMs: number;
 }
 
 const DEFAULTS = Object.freeze(schemaDefaults('limits')) as unknown as Limits;

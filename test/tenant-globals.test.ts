@@ -1,4 +1,4 @@
-// What tenant code sees: standard built-ins, console, TextEncoder/TextDecoder, atob/btoa — and no timers, process, require or host objects.
+// What tenant code sees: standard built-ins, console, TextEncoder/TextDecoder, atob/btoa, URLSearchParams, URL — and no timers, process, require or host objects.
 
 import t from 'tap';
 import { startService } from './helpers/service.js';
@@ -17,6 +17,7 @@ export default (r) => {
     atob: atob('aGVsbG8='),
     atobBad: (() => { try { atob('!!'); return 'no'; } catch (e) { return e.name; } })(),
     usp: (() => { const p = new URLSearchParams('?a=1&b=x+y%21&a=2&c'); p.append('d', 'é &='); p.set('a', '3'); return [p.get('a'), p.getAll('b'), p.has('c'), p.get('zz'), p.size, p.toString(), [...new URLSearchParams({ k: 'v' })].join()]; })(),
+    url: (() => { const u = new URL('/p?a=1', 'http://h'); return [typeof URL, u.href, u.searchParams.get('a'), u.searchParams instanceof URLSearchParams]; })(),
     builtins: [typeof Map, typeof Promise, typeof JSON, typeof Intl, typeof WebAssembly, typeof BigInt, typeof structuredClone],
     absent: [typeof setTimeout, typeof setInterval, typeof process, typeof require, typeof fetch, typeof Buffer, typeof module, typeof ivm, typeof _ivm],
   };
@@ -41,6 +42,7 @@ t.test('globals', async (t) => {
   t.equal(out['atob'], 'hello');
   t.equal(out['atobBad'], 'InvalidCharacterError');
   t.same(out['usp'], ['3', ['x y!'], true, null, 4, 'a=3&b=x+y%21&c=&d=%C3%A9+%26%3D', 'k,v'], 'URLSearchParams');
+  t.same(out['url'], ['function', 'http://h/p?a=1', '1', true], 'URL (see url-global.test.ts)');
   t.same(out['builtins'], ['function', 'function', 'object', 'object', 'object', 'function', 'undefined']);
   t.same(out['absent'], Array(9).fill('undefined'), 'no timers, process, require, fetch, Buffer, module or isolated-vm');
 

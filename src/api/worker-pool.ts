@@ -282,6 +282,8 @@ export class WorkerPool extends EventEmitter {
     worker.on('message', (msg: FromWorker) => {
       if (msg.op === 'outcome') {
         this.#log.warn({ httpdid: msg.httpdid, outcome: msg.outcome, detail: msg.detail }, 'handler request did not end ok');
+      } else if (msg.op === 'throttled') {
+        this.#log.warn({ httpdid: msg.httpdid, share: Number(msg.share.toFixed(2)), coolDownMs: msg.coolDownMs, refusedBefore: msg.refusedBefore }, 'server over its CPU share; its new requests get 503 during a cool-down');
       } else if (msg.op === 'console') {
         this.emit('console', msg.httpdid, msg.time, msg.lines);
       } else if (msg.op === 'catastrophic') {

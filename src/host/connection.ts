@@ -21,6 +21,8 @@ export interface ServerContext {
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult>;
   /** Called once per request that reached the handler, with how it ended, once its response is written; `startedAt` is `performance.now()` when its head was in. */
   report(outcome: Outcome, detail: string | null, startedAt: number): void;
+  /** Before a request enters the sandbox: `null` to run it, or an answer instead (CPU share cool-down, src/host/cpu-share.ts). */
+  refuse?(head: RequestHead): Serialized | null;
 }
 
 /** One request on the connection: known from its head on, its body streaming in. */
@@ -40,6 +42,8 @@ interface Entry {
 const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
 /** How long a closing connection may keep sending before it is destroyed, ms. */
 const LINGER_MS = 2000;
+/** Pause before a policy refusal (503 during a CPU share cool-down) is written, ms. */
+const REFUSAL_PAUSE_MS = 200;
 
 /**
  * Serves HTTP/0.9, 1.0 and 1.1 on one socket until either side closes it. A request goes to the
@@ -219,6 +223,8 @@ export class Connection {
     if (entry !== undefined) {
       if (entry.cutShort) return this.destroy();
       if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
+      const refusal = this.#ctx.refuse?.(entry.head) ?? null;
+      if (refusal !== null) return this.#refuseLater(refusal);
       this.#inFlight = entry;
       const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
       void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));
@@ -226,6 +232,19 @@ export class Connection {
       return;
     }
     if (this.#fault !== null) this.#refuse(this.#fault.fault, this.#fault.head);
+  }
+
+  /**
+   * A refusal from the server's policy (its CPU share cool-down), answered after a short pause so
+   * that a client retrying at once does not make a busy loop of it; the connection then closes.
+   */
+  #refuseLater(out: Serialized): void {
+    this.#shutDown();
+    setTimeout(() => {
+      if (this.#socket.destroyed) return;
+      this.#write(out);
+      this.#closeAfterWrite();
+    }, REFUSAL_PAUSE_MS).unref();
   }
 
   #refuse(fault: HttpFault, head: RequestHead | null): void {

@@ -159,7 +159,7 @@ const keptForMaps: RequestDecoder[] = [];
 function keepMaps(): void {
   const limits: Limits = Object.freeze({
     memoryMb: 0, timeoutMs: 0, maxResponseBytes: 0, maxRequestLineBytes: 0, maxHeaderBytes: 0, maxHeaderFields: 0, maxBodyBytes: 0,
-    headersTimeoutMs: 0, requestTimeoutMs: 0, keepAliveTimeoutMs: 0, maxConnections: 0, maxPipelinedRequests: 0,
+    headersTimeoutMs: 0, requestTimeoutMs: 0, keepAliveTimeoutMs: 0, maxConnections: 0, maxPipelinedRequests: 0, cpuShare: 0, cpuShareWindowMs: 0, cpuCooldownMs: 0,
   });
   keptForMaps.push(new RequestDecoder(limits, { onStart: () => undefined, onHead: () => undefined, onRequest: () => true, onFault: () => undefined }));
 }

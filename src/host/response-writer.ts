@@ -79,14 +79,17 @@ export function serializeResponse(res: OutgoingResponse, req: RequestContext): S
 /**
  * A server-generated error: short text/plain body, Content-Length, Connection: close. The `detail`
  * is made safe here (control characters escaped, length capped) whatever its origin.
+ * `extraHeaders` (e.g. `Retry-After`) are the server's own, never a tenant's.
  */
-export function serializeError(code: ErrorCode, detail: string, req: Pick<RequestContext, 'version' | 'method'> | null): Serialized {
+export function serializeError(code: ErrorCode, detail: string, req: Pick<RequestContext, 'version' | 'method'> | null, extraHeaders: Readonly<Record<string, string>> = {}): Serialized {
   const status = ERRORS[code].status;
   const text = `${escapeText(detail)}\n`;
   if (req?.version === '0.9') return { chunks: [Buffer.from(text, 'utf8')], close: true };
   const body = Buffer.from(text, 'utf8');
   const version = req?.version === '1.0' ? '1.0' : '1.1';
-  const head = `HTTP/${version} ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n` +
+  let extra = '';
+  for (const [name, value] of Object.entries(extraHeaders)) extra += `${name}: ${value}\r\n`;
+  const head = `HTTP/${version} ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n${extra}` +
     `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.byteLength}\r\nConnection: close\r\n\r\n`;
   const headBytes = Buffer.from(head, 'latin1');
   return { chunks: req?.method === 'HEAD' ? [headBytes] : [headBytes, body], close: true };

@@ -8,6 +8,7 @@ import { OUTCOMES, type Outcome } from '../outcome.js';
 import { validator } from '../schemas.js';
 import { SourceError, TenantSandbox } from '../sandbox/tenant-sandbox.js';
 import { Connection, type ServerContext } from './connection.js';
+import { CpuShare } from './cpu-share.js';
 import { serializeError } from './response-writer.js';
 import { dropPrivileges } from './privileges.js';
 import type { FromWorker, ServerCounters, ToWorker } from './worker-protocol.js';
@@ -36,6 +37,9 @@ interface Hosted {
   /** Cumulative counters; `bytesIn`/`bytesOut` hold the sockets already closed (live ones are added at snapshot time). */
   readonly counters: ServerCounters;
   sampling: boolean;
+  readonly cpu: CpuShare;
+  /** Run time of this server's closed sandboxes (older versions), ns, so the CPU share never counts backwards. */
+  closedBusyNs: bigint;
 }
 
 const hosted = new Map<number, Hosted>();
@@ -107,6 +111,7 @@ async function createSandbox(httpdid: number, source: string, limits: Limits): P
 function generation(h: Hosted, sandbox: TenantSandbox, limits: Limits): Generation {
   const { counters } = h;
   const ctx: ServerContext = {
+    refuse: (head) => h.cpu.refuse(head),
     httpdid: h.httpdid,
     limits,
     invoke: async (json, body) => {
@@ -132,7 +137,16 @@ function generation(h: Hosted, sandbox: TenantSandbox, limits: Limits): Generati
 
 async function disposeRetired(h: Hosted, gen: Generation): Promise<void> {
   h.retiring.delete(gen);
+  h.closedBusyNs += gen.sandbox.busyNs;
   await gen.sandbox.close();
+}
+
+/** The run time of every version of a server this worker has run, ns (monotonic). */
+function busyNs(h: Hosted): bigint {
+  let ns = h.closedBusyNs;
+  if (h.current !== null) ns += h.current.sandbox.busyNs;
+  for (const g of h.retiring) ns += g.sandbox.busyNs;
+  return ns;
 }
 
 async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown): Promise<void> {
@@ -148,7 +162,17 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
   }
   const h: Hosted = {
     httpdid: msg.httpdid, server: null, current: null, pending: null, retiring: new Set(),
-    connections: new Set(), sockets: new Set(), counters: newCounters(), sampling: false,
+    connections: new Set(), sockets: new Set(), counters: newCounters(), sampling: false, closedBusyNs: 0n,
+    // The policy reads the limits of the version serving now (a redeploy may change them).
+    cpu: new CpuShare(
+      {
+        get cpuShare() { return (h.current?.limits ?? msg.limits).cpuShare; },
+        get cpuShareWindowMs() { return (h.current?.limits ?? msg.limits).cpuShareWindowMs; },
+        get cpuCooldownMs() { return (h.current?.limits ?? msg.limits).cpuCooldownMs; },
+      },
+      { busyNs: () => busyNs(h), inFlight: () => h.counters.inFlight },
+      (e) => send({ op: 'throttled', httpdid: msg.httpdid, ...e }),
+    ),
   };
   const first = generation(h, sandbox, msg.limits);
   h.current = first;
@@ -182,6 +206,7 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
       else server.close(() => reject(Object.assign(new Error('socket is not bound to the requested port'), { code: 'EADDRINUSE' })));
     });
   }).catch(async (err: unknown) => {
+    h.cpu.close();
     await sandbox.close();
     closeHandle();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `port ${msg.port} is already in use`);
@@ -220,7 +245,7 @@ function commit(httpdid: number): void {
   h.current = next;
   if (old === null) return;
   old.retired = true;
-  if (old.inFlight === 0) void old.sandbox.close();
+  if (old.inFlight === 0) void disposeRetired(h, old);
   else h.retiring.add(old);
 }
 
@@ -240,6 +265,7 @@ async function undeploy(httpdid: number): Promise<void> {
     for (const c of h.connections) c.destroy();
   });
   dropPending(h);
+  h.cpu.close();
   await Promise.all([h.current, ...h.retiring].map((g) => g?.sandbox.close()));
 }
 

@@ -52,5 +52,7 @@ export type FromWorker =
   | { readonly op: 'outcome'; readonly httpdid: number; readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string }
   /** Console output of a handler: `[level, text]` lines, each at most 4 KiB, at most 1000 per request. */
   | { readonly op: 'console'; readonly httpdid: number; readonly time: number; readonly lines: ReadonlyArray<readonly [string, string]> }
+  /** A server went over its CPU share: its new requests get 503 for `coolDownMs` (see cpu-share.ts); `refusedBefore` counts earlier refusals on this worker. */
+  | { readonly op: 'throttled'; readonly httpdid: number; readonly share: number; readonly coolDownMs: number; readonly refusedBefore: number }
   /** isolated-vm lost control of an isolate; the worker exits right after this. */
   | { readonly op: 'catastrophic'; readonly httpdid: number; readonly message: string };

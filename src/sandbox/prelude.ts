@@ -1,4 +1,4 @@
-// The trusted module evaluated first in every isolate: console (to a bounded buffer), TextEncoder/TextDecoder, atob/btoa, URLSearchParams — plain JavaScript, no host objects.
+// The trusted module evaluated first in every isolate: console (to a bounded buffer), TextEncoder/TextDecoder, atob/btoa, URLSearchParams and a lazily loaded URL — plain JavaScript, no host objects.
 
 /** Most console lines kept in the isolate between two drains, and longest line, characters. */
 export const MAX_PENDING_LINES = 1000;
@@ -7,7 +7,14 @@ export const MAX_LINE_CHARS = 4096;
 /**
  * Source of the prelude module. Its side effects define the globals tenant code may use; it
  * exports `drainLogs()` → `[[level, text], ...]` (the console lines since the last drain), which
- * only the bootstrap module imports. Every global here is ordinary JavaScript inside the isolate.
+ * only the bootstrap module imports, and `setUrlLoader(ref)`, which only the host calls (once, see
+ * url-loader.ts). Every global here is ordinary JavaScript inside the isolate.
+ *
+ * `URL` is a small facade defined here; the WHATWG parser behind it (whatwg-url, bundled at build
+ * time, ~283 KiB) is fetched as text from the host and compiled inside the isolate only on the first
+ * `new URL()`, `URL.canParse()` or `URL.parse()`, so an isolate that never parses a URL never pays
+ * for it. That first use runs inside the tenant's request (or module evaluation), under its time
+ * and memory limits. `url.searchParams` is the prelude's own `URLSearchParams`, linked to its URL.
  */
 export function preludeSource(): string {
   return `
@@ -180,8 +187,28 @@ function formEncode(s) {
   return out;
 }
 
+function parseQuery(q) {
+  const list = [];
+  for (const part of q.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    list.push(eq === -1 ? [formDecode(part), ''] : [formDecode(part.slice(0, eq)), formDecode(part.slice(eq + 1))]);
+  }
+  return list;
+}
+
+// Module-private access to a URLSearchParams linked to a URL (URL Standard "update steps").
+let linkParams = null;
+let resetParams = null;
+
 class URLSearchParams {
   #list = [];
+  #onUpdate = null;
+  static {
+    linkParams = (p, fn) => { p.#onUpdate = fn; };
+    resetParams = (p, query) => { p.#list = parseQuery(query); };
+  }
+  #update() { if (this.#onUpdate !== null) this.#onUpdate(this.toString()); }
   constructor(init = '') {
     if (typeof init === 'object' && init !== null) {
       if (typeof init[Symbol.iterator] === 'function') {
@@ -197,26 +224,25 @@ class URLSearchParams {
     }
     let q = String(init);
     if (q.startsWith('?')) q = q.slice(1);
-    for (const part of q.split('&')) {
-      if (part === '') continue;
-      const eq = part.indexOf('=');
-      this.#list.push(eq === -1 ? [formDecode(part), ''] : [formDecode(part.slice(0, eq)), formDecode(part.slice(eq + 1))]);
-    }
+    this.#list = parseQuery(q);
   }
   get size() { return this.#list.length; }
-  append(name, value) { this.#list.push([String(name), String(value)]); }
-  delete(name, value) { const n = String(name); this.#list = this.#list.filter(([k, v]) => k !== n || (value !== undefined && v !== String(value))); }
+  append(name, value) { this.#list.push([String(name), String(value)]); this.#update(); }
+  delete(name, value) { const n = String(name); this.#list = this.#list.filter(([k, v]) => k !== n || (value !== undefined && v !== String(value))); this.#update(); }
   get(name) { const n = String(name); const e = this.#list.find(([k]) => k === n); return e === undefined ? null : e[1]; }
   getAll(name) { const n = String(name); return this.#list.filter(([k]) => k === n).map(([, v]) => v); }
   has(name, value) { const n = String(name); return this.#list.some(([k, v]) => k === n && (value === undefined || v === String(value))); }
   set(name, value) {
     const n = String(name);
     const i = this.#list.findIndex(([k]) => k === n);
-    if (i === -1) { this.#list.push([n, String(value)]); return; }
-    this.#list[i] = [n, String(value)];
-    this.#list = this.#list.filter(([k], j) => k !== n || j === i);
+    if (i === -1) this.#list.push([n, String(value)]);
+    else {
+      this.#list[i] = [n, String(value)];
+      this.#list = this.#list.filter(([k], j) => k !== n || j === i);
+    }
+    this.#update();
   }
-  sort() { this.#list = this.#list.map((e, i) => [e, i]).sort((a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1])).map(([e]) => e); }
+  sort() { this.#list = this.#list.map((e, i) => [e, i]).sort((a, b) => (a[0][0] < b[0][0] ? -1 : a[0][0] > b[0][0] ? 1 : a[1] - b[1])).map(([e]) => e); this.#update(); }
   forEach(fn, thisArg) { for (const [k, v] of this.#list) fn.call(thisArg, v, k, this); }
   *entries() { for (const [k, v] of this.#list) yield [k, v]; }
   *keys() { for (const [k] of this.#list) yield k; }
@@ -225,6 +251,69 @@ class URLSearchParams {
   toString() { return this.#list.map(([k, v]) => formEncode(k) + '=' + formEncode(v)).join('&'); }
 }
 
+// WHATWG URL: a facade over whatwg-url's URL class, which is loaded on first use (see above).
+let urlLoader = null;
+export function setUrlLoader(ref) {
+  if (urlLoader === null) urlLoader = ref;
+}
+const FunctionCtor = Function;
+let Parser = null;
+function parser() {
+  if (Parser === null) {
+    if (urlLoader === null) throw new TypeError('URL is not available here');
+    const text = urlLoader.applySync(undefined, []);
+    Parser = new FunctionCtor('TextEncoder', 'TextDecoder', text)(TextEncoder, TextDecoder);
+  }
+  return Parser;
+}
+
+class URL {
+  #u;
+  #params;
+  constructor(url, base) {
+    if (arguments.length === 0) throw new TypeError("Failed to construct 'URL': 1 argument required, but only 0 present.");
+    const P = parser();
+    this.#u = base === undefined ? new P(url) : new P(url, base);
+    this.#params = new URLSearchParams(this.#u.search);
+    linkParams(this.#params, (query) => { this.#u.search = query; });
+  }
+  static canParse(url, base) {
+    if (arguments.length === 0) throw new TypeError("Failed to execute 'canParse' on 'URL': 1 argument required, but only 0 present.");
+    const P = parser();
+    return base === undefined ? P.canParse(url) : P.canParse(url, base);
+  }
+  static parse(url, base) {
+    return URL.canParse(...arguments) ? new URL(...arguments) : null;
+  }
+  #reset() { resetParams(this.#params, this.#u.search.slice(1)); }
+  get href() { return this.#u.href; }
+  set href(v) { this.#u.href = v; this.#reset(); }
+  get origin() { return this.#u.origin; }
+  get protocol() { return this.#u.protocol; }
+  set protocol(v) { this.#u.protocol = v; }
+  get username() { return this.#u.username; }
+  set username(v) { this.#u.username = v; }
+  get password() { return this.#u.password; }
+  set password(v) { this.#u.password = v; }
+  get host() { return this.#u.host; }
+  set host(v) { this.#u.host = v; }
+  get hostname() { return this.#u.hostname; }
+  set hostname(v) { this.#u.hostname = v; }
+  get port() { return this.#u.port; }
+  set port(v) { this.#u.port = v; }
+  get pathname() { return this.#u.pathname; }
+  set pathname(v) { this.#u.pathname = v; }
+  get search() { return this.#u.search; }
+  set search(v) { this.#u.search = v; this.#reset(); }
+  get searchParams() { return this.#params; }
+  get hash() { return this.#u.hash; }
+  set hash(v) { this.#u.hash = v; }
+  toString() { return this.#u.href; }
+  toJSON() { return this.#u.href; }
+  get [Symbol.toStringTag]() { return 'URL'; }
+}
+
+define('URL', URL);
 define('URLSearchParams', URLSearchParams);
 define('TextEncoder', TextEncoder);
 define('TextDecoder', TextDecoder);

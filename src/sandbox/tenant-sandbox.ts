@@ -7,6 +7,7 @@ import { bootstrapSource } from './bootstrap.js';
 import { MAX_LINE_CHARS, MAX_PENDING_LINES, preludeSource } from './prelude.js';
 import type { BodySource } from './body-source.js';
 import { checkResponse, type ValidResponse } from './response-check.js';
+import { installUrlLoader } from './url-loader.js';
 
 /** The handler source cannot be used; the message says why (with line and column where there is one). */
 export class SourceError extends Error {
@@ -110,6 +111,8 @@ async function instantiate(source: string, limits: SandboxLimits, hooks: Sandbox
     }
     const prelude = await compileCached(isolate, preludeSource(), 'isohttpd-prelude.js');
     await prelude.instantiate(context, () => { throw new Error('the prelude imports nothing'); });
+    await prelude.evaluate({ timeout: limits.timeoutMs });
+    await installUrlLoader(prelude, limits.timeoutMs);
     const boot = await compileCached(isolate, bootstrapSource(limits.maxResponseBytes), 'isohttpd-bootstrap.js');
     try {
       await tenant.instantiate(context, (specifier) => {
@@ -144,6 +147,15 @@ async function instantiate(source: string, limits: SandboxLimits, hooks: Sandbox
   }
 }
 
+/** An isolate's run time so far, ns (0 once isolated-vm has disposed it on its own, e.g. over its memory limit). */
+function runNs(inst: Instance): bigint {
+  try {
+    return inst.isolate.wallTime;
+  } catch {
+    return 0n;
+  }
+}
+
 /** The host function behind `datastream` reads: looks the body up by id; the bytes cross as a fresh copy. */
 function readerFor(bodies: Map<number, BodySource>): BodyReader {
   return async (id, max) => {
@@ -170,11 +182,15 @@ export class TenantSandbox {
   /** Bodies of the requests in flight, by the id the isolate knows them by. */
   readonly #bodies: Map<number, BodySource>;
   #nextBodyId = 1;
+  /** The instance serving now, and the run time of the isolates already replaced, ns (for {@link busyNs}). */
+  #live: Instance | null;
+  #retiredNs = 0n;
 
   private constructor(source: string, limits: SandboxLimits, first: Instance, hooks: SandboxHooks, bodies: Map<number, BodySource>) {
     this.#source = source;
     this.#limits = limits;
     this.#current = Promise.resolve(first);
+    this.#live = first;
     this.#hooks = hooks;
     this.#bodies = bodies;
   }
@@ -244,12 +260,15 @@ export class TenantSandbox {
 
   /** Disposes `inst` and, if it is still the current instance, starts a fresh one from the same source. */
   #replace(inst: Instance): void {
-    if (!inst.isolate.isDisposed) inst.isolate.dispose();
+    if (!inst.isolate.isDisposed) {
+      this.#retiredNs += runNs(inst);
+      inst.isolate.dispose();
+    }
     if (this.#closed) return;
     void this.#current.then((cur) => {
       if (cur !== inst || this.#closed) return;
       this.#current = instantiate(this.#source, this.#limits, this.#hooks, readerFor(this.#bodies));
-      this.#current.catch(() => undefined);
+      this.#current.then((next) => { this.#live = next; }, () => undefined);
     }, () => undefined);
   }
 
@@ -267,6 +286,16 @@ export class TenantSandbox {
     } catch {
       return 0;
     }
+  }
+
+  /**
+   * Time this server's isolates have spent running (its code, or blocked in a body read), ns,
+   * summed over every isolate it has had: isolated-vm's `wallTime` (on this build `cpuTime` is the
+   * same figure). Live: includes the call running now. Cheap enough to sample every few ms.
+   */
+  get busyNs(): bigint {
+    const live = this.#live;
+    return this.#retiredNs + (live === null || live.isolate.isDisposed ? 0n : runNs(live));
   }
 
   /** Disposes the isolate; later invocations answer `crashed`. */
