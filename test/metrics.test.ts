@@ -200,6 +200,7 @@ t.test('metrics after some requests', async (t) => {
   const B = String(b.httpdid);
   t.equal(fams.get('isohttpd_requests_total')?.type, 'counter');
   t.equal(value(fams, 'isohttpd_requests_total', 'isohttpd_requests_total', { httpdid: A, outcome: 'ok' }), 5);
+  t.equal(value(fams, 'isohttpd_requests_total', 'isohttpd_requests_total', { httpdid: A, tenant: 'default', outcome: 'ok' }), 5, 'labelled with the owning tenant');
   t.equal(value(fams, 'isohttpd_requests_total', 'isohttpd_requests_total', { httpdid: A, outcome: 'exception' }), 2);
   t.equal(value(fams, 'isohttpd_requests_total', 'isohttpd_requests_total', { httpdid: A, outcome: 'timeout' }), 0);
   t.equal(value(fams, 'isohttpd_requests_total', 'isohttpd_requests_total', { httpdid: B, outcome: 'ok' }), 3, 'both replicas of B counted');

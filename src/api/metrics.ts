@@ -5,15 +5,15 @@ import { LATENCY_BOUNDS_MS } from '../latency-histogram.js';
 import { OUTCOMES } from '../outcome.js';
 import type { ServerMetrics } from './server-manager.js';
 
-/** The labels every per-server metric carries. To add one (e.g. `tenant`), add its name here and its value in {@link serverLabels}. */
-export const SERVER_LABEL_NAMES = ['httpdid'] as const;
+/** The labels every per-server metric carries. To add one, add its name here and its value in {@link serverLabels}. */
+export const SERVER_LABEL_NAMES = ['httpdid', 'tenant'] as const;
 
 /** One of {@link SERVER_LABEL_NAMES}. */
 export type ServerLabel = (typeof SERVER_LABEL_NAMES)[number];
 
 /** The label values of one server. */
 export function serverLabels(s: ServerMetrics): Record<ServerLabel, string> {
-  return { httpdid: String(s.httpdid) };
+  return { httpdid: String(s.httpdid), tenant: s.tenant };
 }
 
 /** Where the values come from (the server manager). */

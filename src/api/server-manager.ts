@@ -52,6 +52,7 @@ export interface UpdateRequest {
 /** A server's raw counters with its httpdid and state, for `GET /metrics`. */
 export interface ServerMetrics {
   readonly httpdid: number;
+  readonly tenant: string;
   readonly state: 'running' | 'failed';
   readonly stats: ServerStats;
 }
@@ -404,7 +405,7 @@ export class ServerManager {
   /** Raw counters of every server (histogram buckets included), for `GET /metrics`. */
   metrics(): ServerMetrics[] {
     return [...this.#servers.values()].sort((a, b) => a.httpdid - b.httpdid)
-      .map((r) => ({ httpdid: r.httpdid, state: r.state, stats: this.#pool.stats(r.httpdid) }));
+      .map((r) => ({ httpdid: r.httpdid, tenant: r.tenant, state: r.state, stats: this.#pool.stats(r.httpdid) }));
   }
 
   /** Sandbox workers up now. */
