@@ -1,7 +1,7 @@
 // Isolate replacement cost: instantiating a server's isolate from source the first time, then again from V8's code cache (what a timeout or memory outcome costs).
 
 import { readFileSync } from 'node:fs';
-import { machineLines, writeSection } from './readme-section.js';
+import { machineLines, writeResult, writeSection } from './readme-section.js';
 
 type SandboxModule = typeof import('../src/sandbox/tenant-sandbox.js');
 const { TenantSandbox } = (await import(new URL('../dist/sandbox/tenant-sandbox.js', import.meta.url).href)) as SandboxModule;
@@ -20,6 +20,7 @@ function pct(xs: number[], p: number): number {
 }
 
 const rows: string[] = [];
+const figures: Array<{ handler: string; firstP50: number; firstP99: number; replacementP50: number; replacementP99: number }> = [];
 for (const [name, src] of sources) {
   // A unique comment makes the first compile of each round a cold one.
   const cold: number[] = [];
@@ -35,8 +36,10 @@ for (const [name, src] of sources) {
     cached.push(performance.now() - t0);
     await again.close();
   }
+  figures.push({ handler: name, firstP50: pct(cold, 50), firstP99: pct(cold, 99), replacementP50: pct(cached, 50), replacementP99: pct(cached, 99) });
   rows.push(`| ${name} | ${pct(cold, 50).toFixed(2)} | ${pct(cold, 99).toFixed(2)} | ${pct(cached, 50).toFixed(2)} | ${pct(cached, 99).toFixed(2)} |`);
 }
 const table = ['| handler | first instantiation p50 ms | p99 ms | replacement (code cache) p50 ms | p99 ms |', '| --- | ---: | ---: | ---: | ---: |', ...rows].join('\n');
 process.stdout.write(`${table}\n`);
+writeResult({ runs: RUNS, figures });
 writeSection('replacement', `## Isolate replacement\n\n\`bench/replacement.bench.ts\`: a fresh isolate with the prelude, the handler and the bootstrap modules, evaluated and checked (\`TenantSandbox.create\`), ${RUNS} times per handler: first from source, then again from V8's code cache, which is what replacing an isolate after a timeout or memory outcome costs. Goal: under 10 ms.\n\n${machineLines()}\n${table}\n`);
