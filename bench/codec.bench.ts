@@ -1,5 +1,6 @@
 // Codec micro-benchmark: our HTTP/1.x request decoder (the built dist/) against llhttp (Node's C parser) on the same pipelined bytes.
 
+import { writeResult } from './readme-section.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -458,6 +459,8 @@ console output lists every round. Options (after \`npm run bench:codec --\`):
 
 ${table}
 ${END}`;
+
+writeResult({ machine, runtime, date, rounds: ROUNDS, roundMs: ROUND_MS, workloads: rows.map((r) => ({ workload: r.workload, isohttpdReqPerSec: r.ours, llhttpReqPerSec: r.llhttp, ratio: r.ratio })) });
 
 if (!opts['no-readme'] && only === undefined) {
   const readme = new URL('./README.md', import.meta.url);

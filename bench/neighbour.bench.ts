@@ -1,7 +1,7 @@
 // Noisy-neighbour benchmark: a server's throughput and p99 while another server on the same worker spins to its timeout, as a ratio to the server alone.
 
 import autocannon from 'autocannon';
-import { machineLines, writeSection } from './readme-section.js';
+import { machineLines, writeResult, writeSection } from './readme-section.js';
 import { startService } from './service.js';
 
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5);
@@ -54,6 +54,7 @@ try {
     `| ratio (with / alone) | ${ratio.toFixed(2)} | | | |`,
   ].join('\n');
   process.stdout.write(`${table}\n`);
+  writeResult({ connections: CONNECTIONS, durationS: DURATION_S, spinners: SPINNERS, spun, solo, noisy, ratio });
   writeSection('neighbour', `## Noisy neighbour\n\n\`bench/neighbour.bench.ts\`: one sandbox worker (\`--workers 1\`) hosting server B (hello world) and server A, whose handler spins until its 1 s timeout. B is loaded with autocannon (${CONNECTIONS} connections, ${DURATION_S} s, keep-alive) alone, then while ${SPINNERS} requests at a time keep A spinning (measured after A's clients have run ${SETTLE_S} s). A has the default CPU share (\`cpuShare\` 0.5 of a core over \`cpuShareWindowMs\` 4000, \`cpuCooldownMs\` 2000): over it, its new requests are answered 503 with Retry-After, which A's clients honour. Goal: B keeps ≥ 0.7× its solo throughput and p99 ≤ 100 ms.\n\n${machineLines()}\n${table}\n`);
 } finally {
   await svc.stop();

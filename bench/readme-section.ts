@@ -23,3 +23,12 @@ export function writeSection(name: string, body: string): void {
   const next = a !== -1 && b > a ? text.slice(0, a) + block + text.slice(b + end.length) : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(README, next);
 }
+
+/**
+ * When run by the whole-suite runner (`bench/run.ts`), which sets `ISOHTTPD_BENCH_RESULT` to a file
+ * path, writes this benchmark's figures there as JSON so the runner can fold them into results.json.
+ */
+export function writeResult(value: unknown): void {
+  const file = process.env['ISOHTTPD_BENCH_RESULT'];
+  if (file !== undefined && file !== '') writeFileSync(file, JSON.stringify(value, null, 2));
+}

@@ -4,12 +4,16 @@
  * Source of the bootstrap module. It imports the tenant module as `tenant`, and exports:
  * - `handlerType`: `typeof` the tenant's default export (the host refuses anything but "function");
  * - `setBodyReader(ref)`: once per isolate, the host's body reader (kept private to this module);
- * - `dispatch(requestJson, id, first, complete)`: parses the request dict, adds `datastream` (the
- *   bytes `first` already received, then more pulled from the host for request `id` unless the body
- *   was `complete`), awaits
- *   the handler and returns `[kind, text, bytes, logs]`, where kind is `ok` (text: the response
+ * - `dispatchBatch([requestJson, id, first, complete, ...])`: for each request in turn parses the
+ *   request dict, adds `datastream` (the bytes `first` already received, then more pulled from the
+ *   host for request `id` unless the body was `complete`) and calls the handler; returns
+ *   `[results, logs]`: per request `[kind, text, bytes]`, where kind is `ok` (text: the response
  *   dict as JSON, bytes: a binary `message` or null), `exception` or `invalid` (text: the reason),
- *   and logs the console lines the request wrote (`[[level, text], ...]`);
+ *   or null when the handler returned a promise that has not settled yet; logs are the console
+ *   lines written (`[[level, text], ...]`);
+ * - `awaitResult(id)`: the `[kind, text, bytes, logs]` of a request its batch left pending;
+ * - `salvage()`: after a batch was stopped by its time limit, the results of the requests that
+ *   finished before it was (the next one is the one that ran out of time);
  * - `drainLogs()`: the console lines written since the last drain (after module evaluation).
  *
  * Everything here runs under the request's time limit, serialization included, so getters and
@@ -107,20 +111,61 @@ function kindOf(v) {
 
 export { drainLogs };
 
-export async function dispatch(requestJson, id, first, complete) {
-  const [kind, text, bytes] = await run(requestJson, id, first, complete);
-  return [kind, text, bytes, drainLogs()];
+// The batch being run: results so far (null: the handler's promise is still pending), in order.
+// After a batch timed out, \`salvage\` returns them: the request after the last one is the one that ran
+// out of time, and the requests after it never started.
+let done = [];
+const waiting = new Map();
+
+export function dispatchBatch(batch) {
+  done = [];
+  for (let i = 0; i + 3 < batch.length; i += 4) done.push(start(batch[i], batch[i + 1], batch[i + 2], batch[i + 3]));
+  const out = done;
+  done = [];
+  return [out, drainLogs()];
 }
 
-async function run(requestJson, id, first, complete) {
+export function salvage() {
+  const out = done;
+  done = [];
+  return [out, drainLogs()];
+}
+
+export function awaitResult(id) {
+  const p = waiting.get(id);
+  waiting.delete(id);
+  if (p === undefined) return ['invalid', 'no such request', null, drainLogs()];
+  return p.then((r) => [r[0], r[1], r[2], drainLogs()]);
+}
+
+function start(requestJson, id, first, complete) {
   const request = parse(requestJson);
   request.datastream = makeDatastream(id, first, complete);
   let res;
   try {
-    res = await handler(request);
+    res = handler(request);
+    // A thenable (what \`await\` would wait for) is settled later; anything else is the response now.
+    if (res !== null && (typeof res === 'object' || typeof res === 'function') && typeof res.then === 'function') {
+      waiting.set(id, settle(res));
+      return null;
+    }
   } catch (e) {
     return ['exception', describe(e), null];
   }
+  return serialize(res);
+}
+
+async function settle(p) {
+  let res;
+  try {
+    res = await p;
+  } catch (e) {
+    return ['exception', describe(e), null];
+  }
+  return serialize(res);
+}
+
+function serialize(res) {
   try {
     if (res === null || typeof res !== 'object' || isArray(res)) return ['invalid', 'response must be an object, got ' + kindOf(res), null];
     const message = res.message;

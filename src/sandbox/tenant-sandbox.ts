@@ -1,150 +1,44 @@
-// One tenant server's isolate: compiles the handler module once, runs it per request under the time and memory limits, replaces it after a fatal outcome.
+// One tenant server's isolate: runs the requests that are ready together in one isolate call per event-loop turn under the time and memory limits, replaces the isolate after a fatal outcome (from a ready standby once one was needed).
 
-import { createHash } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { Outcome } from '../outcome.js';
-import { bootstrapSource } from './bootstrap.js';
-import { MAX_LINE_CHARS, MAX_PENDING_LINES, preludeSource } from './prelude.js';
 import type { BodySource } from './body-source.js';
+import { consoleLines, instantiate, type BodyReader, type Instance, type RawResult, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 import { checkResponse, type ValidResponse } from './response-check.js';
-import { installUrlLoader } from './url-loader.js';
 
-/** The handler source cannot be used; the message says why (with line and column where there is one). */
-export class SourceError extends Error {
-  override name = 'SourceError';
-}
-
-/** The sandbox limits that apply inside the isolate. */
-export interface SandboxLimits {
-  /** Heap limit, MiB (isolated-vm's minimum is 8). */
-  readonly memoryMb: number;
-  /** Wall-clock limit per request, ms. */
-  readonly timeoutMs: number;
-  /** Largest serialized response, bytes. */
-  readonly maxResponseBytes: number;
-}
+export { SourceError, type ConsoleLines, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 
 /** How one invocation ended. `detail` is for the client's text body and the log; never includes host internals. */
 export type InvokeResult =
   | { readonly outcome: 'ok'; readonly response: ValidResponse }
   | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string };
 
-/** Console lines as `[level, text]` pairs, oldest first. */
-export type ConsoleLines = ReadonlyArray<readonly [string, string]>;
-
-/** Callbacks from a sandbox to its host. */
-export interface SandboxHooks {
-  /** isolated-vm lost control of the isolate: the process must not go on. */
-  onCatastrophicError(message: string): void;
-  /** Console output of the handler (module evaluation or a request), already bounded in count and length. */
-  onConsole(lines: ConsoleLines): void;
-}
-
-interface Instance {
-  readonly isolate: ivm.Isolate;
-  readonly dispatch: ivm.Reference<(json: string, id: number, first: Uint8Array, complete: boolean) => Promise<[string, string, Uint8Array | null, Array<[string, string]>]>>;
-}
-
-/** Pulls body bytes for the isolate: `(request id, max bytes or -1) → fresh bytes`. */
-type BodyReader = (id: number, max: number) => Promise<unknown>;
-
-const FILENAME = 'handler.js';
-const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug']);
-
-/** Console lines as they came out of the isolate, re-checked here: the tenant may have tampered with its own prelude's arrays. */
-function consoleLines(raw: unknown): ConsoleLines {
-  if (!Array.isArray(raw)) return [];
-  const out: Array<readonly [string, string]> = [];
-  for (const entry of raw.slice(0, MAX_PENDING_LINES + 1)) {
-    if (!Array.isArray(entry)) continue;
-    const [level, text] = entry as unknown[];
-    out.push([typeof level === 'string' && LEVELS.has(level) ? level : 'log', String(text).slice(0, MAX_LINE_CHARS)]);
-  }
-  return out;
-}
-
-/** Rewrites isolated-vm's `Message [handler.js:2:13]` suffix as `at line 2, column 13`. */
-function withPosition(err: unknown): string {
-  const e = err as { name?: unknown; message?: unknown } | null;
-  const name = typeof e?.name === 'string' ? e.name : 'Error';
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  const m = /^(.*) \[handler\.js:(\d+):(\d+)\]$/s.exec(message);
-  return m === null ? `${name}: ${message}` : `${name}: ${m[1] ?? ''} at line ${m[2] ?? '?'}, column ${m[3] ?? '?'}`;
-}
-
 /**
- * V8 code caches by source text (keyed by its SHA-256), so that replacing an isolate (after a timeout, a memory overrun or
- * a crash) re-instantiates from the cached compile. Host-side only: a cache never enters an isolate.
- * Bounded: at most this many sources are kept (oldest dropped).
+ * Extra time a running batch gets past a request's deadline for isolated-vm's own timeout to stop
+ * it (which keeps the answers of the batch's other requests) before the host disposes the isolate
+ * (needed when the time is spent blocked in a body read, which that timeout does not interrupt), ms.
  */
-const CODE_CACHE_MAX = 256;
-const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
+const BATCH_GRACE_MS = 50;
+/** Time limit of the call that collects what a timed-out batch finished, ms. */
+const SALVAGE_TIMEOUT_MS = 100;
 
-async function compileCached(isolate: ivm.Isolate, code: string, filename: string): Promise<ivm.Module> {
-  const key = createHash('sha256').update(code).digest('base64');
-  const cached = codeCache.get(key);
-  if (cached !== undefined) {
-    const mod = await isolate.compileModule(code, { filename, cachedData: cached });
-    if (!(mod as { cachedDataRejected?: boolean }).cachedDataRejected) return mod;
-  }
-  const mod = await isolate.compileModule(code, { filename, produceCachedData: true });
-  const produced = (mod as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
-  if (produced !== undefined) {
-    if (codeCache.size >= CODE_CACHE_MAX) {
-      const oldest = codeCache.keys().next();
-      if (oldest.done !== true) codeCache.delete(oldest.value);
-    }
-    codeCache.set(key, produced);
-  }
-  return mod;
-}
-
-async function instantiate(source: string, limits: SandboxLimits, hooks: SandboxHooks, reader: BodyReader): Promise<Instance> {
-  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => hooks.onCatastrophicError(m) });
-  try {
-    const context = await isolate.createContext();
-    let tenant: ivm.Module;
-    try {
-      tenant = await compileCached(isolate, source, FILENAME);
-    } catch (err) {
-      throw new SourceError(withPosition(err));
-    }
-    const prelude = await compileCached(isolate, preludeSource(), 'isohttpd-prelude.js');
-    await prelude.instantiate(context, () => { throw new Error('the prelude imports nothing'); });
-    await prelude.evaluate({ timeout: limits.timeoutMs });
-    await installUrlLoader(prelude, limits.timeoutMs);
-    const boot = await compileCached(isolate, bootstrapSource(limits.maxResponseBytes), 'isohttpd-bootstrap.js');
-    try {
-      await tenant.instantiate(context, (specifier) => {
-        throw new Error(`imports are not available to handlers (import of ${JSON.stringify(specifier)})`);
-      });
-    } catch (err) {
-      throw new SourceError(withPosition(err));
-    }
-    await boot.instantiate(context, (specifier) => (specifier === 'prelude' ? prelude : tenant));
-    try {
-      await boot.evaluate({ timeout: limits.timeoutMs });
-    } catch (err) {
-      if (isolate.isDisposed) throw new SourceError('module evaluation exceeded the memory limit');
-      const msg = withPosition(err);
-      throw new SourceError(/timed out/i.test(msg) ? `module evaluation exceeded the time limit (${limits.timeoutMs} ms)` : `module evaluation failed: ${msg}`);
-    }
-    const drain = await boot.namespace.get('drainLogs', { reference: true }) as ivm.Reference<() => Array<[string, string]>>;
-    const topLevel = consoleLines(await drain.apply(undefined, [], { result: { copy: true }, timeout: limits.timeoutMs }));
-    if (topLevel.length > 0) hooks.onConsole(topLevel);
-    const handlerType: unknown = await boot.namespace.get('handlerType', { copy: true });
-    if (handlerType !== 'function') {
-      throw new SourceError(handlerType === 'undefined' ? 'the module has no default export; it must `export default function handler(request)`' : `the module's default export must be a function, got ${String(handlerType)}`);
-    }
-    const dispatch = await boot.namespace.get('dispatch', { reference: true }) as Instance['dispatch'];
-    // The reader goes to the bootstrap's module scope, where tenant code cannot reach it.
-    const setReader = await boot.namespace.get('setBodyReader', { reference: true }) as ivm.Reference<(r: unknown) => void>;
-    await setReader.apply(undefined, [new ivm.Reference(reader)], { timeout: limits.timeoutMs });
-    return { isolate, dispatch };
-  } catch (err) {
-    if (!isolate.isDisposed) isolate.dispose();
-    throw err;
-  }
+/** One request from `invoke` to its answer. */
+interface Job {
+  readonly json: string;
+  readonly body: BodySource;
+  readonly id: number;
+  /** When it was invoked (performance.now(), ms): its time limit runs from here. */
+  readonly t0: number;
+  readonly resolve: (r: InvokeResult) => void;
+  /** Body bytes taken when it was first dispatched (kept, should it be dispatched again). */
+  first: Uint8Array | null;
+  complete: boolean;
+  /** queued: waiting for a batch; batch: its batch is running; waiting: its handler's promise is pending. */
+  state: 'queued' | 'batch' | 'waiting' | 'done';
+  inst: Instance | null;
+  deadlinePassed: boolean;
+  graced: boolean;
+  timer: NodeJS.Timeout | null;
 }
 
 /** An isolate's run time so far, ns (0 once isolated-vm has disposed it on its own, e.g. over its memory limit). */
@@ -168,22 +62,32 @@ function readerFor(bodies: Map<number, BodySource>): BodyReader {
   };
 }
 
+const crashed = (detail: string): InvokeResult => ({ outcome: 'crashed', detail });
+const RESET: InvokeResult = crashed('the sandbox was reset while this request ran');
+
 /**
- * The isolate of one tenant server. Requests are invoked concurrently (isolated-vm runs them one
- * at a time in the isolate). After a timeout, a memory overrun or a crash the isolate is disposed
- * and a fresh one instantiated from the same source; module-level state does not survive that.
+ * The isolate of one tenant server. Requests invoked in the same event-loop turn go into the
+ * isolate together in one call, which runs their handlers one after the other; a handler that
+ * returns a promise is awaited by a call of its own. After a timeout, a memory overrun or a crash
+ * the isolate is disposed and replaced; module-level state does not survive that. From the first
+ * replacement on, a spare instance is kept instantiated so that the next one is a swap (one more
+ * idle isolate's memory, for servers that have had a fatal outcome).
  */
 export class TenantSandbox {
   readonly #source: string;
   readonly #limits: SandboxLimits;
   readonly #hooks: SandboxHooks;
   #current: Promise<Instance>;
+  #standby: Promise<Instance> | null = null;
   #closed = false;
   /** Bodies of the requests in flight, by the id the isolate knows them by. */
   readonly #bodies: Map<number, BodySource>;
   #nextBodyId = 1;
-  /** The instance serving now, and the run time of the isolates already replaced, ns (for {@link busyNs}). */
-  #live: Instance | null;
+  #queue: Job[] = [];
+  #flushScheduled = false;
+  /** For {@link busyNs}: the instance serving now, the run time last seen of it, and that of the isolates before it, ns. */
+  #live: Instance;
+  #liveNs = 0n;
   #retiredNs = 0n;
 
   private constructor(source: string, limits: SandboxLimits, first: Instance, hooks: SandboxHooks, bodies: Map<number, BodySource>) {
@@ -208,67 +112,216 @@ export class TenantSandbox {
 
   /**
    * Runs the handler for one request, its body pulled from `body` as the handler reads. Never
-   * throws: every failure is an outcome. Time the handler spends waiting for body bytes counts
-   * against `timeoutMs`.
+   * rejects: every failure is an outcome. The time limit runs from this call, so time spent waiting
+   * for the isolate or for body bytes counts against `timeoutMs`.
    */
-  async invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
-    if (this.#closed) return { outcome: 'crashed', detail: 'server is stopping' };
+  invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
+    if (this.#closed) return Promise.resolve(crashed('server is stopping'));
+    return new Promise((resolve) => {
+      const job: Job = {
+        json: requestJson, body, id: this.#nextBodyId++, t0: performance.now(), resolve,
+        first: null, complete: false, state: 'queued', inst: null, deadlinePassed: false, graced: false, timer: null,
+      };
+      this.#bodies.set(job.id, body);
+      job.timer = setTimeout(() => this.#expire(job), this.#limits.timeoutMs);
+      this.#queue.push(job);
+      this.#schedule();
+    });
+  }
+
+  /** One batch per event-loop turn: every request that became ready during the turn's I/O. */
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const jobs = this.#queue;
+    this.#queue = [];
     let inst: Instance;
     try {
       inst = await this.#current;
     } catch (err) {
-      return { outcome: 'crashed', detail: `sandbox could not be restarted: ${(err as Error).message}` };
+      for (const j of jobs) this.#finish(j, crashed(`sandbox could not be restarted: ${(err as Error).message}`));
+      return;
     }
-    let deadlinePassed = false;
-    // isolated-vm's own `timeout` covers only synchronous code; this deadline covers the rest
-    // (microtasks, a promise that never settles, serialization) by disposing the isolate.
-    const timer = setTimeout(() => {
-      deadlinePassed = true;
-      this.#replace(inst);
-    }, this.#limits.timeoutMs);
-    const id = this.#nextBodyId++;
-    this.#bodies.set(id, body);
-    const { bytes: first, complete } = body.takeBuffered();
+    const live = jobs.filter((j) => j.state === 'queued');
+    if (live.length === 0) return;
+    if (this.#closed) return live.forEach((j) => this.#finish(j, crashed('server is stopping')));
+    if (inst.isolate.isDisposed) {
+      // Being replaced right now: the next turn gets the new instance.
+      this.#queue.unshift(...live);
+      return this.#schedule();
+    }
+    const args: unknown[] = [];
+    let oldest = Infinity;
+    for (const j of live) {
+      if (j.first === null) {
+        const { bytes, complete } = j.body.takeBuffered();
+        j.first = bytes;
+        j.complete = complete;
+      }
+      j.state = 'batch';
+      j.inst = inst;
+      args.push(j.json, j.id, j.first, j.complete);
+      if (j.t0 < oldest) oldest = j.t0;
+    }
+    // isolated-vm's timeout covers the synchronous run of the whole batch; it ends no later than the
+    // deadline of its oldest request.
+    const timeout = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - oldest)));
+    let out: [Array<RawResult | null>, unknown];
     try {
-      const [kind, text, bytes, logs] = await inst.dispatch.apply(undefined, [requestJson, id, first, complete], {
-        arguments: { copy: true },
-        result: { copy: true, promise: true },
-        timeout: this.#limits.timeoutMs,
-      });
-      const lines = consoleLines(logs);
-      if (lines.length > 0) this.#hooks.onConsole(lines);
-      if (kind === 'exception') return { outcome: 'exception', detail: `handler raised: ${text}` };
-      if (kind === 'invalid') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };
-      const checked = checkResponse(text, bytes, this.#limits.maxResponseBytes);
-      return checked.ok ? { outcome: 'ok', response: checked.response } : { outcome: 'invalidResponse', detail: `invalid response: ${checked.reason}` };
+      out = await inst.dispatchBatch.apply(undefined, [args], { arguments: { copy: true }, result: { copy: true }, timeout });
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      this.#replace(inst);
-      if (deadlinePassed || /timed out/i.test(message)) {
-        return { outcome: 'timeout', detail: `handler exceeded its time limit (${this.#limits.timeoutMs} ms)` };
+      return this.#batchFailed(inst, live, err);
+    }
+    this.#console(out[1]);
+    for (let i = 0; i < live.length; i++) {
+      const j = live[i] as Job;
+      if (j.state !== 'batch') continue;
+      const r = out[0][i];
+      if (r === null || r === undefined) {
+        j.state = 'waiting';
+        void this.#await(j, inst);
+      } else {
+        this.#finish(j, this.#result(r));
       }
-      if (/memory limit/i.test(message)) {
-        return { outcome: 'memory', detail: `handler exceeded its memory limit (${this.#limits.memoryMb} MiB)` };
-      }
-      // Disposed under this request by another request's deadline, or an isolated-vm failure.
-      return { outcome: 'crashed', detail: 'the sandbox was reset while this request ran' };
-    } finally {
-      clearTimeout(timer);
-      this.#bodies.delete(id);
     }
   }
 
-  /** Disposes `inst` and, if it is still the current instance, starts a fresh one from the same source. */
+  /** A request whose handler returned a promise: awaited by a call of its own. */
+  async #await(j: Job, inst: Instance): Promise<void> {
+    const remaining = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - j.t0)));
+    try {
+      const [kind, text, bytes, logs] = await inst.awaitResult.apply(undefined, [j.id], {
+        arguments: { copy: true }, result: { copy: true, promise: true }, timeout: remaining,
+      });
+      this.#console(logs);
+      this.#finish(j, this.#result([kind, text, bytes]));
+    } catch (err) {
+      this.#replace(inst);
+      this.#finish(j, this.#fatal(err, j.deadlinePassed));
+    }
+  }
+
+  /**
+   * The batch call failed. If isolated-vm's timeout stopped it, the requests that finished before
+   * keep their answers, the one running gets `timeout`, and those that never started go to the next
+   * batch on the fresh isolate. Otherwise the isolate is gone (a deadline, a memory overrun, a
+   * crash): a request past its deadline gets `timeout`, the others the cause.
+   */
+  async #batchFailed(inst: Instance, jobs: Job[], err: unknown): Promise<void> {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!inst.isolate.isDisposed && /timed out/i.test(message)) {
+      let done: Array<RawResult | null> | null = null;
+      try {
+        const [results, logs] = await inst.salvage.apply(undefined, [], { result: { copy: true }, timeout: SALVAGE_TIMEOUT_MS });
+        this.#console(logs);
+        done = results;
+      } catch {
+        // Not known which finished: every request of the batch counts as timed out.
+      }
+      this.#replace(inst);
+      let requeued = false;
+      jobs.forEach((j, i) => {
+        if (j.state !== 'batch') return;
+        if (done !== null && i < done.length) {
+          const r = done[i];
+          this.#finish(j, r === null || r === undefined ? RESET : this.#result(r));
+        } else if (done === null || i === done.length || j.deadlinePassed) {
+          this.#finish(j, this.#timeoutResult());
+        } else {
+          j.state = 'queued';
+          j.inst = null;
+          this.#queue.push(j);
+          requeued = true;
+        }
+      });
+      if (requeued) this.#schedule();
+      return;
+    }
+    this.#replace(inst);
+    for (const j of jobs) if (j.state === 'batch') this.#finish(j, this.#fatal(err, j.deadlinePassed));
+  }
+
+  /** A request reached its time limit. */
+  #expire(j: Job): void {
+    j.deadlinePassed = true;
+    j.timer = null;
+    if (j.state === 'queued') {
+      this.#finish(j, this.#timeoutResult());
+    } else if (j.state === 'batch' && !j.graced && j.inst !== null) {
+      j.graced = true;
+      j.timer = setTimeout(() => this.#expire(j), BATCH_GRACE_MS);
+    } else if (j.inst !== null) {
+      // isolated-vm's own timeout covers only synchronous code; this deadline covers the rest
+      // (microtasks, a promise that never settles, a blocked body read) by disposing the isolate.
+      this.#replace(j.inst);
+    }
+  }
+
+  #finish(j: Job, r: InvokeResult): void {
+    if (j.state === 'done') return;
+    j.state = 'done';
+    if (j.timer !== null) clearTimeout(j.timer);
+    j.timer = null;
+    this.#bodies.delete(j.id);
+    j.resolve(r);
+  }
+
+  #timeoutResult(): InvokeResult {
+    return { outcome: 'timeout', detail: `handler exceeded its time limit (${this.#limits.timeoutMs} ms)` };
+  }
+
+  #fatal(err: unknown, deadlinePassed: boolean): InvokeResult {
+    const message = err instanceof Error ? err.message : String(err);
+    if (deadlinePassed || /timed out/i.test(message)) return this.#timeoutResult();
+    if (/memory limit/i.test(message)) return { outcome: 'memory', detail: `handler exceeded its memory limit (${this.#limits.memoryMb} MiB)` };
+    // Disposed under this request by another request's deadline, or an isolated-vm failure.
+    return RESET;
+  }
+
+  #result([kind, text, bytes]: RawResult): InvokeResult {
+    if (kind === 'exception') return { outcome: 'exception', detail: `handler raised: ${text}` };
+    if (kind !== 'ok') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };
+    const checked = checkResponse(text, bytes, this.#limits.maxResponseBytes);
+    return checked.ok ? { outcome: 'ok', response: checked.response } : { outcome: 'invalidResponse', detail: `invalid response: ${checked.reason}` };
+  }
+
+  #console(raw: unknown): void {
+    const lines = consoleLines(raw);
+    if (lines.length > 0) this.#hooks.onConsole(lines);
+  }
+
+  #fresh(): Promise<Instance> {
+    const p = instantiate(this.#source, this.#limits, this.#hooks, readerFor(this.#bodies));
+    p.catch(() => undefined);
+    return p;
+  }
+
+  /** Disposes `inst` and, if it is still the current instance, swaps in the standby (or a fresh one), then readies a new standby. */
   #replace(inst: Instance): void {
     if (!inst.isolate.isDisposed) {
-      this.#retiredNs += runNs(inst);
+      if (inst === this.#live) this.#observe();
       inst.isolate.dispose();
     }
     if (this.#closed) return;
     void this.#current.then((cur) => {
       if (cur !== inst || this.#closed) return;
-      this.#current = instantiate(this.#source, this.#limits, this.#hooks, readerFor(this.#bodies));
-      this.#current.then((next) => { this.#live = next; }, () => undefined);
+      const standby = this.#standby;
+      this.#standby = null;
+      this.#current = standby === null ? this.#fresh() : standby.catch(() => this.#fresh());
+      this.#current.catch(() => undefined);
+      void this.#current.then((next) => {
+        this.#retiredNs += this.#liveNs;
+        this.#liveNs = 0n;
+        this.#live = next;
+        if (!this.#closed && this.#standby === null) this.#standby = this.#fresh();
+      }, () => undefined);
     }, () => undefined);
   }
 
@@ -291,21 +344,31 @@ export class TenantSandbox {
   /**
    * Time this server's isolates have spent running (its code, or blocked in a body read), ns,
    * summed over every isolate it has had: isolated-vm's `wallTime` (on this build `cpuTime` is the
-   * same figure). Live: includes the call running now. Cheap enough to sample every few ms.
+   * same figure). Live: includes the call running now. Monotonic; an isolate disposed by
+   * isolated-vm itself is counted up to its last reading. Cheap enough to sample every few ms.
    */
   get busyNs(): bigint {
-    const live = this.#live;
-    return this.#retiredNs + (live === null || live.isolate.isDisposed ? 0n : runNs(live));
+    this.#observe();
+    return this.#retiredNs + this.#liveNs;
   }
 
-  /** Disposes the isolate; later invocations answer `crashed`. */
+  /** Reads the live isolate's run time while it can be read (isolated-vm may dispose it on its own, e.g. over its memory limit). */
+  #observe(): void {
+    if (this.#live.isolate.isDisposed) return;
+    const ns = runNs(this.#live);
+    if (ns > this.#liveNs) this.#liveNs = ns;
+  }
+
+  /** Disposes the isolate (and the standby); later invocations answer `crashed`. */
   async close(): Promise<void> {
     this.#closed = true;
-    try {
-      const inst = await this.#current;
-      if (!inst.isolate.isDisposed) inst.isolate.dispose();
-    } catch {
-      // never instantiated: nothing to dispose
+    for (const p of [this.#current, this.#standby]) {
+      try {
+        const inst = await p;
+        if (inst !== null && !inst.isolate.isDisposed) inst.isolate.dispose();
+      } catch {
+        // never instantiated: nothing to dispose
+      }
     }
   }
 }
