@@ -286,6 +286,8 @@ async function drain(timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const busy = (): boolean => [...hosted.values()].some((h) => h.counters.inFlight > 0);
   while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // A response just handed to its socket may still sit in userland buffers: give it a moment to reach the kernel.
+  await new Promise((r) => setTimeout(r, 100));
 }
 
 process.on('message', (raw: ToWorker, handle: unknown) => {
