@@ -14,8 +14,9 @@ const HANDLER = `export default function handler(request) {
 }
 `;
 
+const svc = await startService(t);
+
 t.test('deploy, ls, show, logs, rm through the CLI', async (t) => {
-  const svc = await startService(t);
   const dir = mkdtempSync(path.join(tmpdir(), 'isohttpd-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'handler.js');
@@ -77,7 +78,6 @@ t.test('deploy, ls, show, logs, rm through the CLI', async (t) => {
 });
 
 t.test('--url overrides ISOHTTPD_URL', async (t) => {
-  const svc = await startService(t);
   const r = await runCli(['ls', '--json', '--url', svc.url], { ISOHTTPD_URL: 'http://127.0.0.1:1' });
   t.equal(r.code, 0, r.stderr);
   t.same(JSON.parse(r.stdout), { servers: [] });

@@ -77,6 +77,8 @@ t.test('/docs/json is an OpenAPI 3 document of every route', async (t) => {
 
   t.match(doc.components.securitySchemes.bearerAuth, { type: 'http', scheme: 'bearer' }, 'bearer auth is declared');
   t.same(doc.security, [{ bearerAuth: [] }], 'and required by default');
+  t.same(doc.paths['/healthz'].get.security, [], 'except for /healthz');
+  t.match(doc.paths['/servers'].post.summary, /Deploy/, 'operations have summaries');
 
   t.equal((await svc.api('GET', '/docs/json')).status, 200, 'a second request (cached document) answers too');
   // The schemas fastify validates with were not changed by generating the document.

@@ -12,9 +12,27 @@ import type { ConsoleLine, ServerManager } from './server-manager.js';
  */
 export const FOLLOW_QUEUE_BYTES = 1024 * 1024;
 
-/** The NDJSON stream of one follower: console lines, and a marker where lines were dropped. */
-class ConsoleStream extends Readable {
+/**
+ * After this long without a line, an empty line is sent: it keeps idle connections (and clients
+ * with a body timeout, like fetch's 300 s) from giving up, and finds clients that went away.
+ */
+export const FOLLOW_KEEPALIVE_MS = 30_000;
+
+/** The NDJSON stream of one follower: console lines, a marker where lines were dropped, empty lines while idle. */
+export class ConsoleStream extends Readable {
   #dropped = 0;
+  #quiet = true;
+  readonly #keepAlive: NodeJS.Timeout;
+
+  /** @param keepAliveMs idle time before an empty line is sent, ms */
+  constructor(keepAliveMs = FOLLOW_KEEPALIVE_MS) {
+    super({ highWaterMark: 16 * 1024 });
+    this.#keepAlive = setInterval(() => {
+      if (this.#quiet && this.readableLength === 0) this.push('\n');
+      this.#quiet = true;
+    }, keepAliveMs);
+    this.#keepAlive.unref();
+  }
 
   /** Queues one line, or drops it (counted) while the queue is full. */
   add(line: ConsoleLine): void {
@@ -24,6 +42,7 @@ class ConsoleStream extends Readable {
       return;
     }
     this.#flushDropped();
+    this.#quiet = false;
     this.push(`${JSON.stringify(line)}\n`);
   }
 
@@ -40,9 +59,15 @@ class ConsoleStream extends Readable {
 
   /** No more lines: ends the response after what is queued. */
   finish(): void {
+    clearInterval(this.#keepAlive);
     if (this.destroyed || this.readableEnded) return;
     this.#flushDropped();
     this.push(null);
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    clearInterval(this.#keepAlive);
+    callback(err);
   }
 }
 
@@ -62,7 +87,7 @@ export function consoleFollowing(app: FastifyInstance, manager: ServerManager): 
   return (caller, httpdid, reply) => {
     // Both in one tick: no line is lost or repeated between the backlog and the subscription.
     const backlog = manager.consoleLines(caller, httpdid);
-    const stream = new ConsoleStream({ highWaterMark: 16 * 1024 });
+    const stream = new ConsoleStream();
     const unfollow = manager.followConsole(caller, httpdid, { line: (l) => stream.add(l), end: () => stream.finish() });
     open.add(stream);
     const stop = (): void => {

@@ -33,6 +33,9 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'GET /metrics': 'Prometheus metrics',
 };
 
+/** Operations that need no token (liveness and metrics), documented with `security: []`. */
+const PUBLIC = new Set(['GET /healthz', 'GET /metrics']);
+
 /** A `$ref` to one of schemas/ (absolute, or relative like `limits.json` inside create-server.json). */
 const SCHEMA_REF = /^(?:https:\/\/isohttpd\.local\/schemas\/)?([a-z][a-z-]*)\.json#?$/;
 
@@ -82,8 +85,9 @@ export function registerOpenApi(app: FastifyInstance): void {
       security: [{ bearerAuth: [] }],
     },
     transform: ({ schema, url, route }) => {
-      const summary = SUMMARIES[`${String(route.method)} ${route.url}`];
-      return { schema: summary === undefined ? schema : { ...schema, summary }, url };
+      const op = `${String(route.method)} ${route.url}`;
+      const summary = SUMMARIES[op];
+      return { schema: { ...schema, ...(summary === undefined ? {} : { summary }), ...(PUBLIC.has(op) ? { security: [] } : {}) }, url };
     },
     // clone: the schemas fastify validates with are never changed by the resolver.
     refResolver: { clone: true, buildLocalReference: (json, _baseUri, _fragment, i) => componentName(json, i) },

@@ -27,7 +27,8 @@ export function follow(apiUrl: string, httpdid: number, query = 'follow=1'): Pro
         pending += chunk;
         let nl: number;
         while ((nl = pending.indexOf('\n')) !== -1) {
-          lines.push(JSON.parse(pending.slice(0, nl)));
+          // Empty lines are keep-alives.
+          if (nl > 0) lines.push(JSON.parse(pending.slice(0, nl)));
           pending = pending.slice(nl + 1);
         }
         for (const w of waiters) w();
