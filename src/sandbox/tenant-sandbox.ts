@@ -182,8 +182,9 @@ export class TenantSandbox {
   /** Bodies of the requests in flight, by the id the isolate knows them by. */
   readonly #bodies: Map<number, BodySource>;
   #nextBodyId = 1;
-  /** The instance serving now, and the run time of the isolates already replaced, ns (for {@link busyNs}). */
-  #live: Instance | null;
+  /** For {@link busyNs}: the instance serving now, the run time last seen of it, and that of the isolates before it, ns. */
+  #live: Instance;
+  #liveNs = 0n;
   #retiredNs = 0n;
 
   private constructor(source: string, limits: SandboxLimits, first: Instance, hooks: SandboxHooks, bodies: Map<number, BodySource>) {
@@ -261,25 +262,37 @@ export class TenantSandbox {
   /** Disposes `inst` and, if it is still the current instance, starts a fresh one from the same source. */
   #replace(inst: Instance): void {
     if (!inst.isolate.isDisposed) {
-      this.#retiredNs += runNs(inst);
+      if (inst === this.#live) this.#observe();
       inst.isolate.dispose();
     }
     if (this.#closed) return;
     void this.#current.then((cur) => {
       if (cur !== inst || this.#closed) return;
       this.#current = instantiate(this.#source, this.#limits, this.#hooks, readerFor(this.#bodies));
-      this.#current.then((next) => { this.#live = next; }, () => undefined);
+      this.#current.then((next) => {
+        this.#retiredNs += this.#liveNs;
+        this.#liveNs = 0n;
+        this.#live = next;
+      }, () => undefined);
     }, () => undefined);
   }
 
   /**
    * Time this server's isolates have spent running (its code, or blocked in a body read), ns,
    * summed over every isolate it has had: isolated-vm's `wallTime` (on this build `cpuTime` is the
-   * same figure). Live: includes the call running now. Cheap enough to sample every few ms.
+   * same figure). Live: includes the call running now. Monotonic; an isolate disposed by
+   * isolated-vm itself is counted up to its last reading. Cheap enough to sample every few ms.
    */
   get busyNs(): bigint {
-    const live = this.#live;
-    return this.#retiredNs + (live === null || live.isolate.isDisposed ? 0n : runNs(live));
+    this.#observe();
+    return this.#retiredNs + this.#liveNs;
+  }
+
+  /** Reads the live isolate's run time while it can be read (isolated-vm may dispose it on its own, e.g. over its memory limit). */
+  #observe(): void {
+    if (this.#live.isolate.isDisposed) return;
+    const ns = runNs(this.#live);
+    if (ns > this.#liveNs) this.#liveNs = ns;
   }
 
   /** Disposes the isolate; later invocations answer `crashed`. */
