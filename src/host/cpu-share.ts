@@ -41,6 +41,8 @@ interface Sample {
   readonly t: number;
   /** Run time so far, ms. */
   readonly busy: number;
+  /** Requests admitted so far. */
+  readonly admitted: number;
 }
 
 /**
@@ -51,7 +53,8 @@ interface Sample {
  * its share over the window would be back under the limit, every new request is answered `503` with
  * `Retry-After` before it reaches the isolate. Requests already handed to the isolate run on
  * (isolated-vm cannot take them back); counting them in is what keeps a burst of slow requests
- * from holding a core for the whole burst. Sampling runs only while the server is busy or cooling
+ * from holding a core for the whole burst. A single request is never enough (its own `timeoutMs`
+bounds it): a cool-down takes at least two requests within the window. Sampling runs only while the server is busy or cooling
  * down; an idle server costs no timer. A refused request never ran: it is not an outcome, it is
  * counted in {@link refused}.
  */
@@ -102,7 +105,7 @@ export class CpuShare {
         this.#timer.unref();
       }
       const queued = this.#probe.inFlight();
-      if (queued === 0 || this.#cost === null || !this.#check(now, queued * this.#cost)) {
+      if (queued === 0 || this.#cost === null || !this.#check(now, queued * this.#cost, 1)) {
         this.#admitted++;
         return null;
       }
@@ -125,7 +128,7 @@ export class CpuShare {
 
   /** The run time now, not kept. */
   #read(now: number): Sample {
-    return { t: now, busy: Number(this.#probe.busyNs()) / 1e6 };
+    return { t: now, busy: Number(this.#probe.busyNs()) / 1e6, admitted: this.#admitted };
   }
 
   /** The run time now, kept in the window. */
@@ -140,14 +143,14 @@ export class CpuShare {
     return s;
   }
 
-  /** Run time at `t`, from the last sample at or before it (or the oldest kept), ms. */
-  #busyAt(t: number): number {
+  /** The last sample at or before `t` (or the oldest kept). */
+  #at(t: number): Sample {
     let at = this.#samples[0];
     for (const s of this.#samples) {
       if (s.t > t) break;
       at = s;
     }
-    return at?.busy ?? 0;
+    return at ?? { t, busy: 0, admitted: 0 };
   }
 
   #tick(): void {
@@ -161,20 +164,24 @@ export class CpuShare {
       this.#doneSeen = done;
       this.#busyAtDone = cur.busy;
     }
-    if (this.#check(now, 0, cur)) return;
+    if (this.#check(now, 0, 0, cur)) return;
     // Idle (no run time since the last sample) and not cooling down: stop sampling until the next request.
     if (prev !== undefined && cur.busy === prev.busy && now >= this.#until) this.#stop();
   }
 
   /**
    * Whether the server is over its share, counting `queuedMs` of work already handed to its
-   * isolate; if so, starts (or extends) the cool-down.
+   * isolate (and `arriving` requests not admitted yet); if so, starts (or extends) the cool-down.
+   * It takes at least two requests within the window: one request alone is bounded by its own
+   * `timeoutMs`, and is never followed by a cool-down by itself.
    */
-  #check(now: number, queuedMs: number, cur: Sample = this.#read(now)): boolean {
+  #check(now: number, queuedMs: number, arriving = 0, cur: Sample = this.#read(now)): boolean {
     const window = this.#limits.cpuShareWindowMs;
     const allowed = this.#limits.cpuShare * window;
-    const used = cur.busy - this.#busyAt(now - window);
-    if (used + queuedMs > allowed) {
+    const start = this.#at(now - window);
+    const used = cur.busy - start.busy;
+    const requests = cur.admitted - start.admitted + arriving;
+    if (used + queuedMs > allowed && (requests >= 2 || now < this.#until)) {
       // Until the share would be back under the limit with no more run time, and at least the cool-down.
       let backUnder = window;
       for (const s of this.#samples) {

@@ -57,6 +57,11 @@ t.test('a busy server within its share is never throttled', async (t) => {
     await new Promise((r) => setTimeout(r, 40));
   }
   t.same([...statuses], [[200, 80]], 'every request answered 200');
+
+  // One long request alone (bounded by its own timeoutMs) is never followed by a cool-down.
+  const long = await svc.deploy(hostile("() => { const end = Date.now() + 1500; while (Date.now() < end) {} return { version: '1.1', statuscode: 200, headers: {}, message: 'long' }; }"), { timeoutMs: 5000, cpuShareWindowMs: 2000, cpuCooldownMs: 1000 });
+  t.equal((await get(long.port, '/long')).status, 200, 'a request over half the window');
+  t.equal((await get(long.port, '/ok')).status, 200, 'is not followed by a cool-down');
   t.notMatch(svc.output(), /server over its CPU share/, 'never cooled down');
 });
 
