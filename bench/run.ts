@@ -153,7 +153,11 @@ async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>):
 
 /** Scenario 4: `DENSITY` deployed idle servers. */
 async function density(): Promise<Record<string, number | string>> {
-  const svc = await startService(SERVE_ARGS);
+  // The open default tenant's quotas (100 servers, 8 GiB of memoryMb) are raised for this many servers.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'isohttpd-bench-config-'));
+  const config = path.join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ quotas: { maxServers: DENSITY, memoryMb: DENSITY * 64 } }));
+  const svc = await startService(['--config', config, ...SERVE_ARGS]);
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const pid = svc.proc.pid ?? 0;
@@ -172,6 +176,7 @@ async function density(): Promise<Record<string, number | string>> {
     };
   } finally {
     await svc.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
