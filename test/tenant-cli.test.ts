@@ -1,13 +1,13 @@
 // `isohttpd tenant add|ls|rm` on a data dir: tokens printed once (hash stored), listing, removal refused while the tenant has servers.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { addTenant, example, startService, tempDataDir, tenantCli } from './helpers/service.js';
 
 t.test('add, ls, rm', async (t) => {
   const dataDir = tempDataDir();
-  t.teardown(() => undefined);
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
   const add = tenantCli(dataDir, 'add', 'acme', '--max-servers', '3', '--memory-mb', '256');
   t.equal(add.status, 0);
   const token = add.stdout.trim();
