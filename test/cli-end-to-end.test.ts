@@ -44,8 +44,8 @@ t.test('deploy, ls, show, logs, rm through the CLI', async (t) => {
     logs === undefined || logsJsonRun === undefined) throw new Error('a run is missing');
   t.equal(ls.code, 0, ls.stderr);
   const [header, row, ...more] = ls.stdout.trimEnd().split('\n');
-  t.match(header, /^ID\s+ADDRESS\s+STATE\s+REQUESTS\s+MEMORY\s+TIMEOUT\s+CREATED$/);
-  t.match(row, new RegExp(`^${id}\\s+127\\.0\\.0\\.1:${port}\\s+running\\s+\\d+\\s+32 MiB\\s+500 ms\\s+\\d{4}-`));
+  t.match(header, /^ID\s+ADDRESS\s+STATE\s+VERSION\s+REQUESTS\s+MEMORY\s+TIMEOUT\s+CREATED$/);
+  t.match(row, new RegExp(`^${id}\\s+127\\.0\\.0\\.1:${port}\\s+running\\s+1\\s+\\d+\\s+32 MiB\\s+500 ms\\s+\\d{4}-`));
   t.same(more, [], 'one server, one row');
 
   t.equal(lsJson.code, 0);

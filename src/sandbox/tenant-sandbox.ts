@@ -27,8 +27,8 @@ interface Job {
   readonly json: string;
   readonly body: BodySource;
   readonly id: number;
-  /** When it was invoked (performance.now(), ms): its time limit runs from here. */
-  readonly t0: number;
+  /** When it was first handed to a ready isolate (performance.now(), ms): its time limit runs from here. */
+  t0: number;
   readonly resolve: (r: InvokeResult) => void;
   /** Body bytes taken when it was first dispatched (kept, should it be dispatched again). */
   first: Uint8Array | null;
@@ -112,18 +112,19 @@ export class TenantSandbox {
 
   /**
    * Runs the handler for one request, its body pulled from `body` as the handler reads. Never
-   * rejects: every failure is an outcome. The time limit runs from this call, so time spent waiting
-   * for the isolate or for body bytes counts against `timeoutMs`.
+   * rejects: every failure is an outcome. The time limit runs from the moment the request is first
+   * handed to a ready isolate: time spent waiting for the isolate to be instantiated (after a
+   * replacement) is the host's, not the tenant's; time queued behind the server's own running
+   * requests, and time waiting for body bytes, counts against `timeoutMs`.
    */
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
     if (this.#closed) return Promise.resolve(crashed('server is stopping'));
     return new Promise((resolve) => {
       const job: Job = {
-        json: requestJson, body, id: this.#nextBodyId++, t0: performance.now(), resolve,
+        json: requestJson, body, id: this.#nextBodyId++, t0: 0, resolve,
         first: null, complete: false, state: 'queued', inst: null, deadlinePassed: false, graced: false, timer: null,
       };
       this.#bodies.set(job.id, body);
-      job.timer = setTimeout(() => this.#expire(job), this.#limits.timeoutMs);
       this.#queue.push(job);
       this.#schedule();
     });
@@ -159,7 +160,12 @@ export class TenantSandbox {
     }
     const args: unknown[] = [];
     let oldest = Infinity;
+    const now = performance.now();
     for (const j of live) {
+      if (j.timer === null && !j.deadlinePassed) {
+        j.t0 = now;
+        j.timer = setTimeout(() => this.#expire(j), this.#limits.timeoutMs);
+      }
       if (j.first === null) {
         const { bytes, complete } = j.body.takeBuffered();
         j.first = bytes;
