@@ -1,4 +1,4 @@
-// CPU share of one tenant server: its isolates' run time over a sliding window; a server over its share is refused (503 + Retry-After) for a cool-down without entering its isolate.
+// CPU share of one tenant server: its isolates' run time over a sliding window; a server over its share while a neighbour on its worker waits is refused (503 + Retry-After) for a cool-down without entering its isolate.
 
 import type { RequestHead } from './head-parser.js';
 import { serializeError, type Serialized } from './response-writer.js';
@@ -34,6 +34,8 @@ export interface CpuProbe {
   busyNs(): bigint;
   /** Requests handed to the sandbox and not answered yet (admitted here, so queued or running). */
   inFlight(): number;
+  /** Whether another server of the same worker wants the time: requests in its sandbox now, or started very recently (someone the share protects). */
+  contended(): boolean;
 }
 
 interface Sample {
@@ -49,7 +51,9 @@ interface Sample {
  * Tracks one server's isolate run time (isolated-vm's `wallTime`: its code running, or blocked in
  * a body read) over a sliding window of `cpuShareWindowMs`. When it exceeds `cpuShare` of the
  * window — or would, counting the requests already queued for the isolate at the server's moving
- * average run time per request — the server cools down: for at least `cpuCooldownMs`, and until
+ * average run time per request — and another server of the same worker has requests in its
+ * sandbox (the policy is work-conserving: a server alone on its worker, or with idle neighbours, is
+ * never refused, and a cool-down ends as soon as the neighbours are idle), the server cools down: for at least `cpuCooldownMs`, and until
  * its share over the window would be back under the limit, every new request is answered `503` with
  * `Retry-After` before it reaches the isolate. Requests already handed to the isolate run on
  * (isolated-vm cannot take them back); counting them in is what keeps a burst of slow requests
@@ -98,6 +102,9 @@ export class CpuShare {
    */
   refuse(head: Pick<RequestHead, 'version' | 'method'>): Serialized | null {
     const now = performance.now();
+    // Work-conserving: with no other server of the worker wanting the time, nobody is refused
+    // (a cool-down under way ends as soon as the neighbours are idle).
+    if (now < this.#until && !this.#probe.contended()) this.#until = 0;
     if (now >= this.#until) {
       if (this.#timer === null && !this.#closed) {
         this.#sample(now);
@@ -170,12 +177,14 @@ export class CpuShare {
   }
 
   /**
-   * Whether the server is over its share, counting `queuedMs` of work already handed to its
+   * Whether the server is over its share while a neighbour wants the time, counting `queuedMs` of work already handed to its
    * isolate (and `arriving` requests not admitted yet); if so, starts (or extends) the cool-down.
    * It takes at least two requests within the window: one request alone is bounded by its own
    * `timeoutMs`, and is never followed by a cool-down by itself.
    */
   #check(now: number, queuedMs: number, arriving = 0, cur: Sample = this.#read(now)): boolean {
+    // Nobody else on the worker wants the time: no episode starts or grows.
+    if (!this.#probe.contended()) return false;
     const window = this.#limits.cpuShareWindowMs;
     const allowed = this.#limits.cpuShare * window;
     const start = this.#at(now - window);

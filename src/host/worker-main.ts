@@ -43,6 +43,29 @@ interface Hosted {
 }
 
 const hosted = new Map<number, Hosted>();
+/** Servers of this worker with requests in the sandbox now (for the CPU share: is anyone else waiting?). */
+let serversBusy = 0;
+/** The last two servers that started a request, and when (performance.now(), ms), newest first. */
+const recentlyActive: Array<{ httpdid: number; at: number }> = [];
+/** A neighbour that started a request this recently still counts as wanting the time, ms. */
+const CONTENTION_MS = 1000;
+
+function markActive(httpdid: number): void {
+  const now = performance.now();
+  const first = recentlyActive[0];
+  if (first !== undefined && first.httpdid === httpdid) first.at = now;
+  else {
+    recentlyActive.unshift({ httpdid, at: now });
+    recentlyActive.length = Math.min(recentlyActive.length, 2);
+  }
+}
+
+/** Whether another server of this worker has requests in its sandbox, or started one within {@link CONTENTION_MS}. */
+function contended(h: Hosted): boolean {
+  if (serversBusy - (h.counters.inFlight > 0 ? 1 : 0) > 0) return true;
+  const now = performance.now();
+  return recentlyActive.some((r) => r.httpdid !== h.httpdid && now - r.at < CONTENTION_MS);
+}
 
 function newCounters(): ServerCounters {
   return {
@@ -117,11 +140,12 @@ function generation(h: Hosted, sandbox: TenantSandbox, limits: Limits): Generati
     invoke: async (json, body) => {
       const gen = h.current ?? self;
       gen.inFlight++;
-      counters.inFlight++;
+      if (counters.inFlight++ === 0) serversBusy++;
+      markActive(h.httpdid);
       try {
         return await gen.sandbox.invoke(json, body);
       } finally {
-        counters.inFlight--;
+        if (--counters.inFlight === 0) serversBusy--;
         if (--gen.inFlight === 0 && gen.retired) void disposeRetired(h, gen);
       }
     },
@@ -170,7 +194,7 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
         get cpuShareWindowMs() { return (h.current?.limits ?? msg.limits).cpuShareWindowMs; },
         get cpuCooldownMs() { return (h.current?.limits ?? msg.limits).cpuCooldownMs; },
       },
-      { busyNs: () => busyNs(h), inFlight: () => h.counters.inFlight },
+      { busyNs: () => busyNs(h), inFlight: () => h.counters.inFlight, contended: () => contended(h) },
       (e) => send({ op: 'throttled', httpdid: msg.httpdid, ...e }),
     ),
   };

@@ -10,8 +10,29 @@ async function getWithHeaders(port: number, path: string): Promise<{ status: num
   return { status: res?.status ?? 0, retryAfter: res?.headers['retry-after'], text: res?.body.toString() ?? '' };
 }
 
-t.test('a spinning server is cooled down, then recovers', async (t) => {
-  const svc = await startService(t);
+/** Keeps `clients` requests at a time in flight on a server until the returned function is called. */
+function keepBusy(port: number, clients: number): () => Promise<number> {
+  let going = true;
+  let served = 0;
+  const loops = Array.from({ length: clients }, async () => {
+    while (going) {
+      const r = await get(port, '/n').catch(() => ({ status: 0 }));
+      if (r.status === 200) served++;
+    }
+  });
+  return async () => {
+    going = false;
+    await Promise.all(loops);
+    return served;
+  };
+}
+
+t.test('a spinning server is cooled down while its neighbour waits, then recovers', async (t) => {
+  // One worker: the spinner and its neighbour share it.
+  const svc = await startService(t, ['--workers', '1']);
+  const neighbour = await svc.deploy("export default () => { const end = Date.now() + 2; while (Date.now() < end) {} return { version: '1.1', statuscode: 200, headers: {}, message: 'n' }; }");
+  const stopNeighbour = keepBusy(neighbour.port, 4);
+  t.teardown(stopNeighbour);
   // Half a core over 2 s: two 1 s spins in a row are over it.
   const { httpdid, port } = await svc.deploy(hostile('() => { for (;;) {} }'), { timeoutMs: 1000, cpuShareWindowMs: 2000, cpuCooldownMs: 1000 });
   const statuses: number[] = [];
@@ -31,6 +52,7 @@ t.test('a spinning server is cooled down, then recovers', async (t) => {
   const during = await getWithHeaders(port, '/ok');
   t.equal(during.status, 503, 'every request of the server is refused during the cool-down, without entering the isolate');
   t.match(svc.output(), /server over its CPU share/, 'the cool-down is logged');
+  t.ok(await stopNeighbour() > 0, 'the neighbour was served meanwhile');
 
   await new Promise((r) => setTimeout(r, retryAfter * 1000 + 200));
   const after = await get(port, '/ok');
@@ -44,6 +66,15 @@ t.test('a spinning server is cooled down, then recovers', async (t) => {
     await new Promise((r) => setTimeout(r, 100));
   }
   t.same([outcomes['timeout'], outcomes['ok']], [statuses.length - 1, 2], 'refused requests are not counted as outcomes');
+});
+
+t.test('a spinning server alone on its worker is not refused: nobody waits for the time', async (t) => {
+  const svc = await startService(t, ['--workers', '1']);
+  const { port } = await svc.deploy(hostile('() => { for (;;) {} }'), { timeoutMs: 500, cpuShareWindowMs: 1000, cpuCooldownMs: 1000 });
+  const statuses: number[] = [];
+  for (let i = 0; i < 5; i++) statuses.push((await getWithHeaders(port, '/spin')).status);
+  t.same(statuses, [504, 504, 504, 504, 504], 'every spin runs to its time limit, none is refused');
+  t.notMatch(svc.output(), /server over its CPU share/, 'never cooled down');
 });
 
 t.test('a busy server within its share is never throttled', async (t) => {
