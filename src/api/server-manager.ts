@@ -6,6 +6,7 @@ import { resolveLimits, type Limits } from '../limits.js';
 import { OUTCOMES } from '../outcome.js';
 import { bindHandle, resolveBindAddress, type BoundHandle } from '../host/bind.js';
 import { checkAddress, type AddressPolicy } from './address-policy.js';
+import { ConsoleLog, type ConsoleFollower, type ConsoleLine } from './console-log.js';
 import type { Caller } from './auth.js';
 import { checkQuota, effectiveQuotas, type Quotas } from './quotas.js';
 import type { Registry, ServerRow } from './registry.js';
@@ -92,24 +93,7 @@ interface ServerRecord {
   crashes: number[];
 }
 
-/** One console line of a handler, as `GET /servers/:httpdid/logs` shows it. */
-export interface ConsoleLine {
-  /** ISO 8601 time the line reached the control process. */
-  time: string;
-  level: string;
-  message: string;
-}
-
-/** Receives a server's console lines as they arrive ({@link ServerManager.followConsole}). */
-export interface ConsoleFollower {
-  /** A new console line. Called synchronously as lines arrive: must not block. */
-  line(line: ConsoleLine): void;
-  /** The server was deleted (or the service is stopping): no more lines will come. */
-  end(): void;
-}
-
-/** Console lines kept per server (a ring buffer: the oldest go first). */
-export const CONSOLE_LINES_KEPT = 1000;
+export { CONSOLE_LINES_KEPT, type ConsoleFollower, type ConsoleLine } from './console-log.js';
 
 /** How long start-up retries an address still in use before it marks the server failed, ms. */
 const RESTORE_RETRY_MS = 5000;
@@ -155,10 +139,8 @@ export class ServerManager {
   /** Creations in progress, counted against their tenant's quotas until they finish. */
   readonly #pending = new Map<string, { servers: number; memoryMb: number }>();
   readonly #addresses = new Set<string>();
-  /** The last console lines of each server's handler, from the moment its httpdid is allocated (module-level output included). */
-  readonly #console = new Map<number, ConsoleLine[]>();
-  /** Followers of each server's console (`GET /servers/:httpdid/logs?follow=1`). */
-  readonly #followers = new Map<number, Set<ConsoleFollower>>();
+  /** The last console lines of each server's handler, and their followers. */
+  readonly #console = new ConsoleLog();
   #policy: AddressPolicy;
 
   private constructor(opts: ManagerOptions, pool: WorkerPool) {
@@ -169,17 +151,7 @@ export class ServerManager {
     this.#quotas = opts.quotas;
     this.#pool = pool;
     pool.on('crash', (httpdid: number, reason: string) => void this.#onCrash(httpdid, reason));
-    pool.on('console', (httpdid: number, time: number, lines: ReadonlyArray<readonly [string, string]>) => {
-      const kept = this.#console.get(httpdid);
-      if (kept === undefined) return;
-      const iso = new Date(time).toISOString();
-      for (const [level, message] of lines) kept.push({ time: iso, level, message });
-      if (kept.length > CONSOLE_LINES_KEPT) kept.splice(0, kept.length - CONSOLE_LINES_KEPT);
-      const followers = this.#followers.get(httpdid);
-      if (followers !== undefined) {
-        for (const f of followers) for (const [level, message] of lines) f.line({ time: iso, level, message });
-      }
-    });
+    pool.on('console', (httpdid: number, time: number, lines: ReadonlyArray<readonly [string, string]>) => this.#console.add(httpdid, time, lines));
   }
 
   /**
@@ -212,7 +184,7 @@ export class ServerManager {
   }
 
   async #restore(row: ServerRow): Promise<void> {
-    this.#console.set(row.httpdid, []);
+    this.#console.open(row.httpdid);
     const base = {
       httpdid: row.httpdid, tenant: row.tenant, host: row.host, port: row.port, createdAt: row.createdAt, updatedAt: row.updatedAt,
       version: row.version, limits: row.limits, replicas: row.replicas, source: row.source, quarantined: false, crashes: [],
@@ -267,12 +239,12 @@ export class ServerManager {
     this.#pending.set(caller.name, { servers: pending.servers + 1, memoryMb: pending.memoryMb + memoryMb });
     try {
       const httpdid = this.#registry.nextHttpdid();
-      this.#console.set(httpdid, []);
+      this.#console.open(httpdid);
       let placed: Placement;
       try {
         placed = await this.#bindAndDeploy(httpdid, req.host, req.port, req.source, limits, replicas);
       } catch (err) {
-        this.#console.delete(httpdid);
+        this.#console.close(httpdid);
         throw err;
       }
       const now = new Date().toISOString();
@@ -286,7 +258,7 @@ export class ServerManager {
         if (!stored) throw new IsoError('ISO_ERR_API_UNAUTHORIZED', `tenant ${JSON.stringify(caller.name)} was removed (or tokens were turned on) during the request`);
       } catch (err) {
         await this.#stop(rec);
-        this.#console.delete(httpdid);
+        this.#console.close(httpdid);
         throw err;
       }
       this.#servers.set(httpdid, rec);
@@ -450,7 +422,7 @@ export class ServerManager {
   /** The last console lines of one of the caller's servers, oldest first. @throws IsoError 404. */
   consoleLines(caller: Caller, httpdid: number): ConsoleLine[] {
     this.#record(caller, httpdid);
-    return [...(this.#console.get(httpdid) ?? [])];
+    return this.#console.lines(httpdid);
   }
 
   /**
@@ -460,23 +432,7 @@ export class ServerManager {
    */
   followConsole(caller: Caller, httpdid: number, follower: ConsoleFollower): () => void {
     this.#record(caller, httpdid);
-    let set = this.#followers.get(httpdid);
-    if (set === undefined) this.#followers.set(httpdid, set = new Set());
-    set.add(follower);
-    return () => {
-      set.delete(follower);
-      if (set.size === 0 && this.#followers.get(httpdid) === set) this.#followers.delete(httpdid);
-    };
-  }
-
-  /** Ends and forgets the console followers of one server, or of every server. */
-  #endFollowers(httpdid?: number): void {
-    const ids = httpdid === undefined ? [...this.#followers.keys()] : [httpdid];
-    for (const id of ids) {
-      const set = this.#followers.get(id);
-      this.#followers.delete(id);
-      for (const f of set ?? []) f.end();
-    }
+    return this.#console.follow(httpdid, follower);
   }
 
   /**
@@ -487,8 +443,7 @@ export class ServerManager {
     const rec = this.#record(caller, httpdid);
     this.#registry.deleteServer(httpdid);
     this.#servers.delete(httpdid);
-    this.#console.delete(httpdid);
-    this.#endFollowers(httpdid);
+    this.#console.close(httpdid);
     // An update under way finishes (or fails) before the server is taken down.
     await rec.updating;
     await this.#stop(rec);
@@ -563,7 +518,7 @@ export class ServerManager {
 
   /** Stops every server and the workers (the registry keeps them: they are restored at the next start). */
   async close(): Promise<void> {
-    this.#endFollowers();
+    this.#console.closeAll();
     this.#closeHandles();
     this.#servers.clear();
     this.#addresses.clear();
