@@ -85,6 +85,8 @@ export class TenantSandbox {
   #nextBodyId = 1;
   #queue: Job[] = [];
   #flushScheduled = false;
+  /** A batch is being dispatched or running: the next one waits for it (so no request is charged for another's time). */
+  #batchRunning = false;
   /** For {@link busyNs}: the instance serving now, the run time last seen of it, and that of the isolates before it, ns. */
   #live: Instance;
   #liveNs = 0n;
@@ -112,10 +114,10 @@ export class TenantSandbox {
 
   /**
    * Runs the handler for one request, its body pulled from `body` as the handler reads. Never
-   * rejects: every failure is an outcome. The time limit runs from the moment the request is first
-   * handed to a ready isolate: time spent waiting for the isolate to be instantiated (after a
-   * replacement) is the host's, not the tenant's; time queued behind the server's own running
-   * requests, and time waiting for body bytes, counts against `timeoutMs`.
+   * rejects: every failure is an outcome. The time limit runs from the moment the request's batch
+   * is handed to a ready isolate: time spent waiting for the isolate to be instantiated (after a
+   * replacement) or for the batch before it to end is not the request's; time waiting for body
+   * bytes counts against `timeoutMs`.
    */
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
     if (this.#closed) return Promise.resolve(crashed('server is stopping'));
@@ -141,6 +143,19 @@ export class TenantSandbox {
   }
 
   async #flush(): Promise<void> {
+    // One batch at a time: requests that arrive meanwhile wait in the queue, their time limits not
+    // yet running, and go in the next batch as soon as this one ends.
+    if (this.#batchRunning) return;
+    this.#batchRunning = true;
+    try {
+      await this.#runBatch();
+    } finally {
+      this.#batchRunning = false;
+      if (this.#queue.length > 0) this.#schedule();
+    }
+  }
+
+  async #runBatch(): Promise<void> {
     const jobs = this.#queue;
     this.#queue = [];
     let inst: Instance;
@@ -238,9 +253,15 @@ export class TenantSandbox {
         if (done !== null && i < done.length) {
           const r = done[i];
           this.#finish(j, r === null || r === undefined ? RESET : this.#result(r));
-        } else if (done === null || i === done.length || j.deadlinePassed) {
+        } else if (done === null || i === done.length) {
           this.#finish(j, this.#timeoutResult());
         } else {
+          // Never started: it goes in the next batch with its whole time limit (its deadline timer,
+          // which may have fired together with the batch's, starts again when it is dispatched).
+          if (j.timer !== null) clearTimeout(j.timer);
+          j.timer = null;
+          j.deadlinePassed = false;
+          j.graced = false;
           j.state = 'queued';
           j.inst = null;
           this.#queue.push(j);
