@@ -227,10 +227,7 @@ export class ServerManager {
    * @throws IsoError 400 (replicas), 403 (address policy, quota), 409 (in use), 413 (source too large), 422 (source), 503 (worker).
    */
   async create(caller: Caller, req: CreateRequest): Promise<ServerView> {
-    const sourceBytes = Buffer.byteLength(req.source, 'utf8');
-    if (sourceBytes > this.#maxSourceBytes) {
-      throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${sourceBytes} bytes; at most ${this.#maxSourceBytes} are allowed`);
-    }
+    const sourceBytes = this.#sourceBytes(req.source);
     const replicas = req.replicas ?? 1;
     const limits = resolveLimits(req.limits);
     const memoryMb = limits.memoryMb * replicas;
@@ -271,6 +268,15 @@ export class ServerManager {
         else this.#pending.set(caller.name, { servers: p.servers - 1, memoryMb: p.memoryMb - memoryMb });
       }
     }
+  }
+
+  /** A source's size in UTF-8 bytes. @throws IsoError 413 over the API-wide source limit (the tenant quota is checked after). */
+  #sourceBytes(source: string): number {
+    const bytes = Buffer.byteLength(source, 'utf8');
+    if (bytes > this.#maxSourceBytes) {
+      throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${bytes} bytes; at most ${this.#maxSourceBytes} are allowed`);
+    }
+    return bytes;
   }
 
   /** A tenant's servers and memory (`memoryMb × replicas` of its running servers), creations in progress included. */
@@ -345,10 +351,7 @@ export class ServerManager {
     if (req.source === undefined && req.limits === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source or limits (or both)');
     if (rec.state !== 'running' || rec.handle === null) throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${rec.reason ?? 'not serving'}); delete it and create it again`);
     const source = req.source ?? rec.source;
-    const sourceBytes = Buffer.byteLength(source, 'utf8');
-    if (sourceBytes > this.#maxSourceBytes) {
-      throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${sourceBytes} bytes; at most ${this.#maxSourceBytes} are allowed`);
-    }
+    const sourceBytes = this.#sourceBytes(source);
     const limits: Limits = req.limits === undefined ? rec.limits : Object.freeze({ ...rec.limits, ...req.limits });
     const usage = this.#usage(caller.name);
     checkQuota(caller.name, effectiveQuotas(this.#quotas, caller.overrides), { servers: usage.servers, memoryMb: usage.memoryMb - rec.limits.memoryMb * rec.replicas }, {
