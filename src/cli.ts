@@ -1,148 +1,15 @@
 #!/usr/bin/env node
-// The `isohttpd` command: `serve` starts the control process (API + tenant listeners) and its sandbox workers; `tenant` manages tenants; the client commands are in cli/.
+// The `isohttpd` entry point: refuses a Node.js older than the one isohttpd runs on, in one line, before anything that would fail on it is loaded.
 
-import path from 'node:path';
-import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './cli/commands.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
-import { TENANT_USAGE, tenantCommand } from './tenant-command.js';
+/** The oldest Node.js major version isohttpd runs on (isolated-vm 7 and node:sqlite need it). */
+const MIN_NODE_MAJOR = 24;
 
-const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port P] [--data-dir D] [--workers N]
-       isohttpd tenant add|ls|rm ...   (isohttpd tenant --help)
-
-  --config FILE  JSON config file, keys as in schemas/config.json (env ISOHTTPD_CONFIG); flags and env win over it
-  --api-host H   address of the control API (env ISOHTTPD_API_HOST, default 127.0.0.1)
-  --api-port P   port of the control API, 0 for any free one (env ISOHTTPD_API_PORT, default 7070)
-  --data-dir D   state directory (env ISOHTTPD_DATA_DIR, default ./data)
-  --workers N    sandbox worker processes (env ISOHTTPD_WORKERS, default one per CPU)
-`;
-
-/** How long a SIGTERM/SIGINT waits for requests in flight on tenant servers, ms. */
-const DRAIN_MS = 10_000;
-
-/** A refusal to start that is the operator's to fix (exit 2, one line). */
-class StartError extends Error {}
-
-/** API request bodies may exceed the source limit by this much (JSON quoting and the other fields), bytes. */
-const BODY_OVERHEAD = 64 * 1024;
-
-async function serve(config: Config): Promise<void> {
-  // Loaded here so that the other commands start fast (fastify, the pool and the manager are serve's alone).
-  const [{ buildApp }, { DEFAULT_TENANT, isLoopback }, { Registry }, { ServerManager }] = await Promise.all([
-    import('./api/app.js'), import('./api/auth.js'), import('./api/registry.js'), import('./api/server-manager.js'),
-  ]);
-  const logger = { level: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'info' };
-  const dataDir = path.resolve(config.dataDir);
-  const openTenant = isLoopback(config.apiHost);
-  const registry = Registry.open(dataDir);
-  if (!openTenant && !registry.hasTenants()) {
-    registry.close();
-    throw new StartError(`the API would listen on ${config.apiHost}, which is not loopback, and no tenant exists: add one first with \`isohttpd tenant add NAME --data-dir ${config.dataDir}\``);
-  }
-  let app: ReturnType<typeof buildApp> | undefined;
-  // Every stored server is bound and deployed again before the API listens.
-  const manager = await ServerManager.start({
-    registry,
-    maxSourceBytes: config.maxSourceBytes,
-    quotas: config.quotas,
-    workers: config.workers,
-    policy: {
-      allowedHosts: config.allowedHosts, portMin: config.portMin, portMax: config.portMax, reservedPorts: config.reservedPorts,
-      apiAddress: config.apiHost, apiPort: config.apiPort,
-    },
-    log: {
-      info: (o, m) => app?.log.info(o, m),
-      warn: (o, m) => app?.log.warn(o, m),
-      error: (o, m) => app?.log.error(o, m),
-    },
-  });
-  // JSON-quoting can grow a source up to six-fold (\u00XX escapes); the source limit itself is checked on the decoded string.
-  app = buildApp({ manager, registry, openTenant, rateLimit: config.rateLimit, bodyLimit: config.maxSourceBytes * 6 + BODY_OVERHEAD, logger });
-  try {
-    await app.listen({ host: config.apiHost, port: config.apiPort });
-  } catch (err) {
-    await manager.close();
-    registry.close();
-    throw err;
-  }
-  const addr = app.server.address();
-  const port = typeof addr === 'object' && addr !== null ? addr.port : config.apiPort;
-  manager.setApiAddress(config.apiHost, port);
-  const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
-  const url = `http://${host}:${port}`;
-  if (!registry.hasTenants()) {
-    process.stdout.write(`isohttpd: no tenant exists, so the API is open (no token needed) on loopback as tenant "${DEFAULT_TENANT}"; ` +
-      `\`isohttpd tenant add NAME\` turns on tokens at once (\`tenant add ${DEFAULT_TENANT}\` keeps these servers)\n`);
-  }
-  process.stdout.write(`isohttpd API listening on ${url} (data dir ${dataDir}, ${config.workers} sandbox workers, ${manager.count} servers restored)\n` +
-    `try: curl -s ${url}/servers -H 'content-type: application/json' -d "$(node -e 'console.log(JSON.stringify({host: "127.0.0.1", port: 8080, source: require("fs").readFileSync("examples/hello.js", "utf8")}))')" && curl -s http://127.0.0.1:8080/\n`);
-
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    app?.log.info({ signal }, 'stopping');
-    void (async () => {
-      // Stop accepting everywhere; API requests and tenant requests in flight finish (the latter for at most DRAIN_MS).
-      await Promise.all([app?.close(), manager.drain(DRAIN_MS)]);
-      await manager.close();
-      // Every acknowledged write is already committed; this checkpoints the WAL and closes the file.
-      registry.close();
-      app?.log.info({ signal }, 'stopped');
-      process.exit(0);
-    })().catch((err: unknown) => {
-      process.stderr.write(`isohttpd: error while stopping: ${(err as Error).message}\n`);
-      process.exit(1);
-    });
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+const major = Number(process.versions.node.split('.')[0]);
+if (!(major >= MIN_NODE_MAJOR)) {
+  process.stderr.write(`isohttpd: needs Node.js ${MIN_NODE_MAJOR} or newer, and this is Node.js ${process.versions.node} (${process.execPath}); ` +
+    `run it with \`npm start\` or \`npx isohttpd ...\` in its checkout, which use the Node.js ${MIN_NODE_MAJOR} that \`npm install\` put in node_modules/.bin, or with a Node.js >= ${MIN_NODE_MAJOR}\n`);
+  process.exit(2);
 }
-
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE + CLIENT_USAGE);
-    return command === undefined ? 2 : 0;
-  }
-  if (command === 'tenant') {
-    if (rest[0] === '--help' || rest[0] === '-h') {
-      process.stdout.write(TENANT_USAGE);
-      return 0;
-    }
-    return tenantCommand(rest, process.env);
-  }
-  if (CLIENT_COMMANDS.has(command)) return runClientCommand(argv);
-  if (command !== 'serve') {
-    process.stderr.write(`isohttpd: unknown command ${JSON.stringify(command)}\n${USAGE}${CLIENT_USAGE}`);
-    return 2;
-  }
-  let config: Config;
-  try {
-    config = loadConfig(rest, process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`isohttpd: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  try {
-    await serve(config);
-  } catch (err) {
-    if (err instanceof StartError) {
-      process.stderr.write(`isohttpd: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
-  return -1;
-}
-
-main(process.argv.slice(2)).then(
-  (code) => { if (code >= 0) process.exit(code); },
-  (err: unknown) => {
-    const e = err as NodeJS.ErrnoException;
-    process.stderr.write(`isohttpd: ${e.code === 'EADDRINUSE' ? `the API address is already in use (${e.message})` : e.message}\n`);
-    process.exit(1);
-  },
-);
+// Only now: these imports load isolated-vm and node:sqlite, which an older Node cannot.
+const { run } = await import('./cli/main.js');
+run(process.argv.slice(2));

@@ -2,7 +2,7 @@
 
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync } from 'node:sqlite';
 import t from 'tap';
 import { DB_FILE, hashToken, Registry } from '../src/api/registry.js';
 import { resolveLimits } from '../src/limits.js';
@@ -13,8 +13,8 @@ t.test('migrations, pragmas, servers, tenants', async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const reg = Registry.open(dir);
   t.equal(reg.schemaVersion, 1, 'migration 001 applied');
-  const peek = new Database(path.join(dir, DB_FILE), { readonly: true });
-  t.equal(peek.pragma('journal_mode', { simple: true }), 'wal');
+  const peek = new DatabaseSync(path.join(dir, DB_FILE), { readOnly: true });
+  t.same(peek.prepare('PRAGMA journal_mode').get(), { journal_mode: 'wal' });
   t.same((peek.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name),
     ['httpdid_sequence', 'servers', 'tenants']);
   peek.close();
@@ -60,7 +60,7 @@ t.test('migrations, pragmas, servers, tenants', async (t) => {
   t.equal(again.nextHttpdid(), 3);
   const tok = again.addTenant('b');
   again.close();
-  const db = new Database(path.join(dir, DB_FILE), { readonly: true });
+  const db = new DatabaseSync(path.join(dir, DB_FILE), { readOnly: true });
   t.same(db.prepare('SELECT token_hash FROM tenants').all(), [{ token_hash: hashToken(tok) }]);
   db.close();
 });

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Limits } from '../limits.js';
 
 /** The database file inside the data dir. */
@@ -74,34 +74,60 @@ export function hashToken(token: string): string {
 /** Tenant names: what `isohttpd tenant add` accepts. */
 export const TENANT_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
+/** How long a writer waits for another process's lock before failing, ms. */
+const BUSY_TIMEOUT_MS = 5000;
+/** SQLite's extended result code for a PRIMARY KEY violation (`SQLITE_CONSTRAINT_PRIMARYKEY`). */
+const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
+
 /**
- * The SQLite registry. Every write is one transaction, committed (WAL, `synchronous=FULL`: the
- * WAL is fsynced at each commit) before the method returns, so an acknowledged write survives a
- * crash of the process or the machine. Several processes may open it at once (the service and
- * `isohttpd tenant …`); a writer waits up to 5 s for another's lock. Synchronous API (better-sqlite3).
+ * The SQLite registry, on Node's built-in `node:sqlite`. Every write is one transaction, committed
+ * (WAL, `synchronous=FULL`: the WAL is fsynced at each commit) before the method returns, so an
+ * acknowledged write survives a crash of the process or the machine. Several processes may open
+ * it at once (the service and `isohttpd tenant …`); a writer waits up to 5 s for another's lock.
+ * Synchronous API (`DatabaseSync`).
  */
 export class Registry {
-  readonly #db: Database.Database;
+  readonly #db: DatabaseSync;
   /** Statements of the per-request path, prepared once. */
-  #byToken: Database.Statement | undefined;
-  #anyTenant: Database.Statement | undefined;
+  #byToken: StatementSync | undefined;
+  #anyTenant: StatementSync | undefined;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: DatabaseSync) {
     this.#db = db;
   }
 
   /** Opens (creating if needed) the registry in `dataDir` and applies pending migrations. */
   static open(dataDir: string): Registry {
     mkdirSync(dataDir, { recursive: true });
-    const db = new Database(path.join(dataDir, DB_FILE));
-    db.pragma('busy_timeout = 5000');
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
+    // `timeout` is SQLite's busy timeout: node:sqlite's default is 0 (fail at once on a lock).
+    const db = new DatabaseSync(path.join(dataDir, DB_FILE), { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = FULL');
     const reg = new Registry(db);
     reg.#migrate();
     reg.#importLegacySequence(dataDir);
     return reg;
+  }
+
+  /**
+   * Runs `fn` in a `BEGIN IMMEDIATE` transaction (the write lock taken at the start, so a
+   * read-then-write cannot be overtaken by another process); commits on return, rolls back on a throw.
+   */
+  #immediate<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  #userVersion(): number {
+    const row = this.#db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined;
+    return row?.user_version ?? 0;
   }
 
   /** Applies every `migrations/NNN-*.sql` above `PRAGMA user_version`, each in its own transaction. */
@@ -109,19 +135,18 @@ export class Registry {
     const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f)).sort();
     for (const file of files) {
       const version = Number(file.slice(0, 3));
-      const apply = this.#db.transaction(() => {
+      this.#immediate(() => {
         // Re-read inside the (immediate) transaction: another process may have migrated meanwhile.
-        if ((this.#db.pragma('user_version', { simple: true }) as number) >= version) return;
+        if (this.#userVersion() >= version) return;
         this.#db.exec(readFileSync(new URL(file, MIGRATIONS_DIR), 'utf8'));
-        this.#db.pragma(`user_version = ${version}`);
+        this.#db.exec(`PRAGMA user_version = ${version}`);
       });
-      apply.immediate();
     }
   }
 
   /** The schema version (the last migration applied). */
   get schemaVersion(): number {
-    return this.#db.pragma('user_version', { simple: true }) as number;
+    return this.#userVersion();
   }
 
   #importLegacySequence(dataDir: string): void {
@@ -180,12 +205,12 @@ export class Registry {
 
   /** Every stored server (all tenants), in httpdid order. */
   servers(): ServerRow[] {
-    return (this.#db.prepare('SELECT * FROM servers ORDER BY httpdid').all() as RawServer[]).map(toServer);
+    return (this.#db.prepare('SELECT * FROM servers ORDER BY httpdid').all() as unknown as RawServer[]).map(toServer);
   }
 
   /** One tenant's servers, in httpdid order. */
   serversOf(tenant: string): ServerRow[] {
-    return (this.#db.prepare('SELECT * FROM servers WHERE tenant = ? ORDER BY httpdid').all(tenant) as RawServer[]).map(toServer);
+    return (this.#db.prepare('SELECT * FROM servers WHERE tenant = ? ORDER BY httpdid').all(tenant) as unknown as RawServer[]).map(toServer);
   }
 
   /**
@@ -201,7 +226,7 @@ export class Registry {
         name, hashToken(token), new Date().toISOString(), quotas.maxServers ?? null, quotas.maxSourceBytes ?? null, quotas.memoryMb ?? null,
       );
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new Error(`tenant ${JSON.stringify(name)} already exists`);
+      if ((err as { errcode?: number }).errcode === SQLITE_CONSTRAINT_PRIMARYKEY) throw new Error(`tenant ${JSON.stringify(name)} already exists`);
       throw err;
     }
     return token;
@@ -209,7 +234,7 @@ export class Registry {
 
   /** Every tenant, by name. */
   tenants(): TenantRow[] {
-    return (this.#db.prepare('SELECT * FROM tenants ORDER BY name').all() as RawTenant[]).map(toTenant);
+    return (this.#db.prepare('SELECT * FROM tenants ORDER BY name').all() as unknown as RawTenant[]).map(toTenant);
   }
 
   /** One tenant, or undefined. */
@@ -236,19 +261,18 @@ export class Registry {
    * @returns `removed`, `missing`, or the httpdids of its servers (then nothing was removed).
    */
   removeTenant(name: string): { removed: true } | { removed: false; servers: number[] } | { removed: false; missing: true } {
-    const run = this.#db.transaction(() => {
+    return this.#immediate(() => {
       const servers = (this.#db.prepare('SELECT httpdid FROM servers WHERE tenant = ? ORDER BY httpdid').all(name) as Array<{ httpdid: number }>).map((r) => r.httpdid);
       if (servers.length > 0) return { removed: false as const, servers };
       const changes = this.#db.prepare('DELETE FROM tenants WHERE name = ?').run(name).changes;
       return changes > 0 ? { removed: true as const } : { removed: false as const, missing: true as const };
     });
-    return run.immediate();
   }
 
   /** Checkpoints the WAL into the database file and closes it. */
   close(): void {
-    if (!this.#db.open) return;
-    this.#db.pragma('wal_checkpoint(TRUNCATE)');
+    if (!this.#db.isOpen) return;
+    this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     this.#db.close();
   }
 }
