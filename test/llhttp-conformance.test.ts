@@ -1,8 +1,7 @@
-// The llhttp request suite (../shared/conformance/llhttp, read at run time) against a live listener: every strict case agrees, or is a listed deviation.
+// The llhttp request suite (test/fixtures/llhttp, llhttp 9.4.2's cases as data) against a live listener: every strict case agrees, or is a listed deviation.
 
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
+import { readJsonFixture } from './helpers/fixtures.js';
 import { startService } from './helpers/service.js';
 import { exchange } from './helpers/raw-http.js';
 
@@ -16,16 +15,7 @@ interface Case {
   messagesComplete: number;
 }
 
-const SUITE = path.resolve(import.meta.dirname, '..', '..', 'shared', 'conformance', 'llhttp', 'request-cases.json');
-function loadCases(): Case[] {
-  try {
-    return (JSON.parse(readFileSync(SUITE, 'utf8')) as Case[]).filter((c) => c.meta.type === 'request' && c.meta['pause'] === undefined);
-  } catch (err) {
-    // The data is third-party and not copied into the repo: CI lays ../shared beside the clone.
-    throw new Error(`the llhttp request suite is needed at ${SUITE} (../shared beside the repository): ${(err as Error).message}`);
-  }
-}
-const cases = loadCases();
+const cases = (readJsonFixture('llhttp/request-cases.json') as Case[]).filter((c) => c.meta.type === 'request' && c.meta['pause'] === undefined);
 
 /** llhttp's pause codes: 22 CONNECT/Upgrade, 23 PRI — a hand-off, not an error. 5: data after `Connection: close`. */
 const PAUSED = new Set([22, 23]);

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
 import { LATENCY_BOUNDS_MS } from '../latency-histogram.js';
 import { OUTCOMES } from '../outcome.js';
+import type { WorkerRuntime } from '../host/worker-protocol.js';
 import type { ServerMetrics } from './server-manager.js';
 
 /** The labels every per-server metric carries. To add one, add its name here and its value in {@link serverLabels}. */
@@ -22,6 +23,8 @@ export interface MetricsSource {
   metrics(): ServerMetrics[];
   /** Sandbox workers up now. */
   workersUp(): number;
+  /** Pid and runtime of each sandbox worker up now, as each reported it. */
+  workerRuntimes(): Array<{ pid: number } & WorkerRuntime>;
 }
 
 /** The registry and how to answer a scrape. */
@@ -114,6 +117,17 @@ export function createMetrics(source: MetricsSource): Metrics {
     registers: [registry],
     collect() {
       this.set(source.workersUp());
+    },
+  });
+  new Gauge({
+    name: 'isohttpd_process_info',
+    help: 'Always 1: the Node.js and V8 versions of the control process and of each sandbox worker (as the worker reported it).',
+    labelNames: ['role', 'pid', 'node', 'v8'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ role: 'control', pid: String(process.pid), node: process.versions.node, v8: process.versions.v8 }, 1);
+      for (const w of source.workerRuntimes()) this.set({ role: 'worker', pid: String(w.pid), node: w.node, v8: w.v8 }, 1);
     },
   });
   new Gauge({

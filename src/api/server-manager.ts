@@ -5,6 +5,7 @@ import { quantile, totalCount } from '../latency-histogram.js';
 import { resolveLimits, type Limits } from '../limits.js';
 import { OUTCOMES } from '../outcome.js';
 import { bindHandle, resolveBindAddress, type BoundHandle } from '../host/bind.js';
+import type { WorkerRuntime } from '../host/worker-protocol.js';
 import { checkAddress, type AddressPolicy } from './address-policy.js';
 import { ConsoleLog, type ConsoleFollower, type ConsoleLine } from './console-log.js';
 import type { Caller } from './auth.js';
@@ -381,6 +382,11 @@ export class ServerManager {
   metrics(): ServerMetrics[] {
     return [...this.#servers.values()].sort((a, b) => a.httpdid - b.httpdid)
       .map((r) => ({ httpdid: r.httpdid, tenant: r.tenant, state: r.state, stats: this.#pool.stats(r.httpdid) }));
+  }
+
+  /** Pid, Node.js and V8 version of each sandbox worker up now. */
+  workerRuntimes(): Array<{ pid: number } & WorkerRuntime> {
+    return this.#pool.workerRuntimes();
   }
 
   /** Sandbox workers up now. */

@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { IsoError } from '../errors.js';
 import type { Limits } from '../limits.js';
 import type { BoundHandle } from '../host/bind.js';
-import type { FromWorker, ServerCounters } from '../host/worker-protocol.js';
+import type { FromWorker, ServerCounters, WorkerRuntime } from '../host/worker-protocol.js';
 import { WorkerProcess } from '../host/worker-process.js';
 import { StatsBook, type OutcomeCounts, type ServerStats } from './server-stats.js';
 
@@ -186,6 +186,11 @@ export class WorkerPool extends EventEmitter {
   /** Traffic counters of a server so far (all replicas, all worker generations), as of the last heartbeats. */
   stats(httpdid: number): ServerStats {
     return this.#book.total(httpdid, this.#slots.flatMap((slot) => slot.lastStats[String(httpdid)] ?? []));
+  }
+
+  /** Pid and runtime of every pool and quarantine worker up now (the spare not included). */
+  workerRuntimes(): Array<{ pid: number } & WorkerRuntime> {
+    return this.#slots.flatMap((s) => (s.live !== null && !s.live.exited ? [{ pid: s.live.pid, ...s.live.runtime }] : []));
   }
 
   /** Number of pool and quarantine workers up now (the spare not included). */

@@ -72,7 +72,7 @@ async function serve(config: Config): Promise<void> {
     process.stdout.write(`isohttpd: no tenant exists, so the API is open (no token needed) on loopback as tenant "${DEFAULT_TENANT}"; ` +
       `\`isohttpd tenant add NAME\` turns on tokens at once (\`tenant add ${DEFAULT_TENANT}\` keeps these servers)\n`);
   }
-  process.stdout.write(`isohttpd API listening on ${url} (data dir ${dataDir}, ${config.workers} sandbox workers, ${manager.count} servers restored)\n` +
+  process.stdout.write(`isohttpd API listening on ${url} (Node.js ${process.versions.node}, data dir ${dataDir}, ${config.workers} sandbox workers, ${manager.count} servers restored)\n` +
     `try: curl -s ${url}/servers -H 'content-type: application/json' -d "$(node -e 'console.log(JSON.stringify({host: "127.0.0.1", port: 8080, source: require("fs").readFileSync("examples/hello.js", "utf8")}))')" && curl -s http://127.0.0.1:8080/\n`);
 
   let stopping = false;

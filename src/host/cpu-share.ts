@@ -48,8 +48,8 @@ interface Sample {
 }
 
 /**
- * Tracks one server's isolate run time (isolated-vm's `wallTime`: its code running, or blocked in
- * a body read) over a sliding window of `cpuShareWindowMs`. When it exceeds `cpuShare` of the
+ * Tracks one server's isolate CPU time (isolated-vm's `cpuTime`: its code running, not the time it
+ * is blocked waiting for a body read) over a sliding window of `cpuShareWindowMs`. When it exceeds `cpuShare` of the
  * window — or would, counting the requests already queued for the isolate at the server's moving
  * average run time per request — and another server of the same worker has requests in its
  * sandbox (the policy is work-conserving: a server alone on its worker, or with idle neighbours, is

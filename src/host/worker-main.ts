@@ -336,4 +336,4 @@ process.on('SIGINT', () => undefined);
 // Everything read from disk is read now: after this the worker may run as an unprivileged user.
 validator('response-dict');
 const dropped = dropPrivileges();
-send({ op: 'ready', pid: process.pid, uid: dropped.uid });
+send({ op: 'ready', pid: process.pid, uid: dropped.uid, runtime: { node: process.versions.node, v8: process.versions.v8 } });

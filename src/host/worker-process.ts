@@ -4,7 +4,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../errors.js';
 import type { BoundHandle } from './bind.js';
-import type { FromWorker, Reply, ToWorker } from './worker-protocol.js';
+import type { FromWorker, Reply, ToWorker, WorkerRuntime } from './worker-protocol.js';
 
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
 
@@ -15,13 +15,15 @@ const REPLY_TIMEOUT_MS = 30_000;
 /** Events: `message` (FromWorker other than replies), `exit` (code, signal). */
 export class WorkerProcess extends EventEmitter {
   readonly #child: ChildProcess;
+  readonly #runtime: WorkerRuntime;
   readonly #pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   #nextId = 1;
   #exited = false;
 
-  private constructor(child: ChildProcess) {
+  private constructor(child: ChildProcess, runtime: WorkerRuntime) {
     super();
     this.#child = child;
+    this.#runtime = runtime;
     child.on('message', (msg: FromWorker) => {
       if (msg.op === 'reply') {
         const p = this.#pending.get(msg.id);
@@ -46,7 +48,8 @@ export class WorkerProcess extends EventEmitter {
 
   /**
    * Forks a worker with a minimal environment (no secrets) and waits for it to say it is ready.
-   * isolated-vm needs `--no-node-snapshot` on Node 20.
+   * isolated-vm needs `--no-node-snapshot` (its README: Node's startup snapshot and its isolates do
+   * not mix); the worker runs on this process's Node (`process.execPath`, fork's default).
    */
   static start(): Promise<WorkerProcess> {
     const child = fork(WORKER_MAIN, [], {
@@ -60,7 +63,7 @@ export class WorkerProcess extends EventEmitter {
       child.once('exit', onExit);
       child.once('message', (msg: FromWorker) => {
         child.off('exit', onExit);
-        if (msg.op === 'ready') resolve(new WorkerProcess(child));
+        if (msg.op === 'ready') resolve(new WorkerProcess(child, msg.runtime));
         else reject(new Error('sandbox worker spoke before it was ready'));
       });
     });
@@ -69,6 +72,11 @@ export class WorkerProcess extends EventEmitter {
   /** The worker's process id. */
   get pid(): number {
     return this.#child.pid ?? -1;
+  }
+
+  /** The Node.js and V8 versions the worker reported at start-up. */
+  get runtime(): WorkerRuntime {
+    return this.#runtime;
   }
 
   /** Whether the process has exited. */

@@ -22,6 +22,14 @@ export type ToWorker =
   /** Graceful stop: close every listener, answer once no request is in flight (or after `timeoutMs`). */
   | { readonly op: 'drain'; readonly id: number; readonly timeoutMs: number };
 
+/** The runtime a worker process runs on, as read inside it (`process.versions`). */
+export interface WorkerRuntime {
+  /** Node.js version, e.g. `24.21.0`. */
+  readonly node: string;
+  /** V8 version. */
+  readonly v8: string;
+}
+
 /** Per-server counters kept by a worker since it started (cumulative), sent with each heartbeat. */
 export interface ServerCounters {
   /** Requests handed to the sandbox and not yet answered. */
@@ -45,8 +53,11 @@ export type Reply =
 
 /** Worker → control. */
 export type FromWorker =
-  /** The worker is up; `uid` is the user it runs as (an unprivileged one when started as root and one exists). */
-  | { readonly op: 'ready'; readonly pid: number; readonly uid: number }
+  /**
+   * The worker is up; `uid` is the user it runs as (an unprivileged one when started as root and one
+   * exists); `runtime` what it runs on, as it reads it itself.
+   */
+  | { readonly op: 'ready'; readonly pid: number; readonly uid: number; readonly runtime: WorkerRuntime }
   | Reply
   /** A request that did not end `ok` (for the log); `ok` ones are not sent, to keep the hot path local. */
   | { readonly op: 'outcome'; readonly httpdid: number; readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string }

@@ -41,10 +41,14 @@ interface Job {
   timer: NodeJS.Timeout | null;
 }
 
-/** An isolate's run time so far, ns (0 once isolated-vm has disposed it on its own, e.g. over its memory limit). */
+/**
+ * An isolate's CPU time so far, ns (0 once isolated-vm has disposed it on its own, e.g. over its
+ * memory limit). isolated-vm 7 on Node 24 reports real thread CPU time here: a handler blocked in a
+ * body read (applySyncPromise) is not charged, one spinning is (`wallTime` counts both).
+ */
 function runNs(inst: Instance): bigint {
   try {
-    return inst.isolate.wallTime;
+    return inst.isolate.cpuTime;
   } catch {
     return 0n;
   }
@@ -369,9 +373,9 @@ export class TenantSandbox {
   }
 
   /**
-   * Time this server's isolates have spent running (its code, or blocked in a body read), ns,
-   * summed over every isolate it has had: isolated-vm's `wallTime` (on this build `cpuTime` is the
-   * same figure). Live: includes the call running now. Monotonic; an isolate disposed by
+   * CPU time this server's isolates have used, ns, summed over every isolate it has had:
+   * isolated-vm's `cpuTime` (time blocked in a body read is not CPU and not counted). Live:
+   * includes the call running now. Monotonic; an isolate disposed by
    * isolated-vm itself is counted up to its last reading. Cheap enough to sample every few ms.
    */
   get busyNs(): bigint {
