@@ -113,8 +113,12 @@ function send(msg: FromWorker, then?: () => void): void {
 function onCatastrophic(httpdid: number, message: string): void {
   // isolated-vm has lost control of an isolate: this process cannot be trusted to go on.
   for (const h of hosted.values()) h.server?.close();
-  send({ op: 'catastrophic', httpdid, message }, () => process.exit(70));
-  setTimeout(() => process.exit(70), 500).unref();
+  // SIGKILL, not process.exit(): exit runs isolated-vm's thread-pool destructor (thread_pool.cc),
+  // which waits for the isolate's thread, and that thread sleeps for good in isolated-vm's OOM
+  // callback, so the worker would hang until the heartbeat killed it. The report is sent first.
+  const die = (): void => void process.kill(process.pid, 'SIGKILL');
+  send({ op: 'catastrophic', httpdid, message }, die);
+  setTimeout(die, 500).unref();
 }
 
 /** Compiles and evaluates a version of a server's handler. @throws IsoError 422 for a source that cannot be used. */
