@@ -53,27 +53,38 @@ const fmt = (x: number | undefined, unit: string): string => {
   return `${v}${unit}`;
 };
 
-const [beforeFile, afterFile] = process.argv.slice(2);
-if (beforeFile === undefined || afterFile === undefined) {
-  process.stderr.write('usage: npm run bench:compare -- BEFORE.json AFTER.json\n');
+const files = process.argv.slice(2);
+if (files.length < 2 || files.length % 2 !== 0) {
+  process.stderr.write('usage: npm run bench:compare -- BEFORE.json AFTER.json [BEFORE2.json AFTER2.json ...]\n');
   process.exit(2);
 }
 const read = (f: string): Results => JSON.parse(readFileSync(f, 'utf8')) as Results;
-const before = read(beforeFile);
-const after = read(afterFile);
-const lines = rows(before, after).map(([name, x, y, better, unit]) => {
-  const ratio = x !== undefined && y !== undefined && x !== 0 ? y / x : undefined;
-  return `| ${name} | ${fmt(x, unit)} | ${fmt(y, unit)} | ${ratio === undefined ? '–' : `${ratio.toFixed(2)}×`} (${better} is better) |`;
+const pairs: Array<[Results, Results]> = [];
+for (let i = 0; i < files.length; i += 2) pairs.push([read(files[i] ?? ''), read(files[i + 1] ?? '')]);
+const [first] = pairs;
+if (first === undefined) process.exit(2);
+const tables = pairs.map(([b, a]) => rows(b, a));
+const lines = (tables[0] ?? []).map(([name, , , better, unit], r) => {
+  const cells = tables.map((t) => {
+    const [, x, y] = t[r] ?? [name, undefined, undefined];
+    const ratio = x !== undefined && y !== undefined && x !== 0 ? y / x : undefined;
+    return `${fmt(x, unit)} | ${fmt(y, unit)} | ${ratio === undefined ? '–' : `${ratio.toFixed(2)}×`}`;
+  });
+  return `| ${name} (${better} is better) | ${cells.join(' | ')} |`;
 });
 const label = (r: Results): string => r.label ?? `Node ${r.node}`;
+const [before, after] = first;
+const head = pairs.map((_, i) => `run ${i + 1}: before | after | ÷`).join(' | ');
+const order = pairs.map(([b, a], i) => `run ${i + 1}: ${b.date < a.date ? 'before first' : 'after first'} (${(b.date < a.date ? b : a).date} and ${(b.date < a.date ? a : b).date})`).join('; ');
 writeSection('runtime', `## Runtime: ${label(before)} against ${label(after)}
 
-\`npm run bench:compare -- BEFORE.json AFTER.json\` (\`bench/compare-runtimes.ts\`): two full \`npm run bench\`
-runs, one after the other on the same machine (${before.date} and ${after.date}). The ratio column is
-after ÷ before; a ratio to node:http compares each isohttpd with node:http on its own runtime.
+\`npm run bench:compare -- BEFORE.json AFTER.json …\` (\`bench/compare-runtimes.ts\`): full \`npm run bench\` runs of the
+same code on both runtimes, one right after the other on the same machine (${order}). "÷" is
+after ÷ before; a ratio to node:http compares each isohttpd with node:http on its own runtime, so
+it is the figure that survives the machine's drift; where two runs disagree, the machine moved.
 
-| figure | ${label(before)} | ${label(after)} | after ÷ before |
-| --- | ---: | ---: | ---: |
+| figure | ${head} |
+| --- | ${pairs.map(() => '---: | ---: | ---:').join(' | ')} |
 ${lines.join('\n')}
 `);
 process.stdout.write(`${lines.join('\n')}\n`);
