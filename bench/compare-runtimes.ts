@@ -78,8 +78,9 @@ const head = pairs.map((_, i) => `run ${i + 1}: before | after | ÷`).join(' | '
 const order = pairs.map(([b, a], i) => `run ${i + 1}: ${b.date < a.date ? 'before first' : 'after first'} (${(b.date < a.date ? b : a).date} and ${(b.date < a.date ? a : b).date})`).join('; ');
 writeSection('runtime', `## Runtime: ${label(before)} against ${label(after)}
 
-\`npm run bench:compare -- BEFORE.json AFTER.json …\` (\`bench/compare-runtimes.ts\`): full \`npm run bench\` runs of the
-same code on both runtimes, one right after the other on the same machine (${order}). "÷" is
+\`npm run bench:compare -- BEFORE.json AFTER.json …\` (\`bench/compare-runtimes.ts\`): full \`npm run bench\` runs, before
+and after the change, one right after the other on the same quiet machine (${order}; the times are
+the results files' stamps). "÷" is
 after ÷ before; a ratio to node:http compares each isohttpd with node:http on its own runtime, so
 it is the figure that survives the machine's drift; where two runs disagree, the machine moved.
 
