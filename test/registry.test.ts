@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import t from 'tap';
-import { DB_FILE, hashToken, Registry } from '../src/api/registry/registry.js';
+import { DB_FILE, hashToken, SqliteRegistry as Registry } from '../src/api/registry/sqlite.js';
 import { resolveLimits } from '../src/core/limits.js';
 import { tempDataDir } from './helpers/service.js';
 

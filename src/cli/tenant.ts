@@ -2,7 +2,8 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Registry, type QuotaOverrides } from '../api/registry/registry.js';
+import type { QuotaOverrides, Registry } from '../api/registry/registry.js';
+import { SqliteRegistry } from '../api/registry/sqlite.js';
 import { schemaDefaults } from '../core/schemas.js';
 
 /** Usage of the tenant commands. */
@@ -65,7 +66,7 @@ export function tenantCommand(argv: readonly string[], env: NodeJS.ProcessEnv): 
   if (sub !== 'add' && Object.keys(quotas).length > 0) return fail('quota options apply to `tenant add` only', 2);
   const envDir = env['ISOHTTPD_DATA_DIR'];
   const dataDir = path.resolve(parsed.values['data-dir'] ?? (envDir !== undefined && envDir !== '' ? envDir : String(schemaDefaults('config')['dataDir'])));
-  const registry = Registry.open(dataDir);
+  const registry: Registry = SqliteRegistry.open(dataDir);
   try {
     if (sub === 'add' && name !== undefined) {
       let token: string;
