@@ -6,14 +6,14 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import type { DecoderSink } from '../src/host/request-decoder.js';
+import type { DecoderSink } from '../src/host/http1/request-decoder.js';
 
 // The decoder is measured as shipped: the compiled JS in dist/ (`npm run bench:codec` builds first).
 // Its types come from src/, which dist/ is built from.
-type DecoderModule = typeof import('../src/host/request-decoder.js');
-type LimitsModule = typeof import('../src/limits.js');
-const decoderUrl = new URL('../dist/host/request-decoder.js', import.meta.url).href;
-const limitsUrl = new URL('../dist/limits.js', import.meta.url).href;
+type DecoderModule = typeof import('../src/host/http1/request-decoder.js');
+type LimitsModule = typeof import('../src/core/limits.js');
+const decoderUrl = new URL('../dist/host/http1/request-decoder.js', import.meta.url).href;
+const limitsUrl = new URL('../dist/core/limits.js', import.meta.url).href;
 const { RequestDecoder } = (await import(decoderUrl)) as DecoderModule;
 const { resolveLimits } = (await import(limitsUrl)) as LimitsModule;
 
@@ -436,7 +436,7 @@ const section = `${BEGIN}
 ## Codec micro-benchmark
 
 \`bench/codec.bench.ts\` (\`npm run bench:codec\`) compares the HTTP/1.x request decoder as shipped
-(\`dist/host/request-decoder.js\`, default limits) with llhttp, the C parser inside Node.js, driven
+(\`dist/host/http1/request-decoder.js\`, default limits) with llhttp, the C parser inside Node.js, driven
 through the same internal \`HTTPParser\` binding and callbacks node:http uses (strict: no lenient
 flags, default 16 KiB header limit). Each workload is one buffer of ${PIPELINED} copies of one request,
 pipelined; a pass feeds the whole buffer at once to a fresh parser state (a new \`RequestDecoder\`, or

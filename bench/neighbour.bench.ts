@@ -27,7 +27,7 @@ try {
   let spun = 0;
   let refused = 0;
   // A's clients behave like ordinary HTTP clients: a 503 with Retry-After (A over its CPU share,
-  // src/host/cpu-share.ts) is retried after that many seconds.
+  // src/host/worker/cpu-share.ts) is retried after that many seconds.
   const spins = Array.from({ length: SPINNERS }, async () => {
     while (spinning) {
       const retryAfter = await fetch(`http://127.0.0.1:${spinner.port}/`).then(async (r) => {

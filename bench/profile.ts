@@ -6,12 +6,12 @@ import net from 'node:net';
 import { autocannonLoad, wrkBinary, wrkLoad, type LoadSpec } from './load.js';
 
 type SandboxModule = typeof import('../src/sandbox/tenant-sandbox.js');
-type ConnectionModule = typeof import('../src/host/connection.js');
-type LimitsModule = typeof import('../src/limits.js');
+type ConnectionModule = typeof import('../src/host/worker/connection.js');
+type LimitsModule = typeof import('../src/core/limits.js');
 const dist = (p: string): string => new URL(`../dist/${p}`, import.meta.url).href;
 const { TenantSandbox } = (await import(dist('sandbox/tenant-sandbox.js'))) as SandboxModule;
-const { Connection } = (await import(dist('host/connection.js'))) as ConnectionModule;
-const { resolveLimits } = (await import(dist('limits.js'))) as LimitsModule;
+const { Connection } = (await import(dist('host/worker/connection.js'))) as ConnectionModule;
+const { resolveLimits } = (await import(dist('core/limits.js'))) as LimitsModule;
 
 const which = process.argv[2] ?? 'hello';
 const seconds = Number(process.argv[3] ?? 8);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/api/control/config.js';
 import { tempDataDir } from './helpers/service.js';
 
 const CLI = path.resolve(import.meta.dirname, '..', 'dist', 'cli.js');

@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig } from '../src/api/control/config.js';
 
 t.test('defaults, env and flags', async (t) => {
   const d = loadConfig([], {});

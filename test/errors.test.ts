@@ -1,8 +1,8 @@
 // Pins the list of error codes and their statuses: changing one is a breaking change for clients.
 
 import t from 'tap';
-import { ERRORS, errorBody, IsoError } from '../src/errors.js';
-import { OUTCOME_ERROR, OUTCOMES } from '../src/outcome.js';
+import { ERRORS, errorBody, IsoError } from '../src/core/errors.js';
+import { OUTCOME_ERROR, OUTCOMES } from '../src/core/outcome.js';
 
 t.test('the error codes are stable', async (t) => {
   const pinned = Object.fromEntries(Object.entries(ERRORS).map(([code, v]) => [code, v.status]));

@@ -1,7 +1,7 @@
 // The fixed log-scale latency histogram: bucket bounds, placement on a bound, merging, and quantile estimates within one bucket.
 
 import t from 'tap';
-import { emptyHistogram, LATENCY_BOUNDS_MS, mergeInto, observe, quantile, totalCount } from '../src/latency-histogram.js';
+import { emptyHistogram, LATENCY_BOUNDS_MS, mergeInto, observe, quantile, totalCount } from '../src/core/histogram.js';
 
 t.test('bounds', async (t) => {
   t.equal(LATENCY_BOUNDS_MS.length, 36);

@@ -1,7 +1,7 @@
 // An idle follow stream sends empty lines (keep-alives) and nothing else; lines in between are sent unchanged.
 
 import t from 'tap';
-import { ConsoleStream } from '../src/api/logs-follow.js';
+import { ConsoleStream } from '../src/api/http/logs-follow.js';
 
 t.test('an idle ConsoleStream sends empty lines until it is finished', async (t) => {
   const stream = new ConsoleStream(20);

@@ -1,7 +1,7 @@
 // querydict: split on &, percent-decoding with + as space, bare names null, last value wins.
 
 import t from 'tap';
-import { decodeComponent, mergeHeaders, parseQuery, plainRemoteIp } from '../src/host/request-dict.js';
+import { decodeComponent, mergeHeaders, parseQuery, plainRemoteIp } from '../src/host/worker/request-dict.js';
 
 const plain = (o: Record<string, unknown>): Record<string, unknown> => ({ ...o });
 

@@ -4,8 +4,8 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import t from 'tap';
-import { DB_FILE, hashToken, Registry } from '../src/api/registry.js';
-import { resolveLimits } from '../src/limits.js';
+import { DB_FILE, hashToken, SqliteRegistry as Registry } from '../src/api/registry/sqlite.js';
+import { resolveLimits } from '../src/core/limits.js';
 import { tempDataDir } from './helpers/service.js';
 
 t.test('migrations, pragmas, servers, tenants', async (t) => {

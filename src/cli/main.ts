@@ -1,9 +1,10 @@
 // The `isohttpd` command past the runtime check (src/cli.ts): `serve` starts the control process (API + tenant listeners) and its sandbox workers; `tenant` manages tenants; the client commands are in cli/.
 
 import path from 'node:path';
+import { ConfigError, loadConfig, type Config } from '../api/control/config.js';
+import type { Registry } from '../api/registry/registry.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './commands.js';
-import { ConfigError, loadConfig, type Config } from '../config.js';
-import { TENANT_USAGE, tenantCommand } from '../tenant-command.js';
+import { TENANT_USAGE, tenantCommand } from './tenant.js';
 
 const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port P] [--data-dir D] [--workers N]
        isohttpd tenant add|ls|rm ...   (isohttpd tenant --help)
@@ -26,13 +27,13 @@ const BODY_OVERHEAD = 64 * 1024;
 
 async function serve(config: Config): Promise<void> {
   // Loaded here so that the other commands start fast (fastify, the pool and the manager are serve's alone).
-  const [{ buildApp }, { DEFAULT_TENANT, isLoopback }, { Registry }, { ServerManager }] = await Promise.all([
-    import('../api/app.js'), import('../api/auth.js'), import('../api/registry.js'), import('../api/server-manager.js'),
+  const [{ buildApp }, { DEFAULT_TENANT, isLoopback }, { SqliteRegistry }, { ServerManager }] = await Promise.all([
+    import('../api/http/app.js'), import('../api/http/auth.js'), import('../api/registry/sqlite.js'), import('../api/control/server-manager.js'),
   ]);
   const logger = { level: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'info' };
   const dataDir = path.resolve(config.dataDir);
   const openTenant = isLoopback(config.apiHost);
-  const registry = Registry.open(dataDir);
+  const registry: Registry = SqliteRegistry.open(dataDir);
   if (!openTenant && !registry.hasTenants()) {
     registry.close();
     throw new StartError(`the API would listen on ${config.apiHost}, which is not loopback, and no tenant exists: add one first with \`isohttpd tenant add NAME --data-dir ${config.dataDir}\``);

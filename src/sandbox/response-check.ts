@@ -1,6 +1,6 @@
 // Validates what a handler returned (JSON made inside the isolate) against schemas/response-dict.json.
 
-import { formatAjvError, validator } from '../schemas.js';
+import { formatAjvError, validator } from '../core/schemas.js';
 
 /** A response dict that passed validation, with its message as bytes. */
 export interface ValidResponse {

@@ -1,7 +1,7 @@
 // One tenant server's isolate: runs the requests that are ready together in one isolate call per event-loop turn under the time and memory limits, replaces the isolate after a fatal outcome (from a ready standby once one was needed).
 
 import ivm from 'isolated-vm';
-import type { Outcome } from '../outcome.js';
+import type { Outcome } from '../core/outcome.js';
 import type { BodySource } from './body-source.js';
 import { consoleLines, instantiate, type BodyReader, type Instance, type RawResult, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 import { checkResponse, type ValidResponse } from './response-check.js';

@@ -1,8 +1,8 @@
 // Request-head parser fixtures (request line, header fields, limits), each fed whole, byte by byte and split at every position.
 
 import t from 'tap';
-import type { ErrorCode } from '../../src/errors.js';
-import { HeadParser, type HeadResult } from '../../src/host/head-parser.js';
+import type { ErrorCode } from '../../src/core/errors.js';
+import { HeadParser, type HeadResult } from '../../src/host/http1/head-parser.js';
 import { splits } from '../helpers/split.js';
 
 const LIMITS = { maxRequestLineBytes: 64, maxHeaderBytes: 128, maxHeaderFields: 4 };

@@ -1,9 +1,9 @@
 // Request-decoder fixtures (framing, bodies, chunked coding, pipelining, smuggling rules), each fed whole, byte by byte and split at every position.
 
 import t from 'tap';
-import type { ErrorCode } from '../../src/errors.js';
-import { resolveLimits } from '../../src/limits.js';
-import { RequestDecoder } from '../../src/host/request-decoder.js';
+import type { ErrorCode } from '../../src/core/errors.js';
+import { resolveLimits } from '../../src/core/limits.js';
+import { RequestDecoder } from '../../src/host/http1/request-decoder.js';
 import { splits } from '../helpers/split.js';
 
 const LIMITS = resolveLimits({ maxBodyBytes: 64, maxHeaderBytes: 256, maxHeaderFields: 8, maxRequestLineBytes: 128 });

@@ -1,0 +1,110 @@
+// Service configuration: flags, environment variables and an optional JSON config file, validated against schemas/config.json at start-up, then frozen.
+
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { formatAjvError, schemaDefaults, validator } from '../../core/schemas.js';
+
+/** The validated, frozen configuration of one `isohttpd serve`. */
+export interface Config {
+  readonly apiHost: string;
+  readonly apiPort: number;
+  readonly dataDir: string;
+  readonly allowedHosts: readonly string[];
+  readonly portMin: number;
+  readonly portMax: number;
+  /** Ports no tenant server may bind (the API's own port is reserved besides). */
+  readonly reservedPorts: readonly number[];
+  readonly maxSourceBytes: number;
+  /** Sandbox worker processes (resolved: never 0). */
+  readonly workers: number;
+  /** Default quotas of a tenant. */
+  readonly quotas: { readonly maxServers: number; readonly maxSourceBytes: number; readonly memoryMb: number };
+  /** API requests allowed per token per window. */
+  readonly rateLimit: { readonly max: number; readonly timeWindowMs: number };
+}
+
+/** A configuration that cannot be used; its message says which option and why. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const FLAG_TO_KEY = { 'api-host': 'apiHost', 'api-port': 'apiPort', 'data-dir': 'dataDir', workers: 'workers' } as const;
+const ENV_TO_KEY = { ISOHTTPD_API_HOST: 'apiHost', ISOHTTPD_API_PORT: 'apiPort', ISOHTTPD_DATA_DIR: 'dataDir', ISOHTTPD_WORKERS: 'workers' } as const;
+const INTEGER_KEYS = new Set(['apiPort', 'workers']);
+/** Object-valued options: a config file's value is merged over the defaults key by key. */
+const NESTED_KEYS = new Set(['quotas', 'rateLimit']);
+
+function coerce(key: string, raw: string, from: string): unknown {
+  if (!INTEGER_KEYS.has(key)) return raw;
+  if (!/^\d{1,10}$/.test(raw)) throw new ConfigError(`${from} must be a whole number, got ${JSON.stringify(raw)}`);
+  return Number(raw);
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`--config ${JSON.stringify(file)} cannot be read: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`--config ${JSON.stringify(file)} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`--config ${JSON.stringify(file)} must hold a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Builds the configuration from command-line flags (`--api-host`, `--api-port`, `--data-dir`,
+ * `--workers`), then environment variables, then the config file (`--config FILE` or
+ * `ISOHTTPD_CONFIG`), then the schema defaults: flags win over the environment, which wins over the file.
+ * @throws ConfigError naming the offending flag, variable or config key.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: {
+        'api-host': { type: 'string' },
+        'api-port': { type: 'string' },
+        'data-dir': { type: 'string' },
+        workers: { type: 'string' },
+        config: { type: 'string' },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const raw: Record<string, unknown> = schemaDefaults('config');
+  const file = parsed.values.config ?? (env['ISOHTTPD_CONFIG'] === '' ? undefined : env['ISOHTTPD_CONFIG']);
+  if (file !== undefined) {
+    for (const [key, value] of Object.entries(readConfigFile(file))) {
+      const base = raw[key];
+      const mergeable = NESTED_KEYS.has(key) && typeof value === 'object' && value !== null && !Array.isArray(value) && typeof base === 'object';
+      raw[key] = mergeable ? { ...(base as object), ...value } : value;
+    }
+  }
+  for (const [name, key] of Object.entries(ENV_TO_KEY)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = coerce(key, value, name);
+  }
+  for (const [flag, key] of Object.entries(FLAG_TO_KEY)) {
+    const value = parsed.values[flag as keyof typeof FLAG_TO_KEY];
+    if (value !== undefined) raw[key] = coerce(key, value, `--${flag}`);
+  }
+  const validate = validator<Config>('config');
+  if (!validate(raw)) throw new ConfigError(formatAjvError(validate.errors, 'config'));
+  if (raw.portMin > raw.portMax) throw new ConfigError('config.portMin must not be greater than config.portMax');
+  const workers = raw.workers === 0 ? Math.min(availableParallelism(), 64) : raw.workers;
+  return Object.freeze({
+    ...raw, workers, allowedHosts: Object.freeze([...raw.allowedHosts]), reservedPorts: Object.freeze([...raw.reservedPorts]),
+    quotas: Object.freeze({ ...raw.quotas }), rateLimit: Object.freeze({ ...raw.rateLimit }),
+  });
+}

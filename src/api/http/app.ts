@@ -1,0 +1,186 @@
+// The control API (fastify): routes, schema validation from schemas/, and the one error format.
+
+import { createHash } from 'node:crypto';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import { errorBody, IsoError } from '../../core/errors.js';
+import { AJV_OPTIONS, allSchemas, formatAjvError } from '../../core/schemas.js';
+import type { CreateRequest, ServerManager, UpdateRequest } from '../control/server-manager.js';
+import type { Registry } from '../registry/registry.js';
+import { authenticate, type Caller } from './auth.js';
+import { consoleFollowing } from './logs-follow.js';
+import { createMetrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
+import { echoRequestId, REQUEST_ID_OPTIONS } from './request-id.js';
+
+const ID_PARAMS = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['httpdid'],
+  properties: { httpdid: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', description: 'must be a positive integer' } },
+} as const;
+
+const ERROR_RESPONSE = { $ref: 'https://isohttpd.local/schemas/error.json#' } as const;
+const SERVER_RESPONSE = { $ref: 'https://isohttpd.local/schemas/server.json#' } as const;
+
+/** Options of {@link buildApp}. */
+export interface AppOptions {
+  readonly manager: ServerManager;
+  /** Largest API request body, bytes (the source limit plus room for the JSON around it). */
+  readonly bodyLimit: number;
+  /** pino logger options, or false for none. */
+  readonly logger: boolean | { level: string };
+  /** Where bearer tokens are looked up (per request). */
+  readonly registry: Registry;
+  /** Whether the open `default` tenant applies while no tenant exists (only for a loopback API). */
+  readonly openTenant: boolean;
+  /** Requests per token per window (config `rateLimit`). */
+  readonly rateLimit: { readonly max: number; readonly timeWindowMs: number };
+}
+
+/** Paths served without a token and without the rate limit. */
+const PUBLIC_PATH = /^\/(?:healthz|metrics|docs)(?:[/?]|$)/;
+
+const callers = new WeakMap<FastifyRequest, Caller>();
+
+/** The tenant an authenticated API request acts for (set by the auth hook). @throws IsoError 401 outside one. */
+export function callerOf(request: FastifyRequest): Caller {
+  const caller = callers.get(request);
+  if (caller === undefined) throw new IsoError('ISO_ERR_API_UNAUTHORIZED');
+  return caller;
+}
+
+/** Builds the fastify instance serving the control API (not yet listening). */
+export function buildApp(opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    logger: opts.logger,
+    bodyLimit: opts.bodyLimit,
+    ajv: { customOptions: { ...AJV_OPTIONS } },
+    return503OnClosing: true,
+    ...REQUEST_ID_OPTIONS,
+  });
+  for (const schema of allSchemas()) app.addSchema(schema);
+  echoRequestId(app);
+  registerOpenApi(app);
+  // JSON in and out: any other body type is 415 rather than a confusing validation error.
+  app.removeContentTypeParser('text/plain');
+  const { manager } = opts;
+
+  // Rate limit per token (hashed), or per client address without one; then authentication. Both as
+  // root hooks so that they cover every route, whenever it is added.
+  void app.register(rateLimit, { global: false });
+  let limiter: ReturnType<FastifyInstance['rateLimit']> | undefined;
+  app.addHook('onRequest', async function (request, reply) {
+    if (PUBLIC_PATH.test(request.url)) return;
+    limiter ??= app.rateLimit({
+      max: opts.rateLimit.max,
+      timeWindow: opts.rateLimit.timeWindowMs,
+      keyGenerator: (req) => {
+        const auth = req.headers.authorization;
+        return auth === undefined ? `ip:${req.ip}` : `token:${createHash('sha256').update(auth).digest('hex')}`;
+      },
+      errorResponseBuilder: (_req, ctx) => new IsoError('ISO_ERR_API_RATE_LIMITED', `more than ${ctx.max} API requests in ${opts.rateLimit.timeWindowMs} ms with this token; retry in ${ctx.after}`),
+    });
+    await limiter.call(this, request, reply);
+  });
+  app.addHook('onRequest', async (request) => {
+    if (PUBLIC_PATH.test(request.url)) return;
+    callers.set(request, authenticate(opts.registry, request.headers.authorization, opts.openTenant));
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    if (err instanceof IsoError) {
+      if (err.status >= 500) request.log.error({ err }, 'request failed');
+      if (err.code === 'ISO_ERR_API_UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer realm="isohttpd"');
+      return reply.code(err.status).send(errorBody(err.code, err.message));
+    }
+    if (err.validation !== undefined) {
+      return reply.code(400).send(errorBody('ISO_ERR_API_BAD_REQUEST', formatAjvError(err.validation as never, err.validationContext ?? 'request')));
+    }
+    switch (err.code) {
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return reply.code(400).send(errorBody('ISO_ERR_API_MALFORMED_JSON', `the request body is not valid JSON: ${err.message}`));
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return reply.code(413).send(errorBody('ISO_ERR_API_BODY_TOO_LARGE', `the request body is larger than ${opts.bodyLimit} bytes`));
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return reply.code(415).send(errorBody('ISO_ERR_API_UNSUPPORTED_MEDIA_TYPE'));
+      default:
+        break;
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(400).send(errorBody('ISO_ERR_API_BAD_REQUEST', err.message));
+    }
+    request.log.error({ err }, 'unexpected error');
+    return reply.code(500).send(errorBody('ISO_ERR_API_INTERNAL'));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody('ISO_ERR_API_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
+  });
+
+  app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, () => ({ ok: true }));
+
+  app.post<{ Body: CreateRequest }>('/servers', {
+    schema: {
+      body: { $ref: 'https://isohttpd.local/schemas/create-server.json#' },
+      response: { 201: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+    },
+  }, async (request, reply) => {
+    const view = await manager.create(callerOf(request), request.body);
+    return reply.code(201).header('location', `/servers/${view.httpdid}`).send(view);
+  });
+
+  app.get('/servers', {
+    schema: { response: { 200: { type: 'object', properties: { servers: { type: 'array', items: SERVER_RESPONSE } } } } },
+  }, (request) => ({ servers: manager.list(callerOf(request)) }));
+
+  app.get<{ Params: { httpdid: string }; Querystring: { source?: '0' | '1' } }>('/servers/:httpdid', {
+    schema: {
+      params: ID_PARAMS,
+      querystring: { type: 'object', additionalProperties: false, properties: { source: { type: 'string', enum: ['0', '1'] } } },
+      response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE },
+    },
+  }, (request) => manager.get(callerOf(request), Number(request.params.httpdid), request.query.source === '1'));
+
+  app.put<{ Params: { httpdid: string }; Body: UpdateRequest }>('/servers/:httpdid', {
+    schema: {
+      params: ID_PARAMS,
+      body: { $ref: 'https://isohttpd.local/schemas/update-server.json#' },
+      response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+    },
+  }, (request) => manager.update(callerOf(request), Number(request.params.httpdid), request.body));
+
+  // Prometheus text format, computed at scrape time; not behind tenant auth.
+  const metrics = createMetrics(manager);
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+
+  const followLogs = consoleFollowing(app, manager);
+  app.get<{ Params: { httpdid: string }; Querystring: { follow?: '0' | '1' } }>('/servers/:httpdid/logs', {
+    schema: {
+      params: ID_PARAMS,
+      querystring: { type: 'object', additionalProperties: false, properties: { follow: { type: 'string', enum: ['0', '1'], description: '1: stream the lines, then new ones, as application/x-ndjson until the server is deleted' } } },
+      response: {
+        200: {
+          type: 'object',
+          properties: { lines: { type: 'array', items: { type: 'object', properties: { time: { type: 'string' }, level: { type: 'string' }, message: { type: 'string' } } } } },
+        },
+        '4xx': ERROR_RESPONSE,
+      },
+    },
+  }, (request, reply) => {
+    const caller = callerOf(request);
+    if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, Number(request.params.httpdid)) };
+    followLogs(caller, Number(request.params.httpdid), reply);
+    return undefined;
+  });
+
+  app.delete<{ Params: { httpdid: string } }>('/servers/:httpdid', {
+    schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },
+  }, async (request, reply) => {
+    await manager.remove(callerOf(request), Number(request.params.httpdid));
+    return reply.code(204).send();
+  });
+
+  return app;
+}

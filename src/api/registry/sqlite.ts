@@ -1,0 +1,244 @@
+// The SQLite registry (the Registry of ./registry.ts): tenants, servers and the httpdid sequence in the data dir, with the schema migrations in migrations/.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { Limits } from '../../core/limits.js';
+import type { QuotaOverrides, Registry, ServerRow, TenantRow } from './registry.js';
+
+/** The database file inside the data dir. */
+export const DB_FILE = 'isohttpd.sqlite';
+const MIGRATIONS_DIR = new URL('../../../migrations/', import.meta.url);
+/** The sequence file of earlier versions, migrated (then renamed `.migrated`) on open. */
+const LEGACY_SEQUENCE_FILE = 'httpdid-sequence.json';
+
+interface RawServer {
+  httpdid: number; tenant: string; host: string; port: number; source: string; limits: string; replicas: number;
+  state: 'running' | 'failed'; reason: string | null; version: number; created_at: string; updated_at: string;
+}
+interface RawTenant { name: string; created_at: string; max_servers: number | null; max_source_bytes: number | null; memory_mb: number | null }
+
+const toServer = (r: RawServer): ServerRow => ({
+  httpdid: r.httpdid, tenant: r.tenant, host: r.host, port: r.port, source: r.source, limits: JSON.parse(r.limits) as Limits,
+  replicas: r.replicas, state: r.state, reason: r.reason, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
+});
+
+const toTenant = (r: RawTenant): TenantRow => {
+  const quotas: QuotaOverrides = {};
+  if (r.max_servers !== null) quotas.maxServers = r.max_servers;
+  if (r.max_source_bytes !== null) quotas.maxSourceBytes = r.max_source_bytes;
+  if (r.memory_mb !== null) quotas.memoryMb = r.memory_mb;
+  return { name: r.name, createdAt: r.created_at, quotas };
+};
+
+/** SHA-256 of a token, hex: what is stored and looked up. */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Tenant names: what `isohttpd tenant add` accepts. */
+export const TENANT_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+
+/** How long a writer waits for another process's lock before failing, ms. */
+const BUSY_TIMEOUT_MS = 5000;
+/** SQLite's extended result code for a PRIMARY KEY violation (`SQLITE_CONSTRAINT_PRIMARYKEY`). */
+const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
+
+/**
+ * The SQLite registry, on Node's built-in `node:sqlite`. Every write is one transaction, committed
+ * (WAL, `synchronous=FULL`: the WAL is fsynced at each commit) before the method returns, so an
+ * acknowledged write survives a crash of the process or the machine. Several processes may open
+ * it at once (the service and `isohttpd tenant …`); a writer waits up to 5 s for another's lock.
+ * Synchronous API (`DatabaseSync`).
+ */
+export class SqliteRegistry implements Registry {
+  readonly #db: DatabaseSync;
+  /** Statements of the per-request path, prepared once. */
+  #byToken: StatementSync | undefined;
+  #anyTenant: StatementSync | undefined;
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the registry in `dataDir` and applies pending migrations. */
+  static open(dataDir: string): SqliteRegistry {
+    mkdirSync(dataDir, { recursive: true });
+    // `timeout` is SQLite's busy timeout: node:sqlite's default is 0 (fail at once on a lock).
+    const db = new DatabaseSync(path.join(dataDir, DB_FILE), { timeout: BUSY_TIMEOUT_MS, enableForeignKeyConstraints: true });
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('PRAGMA synchronous = FULL');
+    const reg = new SqliteRegistry(db);
+    reg.#migrate();
+    reg.#importLegacySequence(dataDir);
+    return reg;
+  }
+
+  /**
+   * Runs `fn` in a `BEGIN IMMEDIATE` transaction (the write lock taken at the start, so a
+   * read-then-write cannot be overtaken by another process); commits on return, rolls back on a throw.
+   */
+  #immediate<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  #userVersion(): number {
+    const row = this.#db.prepare('PRAGMA user_version').get() as { user_version: number } | undefined;
+    return row?.user_version ?? 0;
+  }
+
+  /** Applies every `migrations/NNN-*.sql` above `PRAGMA user_version`, each in its own transaction. */
+  #migrate(): void {
+    const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f)).sort();
+    for (const file of files) {
+      const version = Number(file.slice(0, 3));
+      this.#immediate(() => {
+        // Re-read inside the (immediate) transaction: another process may have migrated meanwhile.
+        if (this.#userVersion() >= version) return;
+        this.#db.exec(readFileSync(new URL(file, MIGRATIONS_DIR), 'utf8'));
+        this.#db.exec(`PRAGMA user_version = ${version}`);
+      });
+    }
+  }
+
+  /** The schema version (the last migration applied). */
+  get schemaVersion(): number {
+    return this.#userVersion();
+  }
+
+  #importLegacySequence(dataDir: string): void {
+    const file = path.join(dataDir, LEGACY_SEQUENCE_FILE);
+    if (!existsSync(file)) return;
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as { last?: unknown };
+    if (typeof parsed.last !== 'number' || !Number.isSafeInteger(parsed.last) || parsed.last < 0) {
+      throw new Error(`${file} is corrupt: "last" must be a non-negative integer`);
+    }
+    this.#db.prepare('UPDATE httpdid_sequence SET last = max(last, ?) WHERE id = 1').run(parsed.last);
+    renameSync(file, `${file}.migrated`);
+  }
+
+  /** The next httpdid, committed before it is returned: never handed out twice in this data dir. */
+  nextHttpdid(): number {
+    const row = this.#db.prepare('UPDATE httpdid_sequence SET last = last + 1 WHERE id = 1 RETURNING last').get() as { last: number };
+    return row.last;
+  }
+
+  /**
+   * Stores a new server (version 1); committed on return. The row is written only if its tenant
+   * still exists, or if no tenant exists at all (the open default tenant), in the same statement,
+   * so a `tenant rm` that raced the creation never leaves a server without a tenant.
+   * @returns whether it was stored.
+   */
+  insertServer(row: Omit<ServerRow, 'version' | 'updatedAt' | 'reason'> & { reason?: string | null }): boolean {
+    return this.#db.prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, replicas, state, reason, version, created_at, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
+      WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`).run(
+      row.httpdid, row.tenant, row.host, row.port, row.source, JSON.stringify(row.limits), row.replicas, row.state,
+      row.reason ?? null, row.createdAt, row.createdAt, row.tenant,
+    ).changes > 0;
+  }
+
+  /**
+   * Records a redeploy: the new source and/or limits and the new version; committed on return.
+   * @returns the updated row, or undefined if there is no such server.
+   */
+  updateServer(httpdid: number, change: { source?: string; limits?: Limits; version: number }): ServerRow | undefined {
+    const raw = this.#db.prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), version = ?, updated_at = ?
+      WHERE httpdid = ? RETURNING *`).get(
+      change.source ?? null, change.limits === undefined ? null : JSON.stringify(change.limits), change.version, new Date().toISOString(), httpdid,
+    ) as RawServer | undefined;
+    return raw === undefined ? undefined : toServer(raw);
+  }
+
+  /** Records a server's state (and why it failed); committed on return. */
+  setServerState(httpdid: number, state: 'running' | 'failed', reason: string | null): void {
+    this.#db.prepare('UPDATE servers SET state = ?, reason = ?, updated_at = ? WHERE httpdid = ?').run(state, reason, new Date().toISOString(), httpdid);
+  }
+
+  /** Deletes a server; committed on return. @returns whether it existed. */
+  deleteServer(httpdid: number): boolean {
+    return this.#db.prepare('DELETE FROM servers WHERE httpdid = ?').run(httpdid).changes > 0;
+  }
+
+  /** Every stored server (all tenants), in httpdid order. */
+  servers(): ServerRow[] {
+    return (this.#db.prepare('SELECT * FROM servers ORDER BY httpdid').all() as unknown as RawServer[]).map(toServer);
+  }
+
+  /** One tenant's servers, in httpdid order. */
+  serversOf(tenant: string): ServerRow[] {
+    return (this.#db.prepare('SELECT * FROM servers WHERE tenant = ? ORDER BY httpdid').all(tenant) as unknown as RawServer[]).map(toServer);
+  }
+
+  /**
+   * Adds a tenant with a new random token (32 bytes, base64url, prefixed `iso_`), of which only
+   * the SHA-256 is stored. @returns the token: the only time it is ever available.
+   * @throws Error if the name is invalid or taken.
+   */
+  addTenant(name: string, quotas: QuotaOverrides = {}): string {
+    if (!TENANT_NAME.test(name)) throw new Error(`invalid tenant name ${JSON.stringify(name)}: 1-63 characters of a-z 0-9 _ . - starting with a letter or digit`);
+    const token = `iso_${randomBytes(32).toString('base64url')}`;
+    try {
+      this.#db.prepare('INSERT INTO tenants (name, token_hash, created_at, max_servers, max_source_bytes, memory_mb) VALUES (?, ?, ?, ?, ?, ?)').run(
+        name, hashToken(token), new Date().toISOString(), quotas.maxServers ?? null, quotas.maxSourceBytes ?? null, quotas.memoryMb ?? null,
+      );
+    } catch (err) {
+      if ((err as { errcode?: number }).errcode === SQLITE_CONSTRAINT_PRIMARYKEY) throw new Error(`tenant ${JSON.stringify(name)} already exists`);
+      throw err;
+    }
+    return token;
+  }
+
+  /** Every tenant, by name. */
+  tenants(): TenantRow[] {
+    return (this.#db.prepare('SELECT * FROM tenants ORDER BY name').all() as unknown as RawTenant[]).map(toTenant);
+  }
+
+  /** One tenant, or undefined. */
+  tenant(name: string): TenantRow | undefined {
+    const raw = this.#db.prepare('SELECT * FROM tenants WHERE name = ?').get(name) as RawTenant | undefined;
+    return raw === undefined ? undefined : toTenant(raw);
+  }
+
+  /** The tenant a token belongs to (looked up by its hash), or undefined. */
+  tenantByToken(token: string): TenantRow | undefined {
+    this.#byToken ??= this.#db.prepare('SELECT * FROM tenants WHERE token_hash = ?');
+    const raw = this.#byToken.get(hashToken(token)) as RawTenant | undefined;
+    return raw === undefined ? undefined : toTenant(raw);
+  }
+
+  /** Whether any tenant exists (none: the open `default` tenant may apply). */
+  hasTenants(): boolean {
+    this.#anyTenant ??= this.#db.prepare('SELECT 1 FROM tenants LIMIT 1');
+    return this.#anyTenant.get() !== undefined;
+  }
+
+  /**
+   * Removes a tenant (its token stops working at once, also in a running service).
+   * @returns `removed`, `missing`, or the httpdids of its servers (then nothing was removed).
+   */
+  removeTenant(name: string): { removed: true } | { removed: false; servers: number[] } | { removed: false; missing: true } {
+    return this.#immediate(() => {
+      const servers = (this.#db.prepare('SELECT httpdid FROM servers WHERE tenant = ? ORDER BY httpdid').all(name) as Array<{ httpdid: number }>).map((r) => r.httpdid);
+      if (servers.length > 0) return { removed: false as const, servers };
+      const changes = this.#db.prepare('DELETE FROM tenants WHERE name = ?').run(name).changes;
+      return changes > 0 ? { removed: true as const } : { removed: false as const, missing: true as const };
+    });
+  }
+
+  /** Checkpoints the WAL into the database file and closes it. */
+  close(): void {
+    if (!this.#db.isOpen) return;
+    this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    this.#db.close();
+  }
+}

@@ -1,0 +1,78 @@
+// Per-server traffic totals in the control process: what live workers last reported plus what dead ones had counted, and worker restarts.
+
+import { emptyHistogram, mergeInto, type LatencyHistogram } from '../../core/histogram.js';
+import { OUTCOMES, type Outcome } from '../../core/outcome.js';
+import type { ServerCounters } from '../../host/worker/protocol.js';
+
+/** Outcome counts of one server across all its replicas and all the workers it has lived on. */
+export type OutcomeCounts = Record<Outcome, number>;
+
+/** Traffic counters of one server across all its replicas and all the workers it has lived on. */
+export interface ServerStats {
+  outcomes: OutcomeCounts;
+  /** From the head received to the response written, merged bucket by bucket. */
+  latency: LatencyHistogram;
+  /** Bytes read from / written to the server's client sockets. */
+  bytesIn: number;
+  bytesOut: number;
+  /** Bytes used by the server's isolates now (last heartbeat sample), summed over its replicas. */
+  heapUsed: number;
+  /** How many times a worker hosting the server was replaced. */
+  workerRestarts: number;
+}
+
+/** What a server's workers that are gone had counted. */
+interface Retired {
+  outcomes: OutcomeCounts;
+  latency: LatencyHistogram;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+const zero = (): OutcomeCounts => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
+
+/** The totals of workers that are gone (so that a server's totals survive restarts) and the restart counts, by httpdid. */
+export class StatsBook {
+  readonly #retired = new Map<number, Retired>();
+  readonly #restarts = new Map<number, number>();
+
+  /** Keeps what a worker that is gone (or no longer hosts the server) last reported; its in-flight requests count as crashed if it died. */
+  retire(httpdid: number, c: ServerCounters, crashedInFlight: boolean): void {
+    const acc = this.#retired.get(httpdid) ?? { outcomes: zero(), latency: emptyHistogram(), bytesIn: 0, bytesOut: 0 };
+    for (const o of OUTCOMES) acc.outcomes[o] += c.outcomes[o];
+    if (crashedInFlight) acc.outcomes.crashed += c.inFlight;
+    mergeInto(acc.latency, c.latency);
+    acc.bytesIn += c.bytesIn;
+    acc.bytesOut += c.bytesOut;
+    this.#retired.set(httpdid, acc);
+  }
+
+  /** Counts one replacement of a worker that hosted the server. */
+  restarted(httpdid: number): void {
+    this.#restarts.set(httpdid, (this.#restarts.get(httpdid) ?? 0) + 1);
+  }
+
+  /** The server's totals: retired plus `live`, the last reports of the workers hosting it now. */
+  total(httpdid: number, live: Iterable<ServerCounters>): ServerStats {
+    const r = this.#retired.get(httpdid);
+    const total: ServerStats = {
+      outcomes: { ...(r?.outcomes ?? zero()) }, latency: emptyHistogram(), bytesIn: r?.bytesIn ?? 0, bytesOut: r?.bytesOut ?? 0,
+      heapUsed: 0, workerRestarts: this.#restarts.get(httpdid) ?? 0,
+    };
+    if (r !== undefined) mergeInto(total.latency, r.latency);
+    for (const c of live) {
+      for (const o of OUTCOMES) total.outcomes[o] += c.outcomes[o];
+      mergeInto(total.latency, c.latency);
+      total.bytesIn += c.bytesIn;
+      total.bytesOut += c.bytesOut;
+      total.heapUsed += c.heapUsed;
+    }
+    return total;
+  }
+
+  /** Drops everything about a server that is gone for good. */
+  forget(httpdid: number): void {
+    this.#retired.delete(httpdid);
+    this.#restarts.delete(httpdid);
+  }
+}

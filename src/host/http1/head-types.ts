@@ -1,0 +1,37 @@
+// The types of a parsed request head and of the head parser's results, shared by the codec modules.
+
+import type { ErrorCode } from '../../core/errors.js';
+
+/** The request line and the header fields, in order, exactly as received (values trimmed of OWS). */
+export interface RequestHead {
+  readonly method: string;
+  readonly target: string;
+  readonly version: '0.9' | '1.0' | '1.1';
+  /** `[name as spelled, value]` pairs in arrival order. */
+  readonly fields: ReadonlyArray<readonly [string, string]>;
+}
+
+/** Why a request is refused: a stable code and a fixed reason text (never request bytes). */
+export interface HttpFault {
+  readonly code: ErrorCode;
+  readonly reason: string;
+}
+
+/** Checks each header field as soon as its line is complete (e.g. Content-Length), before the head ends. */
+export interface FieldCheck {
+  check(name: string, value: string): HttpFault | null;
+  reset(): void;
+}
+
+/** The head limits the parser enforces while bytes arrive. */
+export interface HeadLimits {
+  readonly maxRequestLineBytes: number;
+  readonly maxHeaderBytes: number;
+  readonly maxHeaderFields: number;
+}
+
+/** What one call to {@link HeadParser.push} found. */
+export type HeadResult =
+  | { readonly kind: 'more' }
+  | { readonly kind: 'head'; readonly head: RequestHead; readonly rest: Buffer }
+  | { readonly kind: 'fault'; readonly fault: HttpFault };

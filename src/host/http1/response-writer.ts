@@ -1,0 +1,113 @@
+// Serializes responses (a handler's validated response dict, or a server-generated error) to HTTP/1.x bytes; framing is always the server's.
+
+import { STATUS_CODES } from 'node:http';
+import { ERRORS, type ErrorCode } from '../../core/errors.js';
+
+/**
+ * A validated response dict, ready to frame. Declared here, not imported from the sandbox, so the
+ * codec depends on nothing but core: the sandbox's `ValidResponse` has this shape and is checked
+ * against it structurally where the worker passes one in.
+ */
+export interface OutgoingResponse {
+  readonly version: '0.9' | '1.0' | '1.1';
+  readonly statuscode: number;
+  readonly statusmsg?: string | undefined;
+  readonly headers: Readonly<Record<string, string | number>>;
+  readonly body: Uint8Array;
+}
+
+/** What the writer needs to know of the request being answered. */
+export interface RequestContext {
+  readonly version: '0.9' | '1.0' | '1.1';
+  readonly method: string;
+  readonly keepAlive: boolean;
+}
+
+/** Bytes to write and whether the connection closes after them. */
+export interface Serialized {
+  readonly chunks: readonly Uint8Array[];
+  readonly close: boolean;
+}
+
+/** RFC 9110 §15 names where Node's table still has the older RFC 7231 ones. */
+const RFC9110_REASONS: Readonly<Record<number, string>> = { 413: 'Content Too Large', 422: 'Unprocessable Content' };
+
+/** The standard reason phrase for a status code ('' for an unregistered one). */
+export function reasonPhrase(status: number): string {
+  return RFC9110_REASONS[status] ?? STATUS_CODES[status] ?? '';
+}
+
+/** Header names a handler may not set: framing and connection management belong to the server. */
+const SERVER_OWNED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'proxy-connection', 'trailer', 'date']);
+
+let dateSecond = -1;
+let dateValue = '';
+/** The IMF-fixdate for now, computed at most once a second. */
+export function httpDate(): string {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  if (sec !== dateSecond) {
+    dateSecond = sec;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
+/** RFC 9110 §6.4.1: 1xx, 204 and 304 responses never have content. */
+function bodyless(status: number): boolean {
+  return status < 200 || status === 204 || status === 304;
+}
+
+/**
+ * Frames a handler's response. The status line uses the response's version, lowered to 1.0 for a
+ * 1.0 request; version "0.9" sends the body alone and closes. HEAD gets the headers a GET would
+ * get, with its Content-Length, and no body.
+ */
+export function serializeResponse(res: OutgoingResponse, req: RequestContext): Serialized {
+  if (res.version === '0.9' || req.version === '0.9') {
+    return { chunks: req.method === 'HEAD' ? [] : [res.body], close: true };
+  }
+  const version = req.version === '1.0' ? '1.0' : res.version;
+  // A 1xx as a final answer would leave the client waiting for another: close after it.
+  const close = !req.keepAlive || res.statuscode < 200;
+  let head = `HTTP/${version} ${res.statuscode} ${res.statusmsg ?? reasonPhrase(res.statuscode)}\r\nDate: ${httpDate()}\r\n`;
+  for (const name of Object.keys(res.headers)) {
+    if (SERVER_OWNED.has(name.toLowerCase())) continue;
+    head += `${name}: ${String(res.headers[name])}\r\n`;
+  }
+  const noBody = bodyless(res.statuscode);
+  if (!noBody) head += `Content-Length: ${res.body.byteLength}\r\n`;
+  if (close) head += 'Connection: close\r\n';
+  else if (version === '1.0') head += 'Connection: keep-alive\r\n';
+  head += '\r\n';
+  const headBytes = Buffer.from(head, 'utf8');
+  if (noBody || req.method === 'HEAD' || res.body.byteLength === 0) return { chunks: [headBytes], close };
+  return { chunks: [headBytes, res.body], close };
+}
+
+/**
+ * A server-generated error: short text/plain body, Content-Length, Connection: close. The `detail`
+ * is made safe here (control characters escaped, length capped) whatever its origin.
+ * `extraHeaders` (e.g. `Retry-After`) are the server's own, never a tenant's.
+ */
+export function serializeError(code: ErrorCode, detail: string, req: Pick<RequestContext, 'version' | 'method'> | null, extraHeaders: Readonly<Record<string, string>> = {}): Serialized {
+  const status = ERRORS[code].status;
+  const text = `${escapeText(detail)}\n`;
+  if (req?.version === '0.9') return { chunks: [Buffer.from(text, 'utf8')], close: true };
+  const body = Buffer.from(text, 'utf8');
+  const version = req?.version === '1.0' ? '1.0' : '1.1';
+  let extra = '';
+  for (const [name, value] of Object.entries(extraHeaders)) extra += `${name}: ${value}\r\n`;
+  const head = `HTTP/${version} ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n${extra}` +
+    `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.byteLength}\r\nConnection: close\r\n\r\n`;
+  const headBytes = Buffer.from(head, 'latin1');
+  return { chunks: req?.method === 'HEAD' ? [headBytes] : [headBytes, body], close: true };
+}
+
+const MAX_DETAIL = 1024;
+
+/** Escapes control characters (CR, LF, NUL, ...) as `\xNN` and caps the length, for text bodies and logs. */
+export function escapeText(s: string): string {
+  const capped = s.length > MAX_DETAIL ? `${s.slice(0, MAX_DETAIL)}...` : s;
+  return capped.replace(/[\x00-\x1f\x7f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

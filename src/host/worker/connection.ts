@@ -1,0 +1,322 @@
+// One client connection of a tenant server: decodes requests as bytes arrive, runs each through the sandbox in order while its body streams in, writes the responses.
+
+import type { Socket } from 'node:net';
+import type { ErrorCode } from '../../core/errors.js';
+import type { Limits } from '../../core/limits.js';
+import { OUTCOME_ERROR, type Outcome } from '../../core/outcome.js';
+import type { BodySource } from '../../sandbox/body-source.js';
+import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
+import type { Framing } from '../http1/framing.js';
+import type { HttpFault, RequestHead } from '../http1/head-parser.js';
+import { RequestDecoder } from '../http1/request-decoder.js';
+import { serializeError, serializeResponse, type RequestContext, type Serialized } from '../http1/response-writer.js';
+import { BodyBuffer } from './body-buffer.js';
+import { buildRequestData } from './request-dict.js';
+
+/** What a connection needs from the server it belongs to. */
+export interface ServerContext {
+  readonly httpdid: number;
+  readonly limits: Limits;
+  /** Runs the handler, its body pulled from `body`; never rejects. */
+  invoke(requestJson: string, body: BodySource): Promise<InvokeResult>;
+  /** Called once per request that reached the handler, with how it ended, once its response is written; `startedAt` is `performance.now()` when its head was in. */
+  report(outcome: Outcome, detail: string | null, startedAt: number): void;
+  /** Before a request enters the sandbox: `null` to run it, or an answer instead (CPU share cool-down, src/host/worker/cpu-share.ts). */
+  refuse?(head: RequestHead): Serialized | null;
+}
+
+/** One request on the connection: known from its head on, its body streaming in. */
+interface Entry {
+  readonly head: RequestHead;
+  readonly framing: Framing;
+  readonly body: BodyBuffer;
+  /** `performance.now()` when the head was in (for the latency histogram). */
+  readonly startedAt: number;
+  /** Set when its body could not be completed (too large, timed out, malformed): answered instead of the handler. */
+  fault: HttpFault | null;
+  /** The client ended the connection before the end of this request's body: it is not answered. */
+  cutShort: boolean;
+  continueSent: boolean;
+}
+
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+/** How long a closing connection may keep sending before it is destroyed, ms. */
+const LINGER_MS = 2000;
+/** Pause before a policy refusal (503 during a CPU share cool-down) is written, ms. */
+const REFUSAL_PAUSE_MS = 200;
+
+/**
+ * Serves HTTP/0.9, 1.0 and 1.1 on one socket until either side closes it. A request goes to the
+ * handler as soon as its head is in (when no earlier answer is owed); its body streams to the
+ * handler's reads, `100 Continue` on the first read that has to wait. Later requests are decoded
+ * ahead (up to `maxPipelinedRequests`, then reading stops) and answered strictly in order; what a
+ * handler did not read of its body is read and dropped after its response.
+ */
+export class Connection {
+  readonly #socket: Socket;
+  readonly #ctx: ServerContext;
+  readonly #decoder: RequestDecoder;
+  readonly #remoteAddress: string | undefined;
+  readonly #remotePort: number | undefined;
+  /** Requests waiting for their turn (not the one in flight). */
+  readonly #queue: Entry[] = [];
+  #inFlight: Entry | null = null;
+  /** The request whose body is being decoded. */
+  #decoding: Entry | null = null;
+  #stash: Buffer[] = [];
+  #stashBytes = 0;
+  /** A refusal not tied to a request whose head was read: answered after everything before it. */
+  #fault: { fault: HttpFault; head: RequestHead | null } | null = null;
+  #closed = false;
+  #peerEnded = false;
+  #headersTimer: NodeJS.Timeout | null = null;
+  #requestTimer: NodeJS.Timeout | null = null;
+  #idleTimer: NodeJS.Timeout | null = null;
+
+  constructor(socket: Socket, ctx: ServerContext) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.#remoteAddress = socket.remoteAddress;
+    this.#remotePort = socket.remotePort;
+    this.#decoder = new RequestDecoder(ctx.limits, {
+      onStart: () => this.#onStart(),
+      onHead: (head, framing) => this.#onHead(head, framing),
+      onBody: (chunk) => this.#onBody(chunk),
+      onRequest: () => this.#onEnd(),
+      onFault: (fault, head) => this.#onFault(fault, head),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+    // The server is half-open: a client that shuts down its sending side still gets its answers.
+    socket.on('end', () => {
+      this.#peerEnded = true;
+      if (this.#decoding !== null) {
+        this.#decoding.cutShort = true;
+        this.#decoding.body.fail(new Error('the client closed the connection before the end of the body'));
+      }
+      this.#maybeIdle();
+    });
+    this.#armIdle();
+  }
+
+  /** Closes the connection at once (server stopping, or the client went away). */
+  destroy(): void {
+    if (this.#closed && this.#socket.destroyed) return;
+    this.#shutDown();
+    if (!this.#socket.destroyed) this.#socket.destroy();
+  }
+
+  /** Stops everything on this connection: timers, queued requests, the bodies of those still running. */
+  #shutDown(): void {
+    this.#closed = true;
+    this.#clearTimers();
+    const gone = new Error('the connection closed');
+    for (const e of [this.#inFlight, ...this.#queue]) e?.body.fail(gone);
+    this.#stash = [];
+    this.#queue.length = 0;
+  }
+
+  #clearTimers(): void {
+    for (const t of [this.#headersTimer, this.#requestTimer, this.#idleTimer]) if (t !== null) clearTimeout(t);
+    this.#headersTimer = this.#requestTimer = this.#idleTimer = null;
+  }
+
+  #armIdle(): void {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = setTimeout(() => this.destroy(), this.#ctx.limits.keepAliveTimeoutMs);
+  }
+
+  #timeout(code: ErrorCode, reason: string, ms: number): NodeJS.Timeout {
+    return setTimeout(() => {
+      // Stop reading; the request this belongs to is answered 408 in its turn.
+      this.#socket.pause();
+      this.#onFault({ code, reason }, this.#decoding?.head ?? null);
+    }, ms);
+  }
+
+  #onStart(): void {
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
+    this.#headersTimer = this.#timeout('ISO_ERR_HTTP_HEADERS_TIMEOUT', 'request headers not received in time', this.#ctx.limits.headersTimeoutMs);
+    this.#requestTimer = this.#timeout('ISO_ERR_HTTP_REQUEST_TIMEOUT', 'request not received in time', this.#ctx.limits.requestTimeoutMs);
+  }
+
+  #onHead(head: RequestHead, framing: Framing): void {
+    if (this.#headersTimer !== null) clearTimeout(this.#headersTimer);
+    this.#headersTimer = null;
+    const entry: Entry = {
+      head, framing, fault: null, cutShort: false, continueSent: false, startedAt: performance.now(),
+      body: new BodyBuffer(() => this.#sendContinue(entry), () => this.#flow()),
+    };
+    this.#decoding = entry;
+    this.#queue.push(entry);
+    if (this.#inFlight === null) this.#next();
+  }
+
+  /** RFC 9110 §10.1.1: the 100 is sent when the handler first waits for the body (by then every earlier answer is written). */
+  #sendContinue(entry: Entry): void {
+    if (!entry.framing.expectContinue || entry.continueSent || this.#closed || entry !== this.#inFlight) return;
+    entry.continueSent = true;
+    this.#socket.write(CONTINUE);
+  }
+
+  #onBody(chunk: Buffer): void {
+    const entry = this.#decoding;
+    if (entry === null) return;
+    entry.body.push(chunk);
+    if (entry.body.full) this.#socket.pause();
+  }
+
+  #onEnd(): boolean {
+    if (this.#requestTimer !== null) clearTimeout(this.#requestTimer);
+    this.#requestTimer = null;
+    this.#decoding?.body.end();
+    this.#decoding = null;
+    return this.#queue.length < this.#ctx.limits.maxPipelinedRequests;
+  }
+
+  #onFault(fault: HttpFault, head: RequestHead | null): void {
+    if (this.#closed) return;
+    this.#clearTimers();
+    const entry = this.#decoding;
+    this.#decoding = null;
+    if (entry !== null && !entry.body.ended) {
+      // The request's head was fine but its body is not: it is answered with the fault, in its turn.
+      entry.fault = fault;
+      entry.body.fail(new Error(`request body refused: ${fault.reason}`));
+    } else if (this.#fault === null) {
+      this.#fault = { fault, head };
+    }
+    if (this.#inFlight === null) this.#next();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed || this.#fault !== null) return;
+    if (this.#stashBytes > 0 || this.#queue.length >= this.#ctx.limits.maxPipelinedRequests) {
+      this.#stash.push(chunk);
+      this.#stashBytes += chunk.length;
+      this.#socket.pause();
+      return;
+    }
+    const rest = this.#decoder.push(chunk);
+    if (rest.length > 0) {
+      this.#stash.push(rest);
+      this.#stashBytes += rest.length;
+      this.#socket.pause();
+    }
+  }
+
+  /** Reads on when nothing holds it back: no stash, a queue with room, no full body buffer. */
+  #flow(): void {
+    if (this.#closed || this.#fault !== null) return;
+    if (this.#stashBytes > 0 || this.#queue.length >= this.#ctx.limits.maxPipelinedRequests) return;
+    if (this.#decoding?.body.full === true) return;
+    this.#socket.resume();
+  }
+
+  /** Answers the next thing owed, in order: a queued request (or its fault), else a connection fault. */
+  #next(): void {
+    if (this.#closed) return;
+    const entry = this.#queue.shift();
+    if (entry !== undefined) {
+      if (entry.cutShort) return this.destroy();
+      if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
+      const refusal = this.#ctx.refuse?.(entry.head) ?? null;
+      if (refusal !== null) return this.#refuseLater(refusal);
+      this.#inFlight = entry;
+      const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
+      void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));
+      this.#flow();
+      return;
+    }
+    if (this.#fault !== null) this.#refuse(this.#fault.fault, this.#fault.head);
+  }
+
+  /**
+   * A refusal from the server's policy (its CPU share cool-down), answered after a short pause so
+   * that a client retrying at once does not make a busy loop of it; the connection then closes.
+   */
+  #refuseLater(out: Serialized): void {
+    this.#shutDown();
+    setTimeout(() => {
+      if (this.#socket.destroyed) return;
+      this.#write(out);
+      this.#closeAfterWrite();
+    }, REFUSAL_PAUSE_MS).unref();
+  }
+
+  #refuse(fault: HttpFault, head: RequestHead | null): void {
+    this.#write(serializeError(fault.code, fault.reason, head === null ? null : { version: head.version, method: head.method }));
+    this.#closeAfterWrite();
+  }
+
+  #respond(entry: Entry, result: InvokeResult): void {
+    this.#inFlight = null;
+    if (this.#closed) return;
+    if (entry.cutShort) return this.destroy();
+    // A body that failed under the handler is answered with its fault, whatever the handler returned.
+    if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
+    // RFC 9110 §10.1.1: a client told to wait for 100 may never send the body; do not wait for it.
+    const unsentBody = entry.framing.expectContinue && !entry.continueSent && !entry.body.ended;
+    const req: RequestContext = { version: entry.head.version, method: entry.head.method, keepAlive: entry.framing.keepAlive && !unsentBody };
+    const out: Serialized = result.outcome === 'ok' ? serializeResponse(result.response, req) : serializeError(OUTCOME_ERROR[result.outcome], result.detail, req);
+    this.#write(out);
+    this.#ctx.report(result.outcome, result.outcome === 'ok' ? null : result.detail, entry.startedAt);
+    if (out.close) return this.#closeAfterWrite();
+    // What the handler did not read is drained (read and dropped) as it arrives.
+    entry.body.discardRest();
+    // Respect back-pressure: go on only once a slow reader has taken this response.
+    if (this.#socket.writableNeedDrain) this.#socket.once('drain', () => this.#proceed());
+    else this.#proceed();
+  }
+
+  #proceed(): void {
+    if (this.#closed) return;
+    // Decode what was held back while the queue was full.
+    while (this.#stash.length > 0 && this.#queue.length < this.#ctx.limits.maxPipelinedRequests && this.#fault === null && !this.#decoder.finished) {
+      const chunk = this.#stash.shift() as Buffer;
+      this.#stashBytes -= chunk.length;
+      const rest = this.#decoder.push(chunk);
+      if (rest.length > 0) {
+        this.#stash.unshift(rest);
+        this.#stashBytes += rest.length;
+      }
+    }
+    if (this.#closed || this.#inFlight !== null) return;
+    if (this.#queue.length > 0 || this.#fault !== null) return this.#next();
+    this.#flow();
+    this.#maybeIdle();
+  }
+
+  /** Nothing owed and nothing half-received: wait for the next request, or close if the client is done. */
+  #maybeIdle(): void {
+    if (this.#closed || this.#inFlight !== null || this.#queue.length > 0 || this.#fault !== null || this.#stashBytes > 0) return;
+    if (this.#peerEnded) {
+      // A request cut short by the client's end is not answered.
+      if (this.#decoder.midRequest) this.destroy();
+      else this.#closeAfterWrite();
+      return;
+    }
+    if (!this.#decoder.midRequest) this.#armIdle();
+  }
+
+  #write(out: Serialized): void {
+    if (out.chunks.length === 1) {
+      this.#socket.write(out.chunks[0] as Uint8Array);
+      return;
+    }
+    this.#socket.cork();
+    for (const c of out.chunks) this.#socket.write(c);
+    this.#socket.uncork();
+  }
+
+  #closeAfterWrite(): void {
+    this.#shutDown();
+    this.#socket.end();
+    // Keep reading (and discarding) briefly so the client sees the response rather than a reset.
+    this.#socket.resume();
+    setTimeout(() => this.#socket.destroy(), LINGER_MS).unref();
+  }
+}

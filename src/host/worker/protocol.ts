@@ -1,0 +1,69 @@
+// The messages between the control process and a sandbox worker process (over the fork IPC channel).
+
+import type { ErrorCode } from '../../core/errors.js';
+import type { LatencyHistogram } from '../../core/histogram.js';
+import type { Limits } from '../../core/limits.js';
+import type { Outcome } from '../../core/outcome.js';
+
+/**
+ * Control → worker. `deploy` travels with the bound listening handle; `ping` is the heartbeat.
+ * Hot redeploy of a hosted server: `prepare` compiles and checks a new version next to the one
+ * serving (nothing switches; a bad source answers `ISO_ERR_API_INVALID_SOURCE`), `commit` switches
+ * new requests to it (in-flight ones finish on the old isolate, disposed after them), `abort`
+ * drops a prepared version.
+ */
+export type ToWorker =
+  | { readonly op: 'deploy'; readonly id: number; readonly httpdid: number; readonly port: number; readonly source: string; readonly limits: Limits }
+  | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number }
+  | { readonly op: 'prepare'; readonly id: number; readonly httpdid: number; readonly source: string; readonly limits: Limits }
+  | { readonly op: 'commit'; readonly id: number; readonly httpdid: number }
+  | { readonly op: 'abort'; readonly id: number; readonly httpdid: number }
+  | { readonly op: 'ping'; readonly id: number }
+  /** Graceful stop: close every listener, answer once no request is in flight (or after `timeoutMs`). */
+  | { readonly op: 'drain'; readonly id: number; readonly timeoutMs: number };
+
+/** The runtime a worker process runs on, as read inside it (`process.versions`). */
+export interface WorkerRuntime {
+  /** Node.js version, e.g. `24.21.0`. */
+  readonly node: string;
+  /** V8 version. */
+  readonly v8: string;
+}
+
+/** Per-server counters kept by a worker since it started (cumulative), sent with each heartbeat. */
+export interface ServerCounters {
+  /** Requests handed to the sandbox and not yet answered. */
+  inFlight: number;
+  /** How each answered request ended. */
+  outcomes: Record<Outcome, number>;
+  /** Latency of answered requests, from the head received to the response written (see src/core/histogram.ts). */
+  latency: LatencyHistogram;
+  /** Bytes read from the server's sockets. */
+  bytesIn: number;
+  /** Bytes written to the server's sockets. */
+  bytesOut: number;
+  /** Bytes used by the server's isolate (V8 used heap plus external memory), as last sampled on a heartbeat. */
+  heapUsed: number;
+}
+
+/** The answer to one control request, matched by `id`. A `ping` answer carries the counters, keyed by httpdid. */
+export type Reply =
+  | { readonly op: 'reply'; readonly id: number; readonly ok: true; readonly stats?: Readonly<Record<string, ServerCounters>> }
+  | { readonly op: 'reply'; readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+/** Worker → control. */
+export type FromWorker =
+  /**
+   * The worker is up; `uid` is the user it runs as (an unprivileged one when started as root and one
+   * exists); `runtime` what it runs on, as it reads it itself.
+   */
+  | { readonly op: 'ready'; readonly pid: number; readonly uid: number; readonly runtime: WorkerRuntime }
+  | Reply
+  /** A request that did not end `ok` (for the log); `ok` ones are not sent, to keep the hot path local. */
+  | { readonly op: 'outcome'; readonly httpdid: number; readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string }
+  /** Console output of a handler: `[level, text]` lines, each at most 4 KiB, at most 1000 per request. */
+  | { readonly op: 'console'; readonly httpdid: number; readonly time: number; readonly lines: ReadonlyArray<readonly [string, string]> }
+  /** A server went over its CPU share: its new requests get 503 for `coolDownMs` (see cpu-share.ts); `refusedBefore` counts earlier refusals on this worker. */
+  | { readonly op: 'throttled'; readonly httpdid: number; readonly share: number; readonly coolDownMs: number; readonly refusedBefore: number }
+  /** isolated-vm lost control of an isolate; the worker exits right after this. */
+  | { readonly op: 'catastrophic'; readonly httpdid: number; readonly message: string };
