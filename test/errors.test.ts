@@ -1,5 +1,7 @@
-// Pins the list of error codes and their statuses: changing one is a breaking change for clients.
+// Pins the list of error codes and their statuses (changing one is a breaking change for clients), and that the README documents each and who sees it.
 
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { ERRORS, errorBody, IsoError } from '../src/core/errors.js';
 import { OUTCOME_ERROR, OUTCOMES } from '../src/core/outcome.js';
@@ -55,4 +57,24 @@ t.test('IsoError and errorBody', async (t) => {
   t.equal(e.status, 404);
   t.same(errorBody(e.code, e.message), { error: { code: 'ISO_ERR_API_NOT_FOUND', message: 'no server with httpdid 7' } });
   t.same(errorBody('ISO_ERR_API_INTERNAL'), { error: { code: 'ISO_ERR_API_INTERNAL', message: 'internal error' } });
+});
+
+t.test('the README documents every code with its status, and says which ones a client sees', async (t) => {
+  const readme = readFileSync(path.resolve(import.meta.dirname, '..', 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Errors'), readme.indexOf('## Tenants: the CLI'));
+  t.ok(section.length > 0, 'README has its Errors section');
+  // Rows are `| status | `CODE`[, `CODE`] | when |`.
+  const documented = new Map<string, number>();
+  for (const m of section.matchAll(/^\| (\d{3}) \| ([^|]+) \|/gm)) {
+    for (const c of (m[2] ?? '').matchAll(/`(ISO_ERR_[A-Z_]+)`/g)) documented.set(c[1] ?? '', Number(m[1]));
+  }
+  for (const [code, { status }] of Object.entries(ERRORS)) t.equal(documented.get(code), status, `${code} is in the README's error tables with status ${status}`);
+  t.same([...documented.keys()].filter((c) => !(c in ERRORS)), [], 'the README names no code that does not exist');
+  // Which codes a client sees: the API's in the JSON body; the listeners' only as a status (the code goes to the log).
+  t.match(section, /The codes above are what API clients see, as `error\.code` in the JSON body/);
+  t.match(section, /the end client sees the status and a\s+short `text\/plain` message/);
+  const apiTable = section.slice(0, section.indexOf('The codes above'));
+  for (const code of Object.keys(ERRORS)) {
+    t.equal(apiTable.includes(`\`${code}\``), code.startsWith('ISO_ERR_API_'), `${code} is ${code.startsWith('ISO_ERR_API_') ? '' : 'not '}in the API clients' table`);
+  }
 });

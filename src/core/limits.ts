@@ -28,7 +28,7 @@ export interface Limits {
   readonly maxConnections: number;
   /** Most complete requests queued per connection behind the one being answered. */
   readonly maxPipelinedRequests: number;
-  /** Largest share of one core the server's isolates may run over the window, fraction (0.05–1). */
+  /** Largest share of one core's CPU time the server's isolates may use over the window, fraction (0.05–0.75). */
   readonly cpuShare: number;
   /** Sliding window over which the CPU share is measured, ms. */
   readonly cpuShareWindowMs: number;
