@@ -7,7 +7,11 @@ if (source === undefined) throw new Error('usage: baseline-server.ts <handler so
 const mod = (await import(source)) as { default: (req: unknown) => unknown };
 const handler = mod.default;
 
-interface ResponseDict { statuscode: number; headers: Record<string, string>; message: string | Uint8Array }
+interface ResponseDict {
+  statuscode: number;
+  headers: Record<string, string>;
+  message: string | Uint8Array;
+}
 
 function queryDict(q: string | null): Record<string, string | null> {
   const out: Record<string, string | null> = Object.create(null) as Record<string, string | null>;
@@ -22,21 +26,30 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     const target = req.url ?? '/';
     const q = target.indexOf('?');
-    const body = chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks);
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
     const request = {
-      verb: req.method, path: q === -1 ? target : target.slice(0, q), querystr: q === -1 ? null : target.slice(q + 1),
-      querydict: queryDict(q === -1 ? null : target.slice(q + 1)), version: req.httpVersion, headers: req.headers,
-      httpdid: 0, remoteipstr: req.socket.remoteAddress ?? '', remoteportnum: req.socket.remotePort ?? 0,
+      verb: req.method,
+      path: q === -1 ? target : target.slice(0, q),
+      querystr: q === -1 ? null : target.slice(q + 1),
+      querydict: queryDict(q === -1 ? null : target.slice(q + 1)),
+      version: req.httpVersion,
+      headers: req.headers,
+      httpdid: 0,
+      remoteipstr: req.socket.remoteAddress ?? '',
+      remoteportnum: req.socket.remotePort ?? 0,
       datastream: { read: () => new Uint8Array(body), text: () => body.toString('utf8') },
     };
-    void Promise.resolve(handler(request)).then((r) => {
-      const out = r as ResponseDict;
-      res.writeHead(out.statuscode, out.headers);
-      res.end(out.message);
-    }, () => {
-      res.writeHead(500);
-      res.end();
-    });
+    void Promise.resolve(handler(request)).then(
+      (r) => {
+        const out = r as ResponseDict;
+        res.writeHead(out.statuscode, out.headers);
+        res.end(out.message);
+      },
+      () => {
+        res.writeHead(500);
+        res.end();
+      },
+    );
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -120,33 +120,48 @@ function jsonBody(size: number): string {
 const body = jsonBody(1024);
 const WORKLOADS: readonly Workload[] = [
   workload('small GET', 'GET', '/', [['Host', 'localhost']], null),
-  workload('GET, 20 browser headers', 'GET', '/products/4711?ref=home&utm_source=newsletter&utm_medium=email', [
-    ['Host', 'shop.example.com'],
-    ['Connection', 'keep-alive'],
-    ['Cache-Control', 'max-age=0'],
-    ['sec-ch-ua', '"Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99"'],
-    ['sec-ch-ua-mobile', '?0'],
-    ['sec-ch-ua-platform', '"Linux"'],
-    ['Upgrade-Insecure-Requests', '1'],
-    ['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'],
-    ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7'],
-    ['Sec-Fetch-Site', 'same-origin'],
-    ['Sec-Fetch-Mode', 'navigate'],
-    ['Sec-Fetch-User', '?1'],
-    ['Sec-Fetch-Dest', 'document'],
-    ['Referer', 'https://shop.example.com/category/books?page=2&sort=price-asc'],
-    ['Accept-Encoding', 'gzip, deflate, br, zstd'],
-    ['Accept-Language', 'en-US,en;q=0.9,de-DE;q=0.8,de;q=0.7'],
-    ['Cookie', 'sessionid=4q8v2n7xk3m9p1r5t6w0y2z4; csrftoken=Jm3kP9xQ2vB7nR4tY8wL1cF6hD0sG5aE; _ga=GA1.1.1234567890.1700000000; _ga_ABC123XYZ=GS1.1.1700000000.3.1.1700000500.0.0.0; theme=dark; cart=3'],
-    ['If-None-Match', 'W/"5e1a-18c2f0d9b7e"'],
-    ['If-Modified-Since', 'Tue, 14 Nov 2023 08:12:31 GMT'],
-    ['Priority', 'u=0, i'],
-  ], null),
-  workload('chunked POST, 1 KiB in 4 chunks', 'POST', '/upload', [
-    ['Host', 'localhost'],
-    ['Transfer-Encoding', 'chunked'],
-    ['Content-Type', 'application/json'],
-  ], [body.slice(0, 300), body.slice(300, 700), body.slice(700, 900), body.slice(900)]),
+  workload(
+    'GET, 20 browser headers',
+    'GET',
+    '/products/4711?ref=home&utm_source=newsletter&utm_medium=email',
+    [
+      ['Host', 'shop.example.com'],
+      ['Connection', 'keep-alive'],
+      ['Cache-Control', 'max-age=0'],
+      ['sec-ch-ua', '"Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99"'],
+      ['sec-ch-ua-mobile', '?0'],
+      ['sec-ch-ua-platform', '"Linux"'],
+      ['Upgrade-Insecure-Requests', '1'],
+      ['User-Agent', 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36'],
+      ['Accept', 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7'],
+      ['Sec-Fetch-Site', 'same-origin'],
+      ['Sec-Fetch-Mode', 'navigate'],
+      ['Sec-Fetch-User', '?1'],
+      ['Sec-Fetch-Dest', 'document'],
+      ['Referer', 'https://shop.example.com/category/books?page=2&sort=price-asc'],
+      ['Accept-Encoding', 'gzip, deflate, br, zstd'],
+      ['Accept-Language', 'en-US,en;q=0.9,de-DE;q=0.8,de;q=0.7'],
+      [
+        'Cookie',
+        'sessionid=4q8v2n7xk3m9p1r5t6w0y2z4; csrftoken=Jm3kP9xQ2vB7nR4tY8wL1cF6hD0sG5aE; _ga=GA1.1.1234567890.1700000000; _ga_ABC123XYZ=GS1.1.1700000000.3.1.1700000500.0.0.0; theme=dark; cart=3',
+      ],
+      ['If-None-Match', 'W/"5e1a-18c2f0d9b7e"'],
+      ['If-Modified-Since', 'Tue, 14 Nov 2023 08:12:31 GMT'],
+      ['Priority', 'u=0, i'],
+    ],
+    null,
+  ),
+  workload(
+    'chunked POST, 1 KiB in 4 chunks',
+    'POST',
+    '/upload',
+    [
+      ['Host', 'localhost'],
+      ['Transfer-Encoding', 'chunked'],
+      ['Content-Type', 'application/json'],
+    ],
+    [body.slice(0, 300), body.slice(300, 700), body.slice(700, 900), body.slice(900)],
+  ),
 ];
 
 // ---- the two parsers, behind one shape ----
@@ -244,8 +259,15 @@ function llhttp(w: Workload): Contender {
     pendingUrl += url;
   };
   parser[HTTPParser.kOnHeadersComplete] = (
-    versionMajor: number, versionMinor: number, headers: string[] | undefined, method: number, url: string | undefined,
-    _statusCode: unknown, _statusMessage: unknown, _upgrade: boolean, shouldKeepAlive: boolean,
+    versionMajor: number,
+    versionMinor: number,
+    headers: string[] | undefined,
+    method: number,
+    url: string | undefined,
+    _statusCode: unknown,
+    _statusMessage: unknown,
+    _upgrade: boolean,
+    shouldKeepAlive: boolean,
   ): number => {
     if (headers === undefined) {
       headers = pendingHeaders;
@@ -460,7 +482,14 @@ console output lists every round. Options (after \`npm run bench:codec --\`):
 ${table}
 ${END}`;
 
-writeResult({ machine, runtime, date, rounds: ROUNDS, roundMs: ROUND_MS, workloads: rows.map((r) => ({ workload: r.workload, isohttpdReqPerSec: r.ours, llhttpReqPerSec: r.llhttp, ratio: r.ratio })) });
+writeResult({
+  machine,
+  runtime,
+  date,
+  rounds: ROUNDS,
+  roundMs: ROUND_MS,
+  workloads: rows.map((r) => ({ workload: r.workload, isohttpdReqPerSec: r.ours, llhttpReqPerSec: r.llhttp, ratio: r.ratio })),
+});
 
 if (!opts['no-readme'] && only === undefined) {
   const readme = new URL('./README.md', import.meta.url);

@@ -3,11 +3,24 @@
 import { readFileSync } from 'node:fs';
 import { writeSection } from './readme-section.js';
 
-interface Load { reqPerSec: number; p99: number }
-interface Pair { loader: string; isohttpd: Load; nodeHttp: Load; throughputRatio: number; p99Ratio: number }
+interface Load {
+  reqPerSec: number;
+  p99: number;
+}
+interface Pair {
+  loader: string;
+  isohttpd: Load;
+  nodeHttp: Load;
+  throughputRatio: number;
+  p99Ratio: number;
+}
 interface Results {
-  node: string; date: string; seconds?: number; label?: string;
-  hello?: Pair[]; echo?: Pair[];
+  node: string;
+  date: string;
+  seconds?: number;
+  label?: string;
+  hello?: Pair[];
+  echo?: Pair[];
   coldStart?: { p50: number; p99: number };
   density?: { answering: number; servers: number; mbPerServer: number; totalMbPerServer: number };
   neighbour?: { ratio: number; noisy: { p99: number } };
@@ -76,7 +89,9 @@ const label = (r: Results): string => r.label ?? `Node ${r.node}`;
 const [before, after] = first;
 const head = pairs.map((_, i) => `run ${i + 1}: before | after | ÷`).join(' | ');
 const order = pairs.map(([b, a], i) => `run ${i + 1}: ${b.date < a.date ? 'before first' : 'after first'} (${(b.date < a.date ? b : a).date} and ${(b.date < a.date ? a : b).date})`).join('; ');
-writeSection('runtime', `## Runtime: ${label(before)} against ${label(after)}
+writeSection(
+  'runtime',
+  `## Runtime: ${label(before)} against ${label(after)}
 
 \`npm run bench:compare -- BEFORE.json AFTER.json …\` (\`bench/compare-runtimes.ts\`): full \`npm run bench\` runs, before
 and after the change, one right after the other on the same quiet machine (${order}; the times are
@@ -87,5 +102,6 @@ it is the figure that survives the machine's drift; where two runs disagree, the
 | figure | ${head} |
 | --- | ${pairs.map(() => '---: | ---: | ---:').join(' | ')} |
 ${lines.join('\n')}
-`);
+`,
+);
 process.stdout.write(`${lines.join('\n')}\n`);

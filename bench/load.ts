@@ -7,7 +7,12 @@ import path from 'node:path';
 import autocannon from 'autocannon';
 
 /** One load run: mean requests per second, latency percentiles (ms), failed or non-2xx responses. */
-export interface LoadResult { reqPerSec: number; p50: number; p99: number; errors: number }
+export interface LoadResult {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
 
 /** What to send. */
 export interface LoadSpec {
@@ -22,7 +27,10 @@ export interface LoadSpec {
 /** Runs autocannon (keep-alive) against `spec`. */
 export async function autocannonLoad(spec: LoadSpec): Promise<LoadResult> {
   const r = await autocannon({
-    url: spec.url, connections: spec.connections, duration: spec.durationS, method: spec.method ?? 'GET',
+    url: spec.url,
+    connections: spec.connections,
+    duration: spec.durationS,
+    method: spec.method ?? 'GET',
     ...(spec.body !== undefined ? { body: spec.body, headers: { 'content-type': spec.contentType ?? 'application/octet-stream' } } : {}),
   });
   return { reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts };

@@ -10,7 +10,12 @@ const SPINNERS = 4;
 /** How long A's clients run before B is measured, s: the measurement is of the steady state, not of A's first burst. */
 const SETTLE_S = Number(process.env['BENCH_SETTLE_S'] ?? 5);
 
-interface Load { reqPerSec: number; p50: number; p99: number; errors: number }
+interface Load {
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
 
 async function load(port: number): Promise<Load> {
   const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: DURATION_S });
@@ -30,10 +35,13 @@ try {
   // src/host/worker/cpu-share.ts) is retried after that many seconds.
   const spins = Array.from({ length: SPINNERS }, async () => {
     while (spinning) {
-      const retryAfter = await fetch(`http://127.0.0.1:${spinner.port}/`).then(async (r) => {
-        await r.text();
-        return r.status === 503 ? Number(r.headers.get('retry-after') ?? 1) : 0;
-      }, () => 0);
+      const retryAfter = await fetch(`http://127.0.0.1:${spinner.port}/`).then(
+        async (r) => {
+          await r.text();
+          return r.status === 503 ? Number(r.headers.get('retry-after') ?? 1) : 0;
+        },
+        () => 0,
+      );
       if (retryAfter > 0) {
         refused++;
         const until = Date.now() + retryAfter * 1000;
@@ -55,7 +63,10 @@ try {
   ].join('\n');
   process.stdout.write(`${table}\n`);
   writeResult({ connections: CONNECTIONS, durationS: DURATION_S, spinners: SPINNERS, spun, solo, noisy, ratio });
-  writeSection('neighbour', `## Noisy neighbour\n\n\`bench/neighbour.bench.ts\`: one sandbox worker (\`--workers 1\`) hosting server B (hello world) and server A, whose handler spins until its 1 s timeout. B is loaded with autocannon (${CONNECTIONS} connections, ${DURATION_S} s, keep-alive) alone, then while ${SPINNERS} requests at a time keep A spinning (measured after A's clients have run ${SETTLE_S} s). A has the default CPU share (\`cpuShare\` 0.5 of a core over \`cpuShareWindowMs\` 4000, \`cpuCooldownMs\` 2000): over it, its new requests are answered 503 with Retry-After, which A's clients honour. Goal: B keeps ≥ 0.7× its solo throughput and p99 ≤ 100 ms.\n\n${machineLines()}\n${table}\n`);
+  writeSection(
+    'neighbour',
+    `## Noisy neighbour\n\n\`bench/neighbour.bench.ts\`: one sandbox worker (\`--workers 1\`) hosting server B (hello world) and server A, whose handler spins until its 1 s timeout. B is loaded with autocannon (${CONNECTIONS} connections, ${DURATION_S} s, keep-alive) alone, then while ${SPINNERS} requests at a time keep A spinning (measured after A's clients have run ${SETTLE_S} s). A has the default CPU share (\`cpuShare\` 0.5 of a core over \`cpuShareWindowMs\` 4000, \`cpuCooldownMs\` 2000): over it, its new requests are answered 503 with Retry-After, which A's clients honour. Goal: B keeps ≥ 0.7× its solo throughput and p99 ≤ 100 ms.\n\n${machineLines()}\n${table}\n`,
+  );
 } finally {
   await svc.stop();
 }

@@ -25,7 +25,9 @@ const server = net.createServer({ allowHalfOpen: true }, (socket) => {
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const addr = server.address();
 const spec: LoadSpec = {
-  url: `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}/`, connections: 50, durationS: seconds,
+  url: `http://127.0.0.1:${typeof addr === 'object' && addr !== null ? addr.port : 0}/`,
+  connections: 50,
+  durationS: seconds,
   ...(which === 'echo' ? { method: 'POST' as const, body: JSON.stringify({ pad: 'x'.repeat(4084) }), contentType: 'application/json' } : {}),
 };
 const session = new Session();

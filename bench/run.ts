@@ -55,7 +55,14 @@ async function startBaseline(source: string): Promise<{ port: number; proc: Chil
   return { port, proc };
 }
 
-interface SideBySide { loader: string; isohttpd: LoadResult; nodeHttp: LoadResult; throughputRatio: number; p99Ratio: number; rounds: Array<{ isohttpd: LoadResult; nodeHttp: LoadResult }> }
+interface SideBySide {
+  loader: string;
+  isohttpd: LoadResult;
+  nodeHttp: LoadResult;
+  throughputRatio: number;
+  p99Ratio: number;
+  rounds: Array<{ isohttpd: LoadResult; nodeHttp: LoadResult }>;
+}
 
 /** Alternating rounds against both servers with one load generator; ratios per neighbouring pair, then the median. */
 async function compare(name: string, source: string, spec: Omit<LoadSpec, 'url' | 'durationS'>, svc: BenchService): Promise<SideBySide[]> {
@@ -75,14 +82,21 @@ async function compare(name: string, source: string, spec: Omit<LoadSpec, 'url' 
         const b = await run(at(base.port, ROUND_S));
         if (a === null || b === null) break;
         rounds.push({ isohttpd: a, nodeHttp: b });
-        log(`  ${name} ${loader} round ${i + 1}: isohttpd ${Math.round(a.reqPerSec)} req/s p50 ${a.p50} p99 ${a.p99} (${a.errors} err) | node:http ${Math.round(b.reqPerSec)} req/s p50 ${b.p50} p99 ${b.p99} (${b.errors} err)`);
+        log(
+          `  ${name} ${loader} round ${i + 1}: isohttpd ${Math.round(a.reqPerSec)} req/s p50 ${a.p50} p99 ${a.p99} (${a.errors} err) | node:http ${Math.round(b.reqPerSec)} req/s p50 ${b.p50} p99 ${b.p99} (${b.errors} err)`,
+        );
       }
       const pick = (side: 'isohttpd' | 'nodeHttp'): LoadResult => ({
-        reqPerSec: median(rounds.map((r) => r[side].reqPerSec)), p50: median(rounds.map((r) => r[side].p50)),
-        p99: median(rounds.map((r) => r[side].p99)), errors: rounds.reduce((n, r) => n + r[side].errors, 0),
+        reqPerSec: median(rounds.map((r) => r[side].reqPerSec)),
+        p50: median(rounds.map((r) => r[side].p50)),
+        p99: median(rounds.map((r) => r[side].p99)),
+        errors: rounds.reduce((n, r) => n + r[side].errors, 0),
       });
       out.push({
-        loader, isohttpd: pick('isohttpd'), nodeHttp: pick('nodeHttp'), rounds,
+        loader,
+        isohttpd: pick('isohttpd'),
+        nodeHttp: pick('nodeHttp'),
+        rounds,
         throughputRatio: median(rounds.map((r) => r.isohttpd.reqPerSec / r.nodeHttp.reqPerSec)),
         p99Ratio: median(rounds.map((r) => r.isohttpd.p99 / r.nodeHttp.p99)),
       });
@@ -142,12 +156,14 @@ function treeRssKb(pid: number): { kb: number; processes: number } {
 async function pool<T>(n: number, width: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array<T>(n);
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < n) {
-      const i = next++;
-      out[i] = await fn(i);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await fn(i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -170,9 +186,14 @@ async function density(): Promise<Record<string, number | string>> {
     await new Promise((r) => setTimeout(r, 2000));
     const full = treeRssKb(pid);
     return {
-      servers: deployed.length, answering, processes: full.processes, deploySeconds: r2(deploySeconds),
-      emptyRssMb: r2(empty.kb / 1024), totalRssMb: r2(full.kb / 1024),
-      mbPerServer: r2((full.kb - empty.kb) / 1024 / deployed.length), totalMbPerServer: r2(full.kb / 1024 / deployed.length),
+      servers: deployed.length,
+      answering,
+      processes: full.processes,
+      deploySeconds: r2(deploySeconds),
+      emptyRssMb: r2(empty.kb / 1024),
+      totalRssMb: r2(full.kb / 1024),
+      mbPerServer: r2((full.kb - empty.kb) / 1024 / deployed.length),
+      totalMbPerServer: r2(full.kb / 1024 / deployed.length),
     };
   } finally {
     await svc.stop();
@@ -188,7 +209,7 @@ async function child(script: string, nodeFlags: string[], args: string[] = []): 
     const proc = spawn(process.execPath, [...nodeFlags, ...TSNODE, path.join(HERE, script), ...args], { stdio: 'inherit', env: { ...CHILD_ENV, ISOHTTPD_BENCH_RESULT: file } });
     const code = await new Promise<number | null>((r) => proc.once('exit', r));
     if (code !== 0) throw new Error(`${script} exited with ${String(code)}`);
-    return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as unknown : null;
+    return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as unknown) : null;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -200,7 +221,9 @@ const started = performance.now();
 const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
 const results: Record<string, unknown> = {
   machine: { cpu, cores: os.cpus().length, os: `${os.type()} ${os.release()} ${os.arch()}`, memoryGb: r2(os.totalmem() / 2 ** 30) },
-  node: process.version, date: new Date().toISOString(), wrk: wrkBinary() !== null,
+  node: process.version,
+  date: new Date().toISOString(),
+  wrk: wrkBinary() !== null,
   settings: { rounds: ROUNDS, roundSeconds: ROUND_S, warmupSeconds: WARMUP_S, connections: CONNECTIONS, coldDeploys: COLD_DEPLOYS, density: DENSITY },
 };
 
@@ -253,25 +276,44 @@ function summary(r: Record<string, unknown>): string {
   const m = r['machine'] as { cpu: string; cores: number; os: string };
   const rows: string[] = [];
   const yes = (ok: boolean): string => (ok ? 'met' : '**not met**');
-  for (const [key, label] of [['hello', '1 hello-world GET, 50 conns'], ['echo', '2 POST 4 KiB JSON echo, 50 conns']] as const) {
+  for (const [key, label] of [
+    ['hello', '1 hello-world GET, 50 conns'],
+    ['echo', '2 POST 4 KiB JSON echo, 50 conns'],
+  ] as const) {
     const sides = r[key] as SideBySide[] | undefined;
     for (const s of sides ?? []) {
       const goal = key === 'hello' ? `≥ 0.8× req/s; p99 ≤ 2× → ${yes(s.throughputRatio >= 0.8 && s.p99Ratio <= 2)}` : `≥ 0.8× req/s → ${yes(s.throughputRatio >= 0.8)}`;
-      rows.push(`| ${label} (${s.loader}) | ${Math.round(s.isohttpd.reqPerSec)} req/s, p50 ${s.isohttpd.p50} ms, p99 ${s.isohttpd.p99} ms | ${Math.round(s.nodeHttp.reqPerSec)} req/s, p50 ${s.nodeHttp.p50} ms, p99 ${s.nodeHttp.p99} ms | ${s.throughputRatio.toFixed(2)}× req/s, ${s.p99Ratio.toFixed(2)}× p99 | ${goal} |`);
+      rows.push(
+        `| ${label} (${s.loader}) | ${Math.round(s.isohttpd.reqPerSec)} req/s, p50 ${s.isohttpd.p50} ms, p99 ${s.isohttpd.p99} ms | ${Math.round(s.nodeHttp.reqPerSec)} req/s, p50 ${s.nodeHttp.p50} ms, p99 ${s.nodeHttp.p99} ms | ${s.throughputRatio.toFixed(2)}× req/s, ${s.p99Ratio.toFixed(2)}× p99 | ${goal} |`,
+      );
     }
   }
   const c = r['coldStart'] as { p50: number; p99: number; deploys: number } | undefined;
   if (c !== undefined) rows.push(`| 3 cold start, ${c.deploys} deploys | p50 ${c.p50} ms, p99 ${c.p99} ms | | | p50 ≤ 10, p99 ≤ 50 ms → ${yes(c.p50 <= 10 && c.p99 <= 50)} |`);
   const d = r['density'] as { servers: number; answering: number; totalRssMb: number; mbPerServer: number; totalMbPerServer: number; emptyRssMb: number; processes: number } | undefined;
-  if (d !== undefined) rows.push(`| 4 density, ${d.servers} servers | ${d.totalRssMb} MB RSS in ${d.processes} processes (${d.emptyRssMb} MB with none); ${d.mbPerServer} MB per server added (${d.totalMbPerServer} MB total / servers); ${d.answering} of ${d.servers} answer | | | ≤ 3 MB per server, all answer → ${yes(d.mbPerServer <= 3 && d.answering === d.servers && d.servers >= 1000)} |`);
+  if (d !== undefined)
+    rows.push(
+      `| 4 density, ${d.servers} servers | ${d.totalRssMb} MB RSS in ${d.processes} processes (${d.emptyRssMb} MB with none); ${d.mbPerServer} MB per server added (${d.totalMbPerServer} MB total / servers); ${d.answering} of ${d.servers} answer | | | ≤ 3 MB per server, all answer → ${yes(d.mbPerServer <= 3 && d.answering === d.servers && d.servers >= 1000)} |`,
+    );
   const n = r['neighbour'] as { solo: LoadResult; noisy: LoadResult; ratio: number } | null | undefined;
-  if (n !== undefined && n !== null) rows.push(`| 5 noisy neighbour | B with A spinning: ${Math.round(n.noisy.reqPerSec)} req/s, p99 ${n.noisy.p99} ms | B alone: ${Math.round(n.solo.reqPerSec)} req/s, p99 ${n.solo.p99} ms | ${n.ratio.toFixed(2)}× | ≥ 0.7×, p99 ≤ 100 ms → ${yes(n.ratio >= 0.7 && n.noisy.p99 <= 100)} |`);
-  const rep = r['replacement'] as { figures: Array<{ handler: string; replacementP50: number; replacementP99: number }>; swap?: { p50: number; p99: number; warmP50: number; warmP99: number } } | null | undefined;
-  for (const f of rep?.figures ?? []) rows.push(`| new isolate from the code cache, ${f.handler} | p50 ${f.replacementP50.toFixed(2)} ms, p99 ${f.replacementP99.toFixed(2)} ms | | | (what a replacement costs without a standby) |`);
+  if (n !== undefined && n !== null)
+    rows.push(
+      `| 5 noisy neighbour | B with A spinning: ${Math.round(n.noisy.reqPerSec)} req/s, p99 ${n.noisy.p99} ms | B alone: ${Math.round(n.solo.reqPerSec)} req/s, p99 ${n.solo.p99} ms | ${n.ratio.toFixed(2)}× | ≥ 0.7×, p99 ≤ 100 ms → ${yes(n.ratio >= 0.7 && n.noisy.p99 <= 100)} |`,
+    );
+  const rep = r['replacement'] as
+    | { figures: Array<{ handler: string; replacementP50: number; replacementP99: number }>; swap?: { p50: number; p99: number; warmP50: number; warmP99: number } }
+    | null
+    | undefined;
+  for (const f of rep?.figures ?? [])
+    rows.push(`| new isolate from the code cache, ${f.handler} | p50 ${f.replacementP50.toFixed(2)} ms, p99 ${f.replacementP99.toFixed(2)} ms | | | (what a replacement costs without a standby) |`);
   const sw = rep?.swap;
-  if (sw !== undefined) rows.push(`| isolate replacement (issue 4): first request after a timeout, standby swap | p50 ${sw.p50.toFixed(2)} ms, p99 ${sw.p99.toFixed(2)} ms | warm request: p50 ${sw.warmP50.toFixed(2)} ms, p99 ${sw.warmP99.toFixed(2)} ms | | < 10 ms → ${yes(sw.p99 < 10)} |`);
+  if (sw !== undefined)
+    rows.push(
+      `| isolate replacement (issue 4): first request after a timeout, standby swap | p50 ${sw.p50.toFixed(2)} ms, p99 ${sw.p99.toFixed(2)} ms | warm request: p50 ${sw.warmP50.toFixed(2)} ms, p99 ${sw.warmP99.toFixed(2)} ms | | < 10 ms → ${yes(sw.p99 < 10)} |`,
+    );
   const codec = r['codec'] as { workloads: Array<{ workload: string; isohttpdReqPerSec: number; llhttpReqPerSec: number; ratio: number }> } | null | undefined;
-  for (const w of codec?.workloads ?? []) rows.push(`| 6 codec: ${w.workload} | ${Math.round(w.isohttpdReqPerSec)} req/s | llhttp ${Math.round(w.llhttpReqPerSec)} req/s | ${w.ratio.toFixed(2)}× | ≥ 1.0× → ${yes(w.ratio >= 1)} |`);
+  for (const w of codec?.workloads ?? [])
+    rows.push(`| 6 codec: ${w.workload} | ${Math.round(w.isohttpdReqPerSec)} req/s | llhttp ${Math.round(w.llhttpReqPerSec)} req/s | ${w.ratio.toFixed(2)}× | ≥ 1.0× → ${yes(w.ratio >= 1)} |`);
   return `## Summary (\`npm run bench\`)
 
 \`bench/run.ts\` runs every scenario in one go on loopback: it starts the built service (\`dist/cli.js serve\`)

@@ -52,7 +52,7 @@ export async function startService(args: string[] = []): Promise<BenchService> {
     async deploy(source, extra = {}) {
       const port = await freePort();
       const res = await fetch(`${url}/servers`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ host: '127.0.0.1', port, source, ...extra }) });
-      const body = await res.json() as { httpdid: number };
+      const body = (await res.json()) as { httpdid: number };
       if (res.status !== 201) throw new Error(`deploy failed: ${res.status} ${JSON.stringify(body)}`);
       return { httpdid: body.httpdid, port };
     },

@@ -5,9 +5,23 @@ import { startService } from './helpers/service.js';
 
 // Each case runs with the prelude's fill in the isolate; the expected values are this process's native fill.
 const CASES: Array<[number, unknown[]]> = [
-  [5, [7]], [5, [7, 1]], [5, [7, -2]], [5, [7, 1, 3]], [5, [7, 1, -1]], [5, [7, -10, 10]], [5, [7, NaN, NaN]],
-  [5, [7, 3, 1]], [5, [7, 1.7, 3.9]], [5, [7, '1', '4']], [5, [7, undefined, undefined]], [5, [7, Infinity]], [5, [7, -Infinity, 2]],
-  [200_000, [1]], [200_000, [2, 65_530, 131_080]], [200_000, [3, -70_000]], [200_000, [4, 10, -10]],
+  [5, [7]],
+  [5, [7, 1]],
+  [5, [7, -2]],
+  [5, [7, 1, 3]],
+  [5, [7, 1, -1]],
+  [5, [7, -10, 10]],
+  [5, [7, NaN, NaN]],
+  [5, [7, 3, 1]],
+  [5, [7, 1.7, 3.9]],
+  [5, [7, '1', '4']],
+  [5, [7, undefined, undefined]],
+  [5, [7, Infinity]],
+  [5, [7, -Infinity, 2]],
+  [200_000, [1]],
+  [200_000, [2, 65_530, 131_080]],
+  [200_000, [3, -70_000]],
+  [200_000, [4, 10, -10]],
 ];
 
 function digest(a: unknown[]): string {
@@ -32,7 +46,7 @@ export default function handler() {
   return { version: '1.1', statuscode: 200, headers: {}, message: JSON.stringify({ out, shape }) };
 }`;
   const { port } = await svc.deploy(source);
-  const body = await (await fetch(`http://127.0.0.1:${port}/`)).json() as { out: Array<[boolean, string]>; shape: unknown[] };
+  const body = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { out: Array<[boolean, string]>; shape: unknown[] };
   CASES.forEach(([n, args], i) => {
     const a = new Array(n);
     a.fill(...(args as [unknown, number?, number?]));

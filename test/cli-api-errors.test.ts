@@ -24,15 +24,15 @@ t.test('API errors carry the status and code, with their exit codes', async (t) 
     ['rm of an unknown server', ['rm', '9'], EXIT.notFound, notFound],
     ['logs of an unknown server', ['logs', '9'], EXIT.notFound, notFound],
     ['logs --follow of an unknown server', ['logs', '9', '--follow'], EXIT.notFound, notFound],
-    ['a source that does not compile', ['deploy', bad, '--port', String(port)], EXIT.invalidSource,
-      /^isohttpd: 422 ISO_ERR_API_INVALID_SOURCE: SyntaxError: .* at line 2, column \d+\n$/],
-    ['a host the policy refuses', ['deploy', good, '--port', String(port), '--host', '10.9.8.7'], EXIT.forbidden,
-      /^isohttpd: 403 ISO_ERR_API_ADDRESS_NOT_ALLOWED: host "10\.9\.8\.7" is not allowed/],
+    ['a source that does not compile', ['deploy', bad, '--port', String(port)], EXIT.invalidSource, /^isohttpd: 422 ISO_ERR_API_INVALID_SOURCE: SyntaxError: .* at line 2, column \d+\n$/],
+    ['a host the policy refuses', ['deploy', good, '--port', String(port), '--host', '10.9.8.7'], EXIT.forbidden, /^isohttpd: 403 ISO_ERR_API_ADDRESS_NOT_ALLOWED: host "10\.9\.8\.7" is not allowed/],
     ['a port the schema refuses', ['deploy', good, '--port', '0'], EXIT.apiError, /^isohttpd: 400 ISO_ERR_API_BAD_REQUEST: body\.port must be >= 1\n$/],
-    ['a limit over its ceiling', ['deploy', good, '--port', String(port), '--memory-mb', '4096'], EXIT.apiError,
-      /^isohttpd: 400 ISO_ERR_API_BAD_REQUEST: body\.limits\.memoryMb must be <= 512\n$/],
+    ['a limit over its ceiling', ['deploy', good, '--port', String(port), '--memory-mb', '4096'], EXIT.apiError, /^isohttpd: 400 ISO_ERR_API_BAD_REQUEST: body\.limits\.memoryMb must be <= 512\n$/],
   ];
-  const results = await runMany(cases.map(([, args]) => args), env);
+  const results = await runMany(
+    cases.map(([, args]) => args),
+    env,
+  );
   cases.forEach(([name, , code, message], i) => assertFailure(t, results[i] ?? { code: null, stdout: '', stderr: '' }, code, message, name));
 
   const first = await runCli(['deploy', good, '--port', String(port)], env);

@@ -36,12 +36,12 @@ t.test('deploy, ls, show, logs, rm through the CLI', async (t) => {
   t.equal(await res.text(), 'hello /there\n', 'the deployed handler serves');
 
   // The reading commands are independent: run together.
-  const [ls, lsJson, show, withSource, showJsonRun, logs, logsJsonRun] = await runMany([
-    ['ls'], ['ls', '--json'], ['show', String(id)], ['show', String(id), '--source'], ['show', String(id), '--json'],
-    ['logs', String(id)], ['logs', String(id), '--json'],
-  ], env);
-  if (ls === undefined || lsJson === undefined || show === undefined || withSource === undefined || showJsonRun === undefined ||
-    logs === undefined || logsJsonRun === undefined) throw new Error('a run is missing');
+  const [ls, lsJson, show, withSource, showJsonRun, logs, logsJsonRun] = await runMany(
+    [['ls'], ['ls', '--json'], ['show', String(id)], ['show', String(id), '--source'], ['show', String(id), '--json'], ['logs', String(id)], ['logs', String(id), '--json']],
+    env,
+  );
+  if (ls === undefined || lsJson === undefined || show === undefined || withSource === undefined || showJsonRun === undefined || logs === undefined || logsJsonRun === undefined)
+    throw new Error('a run is missing');
   t.equal(ls.code, 0, ls.stderr);
   const [header, row, ...more] = ls.stdout.trimEnd().split('\n');
   t.match(header, /^ID\s+ADDRESS\s+STATE\s+VERSION\s+REQUESTS\s+MEMORY\s+TIMEOUT\s+CREATED$/);
@@ -50,7 +50,11 @@ t.test('deploy, ls, show, logs, rm through the CLI', async (t) => {
 
   t.equal(lsJson.code, 0);
   const list = JSON.parse(lsJson.stdout) as { servers: Array<{ httpdid: number; port: number }> };
-  t.same(list.servers.map((s) => [s.httpdid, s.port]), [[id, port]], '--json is the API\'s list');
+  t.same(
+    list.servers.map((s) => [s.httpdid, s.port]),
+    [[id, port]],
+    "--json is the API's list",
+  );
   t.same(list, (await svc.api('GET', '/servers')).body, 'the same JSON the API answers');
 
   t.equal(show.code, 0, show.stderr);
@@ -64,7 +68,7 @@ t.test('deploy, ls, show, logs, rm through the CLI', async (t) => {
   t.match(showJson, { httpdid: id, host: '127.0.0.1', port, state: 'running', limits: { memoryMb: 32, timeoutMs: 500 } });
 
   t.equal(logs.code, 0, logs.stderr);
-  t.match(logs.stdout, /^\d{4}-\d\d-\d\dT\S+Z\s+log\s+served \/there$/m, 'the handler\'s console line');
+  t.match(logs.stdout, /^\d{4}-\d\d-\d\dT\S+Z\s+log\s+served \/there$/m, "the handler's console line");
   const logsJson = JSON.parse(logsJsonRun.stdout) as { lines: Array<{ level: string; message: string }> };
   t.match(logsJson.lines, [{ level: 'log', message: 'served /there' }]);
 

@@ -16,20 +16,29 @@ function watch(proc: ChildProcess): { out: () => string; err: () => string; unti
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();
-  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); for (const w of waiters) w(); });
-  proc.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
-  const exit = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
-  const until = (re: RegExp, what: string): Promise<void> => new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (!re.test(out)) return;
-      clearTimeout(timer);
-      waiters.delete(check);
-      resolve();
-    };
-    const timer = setTimeout(() => { waiters.delete(check); reject(new Error(`${what} not seen within 15 s; stdout: ${out}; stderr: ${err}`)); }, 15_000);
-    waiters.add(check);
-    check();
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const w of waiters) w();
   });
+  proc.stderr?.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  const exit = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
+  const until = (re: RegExp, what: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!re.test(out)) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`${what} not seen within 15 s; stdout: ${out}; stderr: ${err}`));
+      }, 15_000);
+      waiters.add(check);
+      check();
+    });
   return { out: () => out, err: () => err, until, exit };
 }
 
@@ -45,8 +54,19 @@ t.test('logs --follow prints new lines and exits 0 on rm', async (t) => {
   await (await fetch(`http://127.0.0.1:${port}/second`)).text();
   await Promise.all([human.until(/hit \/second\n/, 'a line written after it connected'), json.until(/hit \/second"\}\n/, 'the new line as JSON')]);
   t.match(human.out(), /^\d{4}-\d\d-\d\dT\S+Z\s+log\s+hit \/first\n\d{4}-\S+Z\s+log\s+hit \/second\n$/, 'one line per console line: time, level, message');
-  const parsed = json.out().trimEnd().split('\n').map((l) => JSON.parse(l) as { level: string; message: string });
-  t.same(parsed.map((l) => [l.level, l.message]), [['log', 'hit /first'], ['log', 'hit /second']], 'NDJSON, one object per line');
+  const parsed = json
+    .out()
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { level: string; message: string });
+  t.same(
+    parsed.map((l) => [l.level, l.message]),
+    [
+      ['log', 'hit /first'],
+      ['log', 'hit /second'],
+    ],
+    'NDJSON, one object per line',
+  );
 
   t.equal((await svc.api('DELETE', `/servers/${httpdid}`)).status, 204);
   t.equal(await human.exit, 0, 'exits 0 when the server is deleted');

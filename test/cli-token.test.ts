@@ -36,16 +36,19 @@ t.test('the token goes in Authorization: Bearer', async (t) => {
   t.equal(unset.code, 0, unset.stderr);
   const blank = await runCli(['ls'], { ISOHTTPD_URL: api.url, ISOHTTPD_TOKEN: '' });
   t.equal(blank.code, 0, blank.stderr);
-  t.same(api.seen, [
-    { method: 'GET', url: '/servers', authorization: 'Bearer from-env' },
-    { method: 'GET', url: '/servers', authorization: 'Bearer from-flag' },
-    { method: 'GET', url: '/servers', authorization: undefined },
-    { method: 'GET', url: '/servers', authorization: undefined },
-  ], 'ISOHTTPD_TOKEN, overridden by --token; none (or an empty one) sends no Authorization header');
+  t.same(
+    api.seen,
+    [
+      { method: 'GET', url: '/servers', authorization: 'Bearer from-env' },
+      { method: 'GET', url: '/servers', authorization: 'Bearer from-flag' },
+      { method: 'GET', url: '/servers', authorization: undefined },
+      { method: 'GET', url: '/servers', authorization: undefined },
+    ],
+    'ISOHTTPD_TOKEN, overridden by --token; none (or an empty one) sends no Authorization header',
+  );
 });
 
 t.test('a 401 is one line with the code and exit 4', async (t) => {
   const api = await recordingApi(t);
-  assertFailure(t, await runCli(['ls'], { ISOHTTPD_URL: api.url, ISOHTTPD_TOKEN: 'wrong' }), EXIT.forbidden,
-    /^isohttpd: 401 ISO_ERR_API_UNAUTHORIZED: the token is not valid\n$/, 'wrong token');
+  assertFailure(t, await runCli(['ls'], { ISOHTTPD_URL: api.url, ISOHTTPD_TOKEN: 'wrong' }), EXIT.forbidden, /^isohttpd: 401 ISO_ERR_API_UNAUTHORIZED: the token is not valid\n$/, 'wrong token');
 });

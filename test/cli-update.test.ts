@@ -34,11 +34,16 @@ t.test('update ID FILE', async (t) => {
 
   const asJson = await runCli(['update', String(httpdid), v3, '--timeout-ms', '700', '--json'], env);
   t.equal(asJson.code, 0, asJson.stderr);
-  t.match(JSON.parse(asJson.stdout), { httpdid, port, version: 3, limits: { timeoutMs: 700 } }, '--json is the API\'s server view');
+  t.match(JSON.parse(asJson.stdout), { httpdid, port, version: 3, limits: { timeoutMs: 700 } }, "--json is the API's server view");
   t.equal(await body(), 'v3');
 
-  assertFailure(t, await runCli(['update', String(httpdid), broken], env), EXIT.invalidSource,
-    /^isohttpd: 422 ISO_ERR_API_INVALID_SOURCE: SyntaxError: .* at line 2, column \d+\n$/, 'a source that does not compile');
+  assertFailure(
+    t,
+    await runCli(['update', String(httpdid), broken], env),
+    EXIT.invalidSource,
+    /^isohttpd: 422 ISO_ERR_API_INVALID_SOURCE: SyntaxError: .* at line 2, column \d+\n$/,
+    'a source that does not compile',
+  );
   t.equal(await body(), 'v3', 'the old version still serves after a 422');
   assertFailure(t, await runCli(['update', '999', v2], env), EXIT.notFound, /^isohttpd: 404 ISO_ERR_API_NOT_FOUND: /, 'an unknown server');
 });

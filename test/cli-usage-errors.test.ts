@@ -34,7 +34,10 @@ t.test('command-line errors exit 2 without calling the API', async (t) => {
     ['a URL that is not one', ['ls', '--url', 'not a url'], /the API URL "not a url" is not a URL/],
     ['a URL that is not http', ['ls', '--url', 'ftp://127.0.0.1/'], /must be http: or https:/],
   ];
-  const results = await runMany(cases.map(([, args]) => args), env);
+  const results = await runMany(
+    cases.map(([, args]) => args),
+    env,
+  );
   cases.forEach(([name, , message], i) => assertFailure(t, results[i] ?? { code: null, stdout: '', stderr: '' }, EXIT.usage, message, name));
 });
 

@@ -21,7 +21,11 @@ t.test('loopback with no tenant: open default tenant; `tenant add default` keeps
   const token = addTenant(dataDir, 'default');
   t.equal((await svc.api('GET', '/servers')).status, 401, 'once a tenant exists, tokens are needed (without a restart)');
   const mine = await svc.api('GET', '/servers', undefined, token);
-  t.same(mine.body.servers.map((s: { httpdid: number }) => s.httpdid), [httpdid], 'the default tenant keeps its servers');
+  t.same(
+    mine.body.servers.map((s: { httpdid: number }) => s.httpdid),
+    [httpdid],
+    'the default tenant keeps its servers',
+  );
 });
 
 t.test('a non-loopback API with no tenant refuses to start', async (t) => {

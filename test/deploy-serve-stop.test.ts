@@ -26,7 +26,10 @@ t.test('deploy, serve, list, show, stop', async (t) => {
 
   const list = await svc.api('GET', '/servers');
   t.equal(list.status, 200);
-  t.same(list.body.servers.map((s: { httpdid: number }) => s.httpdid), [id]);
+  t.same(
+    list.body.servers.map((s: { httpdid: number }) => s.httpdid),
+    [id],
+  );
 
   const shown = await svc.api('GET', `/servers/${id}`);
   t.equal(shown.status, 200);

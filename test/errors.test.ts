@@ -69,7 +69,11 @@ t.test('the README documents every code with its status, and says which ones a c
     for (const c of (m[2] ?? '').matchAll(/`(ISO_ERR_[A-Z_]+)`/g)) documented.set(c[1] ?? '', Number(m[1]));
   }
   for (const [code, { status }] of Object.entries(ERRORS)) t.equal(documented.get(code), status, `${code} is in the README's error tables with status ${status}`);
-  t.same([...documented.keys()].filter((c) => !(c in ERRORS)), [], 'the README names no code that does not exist');
+  t.same(
+    [...documented.keys()].filter((c) => !(c in ERRORS)),
+    [],
+    'the README names no code that does not exist',
+  );
   // Which codes a client sees: the API's in the JSON body; the listeners' only as a status (the code goes to the log).
   t.match(section, /The codes above are what API clients see, as `error\.code` in the JSON body/);
   t.match(section, /the end client sees the status and a\s+short `text\/plain` message/);

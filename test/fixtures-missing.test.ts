@@ -14,6 +14,6 @@ t.test('missing fixture', async (t) => {
 t.test('the llhttp suite is in the repository, with its licence and README', async (t) => {
   const cases = readJsonFixture('llhttp/request-cases.json') as unknown[];
   t.equal(cases.length, 166, 'all 166 cases');
-  t.match(readFixture('llhttp/LICENSE'), /MIT License[\s\S]*Fedor Indutny/, 'llhttp\'s MIT licence');
+  t.match(readFixture('llhttp/LICENSE'), /MIT License[\s\S]*Fedor Indutny/, "llhttp's MIT licence");
   t.match(readFixture('llhttp/README.md'), /version 9\.4\.2/, 'the README names the llhttp version');
 });

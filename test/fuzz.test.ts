@@ -51,7 +51,8 @@ function mutate(rand: () => number): Buffer {
       case 1: // insert CR, LF, NUL, SP, TAB or another separator
         bytes.splice(at, 0, pick(NOISE));
         break;
-      case 2: { // duplicate a line (duplicated headers)
+      case 2: {
+        // duplicate a line (duplicated headers)
         const s = Buffer.from(bytes).toString('latin1');
         const lines = s.split('\r\n');
         const i = Math.floor(rand() * lines.length);
@@ -91,7 +92,7 @@ function wellFormed(reply: Buffer): string | null {
     }
     const code = Number(status[1]);
     if (code >= 200 && code !== 204 && code !== 304 && length === null) return 'final response without Content-Length';
-    pos = end + 4 + (code < 200 ? 0 : length ?? 0);
+    pos = end + 4 + (code < 200 ? 0 : (length ?? 0));
     if (pos > reply.length) return 'body shorter than Content-Length';
   }
   return null;
@@ -105,7 +106,10 @@ function send(port: number, bytes: Buffer): Promise<Buffer> {
     s.on('connect', () => s.end(bytes));
     s.on('data', (d) => chunks.push(d));
     s.on('error', () => undefined);
-    s.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks)); });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
   });
 }
 
@@ -117,18 +121,20 @@ t.test(`${COUNT} fuzzed requests (seed ${SEED})`, async (t) => {
   let bad = 0;
   let next = 0;
   const stats = { empty: 0, http: 0, http09: 0 };
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < inputs.length) {
-      const i = next++;
-      const input = inputs[i] as Buffer;
-      const reply = await send(port, input);
-      const problem = wellFormed(reply);
-      if (reply.length === 0) stats.empty++;
-      else if (reply.subarray(0, 5).toString() === 'HTTP/') stats.http++;
-      else stats.http09++;
-      if (problem !== null && bad++ < 10) t.fail(`case ${i}: ${problem}\n  input ${JSON.stringify(input.toString('latin1'))}\n  reply ${JSON.stringify(reply.toString('latin1').slice(0, 300))}`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < inputs.length) {
+        const i = next++;
+        const input = inputs[i] as Buffer;
+        const reply = await send(port, input);
+        const problem = wellFormed(reply);
+        if (reply.length === 0) stats.empty++;
+        else if (reply.subarray(0, 5).toString() === 'HTTP/') stats.http++;
+        else stats.http09++;
+        if (problem !== null && bad++ < 10) t.fail(`case ${i}: ${problem}\n  input ${JSON.stringify(input.toString('latin1'))}\n  reply ${JSON.stringify(reply.toString('latin1').slice(0, 300))}`);
+      }
+    }),
+  );
   t.equal(bad, 0, `every reply well-formed (${stats.http} HTTP, ${stats.http09} HTTP/0.9, ${stats.empty} closed without a reply)`);
   t.notMatch(svc.output(), /sandbox worker exited|catastrophic/, 'the worker never died');
   const res = await fetch(`http://127.0.0.1:${port}/`);

@@ -35,7 +35,13 @@ t.test('exceptions become 500 and are logged with the httpdid', async (t) => {
   t.equal(ok.status, 200);
   t.equal(ok.text, 'fine 5', 'module state persists across requests and exceptions');
   await new Promise((r) => setTimeout(r, 200));
-  const logged = svc.output().split('\n').filter((l) => l.includes('"outcome":"exception"'));
+  const logged = svc
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('"outcome":"exception"'));
   t.ok(logged.length >= 4, 'exceptions are logged');
-  t.ok(logged.every((l) => JSON.parse(l).httpdid === httpdid), 'with the httpdid');
+  t.ok(
+    logged.every((l) => JSON.parse(l).httpdid === httpdid),
+    'with the httpdid',
+  );
 });

@@ -11,7 +11,10 @@ const handler = (v: number): string => `export default (r) => ({
   message: r.path === '/slow' ? 'v${v}:' + r.datastream.text() : 'v${v}',
 });`;
 
-interface Answer { started: number; version: number }
+interface Answer {
+  started: number;
+  version: number;
+}
 
 /** One GET; resolves with the version that answered, rejects on anything but a 200 with a version body. */
 function get(port: number, agent: http.Agent | false): Promise<number> {
@@ -19,7 +22,9 @@ function get(port: number, agent: http.Agent | false): Promise<number> {
     const req = http.request({ host: '127.0.0.1', port, path: '/', agent, headers: agent === false ? { connection: 'close' } : {} }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (d: string) => { body += d; });
+      res.on('data', (d: string) => {
+        body += d;
+      });
       res.on('end', () => {
         const m = /^v(\d+)$/.exec(body);
         if (res.statusCode === 200 && m?.[1] !== undefined) resolve(Number(m[1]));
@@ -77,7 +82,11 @@ t.test('swaps under continuous load', async (t) => {
   t.same(failures, [], 'no request failed');
   const all = clients.flat();
   t.ok(all.length > 40, `requests were made during the swaps (${all.length})`);
-  for (let v = 1; v <= 5; v++) t.ok(all.some((a) => a.version === v), `v${v} answered`);
+  for (let v = 1; v <= 5; v++)
+    t.ok(
+      all.some((a) => a.version === v),
+      `v${v} answered`,
+    );
   clients.forEach((seen, i) => {
     const back = seen.findIndex((a, j) => j > 0 && a.version < (seen[j - 1]?.version ?? 0));
     t.equal(back, -1, `client ${i}: versions never go back`);
@@ -96,7 +105,9 @@ t.test('an in-flight request finishes on the version it started on', async (t) =
   const sock = net.connect(port, '127.0.0.1');
   let got = '';
   sock.setEncoding('latin1');
-  sock.on('data', (d: string) => { got += d; });
+  sock.on('data', (d: string) => {
+    got += d;
+  });
   const closed = new Promise((r) => sock.once('close', r));
   sock.write('POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n');
   // The 100 is sent when the handler first waits for its body: it is running on v1 now.

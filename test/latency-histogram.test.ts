@@ -7,8 +7,14 @@ t.test('bounds', async (t) => {
   t.equal(LATENCY_BOUNDS_MS.length, 36);
   t.equal(LATENCY_BOUNDS_MS[0], 0.1);
   t.equal(LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1], 70000);
-  t.ok(LATENCY_BOUNDS_MS.every((b, i) => i === 0 || b > (LATENCY_BOUNDS_MS[i - 1] ?? 0)), 'strictly ascending');
-  t.ok(LATENCY_BOUNDS_MS.every((b, i) => i === 0 || b / (LATENCY_BOUNDS_MS[i - 1] ?? 1) <= 1.67), 'neighbours at most a factor 1.67 apart');
+  t.ok(
+    LATENCY_BOUNDS_MS.every((b, i) => i === 0 || b > (LATENCY_BOUNDS_MS[i - 1] ?? 0)),
+    'strictly ascending',
+  );
+  t.ok(
+    LATENCY_BOUNDS_MS.every((b, i) => i === 0 || b / (LATENCY_BOUNDS_MS[i - 1] ?? 1) <= 1.67),
+    'neighbours at most a factor 1.67 apart',
+  );
   t.equal(emptyHistogram().counts.length, 37, 'one more bucket for +Inf');
 });
 

@@ -62,8 +62,14 @@ const isFastify = (spec: string): boolean => spec === 'fastify' || spec.startsWi
 t.test('the graph is read', async (t) => {
   t.ok(graph.size > 40, `${graph.size} files under src/`);
   const decoder = graph.get('host/http1/request-decoder.ts');
-  t.ok(decoder?.some((i) => i.target === 'host/http1/head-parser.ts'), 'request-decoder imports head-parser');
-  t.ok(graph.get('cli/main.ts')?.some((i) => i.target === 'api/http/app.ts'), 'dynamic imports are seen');
+  t.ok(
+    decoder?.some((i) => i.target === 'host/http1/head-parser.ts'),
+    'request-decoder imports head-parser',
+  );
+  t.ok(
+    graph.get('cli/main.ts')?.some((i) => i.target === 'api/http/app.ts'),
+    'dynamic imports are seen',
+  );
   for (const [file, imports] of graph) {
     for (const i of imports) {
       if (i.target !== undefined) t.ok(graph.has(i.target), `${file} imports ${i.spec}, a file of ours`);
@@ -94,15 +100,24 @@ function offences(dir: string, bad: (i: Import) => boolean): string[] {
 }
 
 t.test('src/host/http1 imports nothing of ours outside core and http1, and no node:net or node:child_process', async (t) => {
-  t.same(offences('host/http1', (i) => (i.target !== undefined && !under(i.target, 'core') && !under(i.target, 'host/http1')) || isNet(i.spec)), []);
+  t.same(
+    offences('host/http1', (i) => (i.target !== undefined && !under(i.target, 'core') && !under(i.target, 'host/http1')) || isNet(i.spec)),
+    [],
+  );
 });
 
 t.test('src/sandbox imports no node:net, no fastify, nothing from src/host or src/api', async (t) => {
-  t.same(offences('sandbox', (i) => isNet(i.spec) || isFastify(i.spec) || (i.target !== undefined && (under(i.target, 'host') || under(i.target, 'api')))), []);
+  t.same(
+    offences('sandbox', (i) => isNet(i.spec) || isFastify(i.spec) || (i.target !== undefined && (under(i.target, 'host') || under(i.target, 'api')))),
+    [],
+  );
 });
 
 t.test('src/core imports nothing of ours outside src/core', async (t) => {
-  t.same(offences('core', (i) => i.target !== undefined && !under(i.target, 'core')), []);
+  t.same(
+    offences('core', (i) => i.target !== undefined && !under(i.target, 'core')),
+    [],
+  );
 });
 
 t.test('only src/api/http imports fastify or @fastify/*', async (t) => {

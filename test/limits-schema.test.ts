@@ -6,7 +6,13 @@ import t from 'tap';
 import { resolveLimits } from '../src/core/limits.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-interface Prop { type: string; minimum?: number; maximum?: number; default?: number; description?: string }
+interface Prop {
+  type: string;
+  minimum?: number;
+  maximum?: number;
+  default?: number;
+  description?: string;
+}
 const schema = JSON.parse(readFileSync(path.join(ROOT, 'schemas', 'limits.json'), 'utf8')) as { properties: Record<string, Prop> };
 const source = readFileSync(path.join(ROOT, 'src', 'core', 'limits.ts'), 'utf8');
 const body = source.slice(source.indexOf('export interface Limits {'), source.indexOf('\n}', source.indexOf('export interface Limits {')));
@@ -16,7 +22,11 @@ const fields = [...body.matchAll(/\/\*\* ([^*]+?) \*\/\s+readonly (\w+): number;
 const UNITS: Record<string, RegExp> = { MiB: /\bMiB\b/, ms: /\bmilliseconds\b/, bytes: /\bbytes\b/, fraction: /\bfraction\b/ };
 
 t.test('Limits matches schemas/limits.json', async (t) => {
-  t.same(fields.map((f) => f.name), Object.keys(schema.properties), 'the same fields, in the schema\'s order');
+  t.same(
+    fields.map((f) => f.name),
+    Object.keys(schema.properties),
+    "the same fields, in the schema's order",
+  );
   for (const { name, doc } of fields) {
     const prop = schema.properties[name];
     if (prop === undefined) continue;

@@ -18,11 +18,19 @@ function answerWithout(port: number, head: string): Promise<{ reply: string; clo
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     let reply = '';
-    const timer = setTimeout(() => { s.destroy(); resolve({ reply, closed: false }); }, 5000);
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve({ reply, closed: false });
+    }, 5000);
     s.on('connect', () => s.write(head));
-    s.on('data', (d) => { reply += d.toString('latin1'); });
+    s.on('data', (d) => {
+      reply += d.toString('latin1');
+    });
     s.on('error', () => undefined);
-    s.on('close', () => { clearTimeout(timer); resolve({ reply, closed: true }); });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ reply, closed: true });
+    });
   });
 }
 
@@ -113,5 +121,8 @@ t.test('pipelined requests waiting: a burst beyond the queue is still answered, 
   const { port } = await deployed(t, { maxPipelinedRequests: 2 });
   const burst = Array.from({ length: 30 }, (_, i) => `POST /${i} HTTP/1.1\r\nHost: h\r\nContent-Length: ${i}\r\n\r\n${'x'.repeat(i)}`).join('');
   const replies = parseResponses(await exchange(port, `${burst}GET /end HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`));
-  t.same(replies.map((r) => r.body.toString()), [...Array.from({ length: 30 }, (_, i) => `len ${i}`), 'len 0']);
+  t.same(
+    replies.map((r) => r.body.toString()),
+    [...Array.from({ length: 30 }, (_, i) => `len ${i}`), 'len 0'],
+  );
 });

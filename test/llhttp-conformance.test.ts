@@ -38,9 +38,16 @@ const DEVIATIONS: Record<string, { served: number; status?: number; why: string 
   'method.md / M-SEARCH request': { served: 0, status: 400, why: 'asterisk-form is defined for OPTIONS only (RFC 9112 §3.2.4); SSDP is not HTTP service' },
   'transfer-encoding.md / POST with `chunkedchunked` as transfer-encoding': { served: 0, status: 501, why: '"chunkedchunked" is an unknown coding: 501 (RFC 9112 §6.1), not a 4xx' },
   'transfer-encoding.md / Ignoring `pigeons`': { served: 0, status: 501, why: 'an unknown transfer coding is 501 (RFC 9112 §6.1), not a 4xx' },
-  'transfer-encoding.md / POST with `chunked` as last transfer-encoding': { served: 0, status: 501, why: 'codings other than chunked (deflate) are not decoded: 501 rather than passing compressed bytes to the handler' },
+  'transfer-encoding.md / POST with `chunked` as last transfer-encoding': {
+    served: 0,
+    status: 501,
+    why: 'codings other than chunked (deflate) are not decoded: 501 rather than passing compressed bytes to the handler',
+  },
   'transfer-encoding.md / POST with `chunked` as last transfer-encoding (multiple headers)': { served: 0, status: 501, why: 'as above: deflate is not decoded' },
-  'content-length.md / Content-Length reset when no body is received': { served: 0, why: 'llhttp ran it with skipBody (a HEAD response); a request body of Content-Length 123 is read, so the second request is body bytes' },
+  'content-length.md / Content-Length reset when no body is received': {
+    served: 0,
+    why: 'llhttp ran it with skipBody (a HEAD response); a request body of Content-Length 123 is read, so the second request is body bytes',
+  },
 };
 
 /** RFC 9112 §3.2: this server requires Host on HTTP/1.1, llhttp does not. Inputs without any Host get one after each 1.1 request line. */
@@ -100,7 +107,10 @@ t.test('llhttp request suite', async (t) => {
     if (added && FIRST_IS_11.test(input.toString('latin1'))) {
       // As sent, without Host: the first request is refused (400, or earlier by a fault of its own), nothing is served.
       const raw = statuses(await exchange(port, input, { halfClose: true, idleMs: 2000 }));
-      t.ok(raw.every((s) => s >= 400), `${key}: without Host: [${raw.join(',')}]`);
+      t.ok(
+        raw.every((s) => s >= 400),
+        `${key}: without Host: [${raw.join(',')}]`,
+      );
     }
   }
   t.ok((await fetch(`http://127.0.0.1:${port}/`)).ok, 'the server is still serving');

@@ -14,11 +14,18 @@ t.test('an idle ConsoleStream sends empty lines until it is finished', async (t)
     t.ok(pred(), what);
   };
   await waitFor(() => chunks.length >= 2, 'keep-alives while idle');
-  t.ok(chunks.every((c) => c === '\n'), 'only empty lines');
+  t.ok(
+    chunks.every((c) => c === '\n'),
+    'only empty lines',
+  );
   stream.add({ time: '2026-01-01T00:00:00.000Z', level: 'log', message: 'hi' });
   await waitFor(() => chunks.includes('{"time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}\n'), 'a line in between, unchanged');
   stream.finish();
   await ended;
   const text = chunks.join('');
-  t.same(text.split('\n').filter((l) => l !== ''), ['{"time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}'], 'nothing but the line and empty lines');
+  t.same(
+    text.split('\n').filter((l) => l !== ''),
+    ['{"time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}'],
+    'nothing but the line and empty lines',
+  );
 });

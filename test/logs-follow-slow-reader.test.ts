@@ -51,5 +51,8 @@ t.test('a slow follower gets a dropped-lines marker instead of unbounded bufferi
     const [, r, i] = /^\/r(\d+) (\d+) /.exec((l as { message: string }).message) ?? [];
     return Number(r) * LINES_PER_REQUEST + Number(i);
   });
-  t.ok(order.every((n, i) => i === 0 || n > (order[i - 1] ?? -1)), 'delivered lines are in order, none repeated');
+  t.ok(
+    order.every((n, i) => i === 0 || n > (order[i - 1] ?? -1)),
+    'delivered lines are in order, none repeated',
+  );
 });

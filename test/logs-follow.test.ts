@@ -40,7 +40,7 @@ t.test('a follower sees the backlog, then lines of later requests, and the strea
 
   // A second follower at the same time sees the same lines.
   const g = await follow(svc.url, httpdid);
-  await g.waitFor((l) => l.length >= 4, 10_000, 'the second follower\'s backlog');
+  await g.waitFor((l) => l.length >= 4, 10_000, "the second follower's backlog");
   await (await fetch(`http://127.0.0.1:${port}/last`)).text();
   await Promise.all([f, g].map((x) => x.waitFor((l) => messages(l).includes('hit /last'), 10_000, 'the last line')));
 

@@ -4,8 +4,17 @@ import t from 'tap';
 import { freePort, startService, type Service } from './helpers/service.js';
 import { exchange } from './helpers/raw-http.js';
 
-interface Sample { name: string; labels: Record<string, string>; value: number }
-interface Family { name: string; type: string; help: string; samples: Sample[] }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Family {
+  name: string;
+  type: string;
+  help: string;
+  samples: Sample[];
+}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -110,7 +119,12 @@ function parseExposition(text: string): Map<string, Family> {
 }
 
 function checkHistogram(f: Family): void {
-  const key = (l: Record<string, string>): string => JSON.stringify(Object.entries(l).filter(([k]) => k !== 'le').sort());
+  const key = (l: Record<string, string>): string =>
+    JSON.stringify(
+      Object.entries(l)
+        .filter(([k]) => k !== 'le')
+        .sort(),
+    );
   const series = new Map<string, { buckets: Array<[number, number]>; sum?: number; count?: number }>();
   for (const s of f.samples) {
     const k = key(s.labels);
@@ -182,7 +196,8 @@ t.test('metrics after some requests', async (t) => {
   const svc = await startService(t, ['--workers', '2']);
   const a = await svc.deploy("export default (r) => { if (r.path === '/boom') throw new Error('boom'); return { version: '1.1', statuscode: 200, headers: {}, message: 'a' }; }");
   const bPort = await freePort();
-  const b = (await svc.api('POST', '/servers', { host: '127.0.0.1', port: bPort, replicas: 2, source: "export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: 'b' })" })).body as { httpdid: number };
+  const b = (await svc.api('POST', '/servers', { host: '127.0.0.1', port: bPort, replicas: 2, source: "export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: 'b' })" }))
+    .body as { httpdid: number };
   for (let i = 0; i < 5; i++) await hit(a.port, '/');
   for (let i = 0; i < 2; i++) await hit(a.port, '/boom');
   for (let i = 0; i < 3; i++) await hit(bPort, '/');
@@ -194,7 +209,9 @@ t.test('metrics after some requests', async (t) => {
   t.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   const text = await res.text();
   let fams = new Map<string, Family>();
-  t.doesNotThrow(() => { fams = parseExposition(text); }, 'parses as the Prometheus text format');
+  t.doesNotThrow(() => {
+    fams = parseExposition(text);
+  }, 'parses as the Prometheus text format');
 
   const A = String(a.httpdid);
   const B = String(b.httpdid);
@@ -226,6 +243,9 @@ t.test('metrics after some requests', async (t) => {
   // A deleted server's series go away.
   t.equal((await svc.api('DELETE', `/servers/${a.httpdid}`)).status, 204);
   const after = parseExposition(await (await fetch(`${svc.url}/metrics`)).text());
-  t.notOk(after.get('isohttpd_requests_total')?.samples.some((s) => s.labels['httpdid'] === A), 'no series for a deleted server');
+  t.notOk(
+    after.get('isohttpd_requests_total')?.samples.some((s) => s.labels['httpdid'] === A),
+    'no series for a deleted server',
+  );
   t.equal(value(after, 'isohttpd_servers', 'isohttpd_servers', { state: 'running' }), 1);
 });

@@ -14,7 +14,10 @@ function deref(doc: any, node: any): any {
   for (let i = 0; i < 10 && typeof n?.$ref === 'string'; i++) {
     const ref: string = n.$ref;
     if (!ref.startsWith('#/')) throw new Error(`not a local reference: ${ref}`);
-    n = ref.slice(2).split('/').reduce((o: any, k) => o?.[k], doc);
+    n = ref
+      .slice(2)
+      .split('/')
+      .reduce((o: any, k) => o?.[k], doc);
   }
   return n;
 }
@@ -41,12 +44,18 @@ t.test('/docs/json is an OpenAPI 3 document of every route', async (t) => {
   t.match(doc.openapi, /^3\.\d+\.\d+$/, 'an OpenAPI 3 version');
   t.match(doc.info, { title: String, version: String });
 
-  const ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
-    .flatMap(([p, item]) => Object.keys(item).filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m)).map((m) => `${m.toUpperCase()} ${p}`));
+  const ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, item]) =>
+    Object.keys(item)
+      .filter((m) => ['get', 'put', 'post', 'delete', 'patch'].includes(m))
+      .map((m) => `${m.toUpperCase()} ${p}`),
+  );
   for (const op of ['GET /healthz', 'POST /servers', 'GET /servers', 'GET /servers/{httpdid}', 'DELETE /servers/{httpdid}', 'GET /servers/{httpdid}/logs']) {
     t.ok(ops.includes(op), `${op} is documented`);
   }
-  t.notOk(ops.some((op) => op.includes('/docs')), 'the docs routes themselves are not in the document');
+  t.notOk(
+    ops.some((op) => op.includes('/docs')),
+    'the docs routes themselves are not in the document',
+  );
 
   // Every reference resolves inside the document: the schemas/ files are components, not URLs.
   for (const ref of refs(doc)) {

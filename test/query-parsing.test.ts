@@ -29,7 +29,17 @@ t.test('decodeComponent', async (t) => {
 });
 
 t.test('mergeHeaders', async (t) => {
-  t.same(plain(mergeHeaders([['Accept', 'a'], ['ACCEPT', 'b'], ['X', '1'], ['accept', 'c']])), { Accept: 'a, b, c', X: '1' });
+  t.same(
+    plain(
+      mergeHeaders([
+        ['Accept', 'a'],
+        ['ACCEPT', 'b'],
+        ['X', '1'],
+        ['accept', 'c'],
+      ]),
+    ),
+    { Accept: 'a, b, c', X: '1' },
+  );
   t.equal(Object.getPrototypeOf(mergeHeaders([])), null);
 });
 

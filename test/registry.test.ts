@@ -15,15 +15,19 @@ t.test('migrations, pragmas, servers, tenants', async (t) => {
   t.equal(reg.schemaVersion, 1, 'migration 001 applied');
   const peek = new DatabaseSync(path.join(dir, DB_FILE), { readOnly: true });
   t.same(peek.prepare('PRAGMA journal_mode').get(), { journal_mode: 'wal' });
-  t.same((peek.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name),
-    ['httpdid_sequence', 'servers', 'tenants']);
+  t.same(
+    (peek.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name),
+    ['httpdid_sequence', 'servers', 'tenants'],
+  );
   peek.close();
 
   t.equal(reg.nextHttpdid(), 1);
   t.equal(reg.nextHttpdid(), 2);
   const limits = resolveLimits({ memoryMb: 32 });
-  t.ok(reg.insertServer({ httpdid: 2, tenant: 'acme', host: '127.0.0.1', port: 5001, source: 'v1', limits, replicas: 1, state: 'running', createdAt: '2026-01-01T00:00:00.000Z' }),
-    'stored while no tenant exists (open default tenant)');
+  t.ok(
+    reg.insertServer({ httpdid: 2, tenant: 'acme', host: '127.0.0.1', port: 5001, source: 'v1', limits, replicas: 1, state: 'running', createdAt: '2026-01-01T00:00:00.000Z' }),
+    'stored while no tenant exists (open default tenant)',
+  );
   const [row] = reg.servers();
   t.match(row, { httpdid: 2, tenant: 'acme', source: 'v1', version: 1, state: 'running', reason: null, createdAt: '2026-01-01T00:00:00.000Z' });
   t.same(row?.limits, limits);
@@ -44,8 +48,10 @@ t.test('migrations, pragmas, servers, tenants', async (t) => {
   t.match(reg.tenantByToken(token), { name: 'acme', quotas: { maxServers: 5 } });
   t.equal(reg.tenantByToken(`${token}x`), undefined);
   t.throws(() => reg.addTenant('acme'), /tenant "acme" already exists/);
-  t.notOk(reg.insertServer({ httpdid: 7, tenant: 'gone', host: '127.0.0.1', port: 5002, source: 'v1', limits, replicas: 1, state: 'running', createdAt: '2026-01-01T00:00:00.000Z' }),
-    'not stored for a tenant that does not exist (once tenants exist)');
+  t.notOk(
+    reg.insertServer({ httpdid: 7, tenant: 'gone', host: '127.0.0.1', port: 5002, source: 'v1', limits, replicas: 1, state: 'running', createdAt: '2026-01-01T00:00:00.000Z' }),
+    'not stored for a tenant that does not exist (once tenants exist)',
+  );
   t.throws(() => reg.addTenant('-x'), /invalid tenant name/);
   t.same(reg.removeTenant('acme'), { removed: false, servers: [2] }, 'refused while it has servers');
   t.ok(reg.deleteServer(2));

@@ -28,14 +28,17 @@ t.test('read(size), text(), then empty at the end', async (t) => {
   const { port } = await svc.deploy(READER);
   const body = 'abcdeé€ rest';
   const len = Buffer.byteLength(body);
-  const [res] = parseResponses(await exchange(port, Buffer.concat([
-    Buffer.from(`POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: ${len}\r\nConnection: close\r\n\r\n`),
-    Buffer.from(body),
-  ])));
+  const [res] = parseResponses(await exchange(port, Buffer.concat([Buffer.from(`POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: ${len}\r\nConnection: close\r\n\r\n`), Buffer.from(body)])));
   t.equal(res?.status, 200);
   t.same(JSON.parse(res?.body.toString() ?? '{}'), {
-    first: [97, 98, 99], firstIsU8: true, second: [100, 101], rest: 'é€ rest',
-    endLength: 0, endIsU8: true, endText: '', bad: 'datastream.read(size): size must be a non-negative integer',
+    first: [97, 98, 99],
+    firstIsU8: true,
+    second: [100, 101],
+    rest: 'é€ rest',
+    endLength: 0,
+    endIsU8: true,
+    endText: '',
+    bad: 'datastream.read(size): size must be a non-negative integer',
   });
 });
 
@@ -60,9 +63,7 @@ t.test('text() decodes UTF-8 and replaces invalid sequences', async (t) => {
   const svc = await startService(t);
   const { port } = await svc.deploy(example('echo.js'));
   const body = Buffer.concat([Buffer.from('ok 😀 '), Buffer.from([0xff, 0xc3]), Buffer.from(' end')]);
-  const [res] = parseResponses(await exchange(port, Buffer.concat([
-    Buffer.from(`POST / HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`), body,
-  ])));
+  const [res] = parseResponses(await exchange(port, Buffer.concat([Buffer.from(`POST / HTTP/1.0\r\nContent-Length: ${body.length}\r\n\r\n`), body])));
   t.equal(JSON.parse(res?.body.toString() ?? '{}').body, 'ok 😀 \ufffd\ufffd end');
 });
 

@@ -25,8 +25,7 @@ t.test('the full request dict', async (t) => {
   t.same(dict.querydict, JSON.parse('{"foo":"last","baz":null,"sp":"a b!","enc":"€","bad":"%zz","__proto__":"p"}'), 'querydict decoded; last value wins; bare names are null');
   t.equal(Object.keys(dict.querydict).includes('__proto__'), true, '__proto__ is an ordinary key');
   t.equal(dict.version, '1.1');
-  t.same(dict.headers, { Host: 'example.test', 'X-Custom': 'padded value, second', Accept: '*/*', Connection: 'close' },
-    'first spelling wins, values trimmed, repeats joined in order');
+  t.same(dict.headers, { Host: 'example.test', 'X-Custom': 'padded value, second', Accept: '*/*', Connection: 'close' }, 'first spelling wins, values trimmed, repeats joined in order');
   t.equal(dict.httpdid, httpdid);
   t.equal(dict.remoteipstr, '127.0.0.1');
   t.ok(Number.isInteger(dict.remoteportnum) && dict.remoteportnum > 0, 'remoteportnum');

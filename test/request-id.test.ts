@@ -5,14 +5,17 @@ import { startService, type Service } from './helpers/service.js';
 
 /** The service's JSON log lines so far (stdout lines that parse as objects). */
 function logLines(svc: Service): Array<Record<string, unknown>> {
-  return svc.output().split('\n').flatMap((line) => {
-    try {
-      const o = JSON.parse(line) as unknown;
-      return typeof o === 'object' && o !== null ? [o as Record<string, unknown>] : [];
-    } catch {
-      return [];
-    }
-  });
+  return svc
+    .output()
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        const o = JSON.parse(line) as unknown;
+        return typeof o === 'object' && o !== null ? [o as Record<string, unknown>] : [];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /** Waits until the service has logged the end of the request with this id (pino writes asynchronously). */
@@ -27,12 +30,16 @@ async function completed(svc: Service, id: string): Promise<Array<Record<string,
 
 const svc = await startService(t, [], { ISOHTTPD_LOG_LEVEL: 'info' });
 
-t.test('a client\'s x-request-id is echoed and logged as reqId', async (t) => {
+t.test("a client's x-request-id is echoed and logged as reqId", async (t) => {
   const res = await fetch(`${svc.url}/servers`, { headers: { 'x-request-id': 'trace-4f2a.91:b' } });
   t.equal(res.status, 200);
   t.equal(res.headers.get('x-request-id'), 'trace-4f2a.91:b');
   const lines = await completed(svc, 'trace-4f2a.91:b');
-  t.same(lines.map((l) => l['msg']), ['incoming request', 'request completed'], 'both log lines of the request carry it');
+  t.same(
+    lines.map((l) => l['msg']),
+    ['incoming request', 'request completed'],
+    'both log lines of the request carry it',
+  );
   t.match(lines[0], { req: { method: 'GET', url: '/servers' } });
 });
 
@@ -54,7 +61,10 @@ t.test('an unusable x-request-id is replaced, never logged', async (t) => {
     t.match(id, /^[0-9a-f-]{36}$/);
     t.equal((await completed(svc, id)).length, 2);
   }
-  t.notOk(logLines(svc).some((l) => l['reqId'] === 'has space'), 'the refused id is not in the log');
+  t.notOk(
+    logLines(svc).some((l) => l['reqId'] === 'has space'),
+    'the refused id is not in the log',
+  );
 });
 
 t.test('errors and unknown routes carry the id too', async (t) => {

@@ -42,9 +42,7 @@ t.test('server-owned framing headers', async (t) => {
 t.test('bodies, bodyless statuses, reason phrases, versions', async (t) => {
   const svc = await startService(t);
   const { port } = await svc.deploy(HANDLER);
-  const all = parseResponses(await exchange(port, [
-    req('/bytes'), req('/utf8'), req('/204'), req('/304'), req('/msg'), req('/unknown'), req('/v10'), req('/proto', 'Connection: close\r\n'),
-  ]));
+  const all = parseResponses(await exchange(port, [req('/bytes'), req('/utf8'), req('/204'), req('/304'), req('/msg'), req('/unknown'), req('/v10'), req('/proto', 'Connection: close\r\n')]));
   t.equal(all.length, 8, 'pipelined requests answered in order on one connection');
   const [bytes, utf8, s204, s304, msg, unknown, v10, proto] = all;
   t.same([...(bytes?.body ?? [])], [0, 1, 2, 255]);

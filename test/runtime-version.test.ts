@@ -22,6 +22,9 @@ t.test('control process and workers report Node >= 24', async (t) => {
     t.match(r.v8, /^\d+\.\d+\./, `${r.role} ${r.pid} reports V8 ${r.v8}`);
   }
   // The workers are forked from the control process's own binary: same version.
-  t.ok(workers.every((w) => w.node === control[0]?.node), 'workers run the control process\'s Node');
+  t.ok(
+    workers.every((w) => w.node === control[0]?.node),
+    "workers run the control process's Node",
+  );
   t.notMatch(svc.output(), /ExperimentalWarning/, 'no experimental warning (node:sqlite) on the service output');
 });

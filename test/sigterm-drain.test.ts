@@ -22,7 +22,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const answer = await pending;
     t.same(answer, { status: 200, body: 'finished /slow' }, 'the request in flight completes');
     t.same(await exited, [0, null], 'exit 0');
-    const after = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.status, (err: Error) => err.message);
+    const after = await fetch(`http://127.0.0.1:${port}/`).then(
+      (r) => r.status,
+      (err: Error) => err.message,
+    );
     t.equal(after, 'fetch failed', 'the port no longer accepts');
   });
 }

@@ -13,22 +13,33 @@ t.test('slowloris', async (t) => {
   const replies: Array<Promise<string>> = [];
   const sockets: net.Socket[] = [];
   for (let i = 0; i < SLOW; i++) {
-    replies.push(new Promise((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
-      sockets.push(s);
-      let got = '';
-      let timer: NodeJS.Timeout | undefined;
-      s.on('connect', () => {
-        s.write('GET / HTTP/1.1\r\nHost: h\r\nX-Slow: ');
-        // one more header byte every 100 ms, forever
-        timer = setInterval(() => { if (!s.destroyed) s.write('a'); }, 100);
-      });
-      s.on('data', (d) => { got += d.toString('latin1'); });
-      s.on('error', () => undefined);
-      s.on('close', () => { clearInterval(timer); resolve(got); });
-    }));
+    replies.push(
+      new Promise((resolve) => {
+        const s = net.connect(port, '127.0.0.1');
+        sockets.push(s);
+        let got = '';
+        let timer: NodeJS.Timeout | undefined;
+        s.on('connect', () => {
+          s.write('GET / HTTP/1.1\r\nHost: h\r\nX-Slow: ');
+          // one more header byte every 100 ms, forever
+          timer = setInterval(() => {
+            if (!s.destroyed) s.write('a');
+          }, 100);
+        });
+        s.on('data', (d) => {
+          got += d.toString('latin1');
+        });
+        s.on('error', () => undefined);
+        s.on('close', () => {
+          clearInterval(timer);
+          resolve(got);
+        });
+      }),
+    );
   }
-  t.teardown(() => { for (const s of sockets) s.destroy(); });
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+  });
   await new Promise((r) => setTimeout(r, 300));
 
   // While they trickle, a normal client keeps being served, each request within 1 s.
@@ -39,12 +50,12 @@ t.test('slowloris', async (t) => {
   }
 
   // Each slow connection is answered 408 and closed at its headers timeout (a liveness bound, not a measurement).
-  const all = await Promise.race([
-    Promise.all(replies),
-    new Promise<null>((r) => setTimeout(() => r(null), HEADERS_TIMEOUT_MS + 10_000).unref()),
-  ]);
+  const all = await Promise.race([Promise.all(replies), new Promise<null>((r) => setTimeout(() => r(null), HEADERS_TIMEOUT_MS + 10_000).unref())]);
   t.ok(all !== null, 'every slow connection was closed by the server');
   const timedOut = (all ?? []).filter((r) => r.startsWith('HTTP/1.1 408 ')).length;
   t.equal(timedOut, SLOW, 'each got 408 Request Timeout');
-  t.ok((all ?? []).every((r) => /\r\nConnection: close\r\n/.test(r)), 'with Connection: close');
+  t.ok(
+    (all ?? []).every((r) => /\r\nConnection: close\r\n/.test(r)),
+    'with Connection: close',
+  );
 });

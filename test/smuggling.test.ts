@@ -49,10 +49,15 @@ t.test('smuggling attempts', async (t) => {
 t.test('what is allowed still works', async (t) => {
   const svc = await startService(t);
   const { port } = await svc.deploy(HANDLER);
-  const replies = parseResponses(await exchange(port, [
-    'POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc',
-    'POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n',
-    'GET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',
-  ]));
-  t.same(replies.map((r) => r.body.toString()), ['body abc', 'body xyz', 'body ']);
+  const replies = parseResponses(
+    await exchange(port, [
+      'POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 3, 3\r\n\r\nabc',
+      'POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n',
+      'GET /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',
+    ]),
+  );
+  t.same(
+    replies.map((r) => r.body.toString()),
+    ['body abc', 'body xyz', 'body '],
+  );
 });

@@ -13,8 +13,7 @@ t.test('add, ls, rm', async (t) => {
   const token = add.stdout.trim();
   t.match(token, /^iso_[A-Za-z0-9_-]{43}$/, 'one token line: 32 random bytes, base64url');
   t.match(add.stderr, /shown only this once/);
-  const db = readFileSync(path.join(dataDir, 'isohttpd.sqlite')).toString('latin1') +
-    readFileSync(path.join(dataDir, 'isohttpd.sqlite-wal'), { flag: 'a+' }).toString('latin1');
+  const db = readFileSync(path.join(dataDir, 'isohttpd.sqlite')).toString('latin1') + readFileSync(path.join(dataDir, 'isohttpd.sqlite-wal'), { flag: 'a+' }).toString('latin1');
   t.notOk(db.includes(token), 'the token itself is not stored');
 
   const dup = tenantCli(dataDir, 'add', 'acme');
@@ -30,7 +29,13 @@ t.test('add, ls, rm', async (t) => {
   t.equal(ls.status, 0);
   t.match(ls.stdout, /^NAME\s+SERVERS\s+CREATED\s+QUOTA OVERRIDES\nacme\s+0\s+\S+\s+maxServers=3 memoryMb=256\nbeta\s+0\s+\S+\s+-\n$/);
   const json = JSON.parse(tenantCli(dataDir, 'ls', '--json').stdout) as { tenants: Array<{ name: string; quotas: object }> };
-  t.same(json.tenants.map((x) => [x.name, x.quotas]), [['acme', { maxServers: 3, memoryMb: 256 }], ['beta', {}]]);
+  t.same(
+    json.tenants.map((x) => [x.name, x.quotas]),
+    [
+      ['acme', { maxServers: 3, memoryMb: 256 }],
+      ['beta', {}],
+    ],
+  );
 
   // rm is refused while the tenant has servers, and nothing is lost.
   const svc = await startService(t, [], {}, { dataDir });

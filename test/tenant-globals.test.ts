@@ -32,7 +32,7 @@ export default (r) => {
 t.test('globals', async (t) => {
   const svc = await startService(t);
   const { httpdid, port } = await svc.deploy(PROBE);
-  const out = await (await fetch(`http://127.0.0.1:${port}/probe`)).json() as Record<string, unknown>;
+  const out = (await (await fetch(`http://127.0.0.1:${port}/probe`)).json()) as Record<string, unknown>;
   t.same(out['encode'], [...Buffer.from('é€😀')]);
   t.equal(out['decode'], 'é€');
   t.equal(out['decodeBom'], 'A');
@@ -49,15 +49,21 @@ t.test('globals', async (t) => {
   const logs = await svc.api('GET', `/servers/${httpdid}/logs`);
   t.equal(logs.status, 200);
   const lines = logs.body.lines as Array<{ time: string; level: string; message: string }>;
-  t.same(lines.slice(0, 5).map((l) => [l.level, l.message.split('\n')[0]]), [
-    ['log', 'module loaded {"n":1}'],
-    ['log', 'request /probe'],
-    ['info', 'info'],
-    ['warn', 'warn'],
-    ['error', 'Error: oops'],
-  ]);
+  t.same(
+    lines.slice(0, 5).map((l) => [l.level, l.message.split('\n')[0]]),
+    [
+      ['log', 'module loaded {"n":1}'],
+      ['log', 'request /probe'],
+      ['info', 'info'],
+      ['warn', 'warn'],
+      ['error', 'Error: oops'],
+    ],
+  );
   t.equal(lines[5]?.message.length, 4096, 'lines are capped at 4 KiB');
-  t.ok(lines.every((l) => !Number.isNaN(Date.parse(l.time))), 'with times');
+  t.ok(
+    lines.every((l) => !Number.isNaN(Date.parse(l.time))),
+    'with times',
+  );
   t.notMatch(svc.output(), /module loaded|request \/probe/, 'console output never reaches the service log');
   t.equal((await svc.api('GET', '/servers/999/logs')).status, 404);
 });

@@ -15,14 +15,26 @@ t.test('tenants only see their own servers', async (t) => {
 
   const listA = await svc.api('GET', '/servers', undefined, alice);
   t.equal(listA.status, 200);
-  t.same(listA.body.servers.map((s: { httpdid: number }) => s.httpdid), [a.httpdid], 'alice lists only hers');
+  t.same(
+    listA.body.servers.map((s: { httpdid: number }) => s.httpdid),
+    [a.httpdid],
+    'alice lists only hers',
+  );
   t.equal(listA.body.servers[0].tenant, 'alice');
   const listB = await svc.api('GET', '/servers', undefined, bob);
-  t.same(listB.body.servers.map((s: { httpdid: number }) => s.httpdid), [b.httpdid], 'bob lists only his');
+  t.same(
+    listB.body.servers.map((s: { httpdid: number }) => s.httpdid),
+    [b.httpdid],
+    'bob lists only his',
+  );
 
   const missing = await svc.api('GET', '/servers/999999', undefined, bob);
   t.equal(missing.status, 404);
-  for (const [method, suffix] of [['GET', ''], ['GET', '/logs'], ['DELETE', '']] as const) {
+  for (const [method, suffix] of [
+    ['GET', ''],
+    ['GET', '/logs'],
+    ['DELETE', ''],
+  ] as const) {
     const r = await svc.api(method, `/servers/${a.httpdid}${suffix}`, undefined, bob);
     t.equal(r.status, 404, `${method} ${suffix || '/'} of another tenant's server`);
     t.equal(r.body.error.code, 'ISO_ERR_API_NOT_FOUND');
@@ -41,7 +53,11 @@ t.test('401 without a valid token; tenants added and removed apply at once', asy
   const dataDir = tempDataDir();
   const carol = addTenant(dataDir, 'carol');
   const svc = await startService(t, [], {}, { dataDir });
-  for (const [name, token] of [['no token', undefined], ['a wrong token', 'iso_nope'], ['an empty one', '']] as const) {
+  for (const [name, token] of [
+    ['no token', undefined],
+    ['a wrong token', 'iso_nope'],
+    ['an empty one', ''],
+  ] as const) {
     const r = await svc.api('GET', '/servers', undefined, token);
     t.equal(r.status, 401, name);
     t.equal(r.body.error.code, 'ISO_ERR_API_UNAUTHORIZED', name);

@@ -41,13 +41,22 @@ t.test('URL parses, serializes and keeps searchParams in step', async (t) => {
   const { port } = await svc.deploy(PROBE);
   const res = await fetch(`http://127.0.0.1:${port}/`);
   t.equal(res.status, 200);
-  const out = await res.json() as Record<string, unknown>;
+  const out = (await res.json()) as Record<string, unknown>;
   t.same(out['abs'], ['http://example.com/a/c?q#h', 'http:', 'example.com', '', '/a/c', '?q', '#h', 'http://example.com'], 'absolute URL, normalized');
   t.same(out['rel'], ['https://user:pw@example.com/b/c?x=1&y=%20z#frag', 'user', 'pw', 'example.com', '', 'https://example.com', ' z'], 'relative to a base');
   t.same(out['v6'], ['[::1]', '[::1]:8080', 'http://[::1]:8080'], 'IPv6 host, compressed');
   t.same(out['idn'], ['xn--bcher-kva.example', '/%C3%A4', '?q=%C3%BC', 'https://xn--bcher-kva.example'], 'IDNA host to punycode, path and query percent-encoded');
   t.same(out['pct'], ['/a%20b/%7e', '?q=a%20b&r=%zz', '#x%20y'], 'percent-encoding');
-  t.same(out['invalid'], [['TypeError', true], ['TypeError', true], ['TypeError', true], ['TypeError', true]], 'invalid input → TypeError');
+  t.same(
+    out['invalid'],
+    [
+      ['TypeError', true],
+      ['TypeError', true],
+      ['TypeError', true],
+      ['TypeError', true],
+    ],
+    'invalid input → TypeError',
+  );
   t.same(out['canParse'], [true, false, true, false], 'URL.canParse');
   t.same(out['parse'], [null, 'http://h/a/b'], 'URL.parse');
   t.same(out['roundTrip'], [true, 'https://h/p?x=1#f', '{"u":"https://h/p?x=1#f"}', 'https://h/p?x=1#f'], 'href, toString, toJSON round trips');

@@ -6,7 +6,6 @@ import { example, freePort, startService } from './helpers/service.js';
 import { exchange, parseResponses } from './helpers/raw-http.js';
 import { childPids, workersUp } from './helpers/workers.js';
 
-
 async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
@@ -20,8 +19,11 @@ t.test('replicas', async (t) => {
   const svc = await startService(t, ['--workers', '2']);
   const pids = (await workersUp(svc.proc.pid ?? 0, 2)).serving;
   t.equal(pids.length, 2, 'two workers (and a spare)');
-  const { httpdid, port } = await svc.deploy(`const pid = Math.random();
-export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: String(pid) });`, undefined);
+  const { httpdid, port } = await svc.deploy(
+    `const pid = Math.random();
+export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: String(pid) });`,
+    undefined,
+  );
   t.equal((await svc.api('GET', `/servers/${httpdid}`)).body.replicas, 1);
   t.equal((await fetch(`http://127.0.0.1:${port}/`)).status, 200);
   const two = await svc.api('POST', '/servers', { host: '127.0.0.1', port: await freePort(), source: example('hello.js'), replicas: 2 });
@@ -52,15 +54,21 @@ t.test('a worker that stops answering its heartbeat is replaced', async (t) => {
 
 t.test('outcome counts per server, crashed included', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
-  const { httpdid, port } = await svc.deploy(`export default (r) => {
+  const { httpdid, port } = await svc.deploy(
+    `export default (r) => {
     if (r.path === '/throw') throw new Error('x');
     if (r.path === '/hang') return new Promise(() => {});
     return { version: '1.1', statuscode: 200, headers: {}, message: 'ok' };
-  }`, { timeoutMs: 30000 });
+  }`,
+    { timeoutMs: 30000 },
+  );
   await fetch(`http://127.0.0.1:${port}/`);
   await fetch(`http://127.0.0.1:${port}/`);
   await fetch(`http://127.0.0.1:${port}/throw`);
-  const hanging = fetch(`http://127.0.0.1:${port}/hang`).then(() => 'answered', () => 'failed');
+  const hanging = fetch(`http://127.0.0.1:${port}/hang`).then(
+    () => 'answered',
+    () => 'failed',
+  );
   t.ok(await until(async () => (await svc.api('GET', `/servers/${httpdid}`)).body.stats.outcomes.exception === 1, 3000), 'counts arrive with the heartbeat');
   const [pid] = (await workersUp(svc.proc.pid ?? 0, 1)).serving;
   process.kill(pid ?? 0, 'SIGKILL');
@@ -73,8 +81,11 @@ t.test('outcome counts per server, crashed included', async (t) => {
 t.test('workers get a minimal environment and, under root, an unprivileged user', async (t) => {
   const svc = await startService(t, ['--workers', '1'], { ISOHTTPD_SECRET_TOKEN: 's3cret', HOME: '/root', AWS_SECRET_ACCESS_KEY: 'x' });
   const [pid] = (await workersUp(svc.proc.pid ?? 0, 1)).serving;
-  const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => kv.split('=')[0] ?? '');
-  t.ok(!env.includes('ISOHTTPD_SECRET_TOKEN') && !env.includes('HOME') && !env.includes('AWS_SECRET_ACCESS_KEY'), 'none of the service\'s variables');
+  const env = readFileSync(`/proc/${pid}/environ`, 'utf8')
+    .split('\0')
+    .filter(Boolean)
+    .map((kv) => kv.split('=')[0] ?? '');
+  t.ok(!env.includes('ISOHTTPD_SECRET_TOKEN') && !env.includes('HOME') && !env.includes('AWS_SECRET_ACCESS_KEY'), "none of the service's variables");
   // PATH and NODE_ENV are passed; NODE_CHANNEL_* are Node's IPC; NODE_OPTIONS and _TAPJS_* are injected by tap's process tracking into every process a test starts.
   const unexpected = env.filter((n) => !['PATH', 'NODE_ENV', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'NODE_OPTIONS'].includes(n) && !n.startsWith('_TAPJS_'));
   t.same(unexpected, [], `only PATH and NODE_ENV of its own (${env.join(', ')})`);

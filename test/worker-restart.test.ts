@@ -5,7 +5,6 @@ import { example, startService } from './helpers/service.js';
 import { exchange, parseResponses } from './helpers/raw-http.js';
 import { workersUp } from './helpers/workers.js';
 
-
 t.test('SIGKILL on the worker', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const { port } = await svc.deploy(example('hello.js'));

@@ -44,7 +44,11 @@ interface ServerView {
   source?: string;
 }
 
-interface ConsoleLine { time: string; level: string; message: string }
+interface ConsoleLine {
+  time: string;
+  level: string;
+  message: string;
+}
 
 interface Context {
   readonly client: ApiClient;
@@ -109,10 +113,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const replicas = intOption(ctx.args.options, 'replicas');
       const limits = limitsFrom(ctx);
       const body = {
-        host: stringOption(ctx.args.options, 'host') ?? '127.0.0.1', port, source: await readSource(file),
-        ...(replicas === undefined ? {} : { replicas }), ...(limits === undefined ? {} : { limits }),
+        host: stringOption(ctx.args.options, 'host') ?? '127.0.0.1',
+        port,
+        source: await readSource(file),
+        ...(replicas === undefined ? {} : { replicas }),
+        ...(limits === undefined ? {} : { limits }),
       };
-      const s = await ctx.client.call('POST', '/servers', body) as ServerView;
+      const s = (await ctx.client.call('POST', '/servers', body)) as ServerView;
       ctx.out(ctx.json ? json(s) : `deployed httpdid ${s.httpdid} on http://${address(s)}/ (memory ${s.limits.memoryMb} MiB, timeout ${s.limits.timeoutMs} ms)\n`);
     },
   },
@@ -120,14 +127,20 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: {},
     async run(ctx) {
       positionals(ctx, 'ls', []);
-      const answer = await ctx.client.call('GET', '/servers') as { servers: ServerView[] };
+      const answer = (await ctx.client.call('GET', '/servers')) as { servers: ServerView[] };
       if (ctx.json) return ctx.out(json(answer));
       if (answer.servers.length === 0) return ctx.out('no servers\n');
       const withVersion = answer.servers.some((s) => s.version !== undefined);
       const header = ['ID', 'ADDRESS', 'STATE', ...(withVersion ? ['VERSION'] : []), 'REQUESTS', 'MEMORY', 'TIMEOUT', 'CREATED'];
       const rows = answer.servers.map((s) => [
-        String(s.httpdid), address(s), s.state, ...(withVersion ? [String(s.version ?? '-')] : []), String(s.stats?.requests ?? '-'),
-        `${s.limits.memoryMb} MiB`, `${s.limits.timeoutMs} ms`, s.createdAt,
+        String(s.httpdid),
+        address(s),
+        s.state,
+        ...(withVersion ? [String(s.version ?? '-')] : []),
+        String(s.stats?.requests ?? '-'),
+        `${s.limits.memoryMb} MiB`,
+        `${s.limits.timeoutMs} ms`,
+        s.createdAt,
       ]);
       ctx.out(formatTable(header, rows));
     },
@@ -137,7 +150,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     async run(ctx) {
       const [id] = positionals(ctx, 'show', ['ID']);
       const withSource = ctx.args.options.has('source');
-      const s = await ctx.client.call('GET', `/servers/${httpdidArg(id, 'show')}${withSource ? '?source=1' : ''}`) as ServerView;
+      const s = (await ctx.client.call('GET', `/servers/${httpdidArg(id, 'show')}${withSource ? '?source=1' : ''}`)) as ServerView;
       if (ctx.json) return ctx.out(json(s));
       const { source, ...rest } = s;
       // The source is the tenant's own file: printed as is, after the table.
@@ -152,7 +165,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       if (ctx.args.options.has('follow')) {
         return ctx.client.stream(`${path}?follow=1`, (line) => ctx.out(ctx.json ? `${line}\n` : consoleLine(line)));
       }
-      const answer = await ctx.client.call('GET', path) as { lines: ConsoleLine[] };
+      const answer = (await ctx.client.call('GET', path)) as { lines: ConsoleLine[] };
       if (ctx.json) return ctx.out(json(answer));
       for (const l of answer.lines) ctx.out(consoleLine(JSON.stringify(l)));
     },
@@ -163,7 +176,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const [id, file = ''] = positionals(ctx, 'update', ['ID', 'FILE']);
       const httpdid = httpdidArg(id, 'update');
       const limits = limitsFrom(ctx);
-      const s = await ctx.client.call('PUT', `/servers/${httpdid}`, { source: await readSource(file), ...(limits === undefined ? {} : { limits }) }) as ServerView;
+      const s = (await ctx.client.call('PUT', `/servers/${httpdid}`, { source: await readSource(file), ...(limits === undefined ? {} : { limits }) })) as ServerView;
       ctx.out(ctx.json ? json(s) : `updated httpdid ${s.httpdid}${s.version === undefined ? '' : ` to version ${s.version}`}\n`);
     },
   },

@@ -28,7 +28,10 @@ const BODY_OVERHEAD = 64 * 1024;
 async function serve(config: Config): Promise<void> {
   // Loaded here so that the other commands start fast (fastify, the pool and the manager are serve's alone).
   const [{ buildApp }, { DEFAULT_TENANT, isLoopback }, { SqliteRegistry }, { ServerManager }] = await Promise.all([
-    import('../api/http/app.js'), import('../api/http/auth.js'), import('../api/registry/sqlite.js'), import('../api/control/server-manager.js'),
+    import('../api/http/app.js'),
+    import('../api/http/auth.js'),
+    import('../api/registry/sqlite.js'),
+    import('../api/control/server-manager.js'),
   ]);
   const logger = { level: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'info' };
   const dataDir = path.resolve(config.dataDir);
@@ -46,8 +49,12 @@ async function serve(config: Config): Promise<void> {
     quotas: config.quotas,
     workers: config.workers,
     policy: {
-      allowedHosts: config.allowedHosts, portMin: config.portMin, portMax: config.portMax, reservedPorts: config.reservedPorts,
-      apiAddress: config.apiHost, apiPort: config.apiPort,
+      allowedHosts: config.allowedHosts,
+      portMin: config.portMin,
+      portMax: config.portMax,
+      reservedPorts: config.reservedPorts,
+      apiAddress: config.apiHost,
+      apiPort: config.apiPort,
     },
     log: {
       info: (o, m) => app?.log.info(o, m),
@@ -70,11 +77,15 @@ async function serve(config: Config): Promise<void> {
   const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
   const url = `http://${host}:${port}`;
   if (!registry.hasTenants()) {
-    process.stdout.write(`isohttpd: no tenant exists, so the API is open (no token needed) on loopback as tenant "${DEFAULT_TENANT}"; ` +
-      `\`isohttpd tenant add NAME\` turns on tokens at once (\`tenant add ${DEFAULT_TENANT}\` keeps these servers)\n`);
+    process.stdout.write(
+      `isohttpd: no tenant exists, so the API is open (no token needed) on loopback as tenant "${DEFAULT_TENANT}"; ` +
+        `\`isohttpd tenant add NAME\` turns on tokens at once (\`tenant add ${DEFAULT_TENANT}\` keeps these servers)\n`,
+    );
   }
-  process.stdout.write(`isohttpd API listening on ${url} (Node.js ${process.versions.node}, data dir ${dataDir}, ${config.workers} sandbox workers, ${manager.count} servers restored)\n` +
-    `try: curl -s ${url}/servers -H 'content-type: application/json' -d "$(node -e 'console.log(JSON.stringify({host: "127.0.0.1", port: 8080, source: require("fs").readFileSync("examples/hello.js", "utf8")}))')" && curl -s http://127.0.0.1:8080/\n`);
+  process.stdout.write(
+    `isohttpd API listening on ${url} (Node.js ${process.versions.node}, data dir ${dataDir}, ${config.workers} sandbox workers, ${manager.count} servers restored)\n` +
+      `try: curl -s ${url}/servers -H 'content-type: application/json' -d "$(node -e 'console.log(JSON.stringify({host: "127.0.0.1", port: 8080, source: require("fs").readFileSync("examples/hello.js", "utf8")}))')" && curl -s http://127.0.0.1:8080/\n`,
+  );
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -141,7 +152,9 @@ async function main(argv: string[]): Promise<number> {
 /** Runs the command line `argv` (without node and the script); exits with its code, or keeps serving. */
 export function run(argv: string[]): void {
   main(argv).then(
-    (code) => { if (code >= 0) process.exit(code); },
+    (code) => {
+      if (code >= 0) process.exit(code);
+    },
     (err: unknown) => {
       const e = err as NodeJS.ErrnoException;
       process.stderr.write(`isohttpd: ${e.code === 'EADDRINUSE' ? `the API address is already in use (${e.message})` : e.message}\n`);

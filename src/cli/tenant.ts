@@ -93,11 +93,25 @@ export function tenantCommand(argv: readonly string[], env: NodeJS.ProcessEnv): 
       process.stdout.write(`${JSON.stringify({ tenants: rows })}\n`);
       return 0;
     }
-    const table = [['NAME', 'SERVERS', 'CREATED', 'QUOTA OVERRIDES'], ...rows.map((t) => [
-      t.name, String(t.servers), t.createdAt, Object.entries(t.quotas).map(([k, v]) => `${k}=${v}`).join(' ') || '-',
-    ])];
+    const table = [
+      ['NAME', 'SERVERS', 'CREATED', 'QUOTA OVERRIDES'],
+      ...rows.map((t) => [
+        t.name,
+        String(t.servers),
+        t.createdAt,
+        Object.entries(t.quotas)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' ') || '-',
+      ]),
+    ];
     const widths = table[0]?.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length))) ?? [];
-    for (const r of table) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()}\n`);
+    for (const r of table)
+      process.stdout.write(
+        `${r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd()}\n`,
+      );
     return 0;
   } finally {
     registry.close();

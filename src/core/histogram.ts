@@ -7,9 +7,7 @@ const MULTIPLIERS = [1, 1.5, 2, 3, 5, 7] as const;
  * (36 bounds; neighbours differ by a factor of 1.33 to 1.67). A last bucket (+Inf) takes the rest.
  * Fixed, so that histograms from any worker, of any generation, add up bucket by bucket.
  */
-export const LATENCY_BOUNDS_MS: readonly number[] = Object.freeze(
-  [-1, 0, 1, 2, 3, 4].flatMap((decade) => MULTIPLIERS.map((m) => Number((m * 10 ** decade).toPrecision(2)))),
-);
+export const LATENCY_BOUNDS_MS: readonly number[] = Object.freeze([-1, 0, 1, 2, 3, 4].flatMap((decade) => MULTIPLIERS.map((m) => Number((m * 10 ** decade).toPrecision(2)))));
 
 /** Bucket counts (one per bound, then +Inf; not cumulative) and the sum of the observed values. */
 export interface LatencyHistogram {

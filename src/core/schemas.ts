@@ -65,10 +65,17 @@ export function schemaDefaults(name: SchemaName): Record<string, unknown> {
 
 function jsonPath(root: string, instancePath: string): string {
   if (instancePath === '') return root;
-  return root + instancePath.split('/').slice(1).map((seg) => {
-    const key = seg.replace(/~1/g, '/').replace(/~0/g, '~');
-    return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-  }).join('');
+  return (
+    root +
+    instancePath
+      .split('/')
+      .slice(1)
+      .map((seg) => {
+        const key = seg.replace(/~1/g, '/').replace(/~0/g, '~');
+        return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+      })
+      .join('')
+  );
 }
 
 /**
@@ -94,8 +101,14 @@ export function formatAjvError(errors: readonly ErrorObject[] | null | undefined
     }
     case 'enum':
       return `${at} must be one of ${(params['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'minimum': case 'maximum': case 'exclusiveMinimum': case 'exclusiveMaximum':
-    case 'minLength': case 'maxLength': case 'minItems': case 'maxItems':
+    case 'minimum':
+    case 'maximum':
+    case 'exclusiveMinimum':
+    case 'exclusiveMaximum':
+    case 'minLength':
+    case 'maxLength':
+    case 'minItems':
+    case 'maxItems':
       return `${at} ${err.message ?? 'is out of range'}`;
     case 'pattern':
       if (err.propertyName !== undefined) {

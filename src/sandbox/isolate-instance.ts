@@ -2,6 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import ivm from 'isolated-vm';
+import type { Limits } from '../core/limits.js';
 import { bootstrapSource } from './bootstrap.js';
 import { MAX_LINE_CHARS, MAX_PENDING_LINES, preludeSource } from './prelude.js';
 import { installUrlLoader } from './url-loader.js';
@@ -11,15 +12,8 @@ export class SourceError extends Error {
   override name = 'SourceError';
 }
 
-/** The sandbox limits that apply inside the isolate. */
-export interface SandboxLimits {
-  /** Heap limit, MiB (isolated-vm's minimum is 8). */
-  readonly memoryMb: number;
-  /** Wall-clock limit per request, ms. */
-  readonly timeoutMs: number;
-  /** Largest serialized response, bytes. */
-  readonly maxResponseBytes: number;
-}
+/** The sandbox limits that apply inside the isolate (declared in schemas/limits.json). */
+export type SandboxLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes'>;
 
 /** Console lines as `[level, text]` pairs, oldest first. */
 export type ConsoleLines = ReadonlyArray<readonly [string, string]>;
@@ -116,7 +110,9 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
       throw new SourceError(withPosition(err));
     }
     const prelude = await compileCached(isolate, preludeSource(), 'isohttpd-prelude.js');
-    await prelude.instantiate(context, () => { throw new Error('the prelude imports nothing'); });
+    await prelude.instantiate(context, () => {
+      throw new Error('the prelude imports nothing');
+    });
     await prelude.evaluate({ timeout: limits.timeoutMs });
     await installUrlLoader(prelude, limits.timeoutMs);
     const boot = await compileCached(isolate, bootstrapSource(limits.maxResponseBytes), 'isohttpd-bootstrap.js');
@@ -135,14 +131,18 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
       const msg = withPosition(err);
       throw new SourceError(/timed out/i.test(msg) ? `module evaluation exceeded the time limit (${limits.timeoutMs} ms)` : `module evaluation failed: ${msg}`);
     }
-    const drain = await boot.namespace.get('drainLogs', { reference: true }) as ivm.Reference<() => Array<[string, string]>>;
+    const drain = (await boot.namespace.get('drainLogs', { reference: true })) as ivm.Reference<() => Array<[string, string]>>;
     const topLevel = consoleLines(await drain.apply(undefined, [], { result: { copy: true }, timeout: limits.timeoutMs }));
     if (topLevel.length > 0) hooks.onConsole(topLevel);
     const handlerType: unknown = await boot.namespace.get('handlerType', { copy: true });
     if (handlerType !== 'function') {
-      throw new SourceError(handlerType === 'undefined' ? 'the module has no default export; it must `export default function handler(request)`' : `the module's default export must be a function, got ${String(handlerType)}`);
+      throw new SourceError(
+        handlerType === 'undefined'
+          ? 'the module has no default export; it must `export default function handler(request)`'
+          : `the module's default export must be a function, got ${String(handlerType)}`,
+      );
     }
-    const ref = async <T>(name: string): Promise<ivm.Reference<T>> => await boot.namespace.get(name, { reference: true }) as ivm.Reference<T>;
+    const ref = async <T>(name: string): Promise<ivm.Reference<T>> => (await boot.namespace.get(name, { reference: true })) as ivm.Reference<T>;
     // The reader goes to the bootstrap's module scope, where tenant code cannot reach it.
     const setReader = await ref<(r: unknown) => void>('setBodyReader');
     await setReader.apply(undefined, [new ivm.Reference(reader)], { timeout: limits.timeoutMs });

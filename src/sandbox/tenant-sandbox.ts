@@ -9,9 +9,7 @@ import { checkResponse, type ValidResponse } from './response-check.js';
 export { SourceError, type ConsoleLines, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 
 /** How one invocation ended. `detail` is for the client's text body and the log; never includes host internals. */
-export type InvokeResult =
-  | { readonly outcome: 'ok'; readonly response: ValidResponse }
-  | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string };
+export type InvokeResult = { readonly outcome: 'ok'; readonly response: ValidResponse } | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string };
 
 /**
  * Extra time a running batch gets past a request's deadline for isolated-vm's own timeout to stop
@@ -127,8 +125,18 @@ export class TenantSandbox {
     if (this.#closed) return Promise.resolve(crashed('server is stopping'));
     return new Promise((resolve) => {
       const job: Job = {
-        json: requestJson, body, id: this.#nextBodyId++, t0: 0, resolve,
-        first: null, complete: false, state: 'queued', inst: null, deadlinePassed: false, graced: false, timer: null,
+        json: requestJson,
+        body,
+        id: this.#nextBodyId++,
+        t0: 0,
+        resolve,
+        first: null,
+        complete: false,
+        state: 'queued',
+        inst: null,
+        deadlinePassed: false,
+        graced: false,
+        timer: null,
       };
       this.#bodies.set(job.id, body);
       this.#queue.push(job);
@@ -223,7 +231,9 @@ export class TenantSandbox {
     const remaining = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - j.t0)));
     try {
       const [kind, text, bytes, logs] = await inst.awaitResult.apply(undefined, [j.id], {
-        arguments: { copy: true }, result: { copy: true, promise: true }, timeout: remaining,
+        arguments: { copy: true },
+        result: { copy: true, promise: true },
+        timeout: remaining,
       });
       this.#console(logs);
       this.#finish(j, this.#result([kind, text, bytes]));
@@ -341,19 +351,25 @@ export class TenantSandbox {
       inst.isolate.dispose();
     }
     if (this.#closed) return;
-    void this.#current.then((cur) => {
-      if (cur !== inst || this.#closed) return;
-      const standby = this.#standby;
-      this.#standby = null;
-      this.#current = standby === null ? this.#fresh() : standby.catch(() => this.#fresh());
-      this.#current.catch(() => undefined);
-      void this.#current.then((next) => {
-        this.#retiredNs += this.#liveNs;
-        this.#liveNs = 0n;
-        this.#live = next;
-        if (!this.#closed && this.#standby === null) this.#standby = this.#fresh();
-      }, () => undefined);
-    }, () => undefined);
+    void this.#current.then(
+      (cur) => {
+        if (cur !== inst || this.#closed) return;
+        const standby = this.#standby;
+        this.#standby = null;
+        this.#current = standby === null ? this.#fresh() : standby.catch(() => this.#fresh());
+        this.#current.catch(() => undefined);
+        void this.#current.then(
+          (next) => {
+            this.#retiredNs += this.#liveNs;
+            this.#liveNs = 0n;
+            this.#live = next;
+            if (!this.#closed && this.#standby === null) this.#standby = this.#fresh();
+          },
+          () => undefined,
+        );
+      },
+      () => undefined,
+    );
   }
 
   /**

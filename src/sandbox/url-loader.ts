@@ -34,6 +34,6 @@ function loadUrlSource(): string {
  * @param timeoutMs time limit for the call that installs it, ms
  */
 export async function installUrlLoader(prelude: ivm.Module, timeoutMs: number): Promise<void> {
-  const set = await prelude.namespace.get('setUrlLoader', { reference: true }) as ivm.Reference<(r: unknown) => void>;
+  const set = (await prelude.namespace.get('setUrlLoader', { reference: true })) as ivm.Reference<(r: unknown) => void>;
   await set.apply(undefined, [new ivm.Reference(loadUrlSource)], { timeout: timeoutMs });
 }

@@ -17,7 +17,19 @@ interface Fixture {
 const FIXTURES: Fixture[] = [
   { name: 'simple GET', input: 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', head: { method: 'GET', target: '/', version: '1.1', fields: [['Host', 'a']] } },
   { name: 'HTTP/1.0 without headers', input: 'GET /x?y HTTP/1.0\r\n\r\n', head: { method: 'GET', target: '/x?y', version: '1.0', fields: [] } },
-  { name: 'OWS trimmed, empty value kept', input: 'POST /p HTTP/1.1\r\nA:\t v \t\r\nB:\r\n\r\n', head: { method: 'POST', target: '/p', version: '1.1', fields: [['A', 'v'], ['B', '']] } },
+  {
+    name: 'OWS trimmed, empty value kept',
+    input: 'POST /p HTTP/1.1\r\nA:\t v \t\r\nB:\r\n\r\n',
+    head: {
+      method: 'POST',
+      target: '/p',
+      version: '1.1',
+      fields: [
+        ['A', 'v'],
+        ['B', ''],
+      ],
+    },
+  },
   { name: 'leading empty line ignored', input: '\r\nGET / HTTP/1.1\r\n\r\n', head: { method: 'GET', target: '/', version: '1.1', fields: [] } },
   { name: 'bytes after the head are returned', input: 'GET / HTTP/1.1\r\n\r\nNEXT', head: { method: 'GET', target: '/', version: '1.1', fields: [], rest: 'NEXT' } },
   { name: 'obs-text in a value', input: 'GET / HTTP/1.1\r\nX: caf\xe9\r\n\r\n', head: { method: 'GET', target: '/', version: '1.1', fields: [['X', 'caf\xe9']] } },
@@ -41,7 +53,11 @@ const FIXTURES: Fixture[] = [
   { name: 'method with a separator', input: 'G(T / HTTP/1.1\r\n\r\n', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'control character in target', input: 'GET /\x01 HTTP/1.1\r\n\r\n', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'non-ASCII in target', input: 'GET /\xe9 HTTP/1.1\r\n\r\n', fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
-  { name: 'request line of exactly the limit', input: `GET /${'a'.repeat(64 - 'GET / HTTP/1.1'.length)} HTTP/1.1\r\n\r\n`, head: { method: 'GET', target: `/${'a'.repeat(64 - 'GET / HTTP/1.1'.length)}`, version: '1.1', fields: [] } },
+  {
+    name: 'request line of exactly the limit',
+    input: `GET /${'a'.repeat(64 - 'GET / HTTP/1.1'.length)} HTTP/1.1\r\n\r\n`,
+    head: { method: 'GET', target: `/${'a'.repeat(64 - 'GET / HTTP/1.1'.length)}`, version: '1.1', fields: [] },
+  },
   { name: 'target too long', input: `GET /${'a'.repeat(80)} HTTP/1.1\r\n\r\n`, fault: 'ISO_ERR_HTTP_URI_TOO_LONG' },
   { name: 'method too long', input: `${'A'.repeat(80)} / HTTP/1.1\r\n\r\n`, fault: 'ISO_ERR_HTTP_BAD_REQUEST' },
   { name: 'header section too large', input: `GET / HTTP/1.1\r\nX: ${'v'.repeat(140)}\r\n\r\n`, fault: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE' },
@@ -63,7 +79,10 @@ function run(chunks: Buffer[]): { result: HeadResult; rest: Buffer } {
   let last: HeadResult = { kind: 'more' };
   const rest: Buffer[] = [];
   for (const c of chunks) {
-    if (last.kind === 'head') { rest.push(c); continue; }
+    if (last.kind === 'head') {
+      rest.push(c);
+      continue;
+    }
     if (last.kind === 'fault') break;
     last = p.push(c);
     if (last.kind === 'head') rest.push(last.rest);

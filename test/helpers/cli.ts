@@ -31,8 +31,12 @@ export async function runCli(args: readonly string[], env: Record<string, string
   const proc = spawnCli(args, env);
   let stdout = '';
   let stderr = '';
-  proc.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
-  proc.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+  proc.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const code = await new Promise<number | null>((resolve) => proc.once('close', (c) => resolve(c)));
   return { code, stdout, stderr };
 }
@@ -52,7 +56,7 @@ export function assertFailure(t: Test, r: CliResult, code: number, message: RegE
 export async function runMany(argsList: ReadonlyArray<readonly string[]>, env: Record<string, string> = {}, atOnce = 4): Promise<CliResult[]> {
   const results: CliResult[] = [];
   for (let i = 0; i < argsList.length; i += atOnce) {
-    results.push(...await Promise.all(argsList.slice(i, i + atOnce).map((args) => runCli(args, env))));
+    results.push(...(await Promise.all(argsList.slice(i, i + atOnce).map((args) => runCli(args, env)))));
   }
   return results;
 }

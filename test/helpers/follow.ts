@@ -39,20 +39,21 @@ export function follow(apiUrl: string, httpdid: number, query = 'follow=1'): Pro
         res.once('aborted', () => rej2(new Error('aborted')));
       });
       ended.catch(() => undefined);
-      const waitFor = (pred: (l: unknown[]) => boolean, withinMs: number, what: string): Promise<void> => new Promise((ok, fail) => {
-        const check = (): void => {
-          if (!pred(lines)) return;
-          clearTimeout(timer);
-          waiters.delete(check);
-          ok();
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          fail(new Error(`not within ${withinMs} ms: ${what}; lines: ${JSON.stringify(lines).slice(0, 2000)}`));
-        }, withinMs);
-        waiters.add(check);
-        check();
-      });
+      const waitFor = (pred: (l: unknown[]) => boolean, withinMs: number, what: string): Promise<void> =>
+        new Promise((ok, fail) => {
+          const check = (): void => {
+            if (!pred(lines)) return;
+            clearTimeout(timer);
+            waiters.delete(check);
+            ok();
+          };
+          const timer = setTimeout(() => {
+            waiters.delete(check);
+            fail(new Error(`not within ${withinMs} ms: ${what}; lines: ${JSON.stringify(lines).slice(0, 2000)}`));
+          }, withinMs);
+          waiters.add(check);
+          check();
+        });
       resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], lines, response: res, ended, waitFor });
     });
     req.once('error', reject);

@@ -20,15 +20,24 @@ export function exchange(port: number, bytes: string | Buffer | Array<string | B
     let timer: NodeJS.Timeout | undefined;
     const idle = (): void => {
       if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => { sock.destroy(); resolve(Buffer.concat(chunks)); }, opts.idleMs ?? 3000);
+      timer = setTimeout(() => {
+        sock.destroy();
+        resolve(Buffer.concat(chunks));
+      }, opts.idleMs ?? 3000);
     };
     sock.on('connect', () => {
       for (const p of parts) sock.write(typeof p === 'string' ? Buffer.from(p, 'latin1') : p);
       if (opts.halfClose === true) sock.end();
       idle();
     });
-    sock.on('data', (d) => { chunks.push(d); idle(); });
-    sock.on('close', () => { if (timer !== undefined) clearTimeout(timer); resolve(Buffer.concat(chunks)); });
+    sock.on('data', (d) => {
+      chunks.push(d);
+      idle();
+    });
+    sock.on('close', () => {
+      if (timer !== undefined) clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
     sock.on('error', (e: NodeJS.ErrnoException) => {
       if (timer !== undefined) clearTimeout(timer);
       if (e.code === 'ECONNRESET' && chunks.length > 0) resolve(Buffer.concat(chunks));
@@ -72,7 +81,10 @@ export function parseResponses(buf: Buffer, headIndexes: ReadonlySet<number> = n
 export function isRefused(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, host);
-    s.on('connect', () => { s.destroy(); resolve(false); });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
     s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
   });
 }

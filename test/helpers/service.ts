@@ -85,8 +85,12 @@ export async function startService(t: Teardown, extraArgs: string[] = [], extraE
     env: { ...process.env, ISOHTTPD_LOG_LEVEL: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'warn', ...extraEnv },
   });
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start:\n${out}`)), 20_000);
     const check = (): void => {

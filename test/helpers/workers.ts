@@ -5,7 +5,12 @@ import { execFileSync } from 'node:child_process';
 /** Child process ids of `parent`, oldest first. */
 export function childPids(parent: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--sort=start_time', '--ppid', String(parent)]).toString().trim().split('\n').filter(Boolean).map(Number);
+    return execFileSync('ps', ['-o', 'pid=', '--sort=start_time', '--ppid', String(parent)])
+      .toString()
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }

@@ -7,13 +7,16 @@ import { get, hostile } from './helpers.js';
 t.test('Atomics.waitAsync with a timeout', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
-  const { httpdid, port } = await svc.deploy(hostile(`async (r) => {
+  const { httpdid, port } = await svc.deploy(
+    hostile(`async (r) => {
     const a = new Int32Array(new SharedArrayBuffer(4));
     const w = Atomics.waitAsync(a, 0, 0, 1);
     const shape = typeof w.async + ':' + (w.async ? 'promise' : w.value);
     if (r.path === '/await') return { version: '1.1', statuscode: 200, headers: {}, message: shape + ':' + String(await w.value) };
     return { version: '1.1', statuscode: 200, headers: {}, message: shape };
-  }`), { timeoutMs: 1000 });
+  }`),
+    { timeoutMs: 1000 },
+  );
   for (const path of ['/sync', '/await', '/sync']) {
     const r = await get(port, path);
     // Answered either way: the call itself returns; a wait that cannot complete in the isolate times out at its limit.

@@ -9,11 +9,16 @@ const WASM_SPIN = [0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 7
 
 t.test('Atomics.wait and WebAssembly loops', async (t) => {
   const svc = await startService(t);
-  const port = (await svc.deploy(hostile(`(r) => {
+  const port = (
+    await svc.deploy(
+      hostile(`(r) => {
     if (r.path === '/atomics') { const a = new Int32Array(new SharedArrayBuffer(4)); Atomics.wait(a, 0, 0); }
     if (r.path === '/wasm') { const m = new WebAssembly.Module(new Uint8Array(${JSON.stringify(WASM_SPIN)})); new WebAssembly.Instance(m).exports.spin(); }
     return { version: '1.1', statuscode: 200, headers: {}, message: 'returned' };
-  }`), { timeoutMs: 300 })).port;
+  }`),
+      { timeoutMs: 300 },
+    )
+  ).port;
   for (const path of ['/atomics', '/wasm']) {
     const r = await get(port, path);
     t.ok(r.status === 504 || (r.status === 500 && /Atomics\.wait cannot be called/.test(r.text)), `${path}: ${r.status} ${r.text.trim()}`);

@@ -43,7 +43,10 @@ t.test('a spinning server is cooled down while its neighbour waits, then recover
     if (r.status === 503) refused = r;
   }
   t.equal(statuses[0], 504, 'the first spin runs to its time limit');
-  t.ok(statuses.slice(0, -1).every((s) => s === 504), `spins time out until the server is over its share (${statuses.join(', ')})`);
+  t.ok(
+    statuses.slice(0, -1).every((s) => s === 504),
+    `spins time out until the server is over its share (${statuses.join(', ')})`,
+  );
   t.not(refused, null, 'then new requests are refused');
   if (refused === null) return;
   t.match(refused.text, /^this server used more than its CPU share \(50% of a core over 2000 ms\); retry in \d+ s\n$/);
@@ -52,7 +55,7 @@ t.test('a spinning server is cooled down while its neighbour waits, then recover
   const during = await getWithHeaders(port, '/ok');
   t.equal(during.status, 503, 'every request of the server is refused during the cool-down, without entering the isolate');
   t.match(svc.output(), /server over its CPU share/, 'the cool-down is logged');
-  t.ok(await stopNeighbour() > 0, 'the neighbour was served meanwhile');
+  t.ok((await stopNeighbour()) > 0, 'the neighbour was served meanwhile');
 
   await new Promise((r) => setTimeout(r, retryAfter * 1000 + 200));
   const after = await get(port, '/ok');
@@ -80,7 +83,10 @@ t.test('a spinning server alone on its worker is not refused: nobody waits for t
 t.test('a busy server within its share is never throttled', async (t) => {
   const svc = await startService(t);
   // Each request keeps the isolate busy 20 ms, then the client waits 40 ms: about a third of a core.
-  const { port } = await svc.deploy(hostile("() => { const end = Date.now() + 20; while (Date.now() < end) {} return { version: '1.1', statuscode: 200, headers: {}, message: 'worked' }; }"), { cpuShareWindowMs: 1000, cpuCooldownMs: 1000 });
+  const { port } = await svc.deploy(hostile("() => { const end = Date.now() + 20; while (Date.now() < end) {} return { version: '1.1', statuscode: 200, headers: {}, message: 'worked' }; }"), {
+    cpuShareWindowMs: 1000,
+    cpuCooldownMs: 1000,
+  });
   const statuses = new Map<number, number>();
   for (let i = 0; i < 80; i++) {
     const r = await get(port, '/work');
@@ -90,7 +96,11 @@ t.test('a busy server within its share is never throttled', async (t) => {
   t.same([...statuses], [[200, 80]], 'every request answered 200');
 
   // One long request alone (bounded by its own timeoutMs) is never followed by a cool-down.
-  const long = await svc.deploy(hostile("() => { const end = Date.now() + 1500; while (Date.now() < end) {} return { version: '1.1', statuscode: 200, headers: {}, message: 'long' }; }"), { timeoutMs: 5000, cpuShareWindowMs: 2000, cpuCooldownMs: 1000 });
+  const long = await svc.deploy(hostile("() => { const end = Date.now() + 1500; while (Date.now() < end) {} return { version: '1.1', statuscode: 200, headers: {}, message: 'long' }; }"), {
+    timeoutMs: 5000,
+    cpuShareWindowMs: 2000,
+    cpuCooldownMs: 1000,
+  });
   t.equal((await get(long.port, '/long')).status, 200, 'a request over half the window');
   t.equal((await get(long.port, '/ok')).status, 200, 'is not followed by a cool-down');
   t.notMatch(svc.output(), /server over its CPU share/, 'never cooled down');

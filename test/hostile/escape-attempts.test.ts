@@ -8,7 +8,10 @@ const PROBES: Array<[string, string]> = [
   ['process', 'typeof process'],
   ['require', 'typeof require'],
   ['globalThis.constructor.constructor', "globalThis.constructor.constructor('return typeof process')()"],
-  ['Function(return this)', "(() => { const g = Function('return this')(); return [typeof g.process, typeof g.require, typeof g.ivm, typeof g._ivm, Object.getOwnPropertyNames(g).filter((n) => /^(_?ivm|Isolate|Reference|ExternalCopy|Copy|Context|Callback|NativeModule|Dereference)$/.test(n)).join(',')].join(' '); })()"],
+  [
+    'Function(return this)',
+    "(() => { const g = Function('return this')(); return [typeof g.process, typeof g.require, typeof g.ivm, typeof g._ivm, Object.getOwnPropertyNames(g).filter((n) => /^(_?ivm|Isolate|Reference|ExternalCopy|Copy|Context|Callback|NativeModule|Dereference)$/.test(n)).join(',')].join(' '); })()",
+  ],
   ['constructor chain from a request value', "request.headers.constructor.constructor('return typeof process')()"],
   ['datastream internals', "Object.getOwnPropertyNames(request.datastream).sort().join(',') + ' ' + request.datastream.read.constructor('return typeof process')()"],
   ['error stack frames', "(() => { try { null.x; } catch (e) { return /node:|internal\\/|\\.ts:|dist\\//.test(e.stack) ? 'host frames!' : 'clean'; } })()"],
@@ -18,13 +21,17 @@ const PROBES: Array<[string, string]> = [
 
 t.test('escapes', async (t) => {
   const svc = await startService(t);
-  const port = (await svc.deploy(hostile(`async (request) => {
+  const port = (
+    await svc.deploy(
+      hostile(`async (request) => {
     const out = {};
     ${PROBES.map(([name, expr]) => `try { out[${JSON.stringify(name)}] = String(${expr}); } catch (e) { out[${JSON.stringify(name)}] = 'threw ' + e.name; }`).join('\n    ')}
     try { await import('node:fs'); out.import = 'imported!'; } catch (e) { out.import = 'threw ' + e.name; }
     try { await import('isolated-vm'); out.importIvm = 'imported!'; } catch (e) { out.importIvm = 'threw ' + e.name; }
     return { version: '1.1', statuscode: 200, headers: {}, message: JSON.stringify(out) };
-  }`))).port;
+  }`),
+    )
+  ).port;
   const r = await get(port, '/probe');
   t.equal(r.status, 200);
   const out = JSON.parse(r.text) as Record<string, string>;

@@ -10,7 +10,11 @@ t.test('a spinning neighbour on the same worker', async (t) => {
   const quiet = await svc.deploy("export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: 'quiet' })");
   let spinning = true;
   const spins = Array.from({ length: 2 }, async () => {
-    while (spinning) await fetch(`http://127.0.0.1:${spinner.port}/spin`).then((r) => r.text(), () => '');
+    while (spinning)
+      await fetch(`http://127.0.0.1:${spinner.port}/spin`).then(
+        (r) => r.text(),
+        () => '',
+      );
   });
   await new Promise((r) => setTimeout(r, 300));
   const latencies: number[] = [];

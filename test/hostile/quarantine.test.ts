@@ -28,7 +28,10 @@ t.test('quarantine, then failed', async (t) => {
   t.equal((await get(bomb.port, '/ok')).status, 200, 'still served from quarantine');
   t.match(svc.output(), /server quarantined on a worker of its own/);
 
-  for (let i = 0; i < 3; i++) await fetch(`http://127.0.0.1:${bomb.port}/boom`, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined).then(() => new Promise((r) => setTimeout(r, 300)));
+  for (let i = 0; i < 3; i++)
+    await fetch(`http://127.0.0.1:${bomb.port}/boom`, { signal: AbortSignal.timeout(15_000) })
+      .catch(() => undefined)
+      .then(() => new Promise((r) => setTimeout(r, 300)));
   let failed = (await svc.api('GET', `/servers/${bomb.httpdid}`)).body;
   for (let i = 0; i < 50 && failed.state !== 'failed'; i++) {
     await fetch(`http://127.0.0.1:${bomb.port}/boom`, { signal: AbortSignal.timeout(15_000) }).catch(() => undefined);

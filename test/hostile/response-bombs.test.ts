@@ -7,14 +7,19 @@ import { get, hostile } from './helpers.js';
 
 t.test('getter and proxy bombs', async (t) => {
   const svc = await startService(t);
-  const port = (await svc.deploy(hostile(`(r) => {
+  const port = (
+    await svc.deploy(
+      hostile(`(r) => {
     if (r.path === '/getter') return { version: '1.1', statuscode: 200, headers: { get 'X-A'() { for (;;) {} } }, message: '' };
     if (r.path === '/proxy') return new Proxy({}, { get() { for (;;) {} }, ownKeys() { for (;;) {} } });
     if (r.path === '/tojson') return { version: '1.1', statuscode: 200, headers: {}, message: '', toJSON() { for (;;) {} } };
     if (r.path === '/huge-keys') { const h = {}; for (let i = 0; i < 1e6; i++) h['k' + i] = 'v'; return { version: '1.1', statuscode: 200, headers: h, message: '' }; }
     if (r.path === '/u8proxy') return { version: '1.1', statuscode: 200, headers: {}, message: new Proxy(new Uint8Array(4), {}) };
     if (r.path === '/resizable') { const b = new ArrayBuffer(8, { maxByteLength: 16 }); const m = new Uint8Array(b); b.resize(2); return { version: '1.1', statuscode: 200, headers: {}, message: m }; }
-  }`), { timeoutMs: 300, maxResponseBytes: 1048576 })).port;
+  }`),
+      { timeoutMs: 300, maxResponseBytes: 1048576 },
+    )
+  ).port;
   for (const path of ['/getter', '/proxy', '/tojson']) {
     const r = await get(port, path);
     t.equal(r.status, 504, `${path}: timeout, not a hang`);
@@ -34,7 +39,8 @@ t.test('getter and proxy bombs', async (t) => {
 
 t.test('__proto__ and constructor keys', async (t) => {
   const svc = await startService(t);
-  const port = (await svc.deploy(hostile(`() => ({ version: '1.1', statuscode: 200, headers: JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": "c", "X-Ok": "1"}'), message: 'p' })`))).port;
+  const port = (await svc.deploy(hostile(`() => ({ version: '1.1', statuscode: 200, headers: JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": "c", "X-Ok": "1"}'), message: 'p' })`)))
+    .port;
   const [r] = parseResponses(await exchange(port, 'GET /p HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'));
   // A __proto__ key whose value is an object is refused by the schema (header values are strings or numbers).
   t.equal(r?.status, 500);

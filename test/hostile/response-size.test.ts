@@ -6,8 +6,13 @@ import { get, hostile } from './helpers.js';
 
 t.test('responses over maxResponseBytes', async (t) => {
   const svc = await startService(t);
-  const port = (await svc.deploy(hostile(`(r) => ({ version: '1.1', statuscode: 200, headers: {},
-    message: r.path === '/bytes' ? new Uint8Array(3 * 1024 * 1024) : 'x'.repeat(3 * 1024 * 1024) })`), { maxResponseBytes: 2 * 1024 * 1024, memoryMb: 128 })).port;
+  const port = (
+    await svc.deploy(
+      hostile(`(r) => ({ version: '1.1', statuscode: 200, headers: {},
+    message: r.path === '/bytes' ? new Uint8Array(3 * 1024 * 1024) : 'x'.repeat(3 * 1024 * 1024) })`),
+      { maxResponseBytes: 2 * 1024 * 1024, memoryMb: 128 },
+    )
+  ).port;
   for (const path of ['/string', '/bytes']) {
     const r = await get(port, path);
     t.equal(r.status, 500, path);

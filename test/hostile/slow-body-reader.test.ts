@@ -8,14 +8,20 @@ import { get, hostile } from './helpers.js';
 
 t.test('slow body, byte-by-byte reader', async (t) => {
   const svc = await startService(t);
-  const port = (await svc.deploy(hostile(`(r) => { let n = 0; while (r.datastream.read(1).length === 1) n++; return { version: '1.1', statuscode: 200, headers: {}, message: String(n) }; }`), { timeoutMs: 500 })).port;
+  const port = (
+    await svc.deploy(hostile(`(r) => { let n = 0; while (r.datastream.read(1).length === 1) n++; return { version: '1.1', statuscode: 200, headers: {}, message: String(n) }; }`), { timeoutMs: 500 })
+  ).port;
   const s = net.connect(port, '127.0.0.1');
   let got = '';
-  s.on('data', (d) => { got += d.toString(); });
+  s.on('data', (d) => {
+    got += d.toString();
+  });
   s.on('error', () => undefined);
   await new Promise((r) => s.once('connect', r));
   s.write('POST /slow HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n');
-  const trickle = setInterval(() => { if (!s.destroyed) s.write('a'); }, 50);
+  const trickle = setInterval(() => {
+    if (!s.destroyed) s.write('a');
+  }, 50);
   await new Promise((r) => s.once('close', r));
   clearInterval(trickle);
   const [r] = parseResponses(Buffer.from(got));

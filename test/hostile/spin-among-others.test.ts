@@ -12,16 +12,26 @@ export default (r) => {
 
 /** Opens `n` connections first, then writes one request on each in the same tick, and reads each answer's status line. */
 async function together(port: number, paths: string[]): Promise<string[]> {
-  const sockets = await Promise.all(paths.map(() => new Promise<net.Socket>((resolve, reject) => {
-    const s = net.connect(port, '127.0.0.1', () => resolve(s));
-    s.once('error', reject);
-  })));
-  const answers = sockets.map((s) => new Promise<string>((resolve) => {
-    let data = '';
-    s.on('data', (d: Buffer) => { data += d.toString('latin1'); });
-    s.on('error', () => resolve(data));
-    s.on('close', () => resolve(data));
-  }));
+  const sockets = await Promise.all(
+    paths.map(
+      () =>
+        new Promise<net.Socket>((resolve, reject) => {
+          const s = net.connect(port, '127.0.0.1', () => resolve(s));
+          s.once('error', reject);
+        }),
+    ),
+  );
+  const answers = sockets.map(
+    (s) =>
+      new Promise<string>((resolve) => {
+        let data = '';
+        s.on('data', (d: Buffer) => {
+          data += d.toString('latin1');
+        });
+        s.on('error', () => resolve(data));
+        s.on('close', () => resolve(data));
+      }),
+  );
   sockets.forEach((s, i) => s.write(`GET ${paths[i] ?? '/'} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
   return (await Promise.all(answers)).map((a) => `${a.split('\r\n')[0] ?? ''} ${a.split('\r\n\r\n')[1] ?? ''}`.trim());
 }
@@ -30,7 +40,11 @@ t.test('a spinning request among quick ones', async (t) => {
   const svc = await startService(t);
   const { port } = await svc.deploy(HANDLER, { timeoutMs: 300 });
   // The spinner first, in the middle and last: whatever batch it shares, only it times out.
-  for (const paths of [['/spin', '/a', '/b', '/c'], ['/a', '/b', '/spin', '/c', '/d'], ['/a', '/b', '/spin']]) {
+  for (const paths of [
+    ['/spin', '/a', '/b', '/c'],
+    ['/a', '/b', '/spin', '/c', '/d'],
+    ['/a', '/b', '/spin'],
+  ]) {
     const got = await together(port, paths);
     const want = paths.map((p) => (p === '/spin' ? 'HTTP/1.1 504 Gateway Timeout handler exceeded its time limit (300 ms)' : `HTTP/1.1 200 OK quick ${p}`));
     t.same(got, want, paths.join(' '));

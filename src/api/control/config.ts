@@ -104,7 +104,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if (raw.portMin > raw.portMax) throw new ConfigError('config.portMin must not be greater than config.portMax');
   const workers = raw.workers === 0 ? Math.min(availableParallelism(), 64) : raw.workers;
   return Object.freeze({
-    ...raw, workers, allowedHosts: Object.freeze([...raw.allowedHosts]), reservedPorts: Object.freeze([...raw.reservedPorts]),
-    quotas: Object.freeze({ ...raw.quotas }), rateLimit: Object.freeze({ ...raw.rateLimit }),
+    ...raw,
+    workers,
+    allowedHosts: Object.freeze([...raw.allowedHosts]),
+    reservedPorts: Object.freeze([...raw.reservedPorts]),
+    quotas: Object.freeze({ ...raw.quotas }),
+    rateLimit: Object.freeze({ ...raw.rateLimit }),
   });
 }

@@ -68,7 +68,7 @@ export class ConsoleLog {
    */
   follow(httpdid: number, follower: ConsoleFollower): () => void {
     let set = this.#followers.get(httpdid);
-    if (set === undefined) this.#followers.set(httpdid, set = new Set());
+    if (set === undefined) this.#followers.set(httpdid, (set = new Set()));
     set.add(follower);
     return () => {
       set.delete(follower);

@@ -37,6 +37,9 @@ export function checkQuota(tenant: string, quotas: Quotas, usage: Usage, add: { 
     throw new IsoError('ISO_ERR_API_QUOTA', `quota maxServers of tenant ${JSON.stringify(tenant)} exceeded: it has ${usage.servers} servers, at most ${quotas.maxServers} are allowed`);
   }
   if (usage.memoryMb + add.memoryMb > quotas.memoryMb) {
-    throw new IsoError('ISO_ERR_API_QUOTA', `quota memoryMb of tenant ${JSON.stringify(tenant)} exceeded: its servers use ${usage.memoryMb} MiB, this one asks ${add.memoryMb} MiB (memoryMb × replicas), at most ${quotas.memoryMb} MiB in total are allowed`);
+    throw new IsoError(
+      'ISO_ERR_API_QUOTA',
+      `quota memoryMb of tenant ${JSON.stringify(tenant)} exceeded: its servers use ${usage.memoryMb} MiB, this one asks ${add.memoryMb} MiB (memoryMb × replicas), at most ${quotas.memoryMb} MiB in total are allowed`,
+    );
   }
 }

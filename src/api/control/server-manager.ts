@@ -119,7 +119,6 @@ export interface ManagerOptions {
   readonly workers: number;
 }
 
-
 /** Crashes of its worker within this window that send a server to quarantine (or, in quarantine, to failed). */
 const CRASH_LIMIT = 3;
 const CRASH_WINDOW_MS = 60_000;
@@ -187,9 +186,20 @@ export class ServerManager {
   async #restore(row: ServerRow): Promise<void> {
     this.#console.open(row.httpdid);
     const base = {
-      httpdid: row.httpdid, tenant: row.tenant, host: row.host, port: row.port, createdAt: row.createdAt, updatedAt: row.updatedAt,
-      version: row.version, limits: row.limits, replicas: row.replicas, source: row.source, quarantined: false, crashes: [],
-      updating: Promise.resolve(), updatesPending: 0,
+      httpdid: row.httpdid,
+      tenant: row.tenant,
+      host: row.host,
+      port: row.port,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+      version: row.version,
+      limits: row.limits,
+      replicas: row.replicas,
+      source: row.source,
+      quarantined: false,
+      crashes: [],
+      updating: Promise.resolve(),
+      updatesPending: 0,
     };
     let reason = row.reason ?? 'failed before the restart';
     if (row.state === 'running') {
@@ -247,8 +257,22 @@ export class ServerManager {
       }
       const now = new Date().toISOString();
       const rec: ServerRecord = {
-        httpdid, tenant: caller.name, host: req.host, port: req.port, createdAt: now, updatedAt: now, version: 1, limits, replicas,
-        source: req.source, ...placed, state: 'running', quarantined: false, crashes: [], updating: Promise.resolve(), updatesPending: 0,
+        httpdid,
+        tenant: caller.name,
+        host: req.host,
+        port: req.port,
+        createdAt: now,
+        updatedAt: now,
+        version: 1,
+        limits,
+        replicas,
+        source: req.source,
+        ...placed,
+        state: 'running',
+        quarantined: false,
+        crashes: [],
+        updating: Promise.resolve(),
+        updatesPending: 0,
       };
       try {
         // Committed before the 201: a server is acknowledged only once it is durable.
@@ -315,10 +339,12 @@ export class ServerManager {
           await this.#pool.deploy(first, spec);
           deployed.push(first);
         }
-        await Promise.all(rest.map(async (slot) => {
-          await this.#pool.deploy(slot, spec);
-          deployed.push(slot);
-        }));
+        await Promise.all(
+          rest.map(async (slot) => {
+            await this.#pool.deploy(slot, spec);
+            deployed.push(slot);
+          }),
+        );
       } catch (err) {
         await Promise.all(deployed.map((slot) => this.#pool.undeploy(slot, httpdid)));
         handle.close();
@@ -341,7 +367,11 @@ export class ServerManager {
   async update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ServerView> {
     const rec = this.#record(caller, httpdid);
     rec.updatesPending++;
-    const run = rec.updating.then(() => this.#update(caller, rec, req)).finally(() => { rec.updatesPending--; });
+    const run = rec.updating
+      .then(() => this.#update(caller, rec, req))
+      .finally(() => {
+        rec.updatesPending--;
+      });
     rec.updating = run.catch(() => undefined);
     return run;
   }
@@ -355,9 +385,16 @@ export class ServerManager {
     const sourceBytes = this.#sourceBytes(source);
     const limits: Limits = req.limits === undefined ? rec.limits : Object.freeze({ ...rec.limits, ...req.limits });
     const usage = this.#usage(caller.name);
-    checkQuota(caller.name, effectiveQuotas(this.#quotas, caller.overrides), { servers: usage.servers, memoryMb: usage.memoryMb - rec.limits.memoryMb * rec.replicas }, {
-      servers: 0, sourceBytes, memoryMb: limits.memoryMb * rec.replicas,
-    });
+    checkQuota(
+      caller.name,
+      effectiveQuotas(this.#quotas, caller.overrides),
+      { servers: usage.servers, memoryMb: usage.memoryMb - rec.limits.memoryMb * rec.replicas },
+      {
+        servers: 0,
+        sourceBytes,
+        memoryMb: limits.memoryMb * rec.replicas,
+      },
+    );
     const version = rec.version + 1;
     const prepared = await this.#pool.prepare(rec.slots, { httpdid, port: rec.port, source, limits, handle: rec.handle });
     try {
@@ -380,8 +417,7 @@ export class ServerManager {
 
   /** Raw counters of every server (histogram buckets included), for `GET /metrics`. */
   metrics(): ServerMetrics[] {
-    return [...this.#servers.values()].sort((a, b) => a.httpdid - b.httpdid)
-      .map((r) => ({ httpdid: r.httpdid, tenant: r.tenant, state: r.state, stats: this.#pool.stats(r.httpdid) }));
+    return [...this.#servers.values()].sort((a, b) => a.httpdid - b.httpdid).map((r) => ({ httpdid: r.httpdid, tenant: r.tenant, state: r.state, stats: this.#pool.stats(r.httpdid) }));
   }
 
   /** Pid, Node.js and V8 version of each sandbox worker up now. */
@@ -397,13 +433,25 @@ export class ServerManager {
   #view(rec: ServerRecord, withSource: boolean): ServerView {
     const s = this.#pool.stats(rec.httpdid);
     const view: ServerView = {
-      httpdid: rec.httpdid, tenant: rec.tenant, version: rec.version, host: rec.host, port: rec.port, state: rec.state,
-      createdAt: rec.createdAt, updatedAt: rec.updatedAt, limits: rec.limits,
-      replicas: rec.replicas, quarantined: rec.quarantined,
+      httpdid: rec.httpdid,
+      tenant: rec.tenant,
+      version: rec.version,
+      host: rec.host,
+      port: rec.port,
+      state: rec.state,
+      createdAt: rec.createdAt,
+      updatedAt: rec.updatedAt,
+      limits: rec.limits,
+      replicas: rec.replicas,
+      quarantined: rec.quarantined,
       stats: {
-        requests: OUTCOMES.reduce((n, o) => n + s.outcomes[o], 0), outcomes: s.outcomes,
+        requests: OUTCOMES.reduce((n, o) => n + s.outcomes[o], 0),
+        outcomes: s.outcomes,
         latencyMs: totalCount(s.latency) === 0 ? { p50: null, p99: null } : { p50: quantile(s.latency, 0.5), p99: quantile(s.latency, 0.99) },
-        bytesIn: s.bytesIn, bytesOut: s.bytesOut, heapUsedBytes: s.heapUsed, workerRestarts: s.workerRestarts,
+        bytesIn: s.bytesIn,
+        bytesOut: s.bytesOut,
+        heapUsedBytes: s.heapUsed,
+        workerRestarts: s.workerRestarts,
       },
     };
     if (rec.reason !== undefined) view.reason = rec.reason;
@@ -413,7 +461,10 @@ export class ServerManager {
 
   /** The caller's servers, in httpdid order. */
   list(caller: Caller): ServerView[] {
-    return [...this.#servers.values()].filter((r) => r.tenant === caller.name).sort((a, b) => a.httpdid - b.httpdid).map((r) => this.#view(r, false));
+    return [...this.#servers.values()]
+      .filter((r) => r.tenant === caller.name)
+      .sort((a, b) => a.httpdid - b.httpdid)
+      .map((r) => this.#view(r, false));
   }
 
   /** One of the caller's servers, with its source if asked. @throws IsoError 404 (also for another tenant's). */

@@ -121,66 +121,94 @@ export function buildApp(opts: AppOptions): FastifyInstance {
 
   app.get('/healthz', { schema: { response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } } } } }, () => ({ ok: true }));
 
-  app.post<{ Body: CreateRequest }>('/servers', {
-    schema: {
-      body: { $ref: 'https://isohttpd.local/schemas/create-server.json#' },
-      response: { 201: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+  app.post<{ Body: CreateRequest }>(
+    '/servers',
+    {
+      schema: {
+        body: { $ref: 'https://isohttpd.local/schemas/create-server.json#' },
+        response: { 201: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+      },
     },
-  }, async (request, reply) => {
-    const view = await manager.create(callerOf(request), request.body);
-    return reply.code(201).header('location', `/servers/${view.httpdid}`).send(view);
-  });
-
-  app.get('/servers', {
-    schema: { response: { 200: { type: 'object', properties: { servers: { type: 'array', items: SERVER_RESPONSE } } } } },
-  }, (request) => ({ servers: manager.list(callerOf(request)) }));
-
-  app.get<{ Params: { httpdid: string }; Querystring: { source?: '0' | '1' } }>('/servers/:httpdid', {
-    schema: {
-      params: ID_PARAMS,
-      querystring: { type: 'object', additionalProperties: false, properties: { source: { type: 'string', enum: ['0', '1'] } } },
-      response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE },
+    async (request, reply) => {
+      const view = await manager.create(callerOf(request), request.body);
+      return reply.code(201).header('location', `/servers/${view.httpdid}`).send(view);
     },
-  }, (request) => manager.get(callerOf(request), Number(request.params.httpdid), request.query.source === '1'));
+  );
 
-  app.put<{ Params: { httpdid: string }; Body: UpdateRequest }>('/servers/:httpdid', {
-    schema: {
-      params: ID_PARAMS,
-      body: { $ref: 'https://isohttpd.local/schemas/update-server.json#' },
-      response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+  app.get(
+    '/servers',
+    {
+      schema: { response: { 200: { type: 'object', properties: { servers: { type: 'array', items: SERVER_RESPONSE } } } } },
     },
-  }, (request) => manager.update(callerOf(request), Number(request.params.httpdid), request.body));
+    (request) => ({ servers: manager.list(callerOf(request)) }),
+  );
+
+  app.get<{ Params: { httpdid: string }; Querystring: { source?: '0' | '1' } }>(
+    '/servers/:httpdid',
+    {
+      schema: {
+        params: ID_PARAMS,
+        querystring: { type: 'object', additionalProperties: false, properties: { source: { type: 'string', enum: ['0', '1'] } } },
+        response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE },
+      },
+    },
+    (request) => manager.get(callerOf(request), Number(request.params.httpdid), request.query.source === '1'),
+  );
+
+  app.put<{ Params: { httpdid: string }; Body: UpdateRequest }>(
+    '/servers/:httpdid',
+    {
+      schema: {
+        params: ID_PARAMS,
+        body: { $ref: 'https://isohttpd.local/schemas/update-server.json#' },
+        response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+      },
+    },
+    (request) => manager.update(callerOf(request), Number(request.params.httpdid), request.body),
+  );
 
   // Prometheus text format, computed at scrape time; not behind tenant auth.
   const metrics = createMetrics(manager);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
 
   const followLogs = consoleFollowing(app, manager);
-  app.get<{ Params: { httpdid: string }; Querystring: { follow?: '0' | '1' } }>('/servers/:httpdid/logs', {
-    schema: {
-      params: ID_PARAMS,
-      querystring: { type: 'object', additionalProperties: false, properties: { follow: { type: 'string', enum: ['0', '1'], description: '1: stream the lines, then new ones, as application/x-ndjson until the server is deleted' } } },
-      response: {
-        200: {
+  app.get<{ Params: { httpdid: string }; Querystring: { follow?: '0' | '1' } }>(
+    '/servers/:httpdid/logs',
+    {
+      schema: {
+        params: ID_PARAMS,
+        querystring: {
           type: 'object',
-          properties: { lines: { type: 'array', items: { type: 'object', properties: { time: { type: 'string' }, level: { type: 'string' }, message: { type: 'string' } } } } },
+          additionalProperties: false,
+          properties: { follow: { type: 'string', enum: ['0', '1'], description: '1: stream the lines, then new ones, as application/x-ndjson until the server is deleted' } },
         },
-        '4xx': ERROR_RESPONSE,
+        response: {
+          200: {
+            type: 'object',
+            properties: { lines: { type: 'array', items: { type: 'object', properties: { time: { type: 'string' }, level: { type: 'string' }, message: { type: 'string' } } } } },
+          },
+          '4xx': ERROR_RESPONSE,
+        },
       },
     },
-  }, (request, reply) => {
-    const caller = callerOf(request);
-    if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, Number(request.params.httpdid)) };
-    followLogs(caller, Number(request.params.httpdid), reply);
-    return undefined;
-  });
+    (request, reply) => {
+      const caller = callerOf(request);
+      if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, Number(request.params.httpdid)) };
+      followLogs(caller, Number(request.params.httpdid), reply);
+      return undefined;
+    },
+  );
 
-  app.delete<{ Params: { httpdid: string } }>('/servers/:httpdid', {
-    schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },
-  }, async (request, reply) => {
-    await manager.remove(callerOf(request), Number(request.params.httpdid));
-    return reply.code(204).send();
-  });
+  app.delete<{ Params: { httpdid: string } }>(
+    '/servers/:httpdid',
+    {
+      schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },
+    },
+    async (request, reply) => {
+      await manager.remove(callerOf(request), Number(request.params.httpdid));
+      return reply.code(204).send();
+    },
+  );
 
   return app;
 }

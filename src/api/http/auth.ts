@@ -32,7 +32,8 @@ export function authenticate(registry: Registry, header: string | undefined, ope
     if (tenant !== undefined) return { name: tenant.name, overrides: tenant.quotas };
   }
   if (openAllowed && !registry.hasTenants()) return { name: DEFAULT_TENANT, overrides: {} };
-  throw new IsoError('ISO_ERR_API_UNAUTHORIZED', token === undefined
-    ? 'this API needs an Authorization: Bearer <token> header (tokens come from `isohttpd tenant add NAME`)'
-    : 'the bearer token is not valid');
+  throw new IsoError(
+    'ISO_ERR_API_UNAUTHORIZED',
+    token === undefined ? 'this API needs an Authorization: Bearer <token> header (tokens come from `isohttpd tenant add NAME`)' : 'the bearer token is not valid',
+  );
 }

@@ -109,7 +109,12 @@ export function createMetrics(source: MetricsSource): Metrics {
   };
   perServer('isohttpd_bytes_received_total', 'Bytes read from the client sockets of a server.', (s) => s.stats.bytesIn, 'counter');
   perServer('isohttpd_bytes_sent_total', 'Bytes written to the client sockets of a server.', (s) => s.stats.bytesOut, 'counter');
-  perServer('isohttpd_isolate_heap_bytes', 'Bytes used by the isolates of a server (V8 used heap plus external memory), sampled on the heartbeat, summed over replicas.', (s) => s.stats.heapUsed, 'gauge');
+  perServer(
+    'isohttpd_isolate_heap_bytes',
+    'Bytes used by the isolates of a server (V8 used heap plus external memory), sampled on the heartbeat, summed over replicas.',
+    (s) => s.stats.heapUsed,
+    'gauge',
+  );
   perServer('isohttpd_worker_restarts_total', 'Times a sandbox worker hosting a server was replaced.', (s) => s.stats.workerRestarts, 'counter');
   new Gauge({
     name: 'isohttpd_workers_up',

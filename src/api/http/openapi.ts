@@ -29,7 +29,7 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'GET /servers/:httpdid': 'One server with its limits and stats (?source=1 adds the source)',
   'PUT /servers/:httpdid': 'Hot redeploy: new source and/or limits; 422 keeps the old version serving',
   'DELETE /servers/:httpdid': 'Stop a server; 204 once its port is released',
-  'GET /servers/:httpdid/logs': 'The handler\'s last console lines; ?follow=1 streams them, then new ones, as NDJSON until the server is deleted',
+  'GET /servers/:httpdid/logs': "The handler's last console lines; ?follow=1 streams them, then new ones, as NDJSON until the server is deleted",
   'GET /metrics': 'Prometheus metrics',
 };
 
@@ -68,39 +68,44 @@ export function registerOpenApi(app: FastifyInstance): void {
   const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   // Called directly rather than through app.register(): a registered plugin only loads at
   // ready(), after buildApp has added the routes, and its onRoute hook would miss them all.
-  fastifySwagger(app, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'isohttpd control API',
-        description: 'Deploy JavaScript HTTP handlers that run in isolated-vm isolates behind isohttpd\'s own HTTP/1.x codec. ' +
-          'Every error is `{"error": {"code", "message"}}` with a stable code (src/core/errors.ts).',
-        version,
-      },
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', description: 'A tenant token from `isohttpd tenant add NAME`. Optional when the service runs its open loopback `default` tenant.' },
+  fastifySwagger(
+    app,
+    {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'isohttpd control API',
+          description:
+            "Deploy JavaScript HTTP handlers that run in isolated-vm isolates behind isohttpd's own HTTP/1.x codec. " +
+            'Every error is `{"error": {"code", "message"}}` with a stable code (src/core/errors.ts).',
+          version,
         },
+        components: {
+          securitySchemes: {
+            bearerAuth: { type: 'http', scheme: 'bearer', description: 'A tenant token from `isohttpd tenant add NAME`. Optional when the service runs its open loopback `default` tenant.' },
+          },
+        },
+        security: [{ bearerAuth: [] }],
       },
-      security: [{ bearerAuth: [] }],
+      transform: ({ schema, url, route }) => {
+        const op = `${String(route.method)} ${route.url}`;
+        const summary = SUMMARIES[op];
+        return { schema: { ...schema, ...(summary === undefined ? {} : { summary }), ...(PUBLIC.has(op) ? { security: [] } : {}) }, url };
+      },
+      // clone: the schemas fastify validates with are never changed by the resolver.
+      refResolver: { clone: true, buildLocalReference: (json, _baseUri, _fragment, i) => componentName(json, i) },
+      transformObject: (documentObject) => {
+        const doc = 'openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject;
+        const copy = JSON.parse(JSON.stringify(doc)) as typeof doc;
+        const components = (copy as { components?: { schemas?: Record<string, unknown> } }).components?.schemas ?? {};
+        tidySchemas(copy, new Set(Object.keys(components)));
+        return copy;
+      },
     },
-    transform: ({ schema, url, route }) => {
-      const op = `${String(route.method)} ${route.url}`;
-      const summary = SUMMARIES[op];
-      return { schema: { ...schema, ...(summary === undefined ? {} : { summary }), ...(PUBLIC.has(op) ? { security: [] } : {}) }, url };
+    (err) => {
+      if (err !== undefined) throw err;
     },
-    // clone: the schemas fastify validates with are never changed by the resolver.
-    refResolver: { clone: true, buildLocalReference: (json, _baseUri, _fragment, i) => componentName(json, i) },
-    transformObject: (documentObject) => {
-      const doc = 'openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject;
-      const copy = JSON.parse(JSON.stringify(doc)) as typeof doc;
-      const components = (copy as { components?: { schemas?: Record<string, unknown> } }).components?.schemas ?? {};
-      tidySchemas(copy, new Set(Object.keys(components)));
-      return copy;
-    },
-  }, (err) => {
-    if (err !== undefined) throw err;
-  });
+  );
   // Through a plain plugin: swagger-ui declares a dependency on @fastify/swagger's registered
   // name, which the direct call above does not leave; the `swagger` decorator it uses is there.
   void app.register(async (docs) => {

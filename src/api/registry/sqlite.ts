@@ -14,14 +14,40 @@ const MIGRATIONS_DIR = new URL('../../../migrations/', import.meta.url);
 const LEGACY_SEQUENCE_FILE = 'httpdid-sequence.json';
 
 interface RawServer {
-  httpdid: number; tenant: string; host: string; port: number; source: string; limits: string; replicas: number;
-  state: 'running' | 'failed'; reason: string | null; version: number; created_at: string; updated_at: string;
+  httpdid: number;
+  tenant: string;
+  host: string;
+  port: number;
+  source: string;
+  limits: string;
+  replicas: number;
+  state: 'running' | 'failed';
+  reason: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
 }
-interface RawTenant { name: string; created_at: string; max_servers: number | null; max_source_bytes: number | null; memory_mb: number | null }
+interface RawTenant {
+  name: string;
+  created_at: string;
+  max_servers: number | null;
+  max_source_bytes: number | null;
+  memory_mb: number | null;
+}
 
 const toServer = (r: RawServer): ServerRow => ({
-  httpdid: r.httpdid, tenant: r.tenant, host: r.host, port: r.port, source: r.source, limits: JSON.parse(r.limits) as Limits,
-  replicas: r.replicas, state: r.state, reason: r.reason, version: r.version, createdAt: r.created_at, updatedAt: r.updated_at,
+  httpdid: r.httpdid,
+  tenant: r.tenant,
+  host: r.host,
+  port: r.port,
+  source: r.source,
+  limits: JSON.parse(r.limits) as Limits,
+  replicas: r.replicas,
+  state: r.state,
+  reason: r.reason,
+  version: r.version,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
 });
 
 const toTenant = (r: RawTenant): TenantRow => {
@@ -98,7 +124,9 @@ export class SqliteRegistry implements Registry {
 
   /** Applies every `migrations/NNN-*.sql` above `PRAGMA user_version`, each in its own transaction. */
   #migrate(): void {
-    const files = readdirSync(MIGRATIONS_DIR).filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f)).sort();
+    const files = readdirSync(MIGRATIONS_DIR)
+      .filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f))
+      .sort();
     for (const file of files) {
       const version = Number(file.slice(0, 3));
       this.#immediate(() => {
@@ -139,12 +167,13 @@ export class SqliteRegistry implements Registry {
    * @returns whether it was stored.
    */
   insertServer(row: Omit<ServerRow, 'version' | 'updatedAt' | 'reason'> & { reason?: string | null }): boolean {
-    return this.#db.prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, replicas, state, reason, version, created_at, updated_at)
+    return (
+      this.#db
+        .prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, replicas, state, reason, version, created_at, updated_at)
       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
-      WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`).run(
-      row.httpdid, row.tenant, row.host, row.port, row.source, JSON.stringify(row.limits), row.replicas, row.state,
-      row.reason ?? null, row.createdAt, row.createdAt, row.tenant,
-    ).changes > 0;
+      WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`)
+        .run(row.httpdid, row.tenant, row.host, row.port, row.source, JSON.stringify(row.limits), row.replicas, row.state, row.reason ?? null, row.createdAt, row.createdAt, row.tenant).changes > 0
+    );
   }
 
   /**
@@ -152,10 +181,10 @@ export class SqliteRegistry implements Registry {
    * @returns the updated row, or undefined if there is no such server.
    */
   updateServer(httpdid: number, change: { source?: string; limits?: Limits; version: number }): ServerRow | undefined {
-    const raw = this.#db.prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), version = ?, updated_at = ?
-      WHERE httpdid = ? RETURNING *`).get(
-      change.source ?? null, change.limits === undefined ? null : JSON.stringify(change.limits), change.version, new Date().toISOString(), httpdid,
-    ) as RawServer | undefined;
+    const raw = this.#db
+      .prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), version = ?, updated_at = ?
+      WHERE httpdid = ? RETURNING *`)
+      .get(change.source ?? null, change.limits === undefined ? null : JSON.stringify(change.limits), change.version, new Date().toISOString(), httpdid) as RawServer | undefined;
     return raw === undefined ? undefined : toServer(raw);
   }
 
@@ -188,9 +217,9 @@ export class SqliteRegistry implements Registry {
     if (!TENANT_NAME.test(name)) throw new Error(`invalid tenant name ${JSON.stringify(name)}: 1-63 characters of a-z 0-9 _ . - starting with a letter or digit`);
     const token = `iso_${randomBytes(32).toString('base64url')}`;
     try {
-      this.#db.prepare('INSERT INTO tenants (name, token_hash, created_at, max_servers, max_source_bytes, memory_mb) VALUES (?, ?, ?, ?, ?, ?)').run(
-        name, hashToken(token), new Date().toISOString(), quotas.maxServers ?? null, quotas.maxSourceBytes ?? null, quotas.memoryMb ?? null,
-      );
+      this.#db
+        .prepare('INSERT INTO tenants (name, token_hash, created_at, max_servers, max_source_bytes, memory_mb) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(name, hashToken(token), new Date().toISOString(), quotas.maxServers ?? null, quotas.maxSourceBytes ?? null, quotas.memoryMb ?? null);
     } catch (err) {
       if ((err as { errcode?: number }).errcode === SQLITE_CONSTRAINT_PRIMARYKEY) throw new Error(`tenant ${JSON.stringify(name)} already exists`);
       throw err;

@@ -56,8 +56,12 @@ export class StatsBook {
   total(httpdid: number, live: Iterable<ServerCounters>): ServerStats {
     const r = this.#retired.get(httpdid);
     const total: ServerStats = {
-      outcomes: { ...(r?.outcomes ?? zero()) }, latency: emptyHistogram(), bytesIn: r?.bytesIn ?? 0, bytesOut: r?.bytesOut ?? 0,
-      heapUsed: 0, workerRestarts: this.#restarts.get(httpdid) ?? 0,
+      outcomes: { ...(r?.outcomes ?? zero()) },
+      latency: emptyHistogram(),
+      bytesIn: r?.bytesIn ?? 0,
+      bytesOut: r?.bytesOut ?? 0,
+      heapUsed: 0,
+      workerRestarts: this.#restarts.get(httpdid) ?? 0,
     };
     if (r !== undefined) mergeInto(total.latency, r.latency);
     for (const c of live) {

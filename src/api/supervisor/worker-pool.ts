@@ -134,8 +134,14 @@ export class WorkerPool extends EventEmitter {
   async #addSlot(dedicatedTo: number | null): Promise<Slot> {
     const worker = dedicatedTo === null ? await WorkerProcess.start() : await this.#takeWorker();
     const slot: Slot = {
-      index: this.#slots.length, dedicatedTo, worker: Promise.resolve(worker), live: worker, specs: new Map(),
-      lastStats: {}, restartDelay: RESTART_MIN_MS, blamed: null,
+      index: this.#slots.length,
+      dedicatedTo,
+      worker: Promise.resolve(worker),
+      live: worker,
+      specs: new Map(),
+      lastStats: {},
+      restartDelay: RESTART_MIN_MS,
+      blamed: null,
     };
     this.#slots.push(slot);
     this.#watch(slot, worker);
@@ -146,7 +152,10 @@ export class WorkerPool extends EventEmitter {
   place(replicas: number): number[] {
     const shared = this.#slots.filter((s) => s.dedicatedTo === null);
     if (replicas > shared.length) throw new IsoError('ISO_ERR_API_BAD_REQUEST', `body.replicas must be at most ${shared.length} (the number of workers)`);
-    return [...shared].sort((a, b) => a.specs.size - b.specs.size || a.index - b.index).slice(0, replicas).map((s) => s.index);
+    return [...shared]
+      .sort((a, b) => a.specs.size - b.specs.size || a.index - b.index)
+      .slice(0, replicas)
+      .map((s) => s.index);
   }
 
   /** Hosts a server on a slot; resolves once that worker listens. */
@@ -185,7 +194,10 @@ export class WorkerPool extends EventEmitter {
 
   /** Traffic counters of a server so far (all replicas, all worker generations), as of the last heartbeats. */
   stats(httpdid: number): ServerStats {
-    return this.#book.total(httpdid, this.#slots.flatMap((slot) => slot.lastStats[String(httpdid)] ?? []));
+    return this.#book.total(
+      httpdid,
+      this.#slots.flatMap((slot) => slot.lastStats[String(httpdid)] ?? []),
+    );
   }
 
   /** Pid and runtime of every pool and quarantine worker up now (the spare not included). */
@@ -221,11 +233,13 @@ export class WorkerPool extends EventEmitter {
   async prepare(slotIndexes: readonly number[], spec: DeploySpec): Promise<PreparedRedeploy> {
     const { httpdid } = spec;
     const slots = slotIndexes.map((i) => this.#slot(i));
-    const results = await Promise.allSettled(slots.map(async (slot) => {
-      const worker = await slot.worker;
-      await step(worker, { op: 'prepare', httpdid, source: spec.source, limits: spec.limits });
-      return { slot, worker };
-    }));
+    const results = await Promise.allSettled(
+      slots.map(async (slot) => {
+        const worker = await slot.worker;
+        await step(worker, { op: 'prepare', httpdid, source: spec.source, limits: spec.limits });
+        return { slot, worker };
+      }),
+    );
     const prepared = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const abort = async (): Promise<void> => {
       await Promise.all(prepared.map(({ worker }) => step(worker, { op: 'abort', httpdid }).catch(() => undefined)));
@@ -238,14 +252,16 @@ export class WorkerPool extends EventEmitter {
     const commit = async (): Promise<void> => {
       // From now on a replaced worker hosts the new version.
       for (const slot of slots) if (slot.specs.has(httpdid)) slot.specs.set(httpdid, spec);
-      await Promise.all(prepared.map(async ({ slot, worker }) => {
-        try {
-          await step(worker, { op: 'commit', httpdid });
-        } catch (err) {
-          this.#log.warn({ httpdid, worker: slot.index, err }, 'redeploy commit did not reach the worker; preparing again on its current worker');
-          await this.#swapOn(slot, spec);
-        }
-      }));
+      await Promise.all(
+        prepared.map(async ({ slot, worker }) => {
+          try {
+            await step(worker, { op: 'commit', httpdid });
+          } catch (err) {
+            this.#log.warn({ httpdid, worker: slot.index, err }, 'redeploy commit did not reach the worker; preparing again on its current worker');
+            await this.#swapOn(slot, spec);
+          }
+        }),
+      );
     };
     return { commit, abort };
   }
@@ -269,17 +285,20 @@ export class WorkerPool extends EventEmitter {
 
   #beat(): void {
     for (const slot of this.#slots) {
-      void slot.worker.then(async (worker) => {
-        if (worker.exited) return;
-        try {
-          const reply = await worker.request({ op: 'ping' }, undefined, HEARTBEAT_DEADLINE_MS);
-          if (reply.ok && reply.stats !== undefined) slot.lastStats = { ...reply.stats };
-        } catch {
-          if (worker.exited || this.#closing) return;
-          this.#log.error({ worker: slot.index, pid: worker.pid }, `sandbox worker missed its heartbeat (${HEARTBEAT_DEADLINE_MS} ms); killing it`);
-          await worker.kill();
-        }
-      }, () => undefined);
+      void slot.worker.then(
+        async (worker) => {
+          if (worker.exited) return;
+          try {
+            const reply = await worker.request({ op: 'ping' }, undefined, HEARTBEAT_DEADLINE_MS);
+            if (reply.ok && reply.stats !== undefined) slot.lastStats = { ...reply.stats };
+          } catch {
+            if (worker.exited || this.#closing) return;
+            this.#log.error({ worker: slot.index, pid: worker.pid }, `sandbox worker missed its heartbeat (${HEARTBEAT_DEADLINE_MS} ms); killing it`);
+            await worker.kill();
+          }
+        },
+        () => undefined,
+      );
     }
   }
 
@@ -288,7 +307,10 @@ export class WorkerPool extends EventEmitter {
       if (msg.op === 'outcome') {
         this.#log.warn({ httpdid: msg.httpdid, outcome: msg.outcome, detail: msg.detail }, 'handler request did not end ok');
       } else if (msg.op === 'throttled') {
-        this.#log.warn({ httpdid: msg.httpdid, share: Number(msg.share.toFixed(2)), coolDownMs: msg.coolDownMs, refusedBefore: msg.refusedBefore }, 'server over its CPU share; its new requests get 503 during a cool-down');
+        this.#log.warn(
+          { httpdid: msg.httpdid, share: Number(msg.share.toFixed(2)), coolDownMs: msg.coolDownMs, refusedBefore: msg.refusedBefore },
+          'server over its CPU share; its new requests get 503 during a cool-down',
+        );
       } else if (msg.op === 'console') {
         this.emit('console', msg.httpdid, msg.time, msg.lines);
       } else if (msg.op === 'catastrophic') {
@@ -336,7 +358,9 @@ export class WorkerPool extends EventEmitter {
         }
       }
       this.#log.info({ worker: slot.index, pid: worker.pid, servers: slot.specs.size }, 'sandbox worker replaced');
-      setTimeout(() => { if (!worker.exited) slot.restartDelay = RESTART_MIN_MS; }, 10_000).unref();
+      setTimeout(() => {
+        if (!worker.exited) slot.restartDelay = RESTART_MIN_MS;
+      }, 10_000).unref();
       this.#watch(slot, worker);
       slot.live = worker;
       return worker;
@@ -350,13 +374,15 @@ export class WorkerPool extends EventEmitter {
 
   /** Asks every worker to close its listeners and wait for its requests in flight (at most `timeoutMs`). */
   async drain(timeoutMs: number): Promise<void> {
-    await Promise.all(this.#slots.map(async (s) => {
-      try {
-        await (await s.worker).request({ op: 'drain', timeoutMs }, undefined, timeoutMs + 2000);
-      } catch (err) {
-        this.#log.warn({ err, worker: s.index }, 'worker did not drain');
-      }
-    }));
+    await Promise.all(
+      this.#slots.map(async (s) => {
+        try {
+          await (await s.worker).request({ op: 'drain', timeoutMs }, undefined, timeoutMs + 2000);
+        } catch (err) {
+          this.#log.warn({ err, worker: s.index }, 'worker did not drain');
+        }
+      }),
+    );
   }
 
   /** Stops the heartbeat and kills every worker. */
@@ -365,13 +391,18 @@ export class WorkerPool extends EventEmitter {
     if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
     const spare = this.#spare;
     this.#spare = null;
-    await spare?.then((w) => w.kill(), () => undefined);
-    await Promise.all(this.#slots.map(async (s) => {
-      try {
-        await (await s.worker).kill();
-      } catch {
-        // never started
-      }
-    }));
+    await spare?.then(
+      (w) => w.kill(),
+      () => undefined,
+    );
+    await Promise.all(
+      this.#slots.map(async (s) => {
+        try {
+          await (await s.worker).kill();
+        } catch {
+          // never started
+        }
+      }),
+    );
   }
 }

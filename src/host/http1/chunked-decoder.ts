@@ -1,18 +1,15 @@
 // Incremental decoder of the chunked transfer coding (RFC 9112 §7.1), strict and bounded while bytes arrive.
 
+import type { Limits } from '../../core/limits.js';
 import type { ChunkSink } from './body-parts.js';
 import { CR, HEX_VALUE, LF, TCHAR } from './chars.js';
 import type { HttpFault } from './head-types.js';
 
-/** Limits the decoder enforces. */
-export interface ChunkedLimits {
-  /** Largest decoded body, bytes (413 beyond). */
-  readonly maxBodyBytes: number;
-  /** Largest trailer section, bytes (431 beyond). */
-  readonly maxHeaderBytes: number;
-  /** Most trailer fields (431 beyond). */
-  readonly maxHeaderFields: number;
-}
+/**
+ * Limits the decoder enforces (declared in schemas/limits.json): `maxBodyBytes` for the decoded
+ * body (413 beyond), `maxHeaderBytes` and `maxHeaderFields` for the trailer section (431 beyond).
+ */
+export type ChunkedLimits = Pick<Limits, 'maxBodyBytes' | 'maxHeaderBytes' | 'maxHeaderFields'>;
 
 /** Longest chunk-ext run allowed on one chunk line, bytes. */
 export const MAX_CHUNK_EXT_BYTES = 1024;
@@ -27,7 +24,18 @@ export const CHUNKED_FAULT = -2;
 /** A fault, or null to go on (internal to a push). */
 type Step = HttpFault | null;
 
-const enum S { Size, SizeLF, Ext, ExtQuoted, ExtQuotedEscape, Data, DataCR, DataLF, Trailer, TrailerLF }
+const enum S {
+  Size,
+  SizeLF,
+  Ext,
+  ExtQuoted,
+  ExtQuotedEscape,
+  Data,
+  DataCR,
+  DataLF,
+  Trailer,
+  TrailerLF,
+}
 
 const bad = (reason: string): HttpFault => ({ code: 'ISO_ERR_HTTP_BAD_REQUEST', reason });
 
@@ -197,8 +205,10 @@ export class ChunkedDecoder {
       return null;
     }
     if (this.#state === S.ExtQuoted) {
-      if (c === 0x22) { this.#state = S.Ext; this.#extPart = 4; }
-      else if (c === 0x5c) this.#state = S.ExtQuotedEscape;
+      if (c === 0x22) {
+        this.#state = S.Ext;
+        this.#extPart = 4;
+      } else if (c === 0x5c) this.#state = S.ExtQuotedEscape;
       // qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text
       else if (c !== 0x09 && (c < 0x20 || c === 0x7f)) return bad('invalid character in chunk extension quoted value');
       return null;
@@ -209,10 +219,22 @@ export class ChunkedDecoder {
       else if (this.#extPart === 4) return bad('invalid character after chunk extension value');
       return null;
     }
-    if (c === 0x3d /* = */ && this.#extPart === 1) { this.#extPart = 2; return null; }
-    if (c === 0x22 && this.#extPart === 2) { this.#state = S.ExtQuoted; return null; }
-    if (c === 0x3b && (this.#extPart === 1 || this.#extPart === 3 || this.#extPart === 4)) { this.#extPart = 0; return null; }
-    if (c === CR && (this.#extPart === 1 || this.#extPart === 3 || this.#extPart === 4)) { this.#state = S.SizeLF; return null; }
+    if (c === 0x3d /* = */ && this.#extPart === 1) {
+      this.#extPart = 2;
+      return null;
+    }
+    if (c === 0x22 && this.#extPart === 2) {
+      this.#state = S.ExtQuoted;
+      return null;
+    }
+    if (c === 0x3b && (this.#extPart === 1 || this.#extPart === 3 || this.#extPart === 4)) {
+      this.#extPart = 0;
+      return null;
+    }
+    if (c === CR && (this.#extPart === 1 || this.#extPart === 3 || this.#extPart === 4)) {
+      this.#state = S.SizeLF;
+      return null;
+    }
     return bad('invalid chunk extension');
   }
 

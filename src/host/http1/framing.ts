@@ -69,24 +69,36 @@ const EXPECT = 5;
 export function mayFrame(length: number, first: number): boolean {
   const c = first | 0x20;
   switch (length) {
-    case 4: return c === 0x68;
-    case 6: return c === 0x65;
-    case 10: return c === 0x63;
-    case 14: return c === 0x63;
-    case 17: return c === 0x74;
-    default: return false;
+    case 4:
+      return c === 0x68;
+    case 6:
+      return c === 0x65;
+    case 10:
+      return c === 0x63;
+    case 14:
+      return c === 0x63;
+    case 17:
+      return c === 0x74;
+    default:
+      return false;
   }
 }
 
 /** Which of the fields framing reads `name` is; most names are ruled out by their length alone. */
 function fieldKind(name: string): number {
   switch (name.length) {
-    case 4: return (name.charCodeAt(0) | 0x20) === 0x68 && namedAs(name, 'host') ? HOST : OTHER;
-    case 6: return (name.charCodeAt(0) | 0x20) === 0x65 && namedAs(name, 'expect') ? EXPECT : OTHER;
-    case 10: return (name.charCodeAt(0) | 0x20) === 0x63 && namedAs(name, 'connection') ? CONNECTION : OTHER;
-    case 14: return (name.charCodeAt(0) | 0x20) === 0x63 && namedAs(name, 'content-length') ? CONTENT_LENGTH : OTHER;
-    case 17: return (name.charCodeAt(0) | 0x20) === 0x74 && namedAs(name, 'transfer-encoding') ? TRANSFER_ENCODING : OTHER;
-    default: return OTHER;
+    case 4:
+      return (name.charCodeAt(0) | 0x20) === 0x68 && namedAs(name, 'host') ? HOST : OTHER;
+    case 6:
+      return (name.charCodeAt(0) | 0x20) === 0x65 && namedAs(name, 'expect') ? EXPECT : OTHER;
+    case 10:
+      return (name.charCodeAt(0) | 0x20) === 0x63 && namedAs(name, 'connection') ? CONNECTION : OTHER;
+    case 14:
+      return (name.charCodeAt(0) | 0x20) === 0x63 && namedAs(name, 'content-length') ? CONTENT_LENGTH : OTHER;
+    case 17:
+      return (name.charCodeAt(0) | 0x20) === 0x74 && namedAs(name, 'transfer-encoding') ? TRANSFER_ENCODING : OTHER;
+    default:
+      return OTHER;
   }
 }
 
@@ -123,12 +135,23 @@ export function analyzeFraming(head: RequestHead, notable?: readonly number[]): 
     const field = fields[notable === undefined ? k : (notable[k] as number)] as readonly [string, string];
     const value = field[1];
     switch (fieldKind(field[0])) {
-      case HOST: host++; break;
-      case CONTENT_LENGTH: (contentLength ??= []).push(...value.split(',').map((v) => v.trim())); break;
-      case TRANSFER_ENCODING: addTokens((transferEncoding ??= []), value); break;
-      case CONNECTION: addTokens((connection ??= []), value); break;
-      case EXPECT: addTokens((expect ??= []), value); break;
-      default: break;
+      case HOST:
+        host++;
+        break;
+      case CONTENT_LENGTH:
+        (contentLength ??= []).push(...value.split(',').map((v) => v.trim()));
+        break;
+      case TRANSFER_ENCODING:
+        addTokens((transferEncoding ??= []), value);
+        break;
+      case CONNECTION:
+        addTokens((connection ??= []), value);
+        break;
+      case EXPECT:
+        addTokens((expect ??= []), value);
+        break;
+      default:
+        break;
     }
   }
   const formFault = checkTargetForm(head);

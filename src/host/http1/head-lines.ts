@@ -22,9 +22,7 @@ export interface FieldLine {
  */
 export function lineTooLong(bytes: Buffer, maxRequestLineBytes: number): HttpFault {
   const sp = bytes.indexOf(SP);
-  return sp > 0 && sp < maxRequestLineBytes
-    ? { code: 'ISO_ERR_HTTP_URI_TOO_LONG', reason: 'request target too long' }
-    : { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'request line too long' };
+  return sp > 0 && sp < maxRequestLineBytes ? { code: 'ISO_ERR_HTTP_URI_TOO_LONG', reason: 'request target too long' } : { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'request line too long' };
 }
 
 /**

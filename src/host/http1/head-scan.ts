@@ -158,8 +158,10 @@ export class PartialScan {
           }
         } else if (this.#phase === 1) {
           // RFC 9112 §3.2: request-target bytes are VCHAR
-          if (c === SP) { this.#phase = 2; this.#versionAt = this.#scanned + 1; }
-          else if (TARGET_CHAR[c] !== 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
+          if (c === SP) {
+            this.#phase = 2;
+            this.#versionAt = this.#scanned + 1;
+          } else if (TARGET_CHAR[c] !== 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
         } else {
           // RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT
           const k = this.#scanned - this.#versionAt;

@@ -1,6 +1,7 @@
 // The types of a parsed request head and of the head parser's results, shared by the codec modules.
 
 import type { ErrorCode } from '../../core/errors.js';
+import type { Limits } from '../../core/limits.js';
 
 /** The request line and the header fields, in order, exactly as received (values trimmed of OWS). */
 export interface RequestHead {
@@ -23,15 +24,8 @@ export interface FieldCheck {
   reset(): void;
 }
 
-/** The head limits the parser enforces while bytes arrive. */
-export interface HeadLimits {
-  readonly maxRequestLineBytes: number;
-  readonly maxHeaderBytes: number;
-  readonly maxHeaderFields: number;
-}
+/** The head limits the parser enforces while bytes arrive (declared in schemas/limits.json). */
+export type HeadLimits = Pick<Limits, 'maxRequestLineBytes' | 'maxHeaderBytes' | 'maxHeaderFields'>;
 
 /** What one call to {@link HeadParser.push} found. */
-export type HeadResult =
-  | { readonly kind: 'more' }
-  | { readonly kind: 'head'; readonly head: RequestHead; readonly rest: Buffer }
-  | { readonly kind: 'fault'; readonly fault: HttpFault };
+export type HeadResult = { readonly kind: 'more' } | { readonly kind: 'head'; readonly head: RequestHead; readonly rest: Buffer } | { readonly kind: 'fault'; readonly fault: HttpFault };

@@ -1,6 +1,6 @@
 // The HTTP/1.x request decoder: bytes in any split → complete requests (head, framing, body), or the fault that ends the connection.
 
-import type { Limits } from '../../core/limits.js';
+import { resolveLimits, type Limits } from '../../core/limits.js';
 import { BodyParts } from './body-parts.js';
 import { CHUNKED_FAULT, CHUNKED_MORE, ChunkedDecoder } from './chunked-decoder.js';
 import { analyzeFraming, contentLengthCheck, isFault, type Framing } from './framing.js';
@@ -157,10 +157,8 @@ export class RequestDecoder {
  */
 const keptForMaps: RequestDecoder[] = [];
 function keepMaps(): void {
-  const limits: Limits = Object.freeze({
-    memoryMb: 0, timeoutMs: 0, maxResponseBytes: 0, maxRequestLineBytes: 0, maxHeaderBytes: 0, maxHeaderFields: 0, maxBodyBytes: 0,
-    headersTimeoutMs: 0, requestTimeoutMs: 0, keepAliveTimeoutMs: 0, maxConnections: 0, maxPipelinedRequests: 0, cpuShare: 0, cpuShareWindowMs: 0, cpuCooldownMs: 0,
-  });
+  // Any complete Limits gives the objects their shapes; the defaults are one at hand.
+  const limits = resolveLimits(undefined);
   keptForMaps.push(new RequestDecoder(limits, { onStart: () => undefined, onHead: () => undefined, onRequest: () => true, onFault: () => undefined }));
 }
 keepMaps();

@@ -98,7 +98,8 @@ export function serializeError(code: ErrorCode, detail: string, req: Pick<Reques
   const version = req?.version === '1.0' ? '1.0' : '1.1';
   let extra = '';
   for (const [name, value] of Object.entries(extraHeaders)) extra += `${name}: ${value}\r\n`;
-  const head = `HTTP/${version} ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n${extra}` +
+  const head =
+    `HTTP/${version} ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n${extra}` +
     `Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.byteLength}\r\nConnection: close\r\n\r\n`;
   const headBytes = Buffer.from(head, 'latin1');
   return { chunks: req?.method === 'HEAD' ? [headBytes] : [headBytes, body], close: true };

@@ -147,8 +147,16 @@ export class Connection {
     if (this.#headersTimer !== null) clearTimeout(this.#headersTimer);
     this.#headersTimer = null;
     const entry: Entry = {
-      head, framing, fault: null, cutShort: false, continueSent: false, startedAt: performance.now(),
-      body: new BodyBuffer(() => this.#sendContinue(entry), () => this.#flow()),
+      head,
+      framing,
+      fault: null,
+      cutShort: false,
+      continueSent: false,
+      startedAt: performance.now(),
+      body: new BodyBuffer(
+        () => this.#sendContinue(entry),
+        () => this.#flow(),
+      ),
     };
     this.#decoding = entry;
     this.#queue.push(entry);

@@ -1,17 +1,11 @@
 // CPU share of one tenant server: its isolates' run time over a sliding window; a server over its share while a neighbour on its worker waits is refused (503 + Retry-After) for a cool-down without entering its isolate.
 
+import type { Limits } from '../../core/limits.js';
 import type { RequestHead } from '../http1/head-parser.js';
 import { serializeError, type Serialized } from '../http1/response-writer.js';
 
-/** The limits this policy reads (see schemas/limits.json). */
-export interface CpuShareLimits {
-  /** Largest fraction of one core the server's isolates may run, averaged over the window (0–1). */
-  readonly cpuShare: number;
-  /** Length of the sliding window, ms. */
-  readonly cpuShareWindowMs: number;
-  /** Least time new requests are refused once the server is over its share, ms. */
-  readonly cpuCooldownMs: number;
-}
+/** The limits this policy reads (declared in schemas/limits.json). */
+export type CpuShareLimits = Pick<Limits, 'cpuShare' | 'cpuShareWindowMs' | 'cpuCooldownMs'>;
 
 /** One cool-down episode, reported when it starts. */
 export interface ThrottleEpisode {
@@ -119,7 +113,12 @@ export class CpuShare {
     }
     this.#refused++;
     const retryAfterS = Math.max(1, Math.ceil((this.#until - now) / 1000));
-    return serializeError('ISO_ERR_HTTP_CPU_THROTTLED', `this server used more than its CPU share (${Math.round(this.#limits.cpuShare * 100)}% of a core over ${this.#limits.cpuShareWindowMs} ms); retry in ${retryAfterS} s`, head, { 'Retry-After': String(retryAfterS) });
+    return serializeError(
+      'ISO_ERR_HTTP_CPU_THROTTLED',
+      `this server used more than its CPU share (${Math.round(this.#limits.cpuShare * 100)}% of a core over ${this.#limits.cpuShareWindowMs} ms); retry in ${retryAfterS} s`,
+      head,
+      { 'Retry-After': String(retryAfterS) },
+    );
   }
 
   /** Stops sampling (the server is gone). */
@@ -194,7 +193,10 @@ export class CpuShare {
       // Until the share would be back under the limit with no more run time, and at least the cool-down.
       let backUnder = window;
       for (const s of this.#samples) {
-        if (s.t >= now - window && cur.busy - s.busy <= allowed) { backUnder = s.t + window - now; break; }
+        if (s.t >= now - window && cur.busy - s.busy <= allowed) {
+          backUnder = s.t + window - now;
+          break;
+        }
       }
       if (now >= this.#until) {
         // A new episode: at least the cool-down, and the queued work.

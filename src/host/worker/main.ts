@@ -69,8 +69,12 @@ function contended(h: Hosted): boolean {
 
 function newCounters(): ServerCounters {
   return {
-    inFlight: 0, outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
-    latency: emptyHistogram(), bytesIn: 0, bytesOut: 0, heapUsed: 0,
+    inFlight: 0,
+    outcomes: Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>,
+    latency: emptyHistogram(),
+    bytesIn: 0,
+    bytesOut: 0,
+    heapUsed: 0,
   };
 }
 
@@ -98,8 +102,12 @@ function snapshot(): Record<string, ServerCounters> {
       bytesOut += s.bytesWritten;
     }
     out[String(id)] = {
-      inFlight: c.inFlight, outcomes: { ...c.outcomes }, latency: { counts: [...c.latency.counts], sumMs: c.latency.sumMs },
-      bytesIn, bytesOut, heapUsed: c.heapUsed,
+      inFlight: c.inFlight,
+      outcomes: { ...c.outcomes },
+      latency: { counts: [...c.latency.counts], sumMs: c.latency.sumMs },
+      bytesIn,
+      bytesOut,
+      heapUsed: c.heapUsed,
     };
   }
   return out;
@@ -189,14 +197,28 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
     throw err;
   }
   const h: Hosted = {
-    httpdid: msg.httpdid, server: null, current: null, pending: null, retiring: new Set(),
-    connections: new Set(), sockets: new Set(), counters: newCounters(), sampling: false, closedBusyNs: 0n,
+    httpdid: msg.httpdid,
+    server: null,
+    current: null,
+    pending: null,
+    retiring: new Set(),
+    connections: new Set(),
+    sockets: new Set(),
+    counters: newCounters(),
+    sampling: false,
+    closedBusyNs: 0n,
     // The policy reads the limits of the version serving now (a redeploy may change them).
     cpu: new CpuShare(
       {
-        get cpuShare() { return (h.current?.limits ?? msg.limits).cpuShare; },
-        get cpuShareWindowMs() { return (h.current?.limits ?? msg.limits).cpuShareWindowMs; },
-        get cpuCooldownMs() { return (h.current?.limits ?? msg.limits).cpuCooldownMs; },
+        get cpuShare() {
+          return (h.current?.limits ?? msg.limits).cpuShare;
+        },
+        get cpuShareWindowMs() {
+          return (h.current?.limits ?? msg.limits).cpuShareWindowMs;
+        },
+        get cpuCooldownMs() {
+          return (h.current?.limits ?? msg.limits).cpuCooldownMs;
+        },
       },
       { busyNs: () => busyNs(h), inFlight: () => h.counters.inFlight, contended: () => contended(h) },
       (e) => send({ op: 'throttled', httpdid: msg.httpdid, ...e }),
@@ -299,12 +321,21 @@ async function undeploy(httpdid: number): Promise<void> {
 
 function run(msg: Exclude<ToWorker, { op: 'ping' }>, handle: unknown): Promise<void> {
   switch (msg.op) {
-    case 'deploy': return deploy(msg, handle);
-    case 'undeploy': return undeploy(msg.httpdid);
-    case 'prepare': return prepare(msg);
-    case 'commit': return Promise.resolve().then(() => commit(msg.httpdid));
-    case 'abort': return Promise.resolve().then(() => { const h = hosted.get(msg.httpdid); if (h !== undefined) dropPending(h); });
-    case 'drain': return drain(msg.timeoutMs);
+    case 'deploy':
+      return deploy(msg, handle);
+    case 'undeploy':
+      return undeploy(msg.httpdid);
+    case 'prepare':
+      return prepare(msg);
+    case 'commit':
+      return Promise.resolve().then(() => commit(msg.httpdid));
+    case 'abort':
+      return Promise.resolve().then(() => {
+        const h = hosted.get(msg.httpdid);
+        if (h !== undefined) dropPending(h);
+      });
+    case 'drain':
+      return drain(msg.timeoutMs);
   }
 }
 
