@@ -1,4 +1,4 @@
-// The layers of src/ by import: no cycles, the codec and core depend on nothing above them, the sandbox on no network or host code, fastify only in api/http.
+// The layers of src/ by import: no cycles, the codec and core depend on nothing above them, the sandbox on no network or host code, fastify only in api/http, and nothing below api/http imports it.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -124,4 +124,14 @@ t.test('only src/api/http imports fastify or @fastify/*', async (t) => {
   const all = [...graph].flatMap(([file, imports]) => imports.filter((i) => isFastify(i.spec) && !under(file, 'api/http')).map((i) => `src/${file} imports ${i.spec}`));
   t.same(all, []);
   t.ok(offences('api/http', (i) => isFastify(i.spec)).length > 0, 'api/http does import fastify');
+});
+
+t.test('the layers under src/api/http (control, supervisor, registry) never import it back', async (t) => {
+  for (const dir of ['api/control', 'api/supervisor', 'api/registry']) {
+    t.same(
+      offences(dir, (i) => i.target !== undefined && under(i.target, 'api/http')),
+      [],
+      `${dir} imports nothing of api/http`,
+    );
+  }
 });

@@ -5,7 +5,7 @@ import { quantile, totalCount } from '../../core/histogram.js';
 import { resolveLimits, type Limits } from '../../core/limits.js';
 import { OUTCOMES } from '../../core/outcome.js';
 import type { WorkerRuntime } from '../../host/worker/protocol.js';
-import type { Caller } from '../http/auth.js';
+import type { Caller } from './caller.js';
 import type { Registry, ServerRow } from '../registry/registry.js';
 import { WorkerPool, type Log, type OutcomeCounts, type ServerStats } from '../supervisor/worker-pool.js';
 import { checkAddress, type AddressPolicy } from './address-policy.js';

@@ -1,17 +1,13 @@
 // Who is calling the API: a bearer token looked up (by hash) in the registry per request, or the open `default` tenant.
 
 import { IsoError } from '../../core/errors.js';
+import type { Caller } from '../control/caller.js';
 import type { Registry } from '../registry/registry.js';
 
 /** The open tenant used when no tenant exists and the API listens on loopback. */
 export const DEFAULT_TENANT = 'default';
 
-/** The tenant a request acts for. */
-export interface Caller {
-  readonly name: string;
-  /** Quota overrides stored for the tenant (none for the open default tenant). */
-  readonly overrides: import('../registry/registry.js').QuotaOverrides;
-}
+export type { Caller };
 
 /** Whether an API host is a loopback address (the only place the open default tenant may exist). */
 export function isLoopback(host: string): boolean {
