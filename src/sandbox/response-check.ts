@@ -1,18 +1,12 @@
 // Validates what a handler returned (JSON made inside the isolate) against schemas/response-dict.json.
 
+import type { HttpVersion, ValidResponse } from '../core/response.js';
 import { formatAjvError, validator } from '../core/schemas.js';
 
-/** A response dict that passed validation, with its message as bytes. */
-export interface ValidResponse {
-  readonly version: '0.9' | '1.0' | '1.1';
-  readonly statuscode: number;
-  readonly statusmsg?: string | undefined;
-  readonly headers: Readonly<Record<string, string | number>>;
-  readonly body: Uint8Array;
-}
+export type { ValidResponse };
 
 interface ResponseDictJson {
-  version: '0.9' | '1.0' | '1.1';
+  version: HttpVersion;
   statuscode: number;
   statusmsg?: string;
   headers: Record<string, string | number>;

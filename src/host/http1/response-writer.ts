@@ -2,23 +2,11 @@
 
 import { STATUS_CODES } from 'node:http';
 import { ERRORS, type ErrorCode } from '../../core/errors.js';
-
-/**
- * A validated response dict, ready to frame. Declared here, not imported from the sandbox, so the
- * codec depends on nothing but core: the sandbox's `ValidResponse` has this shape and is checked
- * against it structurally where the worker passes one in.
- */
-export interface OutgoingResponse {
-  readonly version: '0.9' | '1.0' | '1.1';
-  readonly statuscode: number;
-  readonly statusmsg?: string | undefined;
-  readonly headers: Readonly<Record<string, string | number>>;
-  readonly body: Uint8Array;
-}
+import type { HttpVersion, ValidResponse } from '../../core/response.js';
 
 /** What the writer needs to know of the request being answered. */
 export interface RequestContext {
-  readonly version: '0.9' | '1.0' | '1.1';
+  readonly version: HttpVersion;
   readonly method: string;
   readonly keepAlive: boolean;
 }
@@ -63,7 +51,7 @@ function bodyless(status: number): boolean {
  * 1.0 request; version "0.9" sends the body alone and closes. HEAD gets the headers a GET would
  * get, with its Content-Length, and no body.
  */
-export function serializeResponse(res: OutgoingResponse, req: RequestContext): Serialized {
+export function serializeResponse(res: ValidResponse, req: RequestContext): Serialized {
   if (res.version === '0.9' || req.version === '0.9') {
     return { chunks: req.method === 'HEAD' ? [] : [res.body], close: true };
   }
