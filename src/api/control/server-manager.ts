@@ -4,7 +4,7 @@ import { IsoError } from '../../core/errors.js';
 import { quantile, totalCount } from '../../core/histogram.js';
 import { resolveLimits, type Limits } from '../../core/limits.js';
 import { OUTCOMES } from '../../core/outcome.js';
-import type { WorkerRuntime } from '../../host/worker/protocol.js';
+import type { WorkerInfo } from '../../host/worker/protocol.js';
 import type { Caller } from './caller.js';
 import type { Registry, ServerRow } from '../registry/registry.js';
 import { WorkerPool, type Log, type OutcomeCounts, type ServerStats } from '../supervisor/worker-pool.js';
@@ -421,7 +421,7 @@ export class ServerManager {
   }
 
   /** Pid, Node.js and V8 version of each sandbox worker up now. */
-  workerRuntimes(): Array<{ pid: number } & WorkerRuntime> {
+  workerRuntimes(): WorkerInfo[] {
     return this.#pool.workerRuntimes();
   }
 

@@ -3,7 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, type MetricObjectWithValues, type MetricValueWithName } from 'prom-client';
 import { LATENCY_BOUNDS_MS } from '../../core/histogram.js';
 import { OUTCOMES } from '../../core/outcome.js';
-import type { WorkerRuntime } from '../../host/worker/protocol.js';
+import type { WorkerInfo } from '../../host/worker/protocol.js';
 import type { ServerMetrics } from '../control/server-manager.js';
 
 /** The labels every per-server metric carries. To add one, add its name here and its value in {@link serverLabels}. */
@@ -24,7 +24,7 @@ export interface MetricsSource {
   /** Sandbox workers up now. */
   workersUp(): number;
   /** Pid and runtime of each sandbox worker up now, as each reported it. */
-  workerRuntimes(): Array<{ pid: number } & WorkerRuntime>;
+  workerRuntimes(): WorkerInfo[];
 }
 
 /** The registry and how to answer a scrape. */

@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
-import type { FromWorker, ServerCounters, WorkerRuntime } from '../../host/worker/protocol.js';
+import type { FromWorker, ServerCounters, WorkerInfo } from '../../host/worker/protocol.js';
 import type { BoundHandle } from '../control/bind.js';
 import { StatsBook, type OutcomeCounts, type ServerStats } from './server-stats.js';
 import { WorkerProcess } from './worker-process.js';
@@ -201,13 +201,18 @@ export class WorkerPool extends EventEmitter {
   }
 
   /** Pid and runtime of every pool and quarantine worker up now (the spare not included). */
-  workerRuntimes(): Array<{ pid: number } & WorkerRuntime> {
-    return this.#slots.flatMap((s) => (s.live !== null && !s.live.exited ? [{ pid: s.live.pid, ...s.live.runtime }] : []));
+  workerRuntimes(): WorkerInfo[] {
+    return this.#liveWorkers().map((w) => ({ pid: w.pid, ...w.runtime }));
   }
 
   /** Number of pool and quarantine workers up now (the spare not included). */
   workersUp(): number {
-    return this.#slots.filter((s) => s.live !== null && !s.live.exited).length;
+    return this.#liveWorkers().length;
+  }
+
+  /** The pool and quarantine workers up now (the spare not included). */
+  #liveWorkers(): WorkerProcess[] {
+    return this.#slots.flatMap((s) => (s.live !== null && !s.live.exited ? [s.live] : []));
   }
 
   /** Drops the retired totals of a server that is gone for good. */

@@ -30,6 +30,11 @@ export interface WorkerRuntime {
   readonly v8: string;
 }
 
+/** A worker process up now, and what it runs on. */
+export interface WorkerInfo extends WorkerRuntime {
+  readonly pid: number;
+}
+
 /** Per-server counters kept by a worker since it started (cumulative), sent with each heartbeat. */
 export interface ServerCounters {
   /** Requests handed to the sandbox and not yet answered. */
