@@ -66,12 +66,12 @@ const define = (name, value) => Object.defineProperty(globalThis, name, { value,
   const callFill = Function.prototype.call.bind(nativeFill);
   const applyFill = Function.prototype.apply.bind(nativeFill);
   const isArray = Array.isArray;
-  const toObject = Object;
   const trunc = Math.trunc, min = Math.min, max = Math.max;
   const toInt = (v) => { const n = +v; return n !== n ? 0 : trunc(n); };
   const fill = ({ fill(value) {
-    if (this === null || this === undefined || !isArray(this)) return applyFill(this, arguments);
-    const O = toObject(this);
+    // Anything but an array (null, primitives, array-likes) keeps the native behaviour, errors included.
+    if (!isArray(this)) return applyFill(this, arguments);
+    const O = this;
     const len = O.length;
     const rs = arguments.length > 1 ? toInt(arguments[1]) : 0;
     let k = rs < 0 ? max(len + rs, 0) : min(rs, len);
