@@ -77,9 +77,10 @@ for (let i = 0; i < files.length; i += 2) pairs.push([read(files[i] ?? ''), read
 const [first] = pairs;
 if (first === undefined) process.exit(2);
 const tables = pairs.map(([b, a]) => rows(b, a));
-const lines = (tables[0] ?? []).map(([name, , , better, unit], r) => {
+// Rows are matched by name: a run without wrk, say, has fewer rows than one with it.
+const lines = (tables[0] ?? []).map(([name, , , better, unit]) => {
   const cells = tables.map((t) => {
-    const [, x, y] = t[r] ?? [name, undefined, undefined];
+    const [, x, y] = t.find((row) => row[0] === name) ?? [name, undefined, undefined];
     const ratio = x !== undefined && y !== undefined && x !== 0 ? y / x : undefined;
     return `${fmt(x, unit)} | ${fmt(y, unit)} | ${ratio === undefined ? '–' : `${ratio.toFixed(2)}×`}`;
   });
