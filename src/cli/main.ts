@@ -37,8 +37,8 @@ async function serve(config: Config): Promise<void> {
   const dataDir = path.resolve(config.dataDir);
   const openTenant = isLoopback(config.apiHost);
   const registry: Registry = SqliteRegistry.open(dataDir);
-  if (!openTenant && !registry.hasTenants()) {
-    registry.close();
+  if (!openTenant && !(await registry.hasTenants())) {
+    await registry.close();
     throw new StartError(`the API would listen on ${config.apiHost}, which is not loopback, and no tenant exists: add one first with \`isohttpd tenant add NAME --data-dir ${config.dataDir}\``);
   }
   let app: ReturnType<typeof buildApp> | undefined;
@@ -68,7 +68,7 @@ async function serve(config: Config): Promise<void> {
     await app.listen({ host: config.apiHost, port: config.apiPort });
   } catch (err) {
     await manager.close();
-    registry.close();
+    await registry.close();
     throw err;
   }
   const addr = app.server.address();
@@ -76,7 +76,7 @@ async function serve(config: Config): Promise<void> {
   manager.setApiAddress(config.apiHost, port);
   const host = config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost;
   const url = `http://${host}:${port}`;
-  if (!registry.hasTenants()) {
+  if (!(await registry.hasTenants())) {
     process.stdout.write(
       `isohttpd: no tenant exists, so the API is open (no token needed) on loopback as tenant "${DEFAULT_TENANT}"; ` +
         `\`isohttpd tenant add NAME\` turns on tokens at once (\`tenant add ${DEFAULT_TENANT}\` keeps these servers)\n`,
@@ -97,7 +97,7 @@ async function serve(config: Config): Promise<void> {
       await Promise.all([app?.close(), manager.drain(DRAIN_MS)]);
       await manager.close();
       // Every acknowledged write is already committed; this checkpoints the WAL and closes the file.
-      registry.close();
+      await registry.close();
       app?.log.info({ signal }, 'stopped');
       process.exit(0);
     })().catch((err: unknown) => {

@@ -2,7 +2,7 @@
 
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import type { QuotaOverrides, Registry } from '../api/registry/registry.js';
+import type { QuotaOverrides, Registry, TenantRow } from '../api/registry/registry.js';
 import { SqliteRegistry } from '../api/registry/sqlite.js';
 import { schemaDefaults } from '../core/schemas.js';
 
@@ -29,8 +29,8 @@ function quotaFlag(values: Record<string, unknown>, flag: string): number | unde
   return Number(v);
 }
 
-/** Runs `isohttpd tenant …`; returns the exit code (0 done, 1 refused or not found, 2 usage). */
-export function tenantCommand(argv: readonly string[], env: NodeJS.ProcessEnv): number {
+/** Runs `isohttpd tenant …`; resolves to the exit code (0 done, 1 refused or not found, 2 usage). */
+export async function tenantCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -71,7 +71,7 @@ export function tenantCommand(argv: readonly string[], env: NodeJS.ProcessEnv): 
     if (sub === 'add' && name !== undefined) {
       let token: string;
       try {
-        token = registry.addTenant(name, quotas);
+        token = await registry.addTenant(name, quotas);
       } catch (err) {
         return fail((err as Error).message, 1);
       }
@@ -80,7 +80,7 @@ export function tenantCommand(argv: readonly string[], env: NodeJS.ProcessEnv): 
       return 0;
     }
     if (sub === 'rm' && name !== undefined) {
-      const r = registry.removeTenant(name);
+      const r = await registry.removeTenant(name);
       if (r.removed) {
         process.stdout.write(`tenant ${JSON.stringify(name)} removed\n`);
         return 0;
@@ -88,7 +88,8 @@ export function tenantCommand(argv: readonly string[], env: NodeJS.ProcessEnv): 
       if ('missing' in r) return fail(`no tenant ${JSON.stringify(name)}`, 1);
       return fail(`tenant ${JSON.stringify(name)} still has servers (httpdid ${r.servers.join(', ')}); delete them first with its token (DELETE /servers/:httpdid)`, 1);
     }
-    const rows = registry.tenants().map((t) => ({ ...t, servers: registry.serversOf(t.name).length }));
+    const rows: Array<TenantRow & { servers: number }> = [];
+    for (const t of await registry.tenants()) rows.push({ ...t, servers: (await registry.serversOf(t.name)).length });
     if (parsed.values.json === true) {
       process.stdout.write(`${JSON.stringify({ tenants: rows })}\n`);
       return 0;
@@ -114,6 +115,6 @@ export function tenantCommand(argv: readonly string[], env: NodeJS.ProcessEnv): 
       );
     return 0;
   } finally {
-    registry.close();
+    await registry.close();
   }
 }

@@ -85,7 +85,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
   app.addHook('onRequest', async (request) => {
     if (PUBLIC_PATH.test(request.url)) return;
-    callers.set(request, authenticate(opts.registry, request.headers.authorization, opts.openTenant));
+    callers.set(request, await authenticate(opts.registry, request.headers.authorization, opts.openTenant));
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

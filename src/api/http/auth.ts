@@ -18,16 +18,16 @@ export function isLoopback(host: string): boolean {
  * Resolves the caller from the `Authorization` header. Tokens are looked up in SQLite on every
  * request, so tenants added or removed by `isohttpd tenant` apply at once. With no tenant at all
  * and `openAllowed` (loopback API), every request acts for the open `default` tenant.
- * @throws IsoError `ISO_ERR_API_UNAUTHORIZED` (401) if the token is missing or unknown.
+ * Rejects with IsoError `ISO_ERR_API_UNAUTHORIZED` (401) if the token is missing or unknown.
  */
-export function authenticate(registry: Registry, header: string | undefined, openAllowed: boolean): Caller {
+export async function authenticate(registry: Registry, header: string | undefined, openAllowed: boolean): Promise<Caller> {
   const m = header === undefined ? null : /^Bearer[ ]+(\S+)[ ]*$/i.exec(header);
   const token = m?.[1];
   if (token !== undefined) {
-    const tenant = registry.tenantByToken(token);
+    const tenant = await registry.tenantByToken(token);
     if (tenant !== undefined) return { name: tenant.name, overrides: tenant.quotas };
   }
-  if (openAllowed && !registry.hasTenants()) return { name: DEFAULT_TENANT, overrides: {} };
+  if (openAllowed && !(await registry.hasTenants())) return { name: DEFAULT_TENANT, overrides: {} };
   throw new IsoError(
     'ISO_ERR_API_UNAUTHORIZED',
     token === undefined ? 'this API needs an Authorization: Bearer <token> header (tokens come from `isohttpd tenant add NAME`)' : 'the bearer token is not valid',

@@ -1,4 +1,4 @@
-// The registry as its callers see it: tenants, servers and the httpdid sequence, durable (src/api/registry/sqlite.ts is the one implementation).
+// The registry as its callers see it: tenants, servers and the httpdid sequence, durable, behind an async interface (src/api/registry/sqlite.ts implements it; test/registry/contract.ts is what every implementation must do).
 
 import type { Limits } from '../../core/limits.js';
 
@@ -40,40 +40,55 @@ export interface ServerRow {
 /** How removing a tenant ended. */
 export type RemoveTenantResult = { removed: true } | { removed: false; servers: number[] } | { removed: false; missing: true };
 
+/** A new server as {@link Registry.insertServer} takes it (stored as version 1). */
+export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason'> & { reason?: string | null };
+
+/** What a redeploy changes: the new source and/or limits, and the new version number. */
+export interface ServerChange {
+  readonly source?: string;
+  readonly limits?: Limits;
+  readonly version: number;
+}
+
 /**
- * The durable registry. Every write is committed before the method returns, so an acknowledged
- * write survives a crash. Synchronous in this step.
+ * The durable registry. Every method is asynchronous; every write is committed before its promise
+ * resolves, so an acknowledged write survives a crash. A write that reads first (removeTenant,
+ * insertServer) is atomic: no other write, from this process or another, comes between its read
+ * and its write. Errors are rejections, never synchronous throws.
  */
 export interface Registry {
-  /** The next httpdid, committed before it is returned: never handed out twice in this data dir. */
-  nextHttpdid(): number;
+  /** The next httpdid, committed before it resolves: never handed out twice in this storage. */
+  nextHttpdid(): Promise<number>;
   /**
    * Stores a new server (version 1) if its tenant still exists, or if no tenant exists at all.
    * @returns whether it was stored.
    */
-  insertServer(row: Omit<ServerRow, 'version' | 'updatedAt' | 'reason'> & { reason?: string | null }): boolean;
-  /** Records a redeploy. @returns the updated row, or undefined if there is no such server. */
-  updateServer(httpdid: number, change: { source?: string; limits?: Limits; version: number }): ServerRow | undefined;
-  /** Records a server's state (and why it failed). */
-  setServerState(httpdid: number, state: 'running' | 'failed', reason: string | null): void;
+  insertServer(row: NewServerRow): Promise<boolean>;
+  /** Records a redeploy (and a new updatedAt). @returns the updated row, or undefined if there is no such server. */
+  updateServer(httpdid: number, change: ServerChange): Promise<ServerRow | undefined>;
+  /** Records a server's state (and why it failed); nothing for a missing server. */
+  setServerState(httpdid: number, state: 'running' | 'failed', reason: string | null): Promise<void>;
   /** Deletes a server. @returns whether it existed. */
-  deleteServer(httpdid: number): boolean;
+  deleteServer(httpdid: number): Promise<boolean>;
   /** Every stored server (all tenants), in httpdid order. */
-  servers(): ServerRow[];
+  servers(): Promise<ServerRow[]>;
   /** One tenant's servers, in httpdid order. */
-  serversOf(tenant: string): ServerRow[];
-  /** Adds a tenant with a new random token. @returns the token (the only time it is available). */
-  addTenant(name: string, quotas?: QuotaOverrides): string;
+  serversOf(tenant: string): Promise<ServerRow[]>;
+  /**
+   * Adds a tenant with a new random token. @returns the token (the only time it is available).
+   * Rejects with an Error if the name is invalid or taken.
+   */
+  addTenant(name: string, quotas?: QuotaOverrides): Promise<string>;
   /** Every tenant, by name. */
-  tenants(): TenantRow[];
+  tenants(): Promise<TenantRow[]>;
   /** One tenant, or undefined. */
-  tenant(name: string): TenantRow | undefined;
+  tenant(name: string): Promise<TenantRow | undefined>;
   /** The tenant a token belongs to, or undefined. */
-  tenantByToken(token: string): TenantRow | undefined;
+  tenantByToken(token: string): Promise<TenantRow | undefined>;
   /** Whether any tenant exists (none: the open `default` tenant may apply). */
-  hasTenants(): boolean;
+  hasTenants(): Promise<boolean>;
   /** Removes a tenant. @returns `removed`, `missing`, or the httpdids of its servers (then nothing was removed). */
-  removeTenant(name: string): RemoveTenantResult;
-  /** Closes it. */
-  close(): void;
+  removeTenant(name: string): Promise<RemoveTenantResult>;
+  /** Closes it (again: nothing). */
+  close(): Promise<void>;
 }

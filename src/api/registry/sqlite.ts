@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { Limits } from '../../core/limits.js';
-import type { QuotaOverrides, Registry, ServerRow, TenantRow } from './registry.js';
+import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, ServerChange, ServerRow, TenantRow } from './registry.js';
 
 /** The database file inside the data dir. */
 export const DB_FILE = 'isohttpd.sqlite';
@@ -72,11 +72,24 @@ const BUSY_TIMEOUT_MS = 5000;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 
 /**
+ * Runs `fn` now, synchronously, and hands its result (or its throw) over as a promise. Every
+ * method of {@link SqliteRegistry} does its whole statement or transaction this way before it
+ * returns, so two transactions never interleave on the one connection however callers await.
+ */
+function settled<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
  * The SQLite registry, on Node's built-in `node:sqlite`. Every write is one transaction, committed
  * (WAL, `synchronous=FULL`: the WAL is fsynced at each commit) before the method returns, so an
  * acknowledged write survives a crash of the process or the machine. Several processes may open
  * it at once (the service and `isohttpd tenant …`); a writer waits up to 5 s for another's lock.
- * Synchronous API (`DatabaseSync`).
+ * `DatabaseSync` underneath: each method does its work synchronously, then resolves.
  */
 export class SqliteRegistry implements Registry {
   readonly #db: DatabaseSync;
@@ -154,10 +167,12 @@ export class SqliteRegistry implements Registry {
     renameSync(file, `${file}.migrated`);
   }
 
-  /** The next httpdid, committed before it is returned: never handed out twice in this data dir. */
-  nextHttpdid(): number {
-    const row = this.#db.prepare('UPDATE httpdid_sequence SET last = last + 1 WHERE id = 1 RETURNING last').get() as { last: number };
-    return row.last;
+  /** The next httpdid, committed before it resolves: never handed out twice in this data dir. */
+  nextHttpdid(): Promise<number> {
+    return settled(() => {
+      const row = this.#db.prepare('UPDATE httpdid_sequence SET last = last + 1 WHERE id = 1 RETURNING last').get() as { last: number };
+      return row.last;
+    });
   }
 
   /**
@@ -166,13 +181,14 @@ export class SqliteRegistry implements Registry {
    * so a `tenant rm` that raced the creation never leaves a server without a tenant.
    * @returns whether it was stored.
    */
-  insertServer(row: Omit<ServerRow, 'version' | 'updatedAt' | 'reason'> & { reason?: string | null }): boolean {
-    return (
-      this.#db
-        .prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, replicas, state, reason, version, created_at, updated_at)
+  insertServer(row: NewServerRow): Promise<boolean> {
+    return settled(
+      () =>
+        this.#db
+          .prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, replicas, state, reason, version, created_at, updated_at)
       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
       WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`)
-        .run(row.httpdid, row.tenant, row.host, row.port, row.source, JSON.stringify(row.limits), row.replicas, row.state, row.reason ?? null, row.createdAt, row.createdAt, row.tenant).changes > 0
+          .run(row.httpdid, row.tenant, row.host, row.port, row.source, JSON.stringify(row.limits), row.replicas, row.state, row.reason ?? null, row.createdAt, row.createdAt, row.tenant).changes > 0,
     );
   }
 
@@ -180,94 +196,111 @@ export class SqliteRegistry implements Registry {
    * Records a redeploy: the new source and/or limits and the new version; committed on return.
    * @returns the updated row, or undefined if there is no such server.
    */
-  updateServer(httpdid: number, change: { source?: string; limits?: Limits; version: number }): ServerRow | undefined {
-    const raw = this.#db
-      .prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), version = ?, updated_at = ?
+  updateServer(httpdid: number, change: ServerChange): Promise<ServerRow | undefined> {
+    return settled(() => {
+      const raw = this.#db
+        .prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), version = ?, updated_at = ?
       WHERE httpdid = ? RETURNING *`)
-      .get(change.source ?? null, change.limits === undefined ? null : JSON.stringify(change.limits), change.version, new Date().toISOString(), httpdid) as RawServer | undefined;
-    return raw === undefined ? undefined : toServer(raw);
+        .get(change.source ?? null, change.limits === undefined ? null : JSON.stringify(change.limits), change.version, new Date().toISOString(), httpdid) as RawServer | undefined;
+      return raw === undefined ? undefined : toServer(raw);
+    });
   }
 
   /** Records a server's state (and why it failed); committed on return. */
-  setServerState(httpdid: number, state: 'running' | 'failed', reason: string | null): void {
-    this.#db.prepare('UPDATE servers SET state = ?, reason = ?, updated_at = ? WHERE httpdid = ?').run(state, reason, new Date().toISOString(), httpdid);
+  setServerState(httpdid: number, state: 'running' | 'failed', reason: string | null): Promise<void> {
+    return settled(() => {
+      this.#db.prepare('UPDATE servers SET state = ?, reason = ?, updated_at = ? WHERE httpdid = ?').run(state, reason, new Date().toISOString(), httpdid);
+    });
   }
 
   /** Deletes a server; committed on return. @returns whether it existed. */
-  deleteServer(httpdid: number): boolean {
-    return this.#db.prepare('DELETE FROM servers WHERE httpdid = ?').run(httpdid).changes > 0;
+  deleteServer(httpdid: number): Promise<boolean> {
+    return settled(() => this.#db.prepare('DELETE FROM servers WHERE httpdid = ?').run(httpdid).changes > 0);
   }
 
   /** Every stored server (all tenants), in httpdid order. */
-  servers(): ServerRow[] {
-    return (this.#db.prepare('SELECT * FROM servers ORDER BY httpdid').all() as unknown as RawServer[]).map(toServer);
+  servers(): Promise<ServerRow[]> {
+    return settled(() => (this.#db.prepare('SELECT * FROM servers ORDER BY httpdid').all() as unknown as RawServer[]).map(toServer));
   }
 
   /** One tenant's servers, in httpdid order. */
-  serversOf(tenant: string): ServerRow[] {
-    return (this.#db.prepare('SELECT * FROM servers WHERE tenant = ? ORDER BY httpdid').all(tenant) as unknown as RawServer[]).map(toServer);
+  serversOf(tenant: string): Promise<ServerRow[]> {
+    return settled(() => (this.#db.prepare('SELECT * FROM servers WHERE tenant = ? ORDER BY httpdid').all(tenant) as unknown as RawServer[]).map(toServer));
   }
 
   /**
    * Adds a tenant with a new random token (32 bytes, base64url, prefixed `iso_`), of which only
    * the SHA-256 is stored. @returns the token: the only time it is ever available.
-   * @throws Error if the name is invalid or taken.
+   * Rejects with an Error if the name is invalid or taken.
    */
-  addTenant(name: string, quotas: QuotaOverrides = {}): string {
-    if (!TENANT_NAME.test(name)) throw new Error(`invalid tenant name ${JSON.stringify(name)}: 1-63 characters of a-z 0-9 _ . - starting with a letter or digit`);
-    const token = `iso_${randomBytes(32).toString('base64url')}`;
-    try {
-      this.#db
-        .prepare('INSERT INTO tenants (name, token_hash, created_at, max_servers, max_source_bytes, memory_mb) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(name, hashToken(token), new Date().toISOString(), quotas.maxServers ?? null, quotas.maxSourceBytes ?? null, quotas.memoryMb ?? null);
-    } catch (err) {
-      if ((err as { errcode?: number }).errcode === SQLITE_CONSTRAINT_PRIMARYKEY) throw new Error(`tenant ${JSON.stringify(name)} already exists`);
-      throw err;
-    }
-    return token;
-  }
-
-  /** Every tenant, by name. */
-  tenants(): TenantRow[] {
-    return (this.#db.prepare('SELECT * FROM tenants ORDER BY name').all() as unknown as RawTenant[]).map(toTenant);
-  }
-
-  /** One tenant, or undefined. */
-  tenant(name: string): TenantRow | undefined {
-    const raw = this.#db.prepare('SELECT * FROM tenants WHERE name = ?').get(name) as RawTenant | undefined;
-    return raw === undefined ? undefined : toTenant(raw);
-  }
-
-  /** The tenant a token belongs to (looked up by its hash), or undefined. */
-  tenantByToken(token: string): TenantRow | undefined {
-    this.#byToken ??= this.#db.prepare('SELECT * FROM tenants WHERE token_hash = ?');
-    const raw = this.#byToken.get(hashToken(token)) as RawTenant | undefined;
-    return raw === undefined ? undefined : toTenant(raw);
-  }
-
-  /** Whether any tenant exists (none: the open `default` tenant may apply). */
-  hasTenants(): boolean {
-    this.#anyTenant ??= this.#db.prepare('SELECT 1 FROM tenants LIMIT 1');
-    return this.#anyTenant.get() !== undefined;
-  }
-
-  /**
-   * Removes a tenant (its token stops working at once, also in a running service).
-   * @returns `removed`, `missing`, or the httpdids of its servers (then nothing was removed).
-   */
-  removeTenant(name: string): { removed: true } | { removed: false; servers: number[] } | { removed: false; missing: true } {
-    return this.#immediate(() => {
-      const servers = (this.#db.prepare('SELECT httpdid FROM servers WHERE tenant = ? ORDER BY httpdid').all(name) as Array<{ httpdid: number }>).map((r) => r.httpdid);
-      if (servers.length > 0) return { removed: false as const, servers };
-      const changes = this.#db.prepare('DELETE FROM tenants WHERE name = ?').run(name).changes;
-      return changes > 0 ? { removed: true as const } : { removed: false as const, missing: true as const };
+  addTenant(name: string, quotas: QuotaOverrides = {}): Promise<string> {
+    return settled(() => {
+      if (!TENANT_NAME.test(name)) throw new Error(`invalid tenant name ${JSON.stringify(name)}: 1-63 characters of a-z 0-9 _ . - starting with a letter or digit`);
+      const token = `iso_${randomBytes(32).toString('base64url')}`;
+      try {
+        this.#db
+          .prepare('INSERT INTO tenants (name, token_hash, created_at, max_servers, max_source_bytes, memory_mb) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(name, hashToken(token), new Date().toISOString(), quotas.maxServers ?? null, quotas.maxSourceBytes ?? null, quotas.memoryMb ?? null);
+      } catch (err) {
+        if ((err as { errcode?: number }).errcode === SQLITE_CONSTRAINT_PRIMARYKEY) throw new Error(`tenant ${JSON.stringify(name)} already exists`);
+        throw err;
+      }
+      return token;
     });
   }
 
-  /** Checkpoints the WAL into the database file and closes it. */
-  close(): void {
-    if (!this.#db.isOpen) return;
-    this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-    this.#db.close();
+  /** Every tenant, by name. */
+  tenants(): Promise<TenantRow[]> {
+    return settled(() => (this.#db.prepare('SELECT * FROM tenants ORDER BY name').all() as unknown as RawTenant[]).map(toTenant));
+  }
+
+  /** One tenant, or undefined. */
+  tenant(name: string): Promise<TenantRow | undefined> {
+    return settled(() => {
+      const raw = this.#db.prepare('SELECT * FROM tenants WHERE name = ?').get(name) as RawTenant | undefined;
+      return raw === undefined ? undefined : toTenant(raw);
+    });
+  }
+
+  /** The tenant a token belongs to (looked up by its hash), or undefined. */
+  tenantByToken(token: string): Promise<TenantRow | undefined> {
+    return settled(() => {
+      this.#byToken ??= this.#db.prepare('SELECT * FROM tenants WHERE token_hash = ?');
+      const raw = this.#byToken.get(hashToken(token)) as RawTenant | undefined;
+      return raw === undefined ? undefined : toTenant(raw);
+    });
+  }
+
+  /** Whether any tenant exists (none: the open `default` tenant may apply). */
+  hasTenants(): Promise<boolean> {
+    return settled(() => {
+      this.#anyTenant ??= this.#db.prepare('SELECT 1 FROM tenants LIMIT 1');
+      return this.#anyTenant.get() !== undefined;
+    });
+  }
+
+  /**
+   * Removes a tenant (its token stops working at once, also in a running service), in one
+   * `BEGIN IMMEDIATE` transaction: no server of it can be inserted between the check and the delete.
+   * @returns `removed`, `missing`, or the httpdids of its servers (then nothing was removed).
+   */
+  removeTenant(name: string): Promise<RemoveTenantResult> {
+    return settled(() =>
+      this.#immediate((): RemoveTenantResult => {
+        const servers = (this.#db.prepare('SELECT httpdid FROM servers WHERE tenant = ? ORDER BY httpdid').all(name) as Array<{ httpdid: number }>).map((r) => r.httpdid);
+        if (servers.length > 0) return { removed: false, servers };
+        const changes = this.#db.prepare('DELETE FROM tenants WHERE name = ?').run(name).changes;
+        return changes > 0 ? { removed: true } : { removed: false, missing: true };
+      }),
+    );
+  }
+
+  /** Checkpoints the WAL into the database file and closes it (again: nothing). */
+  close(): Promise<void> {
+    return settled(() => {
+      if (!this.#db.isOpen) return;
+      this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      this.#db.close();
+    });
   }
 }

@@ -1,0 +1,68 @@
+// The crash policy: a server whose handler keeps crashing its worker is moved to a worker of its own (quarantine), and if it goes on there, marked failed and its port released.
+
+import type { Registry } from '../registry/registry.js';
+import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
+import type { ServerTable } from './server-table.js';
+
+/** Crashes of its worker within {@link CRASH_WINDOW_MS} that send a server to quarantine (or, in quarantine, to failed). */
+export const CRASH_LIMIT = 3;
+/** The window in which {@link CRASH_LIMIT} crashes count, ms. */
+export const CRASH_WINDOW_MS = 60_000;
+
+/** What the crash policy needs of the server manager. */
+export interface CrashPolicyDeps {
+  readonly registry: Registry;
+  readonly log: Log;
+  readonly pool: WorkerPool;
+  readonly servers: ServerTable;
+}
+
+/** Counts the crashes each server causes and acts at the limit: running → quarantined → failed. */
+export class CrashPolicy {
+  readonly #deps: CrashPolicyDeps;
+
+  constructor(deps: CrashPolicyDeps) {
+    this.#deps = deps;
+  }
+
+  /** A server's handler crashed its worker: count it; at the limit, quarantine it, or fail it if already quarantined. */
+  async onCrash(httpdid: number, reason: string): Promise<void> {
+    const { registry, log, pool, servers } = this.#deps;
+    const server = servers.get(httpdid);
+    if (server === undefined || server.state !== 'running') return;
+    const now = Date.now();
+    server.crashes = [...server.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+    if (server.crashes.length < CRASH_LIMIT) return;
+    server.crashes = [];
+    if (server.updatesPending > 0) {
+      // A redeploy under way finishes first, so that the server moves with its current version.
+      // (Only then: waiting even a tick would let the worker restart take the warm spare first.)
+      await server.updating;
+      if (!servers.holds(server) || server.state !== 'running') return;
+    }
+    const old = server.slots;
+    if (!server.quarantined) {
+      try {
+        const slot = await pool.quarantine(httpdid);
+        server.slots = [slot];
+        server.quarantined = true;
+        log.error({ httpdid, worker: slot }, `server quarantined on a worker of its own: ${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s`);
+        await Promise.all(old.map((s) => pool.undeploy(s, httpdid)));
+        if (server.handle === null) throw new Error('the server has no bound socket');
+        const { source, limits } = server.version;
+        await pool.deploy(slot, { httpdid, port: server.port, source, limits, handle: server.handle });
+        return;
+      } catch (err) {
+        log.error({ httpdid, err }, 'quarantine failed');
+      }
+    }
+    server.state = 'failed';
+    server.reason = `${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s${server.quarantined ? ', also on a worker of its own' : ''}`;
+    server.slots = [];
+    await registry.setServerState(httpdid, 'failed', server.reason);
+    await Promise.all(old.map((s) => pool.undeploy(s, httpdid)));
+    // Not serving: release the port so clients are refused rather than left waiting in the backlog.
+    server.handle?.close();
+    log.error({ httpdid, reason: server.reason }, 'server failed');
+  }
+}

@@ -1,0 +1,196 @@
+// A tenant server's life through the API: create (quotas counted with the creations in progress), update (serialized per server, committed before it serves), remove (committed first).
+
+import { IsoError } from '../../core/errors.js';
+import { type Limits, resolveLimits } from '../../core/limits.js';
+import type { Registry } from '../registry/registry.js';
+import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
+import type { Caller } from './caller.js';
+import type { ConsoleLog } from './console-log.js';
+import { freshLife, type ManagedServer, type Placement, type ServerVersion } from './managed-server.js';
+import type { Placer } from './placement.js';
+import { checkQuota, effectiveQuotas, type Quotas } from './quotas.js';
+import type { ServerTable } from './server-table.js';
+import { type CreateRequest, type ServerView, serverView, type UpdateRequest } from './views.js';
+
+/** What the lifecycle needs of the server manager. */
+export interface LifecycleDeps {
+  readonly registry: Registry;
+  readonly log: Log;
+  readonly pool: WorkerPool;
+  readonly placer: Placer;
+  readonly servers: ServerTable;
+  readonly console: ConsoleLog;
+  /** The API-wide source limit, bytes: over it is 413 (the tenant quota, 403, is checked after). */
+  readonly maxSourceBytes: number;
+  /** Quotas of a tenant without overrides. */
+  readonly quotas: Quotas;
+}
+
+/** Creates, updates and removes the servers of {@link LifecycleDeps.servers}, keeping the registry in step. */
+export class ServerLifecycle {
+  readonly #deps: LifecycleDeps;
+  /** Creations in progress, counted against their tenant's quotas until they finish. */
+  readonly #pending = new Map<string, { servers: number; memoryMb: number }>();
+
+  constructor(deps: LifecycleDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Checks the tenant's quotas, binds, deploys and stores a new server of `caller`. Resolves once
+   * every replica accepts connections and the row is committed.
+   * @throws IsoError 400 (replicas), 403 (address policy, quota), 409 (in use), 413 (source too large), 422 (source), 503 (worker).
+   */
+  async create(caller: Caller, req: CreateRequest): Promise<ServerView> {
+    const { registry, console, placer, servers } = this.#deps;
+    const sourceBytes = this.#sourceBytes(req.source);
+    const replicas = req.replicas ?? 1;
+    const limits = resolveLimits(req.limits);
+    const memoryMb = limits.memoryMb * replicas;
+    // Checked and counted in the same tick: concurrent creations cannot overshoot the quotas.
+    checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 1, sourceBytes, memoryMb });
+    const pending = this.#pending.get(caller.name) ?? { servers: 0, memoryMb: 0 };
+    this.#pending.set(caller.name, { servers: pending.servers + 1, memoryMb: pending.memoryMb + memoryMb });
+    try {
+      const httpdid = await registry.nextHttpdid();
+      console.open(httpdid);
+      let placed: Placement;
+      try {
+        placed = await placer.bindAndDeploy(httpdid, req.host, req.port, req.source, limits, replicas);
+      } catch (err) {
+        console.close(httpdid);
+        throw err;
+      }
+      const now = new Date().toISOString();
+      const server: ManagedServer = {
+        httpdid,
+        tenant: caller.name,
+        host: req.host,
+        port: req.port,
+        createdAt: now,
+        updatedAt: now,
+        version: { number: 1, source: req.source, limits },
+        replicas,
+        ...placed,
+        state: 'running',
+        ...freshLife(),
+      };
+      try {
+        // Committed before the 201: a server is acknowledged only once it is durable.
+        const stored = await registry.insertServer({ httpdid, tenant: caller.name, host: req.host, port: req.port, source: req.source, limits, replicas, state: 'running', createdAt: now });
+        if (!stored) throw new IsoError('ISO_ERR_API_UNAUTHORIZED', `tenant ${JSON.stringify(caller.name)} was removed (or tokens were turned on) during the request`);
+      } catch (err) {
+        await placer.release(server);
+        console.close(httpdid);
+        throw err;
+      }
+      servers.add(server);
+      this.#deps.log.info({ httpdid, tenant: caller.name, host: req.host, port: req.port, workers: placed.slots }, 'server deployed');
+      return this.#view(server);
+    } finally {
+      const p = this.#pending.get(caller.name);
+      if (p !== undefined) {
+        if (p.servers <= 1) this.#pending.delete(caller.name);
+        else this.#pending.set(caller.name, { servers: p.servers - 1, memoryMb: p.memoryMb - memoryMb });
+      }
+    }
+  }
+
+  /** A source's size in UTF-8 bytes. @throws IsoError 413 over the API-wide source limit (the tenant quota is checked after). */
+  #sourceBytes(source: string): number {
+    const bytes = Buffer.byteLength(source, 'utf8');
+    if (bytes > this.#deps.maxSourceBytes) {
+      throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${bytes} bytes; at most ${this.#deps.maxSourceBytes} are allowed`);
+    }
+    return bytes;
+  }
+
+  /** A tenant's servers and memory (`memoryMb × replicas` of its running servers), creations in progress included. */
+  #usage(tenant: string): { servers: number; memoryMb: number } {
+    const pending = this.#pending.get(tenant) ?? { servers: 0, memoryMb: 0 };
+    const held = this.#deps.servers.usage(tenant);
+    return { servers: pending.servers + held.servers, memoryMb: pending.memoryMb + held.memoryMb };
+  }
+
+  #view(server: ManagedServer): ServerView {
+    return serverView(server, this.#deps.pool.stats(server.httpdid), false);
+  }
+
+  /**
+   * Hot redeploy: compiles the new version on every replica first (a 422 or any failure leaves the
+   * old version serving, version unchanged), then switches new requests to it while in-flight ones
+   * finish on the old. Connection limits apply to connections accepted after the switch.
+   * The new version is committed to the registry before it serves. Updates of one server run one
+   * after the other.
+   * @throws IsoError 400 (neither field), 403 (quota), 404 (also another tenant's), 409 (failed server), 413 (source too large), 422 (source), 503 (worker).
+   */
+  async update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ServerView> {
+    const server = this.#deps.servers.owned(caller, httpdid);
+    server.updatesPending++;
+    const run = server.updating
+      .then(() => this.#update(caller, server, req))
+      .finally(() => {
+        server.updatesPending--;
+      });
+    server.updating = run.catch(() => undefined);
+    return run;
+  }
+
+  async #update(caller: Caller, server: ManagedServer, req: UpdateRequest): Promise<ServerView> {
+    const { httpdid } = server;
+    if (!this.#deps.servers.holds(server)) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
+    if (req.source === undefined && req.limits === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source or limits (or both)');
+    if (server.state !== 'running' || server.handle === null)
+      throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${server.reason ?? 'not serving'}); delete it and create it again`);
+    const old = server.version;
+    const source = req.source ?? old.source;
+    const sourceBytes = this.#sourceBytes(source);
+    const limits: Limits = req.limits === undefined ? old.limits : Object.freeze({ ...old.limits, ...req.limits });
+    const usage = this.#usage(caller.name);
+    checkQuota(
+      caller.name,
+      effectiveQuotas(this.#deps.quotas, caller.overrides),
+      { servers: usage.servers, memoryMb: usage.memoryMb - old.limits.memoryMb * server.replicas },
+      {
+        servers: 0,
+        sourceBytes,
+        memoryMb: limits.memoryMb * server.replicas,
+      },
+    );
+    const next: ServerVersion = { number: old.number + 1, source, limits };
+    const prepared = await this.#deps.pool.prepare(server.slots, { httpdid, port: server.port, source, limits, handle: server.handle });
+    try {
+      // The new version is compiled on every replica but not serving yet: it is made durable first;
+      // if that fails, the prepared version is dropped and the old one serves on.
+      const stored = await this.#deps.registry.updateServer(httpdid, { source, limits, version: next.number });
+      if (stored === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
+      server.updatedAt = stored.updatedAt;
+    } catch (err) {
+      await prepared.abort();
+      throw err;
+    }
+    await prepared.commit();
+    server.version = next;
+    this.#deps.log.info({ httpdid, version: next.number }, 'server redeployed');
+    return this.#view(server);
+  }
+
+  /**
+   * Deletes one of the caller's servers: the deletion is committed first, then its listeners
+   * close, open connections are dropped and the port is released. @throws IsoError 404.
+   */
+  async remove(caller: Caller, httpdid: number): Promise<void> {
+    const { registry, servers, console, placer, pool } = this.#deps;
+    const server = servers.owned(caller, httpdid);
+    await registry.deleteServer(httpdid);
+    // A removal of the same server that ran meanwhile took it down already: this one finds nothing.
+    if (!servers.holds(server)) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
+    servers.delete(httpdid);
+    console.close(httpdid);
+    // An update under way finishes (or fails) before the server is taken down.
+    await server.updating;
+    await placer.release(server);
+    pool.forget(httpdid);
+    this.#deps.log.info({ httpdid }, 'server stopped');
+  }
+}

@@ -1,0 +1,61 @@
+// The lifetimes the control process keeps: a tenant server (ManagedServer, from create or restore to remove) and the version of it that serves (ServerVersion, replaced by each redeploy).
+
+import type { Limits } from '../../core/limits.js';
+import type { BoundHandle } from './bind.js';
+
+/** One version of a server: what a redeploy replaces as a whole, once it is committed and switched on. */
+export interface ServerVersion {
+  /** 1 at creation, +1 per successful redeploy. */
+  readonly number: number;
+  readonly source: string;
+  readonly limits: Limits;
+}
+
+/** A bound, deployed address: where a server's replicas run. */
+export interface Placement {
+  /** `address|port`: the address as this service's own servers share it out. */
+  readonly key: string;
+  readonly handle: BoundHandle;
+  /** The worker slots hosting a replica. */
+  slots: number[];
+}
+
+/**
+ * A tenant server for its whole life in the control process: from its creation (or its restore
+ * at start-up) to its removal. It holds its bound handle all that time, so the port stays bound
+ * while a worker is replaced.
+ */
+export interface ManagedServer {
+  readonly httpdid: number;
+  readonly tenant: string;
+  readonly host: string;
+  readonly port: number;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  /** ISO 8601. */
+  updatedAt: string;
+  readonly replicas: number;
+  /** The version serving. */
+  version: ServerVersion;
+  /** The last update of this server (updates of one server run one after the other). */
+  updating: Promise<unknown>;
+  /** Updates queued or running. */
+  updatesPending: number;
+  /** Its {@link Placement.key}; '' for a server that failed at restore (never bound). */
+  readonly key: string;
+  /** The bound socket; null for a server that failed at restore (never bound). */
+  readonly handle: BoundHandle | null;
+  /** The worker slots hosting a replica (none once failed). */
+  slots: number[];
+  state: 'running' | 'failed';
+  reason?: string;
+  /** Moved to a worker of its own by the crash policy. */
+  quarantined: boolean;
+  /** When its handler crashed a worker, ms since the epoch (the last few). */
+  crashes: number[];
+}
+
+/** The fields of a new {@link ManagedServer} that only its life changes later: not quarantined, no crash, no update. */
+export function freshLife(): Pick<ManagedServer, 'quarantined' | 'crashes' | 'updating' | 'updatesPending'> {
+  return { quarantined: false, crashes: [], updating: Promise.resolve(), updatesPending: 0 };
+}

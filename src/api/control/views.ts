@@ -1,0 +1,91 @@
+// What the API takes and shows of a tenant server: the create and update requests, the server view (schemas/server.json) and its stats, the raw counters for /metrics.
+
+import { quantile, totalCount } from '../../core/histogram.js';
+import type { Limits } from '../../core/limits.js';
+import { OUTCOMES } from '../../core/outcome.js';
+import type { OutcomeCounts, ServerStats } from '../supervisor/worker-pool.js';
+import type { ManagedServer } from './managed-server.js';
+
+/** The body of `POST /servers` after schema validation (schemas/create-server.json). */
+export interface CreateRequest {
+  host: string;
+  port: number;
+  source: string;
+  replicas?: number;
+  limits?: Partial<Limits>;
+}
+
+/** The body of `PUT /servers/:httpdid` after schema validation (schemas/update-server.json). */
+export interface UpdateRequest {
+  source?: string;
+  /** Merged into the server's current limits. */
+  limits?: Partial<Limits>;
+}
+
+/** `stats` of a server view (schemas/server.json). */
+export interface StatsView {
+  requests: number;
+  outcomes: OutcomeCounts;
+  /** p50 and p99 from the head received to the response written, ms; null before the first request. */
+  latencyMs: { p50: number | null; p99: number | null };
+  bytesIn: number;
+  bytesOut: number;
+  heapUsedBytes: number;
+  workerRestarts: number;
+}
+
+/** A tenant server as the API shows it (schemas/server.json). */
+export interface ServerView {
+  httpdid: number;
+  tenant: string;
+  host: string;
+  port: number;
+  state: 'running' | 'failed';
+  reason?: string;
+  createdAt: string;
+  updatedAt: string;
+  limits: Limits;
+  replicas: number;
+  quarantined: boolean;
+  /** 1 at creation, +1 per successful `PUT`. */
+  version: number;
+  stats: StatsView;
+  source?: string;
+}
+
+/** A server's raw counters with its httpdid and state, for `GET /metrics`. */
+export interface ServerMetrics {
+  readonly httpdid: number;
+  readonly tenant: string;
+  readonly state: 'running' | 'failed';
+  readonly stats: ServerStats;
+}
+
+/** The API view of a server and its counters `s` (from the worker pool), with its source if asked. */
+export function serverView(server: ManagedServer, s: ServerStats, withSource: boolean): ServerView {
+  const view: ServerView = {
+    httpdid: server.httpdid,
+    tenant: server.tenant,
+    version: server.version.number,
+    host: server.host,
+    port: server.port,
+    state: server.state,
+    createdAt: server.createdAt,
+    updatedAt: server.updatedAt,
+    limits: server.version.limits,
+    replicas: server.replicas,
+    quarantined: server.quarantined,
+    stats: {
+      requests: OUTCOMES.reduce((n, o) => n + s.outcomes[o], 0),
+      outcomes: s.outcomes,
+      latencyMs: totalCount(s.latency) === 0 ? { p50: null, p99: null } : { p50: quantile(s.latency, 0.5), p99: quantile(s.latency, 0.99) },
+      bytesIn: s.bytesIn,
+      bytesOut: s.bytesOut,
+      heapUsedBytes: s.heapUsed,
+      workerRestarts: s.workerRestarts,
+    },
+  };
+  if (server.reason !== undefined) view.reason = server.reason;
+  if (withSource) view.source = server.version.source;
+  return view;
+}

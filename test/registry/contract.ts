@@ -1,0 +1,295 @@
+// The Registry contract: what every implementation (SQLite today, PostgreSQL with the scale-out issue) must do, as tap subtests run against a factory.
+
+import type { Test } from 'tap';
+import type { NewServerRow, Registry } from '../../src/api/registry/registry.js';
+import { resolveLimits } from '../../src/core/limits.js';
+
+/** One registry on fresh, empty storage, and how to open that same storage again. */
+export interface RegistryUnderTest {
+  readonly registry: Registry;
+  /**
+   * Opens the same storage again (the first one is closed by then); absent where the
+   * implementation cannot, which skips the durability tests.
+   */
+  readonly reopen?: () => Promise<Registry>;
+}
+
+/**
+ * Opens a registry on fresh storage for one subtest, and removes that storage in `t.teardown`
+ * (the registries it returns are closed by the suite).
+ */
+export type RegistryFactory = (t: Test) => Promise<RegistryUnderTest>;
+
+/** A creation time far from now, so that an update's new updatedAt always differs. */
+const CREATED_AT = '2026-01-01T00:00:00.000Z';
+/** What `isohttpd tenant add` prints (README, "Tenants"): `iso_` and 32 random bytes, base64url. */
+const TOKEN = /^iso_[A-Za-z0-9_-]{43}$/;
+
+/** A new server row of `tenant` (httpdid `httpdid`), with the given fields changed. */
+function newServer(httpdid: number, tenant: string, change: Partial<NewServerRow> = {}): NewServerRow {
+  return { httpdid, tenant, host: '127.0.0.1', port: 5000 + httpdid, source: `v1 of ${httpdid}`, limits: resolveLimits({}), replicas: 1, state: 'running', createdAt: CREATED_AT, ...change };
+}
+
+/** Runs the contract as subtests of `t`, named after the implementation, each on fresh storage from `factory`. */
+export function registryContract(t: Test, name: string, factory: RegistryFactory): void {
+  /** A subtest on a fresh registry, closed at its end. */
+  const fresh = (title: string, body: (t: Test, reg: Registry, under: RegistryUnderTest) => Promise<void>): void => {
+    t.test(`${name}: ${title}`, async (t) => {
+      const under = await factory(t);
+      try {
+        await body(t, under.registry, under);
+      } finally {
+        await under.registry.close();
+      }
+    });
+  };
+
+  fresh('the httpdid sequence starts at 1, never repeats, also when called concurrently', async (t, reg) => {
+    t.equal(await reg.nextHttpdid(), 1);
+    t.equal(await reg.nextHttpdid(), 2);
+    const many = await Promise.all(Array.from({ length: 20 }, () => reg.nextHttpdid()));
+    t.equal(new Set(many).size, 20, 'twenty distinct httpdids');
+    t.same(
+      [...many].sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, i) => i + 3),
+      'the next twenty',
+    );
+  });
+
+  fresh('a server is stored as version 1 and read back whole', async (t, reg) => {
+    t.same(await reg.servers(), [], 'empty at first');
+    const limits = resolveLimits({ memoryMb: 32 });
+    t.equal(await reg.insertServer(newServer(2, 'acme', { source: 'v1', limits, replicas: 2 })), true, 'stored while no tenant exists (open default tenant)');
+    const [row, ...rest] = await reg.servers();
+    t.same(rest, []);
+    t.match(row, { httpdid: 2, tenant: 'acme', host: '127.0.0.1', port: 5002, source: 'v1', replicas: 2, version: 1, state: 'running', reason: null, createdAt: CREATED_AT, updatedAt: CREATED_AT });
+    t.same(row?.limits, limits, 'limits round-trip');
+    t.equal(await reg.insertServer(newServer(3, 'acme', { state: 'failed', reason: 'because' })), true);
+    t.match((await reg.servers())[1], { httpdid: 3, state: 'failed', reason: 'because' }, 'a failed row with its reason');
+  });
+
+  fresh('servers and serversOf are in httpdid order; serversOf sees one tenant', async (t, reg) => {
+    for (const [id, tenant] of [
+      [5, 'b'],
+      [3, 'a'],
+      [4, 'b'],
+      [1, 'a'],
+    ] as const) {
+      t.ok(await reg.insertServer(newServer(id, tenant)));
+    }
+    t.same(
+      (await reg.servers()).map((r) => r.httpdid),
+      [1, 3, 4, 5],
+    );
+    t.same(
+      (await reg.serversOf('b')).map((r) => r.httpdid),
+      [4, 5],
+    );
+    t.same(
+      (await reg.serversOf('a')).map((r) => r.httpdid),
+      [1, 3],
+    );
+    t.same(await reg.serversOf('other'), [], 'a tenant without servers');
+  });
+
+  fresh('an httpdid is stored once', async (t, reg) => {
+    t.ok(await reg.insertServer(newServer(1, 'acme')));
+    await t.rejects(reg.insertServer(newServer(1, 'acme', { source: 'again' })), 'a second row with the same httpdid is refused');
+    t.match(await reg.servers(), [{ httpdid: 1, source: 'v1 of 1' }], 'the first one is kept');
+  });
+
+  fresh('updateServer records a redeploy: source, limits or both, the version and updatedAt', async (t, reg) => {
+    const limits = resolveLimits({ memoryMb: 32 });
+    await reg.insertServer(newServer(2, 'acme', { source: 'v1', limits }));
+    const updated = await reg.updateServer(2, { source: 'v2', version: 2 });
+    t.match(updated, { httpdid: 2, source: 'v2', version: 2, createdAt: CREATED_AT });
+    t.same(updated?.limits, limits, 'limits kept when only the source changes');
+    t.not(updated?.updatedAt, CREATED_AT, 'updatedAt changes');
+    t.ok(updated !== undefined && !Number.isNaN(Date.parse(updated.updatedAt)), 'updatedAt is a time');
+    const l2 = resolveLimits({ memoryMb: 16 });
+    const second = await reg.updateServer(2, { limits: l2, version: 3 });
+    t.match(second, { source: 'v2', version: 3 }, 'limits alone');
+    t.same(second?.limits, l2);
+    const l3 = resolveLimits({ memoryMb: 8 });
+    const third = await reg.updateServer(2, { source: 'v4', limits: l3, version: 4 });
+    t.match(third, { source: 'v4', version: 4 }, 'both');
+    t.same(third?.limits, l3);
+    t.same(await reg.servers(), [third], 'what servers() reads is what updateServer returned');
+    t.equal(await reg.updateServer(99, { source: 'x', version: 2 }), undefined, 'no such server');
+    t.equal((await reg.servers()).length, 1, 'nothing created for a missing server');
+  });
+
+  fresh('setServerState marks a server failed (with why) and running again', async (t, reg) => {
+    await reg.insertServer(newServer(2, 'acme'));
+    await reg.setServerState(2, 'failed', 'because');
+    const [failed] = await reg.serversOf('acme');
+    t.match(failed, { state: 'failed', reason: 'because', version: 1 });
+    t.not(failed?.updatedAt, CREATED_AT, 'updatedAt changes');
+    await reg.setServerState(2, 'running', null);
+    t.match(await reg.serversOf('acme'), [{ state: 'running', reason: null }]);
+    await reg.setServerState(99, 'failed', 'no such server');
+    t.equal((await reg.servers()).length, 1, 'a missing server is not created');
+  });
+
+  fresh('deleteServer says whether the server existed', async (t, reg) => {
+    await reg.insertServer(newServer(1, 'acme'));
+    await reg.insertServer(newServer(2, 'acme'));
+    t.equal(await reg.deleteServer(1), true);
+    t.equal(await reg.deleteServer(1), false, 'already gone');
+    t.equal(await reg.deleteServer(99), false, 'never there');
+    t.same(
+      (await reg.servers()).map((r) => r.httpdid),
+      [2],
+    );
+  });
+
+  fresh('tenants: a token each, looked up by token and by name, listed by name', async (t, reg) => {
+    t.equal(await reg.hasTenants(), false, 'none at first');
+    t.same(await reg.tenants(), []);
+    const token = await reg.addTenant('zeta', { maxServers: 5 });
+    t.match(token, TOKEN, 'the token');
+    t.equal(await reg.hasTenants(), true);
+    const other = await reg.addTenant('alpha', { maxServers: 1, maxSourceBytes: 2048, memoryMb: 64 });
+    t.not(other, token, 'tokens differ');
+    await reg.addTenant('mid');
+    t.match(await reg.tenantByToken(token), { name: 'zeta', quotas: { maxServers: 5 } });
+    t.same((await reg.tenantByToken(token))?.quotas, { maxServers: 5 }, 'only the overrides given');
+    t.same((await reg.tenantByToken(other))?.quotas, { maxServers: 1, maxSourceBytes: 2048, memoryMb: 64 }, 'every override');
+    t.equal(await reg.tenantByToken(`${token}x`), undefined, 'a wrong token');
+    t.equal(await reg.tenantByToken(''), undefined, 'an empty token');
+    const mid = await reg.tenant('mid');
+    t.match(mid, { name: 'mid' });
+    t.same(mid?.quotas, {}, 'no overrides');
+    t.ok(mid !== undefined && !Number.isNaN(Date.parse(mid.createdAt)), 'createdAt is a time');
+    t.equal(await reg.tenant('nobody'), undefined);
+    t.same(
+      (await reg.tenants()).map((r) => r.name),
+      ['alpha', 'mid', 'zeta'],
+      'by name',
+    );
+  });
+
+  fresh('addTenant refuses a taken or invalid name (rejecting, not throwing)', async (t, reg) => {
+    await reg.addTenant('acme');
+    const taken = reg.addTenant('acme');
+    t.ok(taken instanceof Promise, 'a promise, even for a refusal');
+    await t.rejects(taken, /tenant "acme" already exists/);
+    await t.rejects(reg.addTenant('-x'), /invalid tenant name/);
+    await t.rejects(reg.addTenant(''), /invalid tenant name/);
+    await t.rejects(reg.addTenant('A'), /invalid tenant name/);
+    await t.rejects(reg.addTenant('x'.repeat(64)), /invalid tenant name/);
+    t.ok(await reg.addTenant('x'.repeat(63)), '63 characters are allowed');
+    t.same(
+      (await reg.tenants()).map((r) => r.name),
+      ['acme', 'x'.repeat(63)],
+      'nothing stored by a refusal',
+    );
+  });
+
+  fresh('once tenants exist, a server is stored only for one of them', async (t, reg) => {
+    await reg.addTenant('acme');
+    t.equal(await reg.insertServer(newServer(7, 'gone')), false, 'not stored for a tenant that does not exist');
+    t.equal(await reg.insertServer(newServer(8, 'acme')), true, 'stored for one that does');
+    t.same(
+      (await reg.servers()).map((r) => r.httpdid),
+      [8],
+    );
+  });
+
+  fresh('removeTenant: refused while it has servers, then removed, then missing', async (t, reg) => {
+    const token = await reg.addTenant('acme');
+    await reg.addTenant('other');
+    await reg.insertServer(newServer(3, 'acme'));
+    await reg.insertServer(newServer(2, 'acme'));
+    await reg.insertServer(newServer(4, 'other'));
+    t.same(await reg.removeTenant('acme'), { removed: false, servers: [2, 3] }, 'refused, with its servers in httpdid order');
+    t.match(await reg.tenantByToken(token), { name: 'acme' }, 'nothing was removed');
+    t.ok(await reg.deleteServer(2));
+    t.ok(await reg.deleteServer(3));
+    t.same(await reg.removeTenant('acme'), { removed: true });
+    t.equal(await reg.tenantByToken(token), undefined, 'its token stops working');
+    t.equal(await reg.tenant('acme'), undefined);
+    t.same(await reg.removeTenant('acme'), { removed: false, missing: true });
+    t.same(await reg.removeTenant('never'), { removed: false, missing: true });
+    t.same(
+      (await reg.tenants()).map((r) => r.name),
+      ['other'],
+    );
+    t.equal(await reg.hasTenants(), true);
+    await reg.deleteServer(4);
+    t.same(await reg.removeTenant('other'), { removed: true });
+    t.equal(await reg.hasTenants(), false, 'none left: the open default tenant may apply again');
+  });
+
+  fresh('a creation racing the removal of its tenant: either the server or the tenant, never a server without a tenant', async (t, reg) => {
+    await reg.addTenant('acme');
+    await reg.addTenant('keep');
+    const [stored, removal] = await Promise.all([reg.insertServer(newServer(1, 'acme')), reg.removeTenant('acme')]);
+    const servers = await reg.servers();
+    const tenant = await reg.tenant('acme');
+    if (stored) {
+      t.same(removal, { removed: false, servers: [1] }, 'the server was first: the removal is refused');
+      t.ok(tenant !== undefined);
+    } else {
+      t.same(removal, { removed: true }, 'the removal was first: the server is not stored');
+      t.same(servers, []);
+    }
+    t.ok(
+      servers.every((s) => s.tenant !== 'acme' || tenant !== undefined),
+      'no server without its tenant',
+    );
+  });
+
+  fresh('close may be called twice', async (t, reg) => {
+    await reg.close();
+    await reg.close();
+    t.pass('closed twice');
+  });
+
+  fresh('durable: sequence, servers and tenants survive closing and opening again', async (t, reg, under) => {
+    const { reopen } = under;
+    if (reopen === undefined) {
+      t.skip(`${name} cannot open the same storage again`, async () => {});
+      return;
+    }
+    t.equal(await reg.nextHttpdid(), 1);
+    t.equal(await reg.nextHttpdid(), 2);
+    const token = await reg.addTenant('acme', { memoryMb: 64 });
+    const limits = resolveLimits({ memoryMb: 16 });
+    await reg.insertServer(newServer(1, 'acme', { limits }));
+    await reg.insertServer(newServer(2, 'acme'));
+    const updated = await reg.updateServer(1, { source: 'v2', version: 2 });
+    await reg.setServerState(2, 'failed', 'because');
+    const before = await reg.servers();
+    t.match(before, [updated, { httpdid: 2, state: 'failed', reason: 'because' }]);
+    await reg.close();
+
+    const again = await reopen();
+    try {
+      t.equal(await again.nextHttpdid(), 3, 'the sequence goes on: no httpdid handed out twice');
+      t.same(await again.servers(), before, 'every server as it was');
+      t.match(await again.tenantByToken(token), { name: 'acme', quotas: { memoryMb: 64 } }, 'the token still works');
+      t.equal(await again.hasTenants(), true);
+      t.ok(await again.deleteServer(1));
+      await again.addTenant('b');
+    } finally {
+      await again.close();
+    }
+    const third = await reopen();
+    try {
+      t.same(
+        (await third.servers()).map((r) => r.httpdid),
+        [2],
+        'a deletion is durable',
+      );
+      t.same(
+        (await third.tenants()).map((r) => r.name),
+        ['acme', 'b'],
+        'so is a tenant',
+      );
+      t.equal(await third.nextHttpdid(), 4);
+    } finally {
+      await third.close();
+    }
+  });
+}
