@@ -14,6 +14,7 @@ export class Placer {
   readonly #addresses = new Set<string>();
   #policy: AddressPolicy;
 
+  /** Places on `pool`'s slots, within `policy`. */
   constructor(pool: WorkerPool, policy: AddressPolicy) {
     this.#pool = pool;
     this.#policy = policy;

@@ -52,14 +52,17 @@ export class ServerTable {
     return { servers, memoryMb };
   }
 
+  /** Holds `server` under its httpdid. */
   add(server: ManagedServer): void {
     this.#servers.set(server.httpdid, server);
   }
 
+  /** Lets the server with this httpdid go. */
   delete(httpdid: number): void {
     this.#servers.delete(httpdid);
   }
 
+  /** Lets every server go (the service is stopping). */
   clear(): void {
     this.#servers.clear();
   }
