@@ -200,19 +200,28 @@ function ours(w: Workload): Contender {
   const counts: Counts = { requests: 0, bodyBytes: 0 };
   let record: ((r: Decoded) => void) | null = null;
   let fault: string | null = null;
+  // Body bytes arrive as views of the input, kept as they are (as llhttp's kOnBody buffers below).
+  let parts: Buffer[] = [];
+  let received = 0;
   const sink: DecoderSink = {
     onStart: () => undefined,
     onHead: (head) => {
       blackhole = head;
     },
+    onBody: (chunk) => {
+      parts.push(chunk);
+      received += chunk.length;
+    },
     onRequest: (req) => {
       counts.requests++;
-      counts.bodyBytes += req.body.length;
+      counts.bodyBytes += received;
       if (record !== null) {
         const { head, framing } = req;
-        record({ method: head.method, target: head.target, version: head.version, fields: head.fields.map(([n, v]) => [n, v]), keepAlive: framing.keepAlive, body: Buffer.from(req.body) });
+        record({ method: head.method, target: head.target, version: head.version, fields: head.fields.map(([n, v]) => [n, v]), keepAlive: framing.keepAlive, body: Buffer.concat(parts) });
       }
-      blackhole = req;
+      blackhole = parts;
+      parts = [];
+      received = 0;
       return true;
     },
     onFault: (f) => {
@@ -463,8 +472,8 @@ through the same internal \`HTTPParser\` binding and callbacks node:http uses (s
 flags, default 16 KiB header limit). Each workload is one buffer of ${PIPELINED} copies of one request,
 pipelined; a pass feeds the whole buffer at once to a fresh parser state (a new \`RequestDecoder\`, or
 the \`HTTPParser\` re-initialized as node:http does for each connection). The callbacks keep what a
-server needs: ours the head, framing and the whole body as one buffer (the decoder's own output);
-llhttp's the method, URL, headers array and the body chunks. Nothing of node:http above the parser
+server needs: ours the head and framing, llhttp's the method, URL and headers array, and both the
+body chunks as they arrive (views of the input). Nothing of node:http above the parser
 (\`IncomingMessage\`, streams) is counted. Before and after timing, every request of every workload is
 checked on both (method, target, version, all header fields, keep-alive, decoded body), and every
 timed round must complete exactly the requests fed. After a warm-up of every workload on both, rounds

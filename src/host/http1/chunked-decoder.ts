@@ -1,9 +1,13 @@
 // Incremental decoder of the chunked transfer coding (RFC 9112 §7.1), strict and bounded while bytes arrive.
 
 import type { Limits } from '../../core/limits.js';
-import type { ChunkSink } from './body-parts.js';
 import { CR, HEX_VALUE, LF, TCHAR } from './chars.js';
 import type { HttpFault } from './head-types.js';
+
+/** Where a chunked decoder reports chunk data: offsets into the buffer it was fed. */
+export interface ChunkSink {
+  data(buf: Buffer, from: number, to: number): void;
+}
 
 /**
  * Limits the decoder enforces (declared in schemas/limits.json): `maxBodyBytes` for the decoded

@@ -53,36 +53,13 @@ function namedAs(name: string, lower: string): boolean {
   return true;
 }
 
-// The fields framing depends on, by name (0 for any other).
+// The fields framing reads, by name (0 for any other).
 const OTHER = 0;
 const HOST = 1;
 const CONTENT_LENGTH = 2;
 const TRANSFER_ENCODING = 3;
 const CONNECTION = 4;
 const EXPECT = 5;
-
-/**
- * Whether a field name of `length` bytes starting with byte `first` may be one framing reads (host,
- * expect, connection, content-length, transfer-encoding): the head parser notes those fields so
- * {@link analyzeFraming} need not look at the others.
- */
-export function mayFrame(length: number, first: number): boolean {
-  const c = first | 0x20;
-  switch (length) {
-    case 4:
-      return c === 0x68;
-    case 6:
-      return c === 0x65;
-    case 10:
-      return c === 0x63;
-    case 14:
-      return c === 0x63;
-    case 17:
-      return c === 0x74;
-    default:
-      return false;
-  }
-}
 
 /** Which of the fields framing reads `name` is; most names are ruled out by their length alone. */
 function fieldKind(name: string): number {
@@ -118,90 +95,6 @@ function checkTargetForm(head: RequestHead): HttpFault | null {
   return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'unsupported request-target form' };
 }
 
-/**
- * Derives the framing of a request or says why it must be refused. The caller closes the
- * connection after any fault: framing faults are how request smuggling starts.
- */
-export function analyzeFraming(head: RequestHead, notable?: readonly number[]): Framing | HttpFault {
-  let host = 0;
-  let contentLength: string[] | null = null;
-  let transferEncoding: string[] | null = null;
-  let connection: string[] | null = null;
-  let expect: string[] | null = null;
-  const fields = head.fields;
-  // `notable`, from the head parser: the indices, in order, of every field that may matter (a superset).
-  const count = notable === undefined ? fields.length : notable.length;
-  for (let k = 0; k < count; k++) {
-    const field = fields[notable === undefined ? k : (notable[k] as number)] as readonly [string, string];
-    const value = field[1];
-    switch (fieldKind(field[0])) {
-      case HOST:
-        host++;
-        break;
-      case CONTENT_LENGTH:
-        (contentLength ??= []).push(...value.split(',').map((v) => v.trim()));
-        break;
-      case TRANSFER_ENCODING:
-        addTokens((transferEncoding ??= []), value);
-        break;
-      case CONNECTION:
-        addTokens((connection ??= []), value);
-        break;
-      case EXPECT:
-        addTokens((expect ??= []), value);
-        break;
-      default:
-        break;
-    }
-  }
-  const formFault = checkTargetForm(head);
-  if (formFault !== null) return formFault;
-  if (head.version === '0.9') return { chunked: false, contentLength: 0, keepAlive: false, expectContinue: false };
-  // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host field or has more than one.
-  if (head.version === '1.1' && host !== 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'HTTP/1.1 request needs exactly one Host header' };
-
-  if (transferEncoding !== null) {
-    // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 and together with Content-Length are smuggling vectors; refuse both.
-    if (head.version === '1.0') return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'Transfer-Encoding in an HTTP/1.0 request' };
-    if (contentLength !== null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'both Content-Length and Transfer-Encoding' };
-    if (transferEncoding.length === 0 || transferEncoding[transferEncoding.length - 1] !== 'chunked') {
-      // RFC 9112 §6.3: chunked anywhere but last (or an empty list) leaves the length unknowable: 400.
-      return transferEncoding.length === 0 || transferEncoding.includes('chunked')
-        ? { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'chunked must be the final transfer coding' }
-        : { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'unsupported transfer coding' };
-    }
-    if (transferEncoding.some((c, i) => c === 'chunked' && i !== transferEncoding.length - 1)) {
-      return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'chunked applied more than once' };
-    }
-    // RFC 9112 §6.1: a server that receives a transfer coding it does not understand SHOULD respond 501.
-    if (transferEncoding.length > 1) return { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'unsupported transfer coding' };
-  }
-
-  let length = 0;
-  if (transferEncoding === null && contentLength !== null) {
-    // RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values may be taken as one value.
-    const first = contentLength[0] ?? '';
-    for (const v of contentLength) {
-      if (v !== first) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'differing Content-Length values' };
-    }
-    const n = parseLength(first);
-    if (n === null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
-    length = n;
-  }
-
-  let expectContinue = false;
-  if (expect !== null && head.version === '1.1') {
-    // RFC 9110 §10.1.1: 100-continue is the only expectation defined; any other gets 417.
-    if (expect.length !== 1 || expect[0] !== '100-continue') return { code: 'ISO_ERR_HTTP_EXPECTATION_FAILED', reason: 'unsupported expectation' };
-    expectContinue = true;
-  }
-
-  // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 persists only with "keep-alive".
-  const tokens = connection ?? NO_TOKENS;
-  const keepAlive = head.version === '1.1' ? !tokens.includes('close') : tokens.includes('keep-alive') && !tokens.includes('close');
-  return { chunked: transferEncoding !== null, contentLength: length, keepAlive, expectContinue };
-}
-
 /** RFC 9110 §8.6 `Content-Length = 1*DIGIT`, at most 2^53 − 1; returns the value or null if malformed. */
 function parseLength(v: string): number | null {
   if (!/^[0-9]+$/.test(v)) return null;
@@ -210,35 +103,112 @@ function parseLength(v: string): number | null {
 }
 
 /**
- * Refuses a malformed or conflicting Content-Length as soon as its field line is complete, before
- * the rest of the head arrives (as llhttp does); {@link analyzeFraming} decides the rest.
+ * Framing, judged in one place: the head parser hands it each field line as soon as the line is
+ * complete ({@link FieldCheck}); it keeps the fields framing reads (Host, Content-Length,
+ * Transfer-Encoding, Connection, Expect), refusing a malformed or conflicting Content-Length at
+ * once, before the rest of the head arrives (as llhttp does); {@link judge} then decides the head.
+ * One per decoder; the head parser resets it for each request. (A class, not closures per decoder:
+ * optimized callers then inline one shared method, and no code is thrown away when a decoder's
+ * closures are collected.)
  */
-export function contentLengthCheck(): FieldCheck {
-  return new ContentLengthCheck();
-}
-
-// A class, not a closure per decoder: optimized callers then inline one shared method, and no code
-// is thrown away when a decoder's closures are collected.
-class ContentLengthCheck implements FieldCheck {
-  #first: string | null = null;
+export class FramingCheck implements FieldCheck {
+  #host = 0;
+  /** The first Content-Length element as written, and its value (each element is parsed once). */
+  #lengthText: string | null = null;
+  #length = 0;
+  #transferEncoding: string[] | null = null;
+  #connection: string[] | null = null;
+  #expect: string[] | null = null;
 
   check(name: string, value: string): HttpFault | null {
-    if (name.length !== 14 || !namedAs(name, 'content-length')) return null;
+    switch (fieldKind(name)) {
+      case HOST:
+        this.#host++;
+        return null;
+      case CONTENT_LENGTH:
+        return this.#contentLength(value);
+      case TRANSFER_ENCODING:
+        addTokens((this.#transferEncoding ??= []), value);
+        return null;
+      case CONNECTION:
+        addTokens((this.#connection ??= []), value);
+        return null;
+      case EXPECT:
+        addTokens((this.#expect ??= []), value);
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  reset(): void {
+    this.#host = 0;
+    this.#lengthText = null;
+    this.#length = 0;
+    this.#transferEncoding = null;
+    this.#connection = null;
+    this.#expect = null;
+  }
+
+  /** RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values may be taken as one value. */
+  #contentLength(value: string): HttpFault | null {
     for (const part of value.split(',')) {
       const v = part.trim();
-      if (parseLength(v) === null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
-      this.#first ??= v;
-      if (v !== this.#first) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'differing Content-Length values' };
+      if (v === this.#lengthText) continue;
+      const n = parseLength(v);
+      if (n === null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
+      if (this.#lengthText !== null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'differing Content-Length values' };
+      this.#lengthText = v;
+      this.#length = n;
     }
     return null;
   }
 
-  reset(): void {
-    this.#first = null;
+  /**
+   * The framing of `head`, whose field lines this check has seen, or why it must be refused. The
+   * caller closes the connection after any fault: framing faults are how request smuggling starts.
+   */
+  judge(head: RequestHead): Framing | HttpFault {
+    const formFault = checkTargetForm(head);
+    if (formFault !== null) return formFault;
+    if (head.version === '0.9') return { chunked: false, contentLength: 0, keepAlive: false, expectContinue: false };
+    // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host field or has more than one.
+    if (head.version === '1.1' && this.#host !== 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'HTTP/1.1 request needs exactly one Host header' };
+
+    const transferEncoding = this.#transferEncoding;
+    if (transferEncoding !== null) {
+      // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 and together with Content-Length are smuggling vectors; refuse both.
+      if (head.version === '1.0') return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'Transfer-Encoding in an HTTP/1.0 request' };
+      if (this.#lengthText !== null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'both Content-Length and Transfer-Encoding' };
+      if (transferEncoding.length === 0 || transferEncoding[transferEncoding.length - 1] !== 'chunked') {
+        // RFC 9112 §6.3: chunked anywhere but last (or an empty list) leaves the length unknowable: 400.
+        return transferEncoding.length === 0 || transferEncoding.includes('chunked')
+          ? { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'chunked must be the final transfer coding' }
+          : { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'unsupported transfer coding' };
+      }
+      if (transferEncoding.some((c, i) => c === 'chunked' && i !== transferEncoding.length - 1)) {
+        return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'chunked applied more than once' };
+      }
+      // RFC 9112 §6.1: a server that receives a transfer coding it does not understand SHOULD respond 501.
+      if (transferEncoding.length > 1) return { code: 'ISO_ERR_HTTP_NOT_IMPLEMENTED', reason: 'unsupported transfer coding' };
+    }
+
+    let expectContinue = false;
+    const expect = this.#expect;
+    if (expect !== null && head.version === '1.1') {
+      // RFC 9110 §10.1.1: 100-continue is the only expectation defined; any other gets 417.
+      if (expect.length !== 1 || expect[0] !== '100-continue') return { code: 'ISO_ERR_HTTP_EXPECTATION_FAILED', reason: 'unsupported expectation' };
+      expectContinue = true;
+    }
+
+    // RFC 9112 §9.3: 1.1 persists unless "close"; 1.0 persists only with "keep-alive".
+    const tokens = this.#connection ?? NO_TOKENS;
+    const keepAlive = head.version === '1.1' ? !tokens.includes('close') : tokens.includes('keep-alive') && !tokens.includes('close');
+    return { chunked: transferEncoding !== null, contentLength: transferEncoding === null ? this.#length : 0, keepAlive, expectContinue };
   }
 }
 
-/** Whether {@link analyzeFraming} refused the request. */
+/** Whether {@link FramingCheck.judge} refused the request. */
 export function isFault(x: Framing | HttpFault): x is HttpFault {
   return 'code' in x;
 }

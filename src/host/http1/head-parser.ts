@@ -2,7 +2,6 @@
 
 import type { ErrorCode } from '../../core/errors.js';
 import { CR, LF } from './chars.js';
-import { mayFrame } from './framing.js';
 import { lineTooLong, parseFieldLine, parseRequestLine } from './head-lines.js';
 import { MARK_SLOTS, PartialScan, scanFieldLine, scanRequestLine, WordView } from './head-scan.js';
 import type { FieldCheck, HeadLimits, HeadResult, HttpFault, RequestHead } from './head-types.js';
@@ -37,8 +36,6 @@ export class HeadParser {
   #target = '';
   #version: '0.9' | '1.0' | '1.1' | null = null;
   #fields: Array<readonly [string, string]> = [];
-  /** Indices of the fields framing may read (see `mayFrame`), in order: a superset. */
-  #notable: number[] = [];
   #headerBytes = 0;
   #started = false;
   /** The last byte fed was a CR: the next must be LF. */
@@ -69,11 +66,6 @@ export class HeadParser {
     return this.#head;
   }
 
-  /** Indices into the head's fields of those framing may read (a superset; see `mayFrame`). */
-  get notable(): readonly number[] {
-    return this.#notable;
-  }
-
   /** Why the input was refused, after {@link feed} returned {@link HEAD_FAULT}. */
   get fault(): HttpFault | null {
     return this.#fault;
@@ -87,7 +79,6 @@ export class HeadParser {
     this.#target = '';
     this.#version = null;
     this.#fields = [];
-    if (this.#notable.length > 0) this.#notable = [];
     this.#headerBytes = 0;
     this.#started = false;
     this.#crAtEnd = false;
@@ -201,7 +192,6 @@ export class HeadParser {
         const o = k * MARK_SLOTS;
         const ls = m[o] as number;
         this.#headerBytes += (m[o + 4] as number) - ls + 2;
-        if (mayFrame((m[o + 1] as number) - ls, buf[ls] as number)) this.#notable.push(this.#fields.length);
         const name = s.substring(ls - base, (m[o + 1] as number) - base);
         const value = s.substring((m[o + 2] as number) - base, (m[o + 3] as number) - base);
         this.#fields.push([name, value]);
@@ -289,7 +279,6 @@ export class HeadParser {
     if (this.#fields.length >= this.#limits.maxHeaderFields) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'too many header fields' };
     const f = parseFieldLine(line);
     if ('code' in f) return f;
-    this.#notable.push(this.#fields.length);
     this.#fields.push([f.name, f.value]);
     return this.#onField === null ? null : this.#onField.check(f.name, f.value);
   }

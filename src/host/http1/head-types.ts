@@ -18,9 +18,14 @@ export interface HttpFault {
   readonly reason: string;
 }
 
-/** Checks each header field as soon as its line is complete (e.g. Content-Length), before the head ends. */
+/**
+ * Sees each header field as soon as its line is complete, before the head ends (framing.ts keeps
+ * the fields it reads and refuses a bad Content-Length at once).
+ */
 export interface FieldCheck {
+  /** One field, in arrival order; a fault refuses the head at once. */
   check(name: string, value: string): HttpFault | null;
+  /** The next request starts. */
   reset(): void;
 }
 

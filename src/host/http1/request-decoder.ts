@@ -1,16 +1,14 @@
-// The HTTP/1.x request decoder: bytes in any split → complete requests (head, framing, body), or the fault that ends the connection.
+// The HTTP/1.x request decoder: bytes in any split → requests (head, framing, body bytes as they arrive), or the fault that ends the connection.
 
 import { resolveLimits, type Limits } from '../../core/limits.js';
-import { BodyParts } from './body-parts.js';
-import { CHUNKED_FAULT, CHUNKED_MORE, ChunkedDecoder } from './chunked-decoder.js';
-import { analyzeFraming, contentLengthCheck, isFault, type Framing } from './framing.js';
+import { CHUNKED_FAULT, CHUNKED_MORE, type ChunkSink, ChunkedDecoder } from './chunked-decoder.js';
+import { FramingCheck, isFault, type Framing } from './framing.js';
 import { HEAD_FAULT, HEAD_MORE, HeadParser, type HttpFault, type RequestHead } from './head-parser.js';
 
-/** A complete request: its head, framing and whole body (an exactly-sized buffer of its own). */
+/** A complete request: its head and framing (its body went to {@link DecoderSink.onBody}). */
 export interface DecodedRequest {
   readonly head: RequestHead;
   readonly framing: Framing;
-  readonly body: Uint8Array;
 }
 
 /** Where the decoder reports what it found. */
@@ -19,11 +17,8 @@ export interface DecoderSink {
   onStart(): void;
   /** The head was accepted (stop the headers timer). `expectContinue` heads want a 100 before their body. */
   onHead(head: RequestHead, framing: Framing): void;
-  /**
-   * Body bytes as they arrive (views of the input: copy to keep beyond the call). When a sink has
-   * this, bodies are streamed to it and `onRequest` gets an empty body.
-   */
-  onBody?(chunk: Buffer): void;
+  /** Body bytes of the current request as they arrive: views of the input (copy to keep beyond the call). */
+  onBody(chunk: Buffer): void;
   /** A request is complete. Return false to stop decoding: `push` then returns the unread bytes. */
   onRequest(req: DecodedRequest): boolean;
   /** The input is refused; nothing more will be decoded. `head` is the request it belongs to, if its head was read. */
@@ -34,27 +29,62 @@ const EMPTY_BUF = Buffer.alloc(0);
 const UNKNOWN: HttpFault = { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request' };
 
 /**
+ * The current body: its bytes handed to the sink as they arrive, and counted. Nothing is kept.
+ * (A class rather than closures per decoder, so optimized callers share its methods.)
+ */
+class BodyStream implements ChunkSink {
+  readonly #sink: DecoderSink;
+  #received = 0;
+
+  constructor(sink: DecoderSink) {
+    this.#sink = sink;
+  }
+
+  /** Bytes received so far. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Chunk data at `buf[from, to)`. */
+  data(buf: Buffer, from: number, to: number): void {
+    this.#received += to - from;
+    this.#sink.onBody(buf.subarray(from, to));
+  }
+
+  /** A view of Content-Length body bytes. */
+  view(part: Buffer): void {
+    this.#received += part.length;
+    this.#sink.onBody(part);
+  }
+
+  /** The next body starts. */
+  clear(): void {
+    this.#received = 0;
+  }
+}
+
+/**
  * Decodes a stream of requests. Memory is bounded by the limits: a head by the line and header
- * limits, a body by `maxBodyBytes` (checked from Content-Length before any body byte, and while
- * chunks arrive); body bytes are kept as received, never pre-allocated from a declared length.
+ * limits; a body is never held: its bytes go to the sink as they arrive, at most `maxBodyBytes`
+ * of them (checked from Content-Length before any body byte, and while chunks arrive).
  * After an HTTP/0.9 request or a fault, nothing more is decoded.
  */
 export class RequestDecoder {
   readonly #limits: Limits;
   readonly #sink: DecoderSink;
   readonly #head: HeadParser;
+  readonly #framingCheck = new FramingCheck();
   #state: 'head' | 'length' | 'chunked' | 'done' = 'head';
   #current: RequestHead | null = null;
   #framing: Framing | null = null;
-  readonly #body: BodyParts;
+  readonly #body: BodyStream;
   readonly #chunked: ChunkedDecoder;
 
   constructor(limits: Limits, sink: DecoderSink) {
     this.#limits = limits;
     this.#sink = sink;
-    const onBody = sink.onBody;
-    this.#body = new BodyParts(onBody === undefined ? null : (chunk) => onBody.call(sink, chunk));
-    this.#head = new HeadParser(limits, contentLengthCheck());
+    this.#body = new BodyStream(sink);
+    this.#head = new HeadParser(limits, this.#framingCheck);
     this.#chunked = new ChunkedDecoder(limits, this.#body);
   }
 
@@ -87,7 +117,7 @@ export class RequestDecoder {
         const head = this.#head.head;
         if (r === HEAD_FAULT || head === null) return this.#fail(this.#head.fault ?? UNKNOWN, null);
         at = r;
-        const framing = analyzeFraming(head, this.#head.notable);
+        const framing = this.#framingCheck.judge(head);
         if (isFault(framing)) return this.#fail(framing, head);
         if (framing.chunked === false && framing.contentLength > this.#limits.maxBodyBytes) {
           return this.#fail({ code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#limits.maxBodyBytes} bytes` }, head);
@@ -111,33 +141,30 @@ export class RequestDecoder {
         }
       } else {
         const r = this.#chunked.push(input, at);
-        if (r === CHUNKED_MORE) {
-          this.#body.keep(input);
-          return EMPTY_BUF;
-        }
+        if (r === CHUNKED_MORE) return EMPTY_BUF;
         if (r === CHUNKED_FAULT) return this.#fail(this.#chunked.fault ?? UNKNOWN, this.#current);
         at = r;
-        if (!this.#complete(input)) return input.subarray(at);
+        if (!this.#complete()) return input.subarray(at);
         continue;
       }
-      if (this.#state === 'length' && this.#body.received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return input.subarray(at);
+      if (this.#state === 'length' && this.#body.received === (this.#framing?.contentLength ?? 0) && !this.#complete()) return input.subarray(at);
     }
     // A request without a body completes as soon as its head does, even at the end of the input.
-    if (this.#state === 'length' && this.#body.received === (this.#framing?.contentLength ?? 0) && !this.#complete(input)) return EMPTY_BUF;
+    if (this.#state === 'length' && this.#body.received === (this.#framing?.contentLength ?? 0) && !this.#complete()) return EMPTY_BUF;
     return EMPTY_BUF;
   }
 
   /** Emits the current request; returns the sink's answer (false: stop decoding). */
-  #complete(input: Buffer): boolean {
+  #complete(): boolean {
     const head = this.#current;
     const framing = this.#framing;
     if (head === null || framing === null) return true;
-    const body = this.#body.join(input);
+    this.#body.clear();
     this.#current = null;
     this.#framing = null;
     this.#head.reset();
     this.#state = head.version === '0.9' ? 'done' : 'head';
-    return this.#sink.onRequest({ head, framing, body });
+    return this.#sink.onRequest({ head, framing });
   }
 
   #fail(fault: HttpFault, head: RequestHead | null): Buffer {
@@ -159,6 +186,6 @@ const keptForMaps: RequestDecoder[] = [];
 function keepMaps(): void {
   // Any complete Limits gives the objects their shapes; the defaults are one at hand.
   const limits = resolveLimits(undefined);
-  keptForMaps.push(new RequestDecoder(limits, { onStart: () => undefined, onHead: () => undefined, onRequest: () => true, onFault: () => undefined }));
+  keptForMaps.push(new RequestDecoder(limits, { onStart: () => undefined, onHead: () => undefined, onBody: () => undefined, onRequest: () => true, onFault: () => undefined }));
 }
 keepMaps();
