@@ -46,6 +46,19 @@ export const HEX_VALUE = ((): Int8Array => {
 /** RFC 9110 §5.6.3: `OWS = *( SP / HTAB )`. */
 export const OWS = table((c) => c === 0x20 || c === 0x09);
 
+/**
+ * `s` without the OWS (SP and HTAB only, RFC 9110 §5.6.3) at either end. Not `String.prototype.trim`,
+ * which also strips NBSP (0xA0, a Latin-1 byte here) and other Unicode spaces: `chunked\xa0` or
+ * `5\xa0` must stay what they are, not become a coding or a length a front proxy may not see.
+ */
+export function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && (s.charCodeAt(start) === 0x20 || s.charCodeAt(start) === 0x09)) start++;
+  while (end > start && (s.charCodeAt(end - 1) === 0x20 || s.charCodeAt(end - 1) === 0x09)) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
 /** Whether every byte of `buf[start, end)` is in `cls`. */
 export function allIn(cls: Uint8Array, buf: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) {

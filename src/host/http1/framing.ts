@@ -1,6 +1,7 @@
 // Message framing and connection semantics of a parsed request head (RFC 9112 §6, §9; RFC 9110 §7.2, §10.1.1).
 
 import type { FieldCheck, HttpFault, RequestHead } from './head-types.js';
+import { trimOws } from './chars.js';
 
 /** How the body of a request is delimited and what the connection does after it. */
 export interface Framing {
@@ -17,7 +18,7 @@ export interface Framing {
 const MAX_SAFE = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 
 /**
- * RFC 9110 §5.6.1: a `#element` list, appended to `list` as lower-case tokens (`trim().toLowerCase()`),
+ * RFC 9110 §5.6.1: a `#element` list, appended to `list` as lower-case tokens (OWS trimmed, lower-cased),
  * empty elements dropped. A value that is one plain token (ASCII, no upper-case letter, no comma, no
  * whitespace, which is all at most SP in ASCII, at either end) is appended as it is.
  */
@@ -33,7 +34,7 @@ function addTokens(list: string[], value: string): string[] {
     return list;
   }
   for (const part of value.split(',')) {
-    const t = part.trim().toLowerCase();
+    const t = trimOws(part).toLowerCase();
     if (t !== '') list.push(t);
   }
   return list;
@@ -153,7 +154,7 @@ export class FramingCheck implements FieldCheck {
   /** RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values may be taken as one value. */
   #contentLength(value: string): HttpFault | null {
     for (const part of value.split(',')) {
-      const v = part.trim();
+      const v = trimOws(part);
       if (v === this.#lengthText) continue;
       const n = parseLength(v);
       if (n === null) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid Content-Length' };
