@@ -4,6 +4,7 @@ import { IsoError } from '../../core/errors.js';
 import { quantile, totalCount } from '../../core/histogram.js';
 import { resolveLimits, type Limits } from '../../core/limits.js';
 import { OUTCOMES } from '../../core/outcome.js';
+import { CRASH_LIMIT, CRASH_WINDOW_MS, RESTORE_RETRY_INTERVAL_MS, RESTORE_RETRY_MS } from '../../core/supervision.js';
 import type { WorkerInfo } from '../../host/worker/protocol.js';
 import type { Caller } from './caller.js';
 import type { Registry, ServerRow } from '../registry/registry.js';
@@ -96,9 +97,6 @@ interface ServerRecord {
 
 export { CONSOLE_LINES_KEPT, type ConsoleFollower, type ConsoleLine } from './console-log.js';
 
-/** How long start-up retries an address still in use before it marks the server failed, ms. */
-const RESTORE_RETRY_MS = 5000;
-
 /** A bound, deployed address. */
 interface Placement {
   readonly key: string;
@@ -118,10 +116,6 @@ export interface ManagerOptions {
   readonly quotas: Quotas;
   readonly workers: number;
 }
-
-/** Crashes of its worker within this window that send a server to quarantine (or, in quarantine, to failed). */
-const CRASH_LIMIT = 3;
-const CRASH_WINDOW_MS = 60_000;
 
 /**
  * Owns every tenant server: the bound handles (held here for the server's whole life, so a port
@@ -178,7 +172,7 @@ export class ServerManager {
         return await this.#bindAndDeploy(row.httpdid, row.host, row.port, row.source, row.limits, row.replicas);
       } catch (err) {
         if (!(err instanceof IsoError && err.code === 'ISO_ERR_API_ADDRESS_IN_USE') || Date.now() >= deadline) throw err;
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, RESTORE_RETRY_INTERVAL_MS));
       }
     }
   }
