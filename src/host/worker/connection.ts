@@ -13,8 +13,6 @@ import { RequestTimers } from './request-timers.js';
 import type { Refusal, ServerContext } from './server-context.js';
 import { CONTINUE, endAndLinger, writeSerialized } from './socket-output.js';
 
-export type { ServerContext } from './server-context.js';
-
 /** One request on the connection: known from its head on, its body streaming in. */
 interface Entry {
   readonly head: RequestHead;
