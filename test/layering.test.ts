@@ -37,7 +37,8 @@ function importsOf(file: string): Import[] {
   const found: Import[] = [];
   const add = (spec: string, typeOnly: boolean): void => {
     let target: string | undefined;
-    if (spec.startsWith('.')) target = path.relative(SRC, path.resolve(path.dirname(file), spec)).replace(/\.js$/, '.ts');
+    // Only code is layered: a type-only import of a JSON file (core/limits.ts reads schemas/limits.json's shape) names no file of ours.
+    if (spec.startsWith('.') && spec.endsWith('.js')) target = path.relative(SRC, path.resolve(path.dirname(file), spec)).replace(/\.js$/, '.ts');
     found.push({ spec, target, typeOnly });
   };
   for (const m of text.matchAll(STATIC)) {

@@ -1,9 +1,9 @@
-// The Limits type in src/core/limits.ts is checked against schemas/limits.json, the one declaration: the same fields in the same order, units and ranges as the schema says, every default applied.
+// schemas/limits.json is the one declaration of the per-server limits: src/core/limits.ts derives the type from it and names no limit itself; every limit has a unit, a range and a default within it; resolveLimits applies every default.
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { resolveLimits } from '../src/core/limits.js';
+import { resolveLimits, type LimitName, type Limits } from '../src/core/limits.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 interface Prop {
@@ -14,27 +14,33 @@ interface Prop {
   description?: string;
 }
 const schema = JSON.parse(readFileSync(path.join(ROOT, 'schemas', 'limits.json'), 'utf8')) as { properties: Record<string, Prop> };
-const source = readFileSync(path.join(ROOT, 'src', 'core', 'limits.ts'), 'utf8');
-const body = source.slice(source.indexOf('export interface Limits {'), source.indexOf('\n}', source.indexOf('export interface Limits {')));
-const fields = [...body.matchAll(/\/\*\* ([^*]+?) \*\/\s+readonly (\w+): number;/g)].map((m) => ({ doc: m[1] ?? '', name: m[2] ?? '' }));
+const names = Object.keys(schema.properties);
 
-/** The unit a JSDoc line ends with, and the words the schema's description must use for it. */
-const UNITS: Record<string, RegExp> = { MiB: /\bMiB\b/, ms: /\bmilliseconds\b/, bytes: /\bbytes\b/, fraction: /\bfraction\b/ };
+/** The unit a limit's name ends with, and the words its description must use for it. */
+const UNITS: ReadonlyArray<readonly [RegExp, RegExp]> = [
+  [/Mb$/, /\bin MiB\b/],
+  [/Ms$/, /\bin milliseconds\b/],
+  [/Bytes$/, /\bin bytes\b/],
+];
 
-t.test('Limits matches schemas/limits.json', async (t) => {
-  t.same(
-    fields.map((f) => f.name),
-    Object.keys(schema.properties),
-    "the same fields, in the schema's order",
-  );
-  for (const { name, doc } of fields) {
+t.test('src/core/limits.ts writes no second copy of the schema', async (t) => {
+  const source = readFileSync(path.join(ROOT, 'src', 'core', 'limits.ts'), 'utf8');
+  for (const name of names) t.notMatch(source, new RegExp(`\\b${name}\\b`), `${name} is not named in limits.ts`);
+  // Type-level: a limit name is a schema property, and a Limits holds a number for each.
+  const first: LimitName = 'memoryMb';
+  const limits: Limits = resolveLimits(undefined);
+  t.type(limits[first], 'number');
+});
+
+t.test('every limit in schemas/limits.json has a unit, a range and a default within it', async (t) => {
+  for (const name of names) {
     const prop = schema.properties[name];
     if (prop === undefined) continue;
-    t.ok(prop.type === 'integer' || prop.type === 'number', `${name}: a number in the schema`);
-    const unit = /, (MiB|ms|bytes|fraction)\b/.exec(doc)?.[1];
-    if (unit !== undefined) t.match(prop.description ?? '', UNITS[unit] ?? /$^/, `${name}: the schema says ${unit} too`);
-    const range = /\((\d+(?:\.\d+)?)–(\d+(?:\.\d+)?)\)/.exec(doc);
-    if (range !== null) t.same([Number(range[1]), Number(range[2])], [prop.minimum, prop.maximum], `${name}: the range in its comment is the schema's`);
+    t.ok(prop.type === 'integer' || prop.type === 'number', `${name}: a number`);
+    t.ok(prop.minimum !== undefined && prop.maximum !== undefined && prop.default !== undefined, `${name}: minimum, maximum and default`);
+    t.ok((prop.minimum ?? 0) <= (prop.default ?? -1) && (prop.default ?? Infinity) <= (prop.maximum ?? -1), `${name}: its default is within its range`);
+    for (const [suffix, words] of UNITS) if (suffix.test(name)) t.match(prop.description ?? '', words, `${name}: the description says the unit its name does`);
+    if (prop.type === 'number') t.match(prop.description ?? '', /\bfraction\b/, `${name}: a fraction, says the description`);
   }
 });
 

@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../api/control/config.js';
 import type { Registry } from '../api/registry/registry.js';
+import { DRAIN_TIMEOUT_MS } from '../core/supervision.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './commands.js';
 import { TENANT_USAGE, tenantCommand } from './tenant.js';
 
@@ -15,9 +16,6 @@ const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port 
   --data-dir D   state directory (env ISOHTTPD_DATA_DIR, default ./data)
   --workers N    sandbox worker processes (env ISOHTTPD_WORKERS, default one per CPU)
 `;
-
-/** How long a SIGTERM/SIGINT waits for requests in flight on tenant servers, ms. */
-const DRAIN_MS = 10_000;
 
 /** A refusal to start that is the operator's to fix (exit 2, one line). */
 class StartError extends Error {}
@@ -93,8 +91,8 @@ async function serve(config: Config): Promise<void> {
     stopping = true;
     app?.log.info({ signal }, 'stopping');
     void (async () => {
-      // Stop accepting everywhere; API requests and tenant requests in flight finish (the latter for at most DRAIN_MS).
-      await Promise.all([app?.close(), manager.drain(DRAIN_MS)]);
+      // Stop accepting everywhere; API requests and tenant requests in flight finish (the latter for at most DRAIN_TIMEOUT_MS).
+      await Promise.all([app?.close(), manager.drain(DRAIN_TIMEOUT_MS)]);
       await manager.close();
       // Every acknowledged write is already committed; this checkpoints the WAL and closes the file.
       await registry.close();

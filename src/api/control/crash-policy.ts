@@ -1,13 +1,9 @@
 // The crash policy: a server whose handler keeps crashing its worker is moved to a worker of its own (quarantine), and if it goes on there, marked failed and its port released.
 
+import { CRASH_LIMIT, CRASH_WINDOW_MS } from '../../core/supervision.js';
 import type { Registry } from '../registry/registry.js';
 import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { ServerTable } from './server-table.js';
-
-/** Crashes of its worker within {@link CRASH_WINDOW_MS} that send a server to quarantine (or, in quarantine, to failed). */
-export const CRASH_LIMIT = 3;
-/** The window in which {@link CRASH_LIMIT} crashes count, ms. */
-export const CRASH_WINDOW_MS = 60_000;
 
 /** What the crash policy needs of the server manager. */
 export interface CrashPolicyDeps {

@@ -1,17 +1,13 @@
 // Start-up restore: every stored server is bound and deployed again (an address still held by the previous instance retried for a while), or stored and held as failed with the reason.
 
 import { IsoError } from '../../core/errors.js';
+import { RESTORE_RETRY_INTERVAL_MS, RESTORE_RETRY_MS } from '../../core/supervision.js';
 import type { Registry, ServerRow } from '../registry/registry.js';
 import type { Log } from '../supervisor/worker-pool.js';
 import type { ConsoleLog } from './console-log.js';
 import { freshLife, type ManagedServer, type Placement } from './managed-server.js';
 import type { Placer } from './placement.js';
 import type { ServerTable } from './server-table.js';
-
-/** How long start-up retries an address still in use before it marks the server failed, ms. */
-export const RESTORE_RETRY_MS = 5000;
-/** Pause between two tries of an address in use, ms. */
-const RESTORE_RETRY_PAUSE_MS = 100;
 
 /** What restoring needs of the server manager. */
 export interface RestoreDeps {
@@ -43,7 +39,7 @@ async function placeAgain(placer: Placer, row: ServerRow): Promise<Placement> {
       return await placer.bindAndDeploy(row.httpdid, row.host, row.port, row.source, row.limits, row.replicas);
     } catch (err) {
       if (!(err instanceof IsoError && err.code === 'ISO_ERR_API_ADDRESS_IN_USE') || Date.now() >= deadline) throw err;
-      await new Promise((r) => setTimeout(r, RESTORE_RETRY_PAUSE_MS));
+      await new Promise((r) => setTimeout(r, RESTORE_RETRY_INTERVAL_MS));
     }
   }
 }

@@ -1,72 +1,22 @@
-// The supervised pool of sandbox worker processes: placement of replicas, heartbeats, replacement, crash accounting, quarantine.
+// The supervised pool of sandbox worker processes: its slots, placement of replicas, replacement of dead workers, crash blame, traffic totals.
 
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
-import type { Limits } from '../../core/limits.js';
-import type { FromWorker, ServerCounters, WorkerInfo } from '../../host/worker/protocol.js';
-import type { BoundHandle } from '../control/bind.js';
+import { DRAIN_REPLY_SLACK_MS } from '../../core/supervision.js';
+import type { FromWorker, WorkerInfo } from '../../host/worker/protocol.js';
+import { Heartbeat } from './heartbeat.js';
+import type { Log } from './log.js';
+import { prepareRedeploy, type PreparedRedeploy } from './redeploy.js';
+import { RestartBackoff } from './restart-policy.js';
 import { StatsBook, type OutcomeCounts, type ServerStats } from './server-stats.js';
+import { hostOn, type DeploySpec, type Slot } from './slot.js';
+import { Spare } from './spare.js';
 import { WorkerProcess } from './worker-process.js';
 
+export type { Log } from './log.js';
+export type { PreparedRedeploy } from './redeploy.js';
 export type { OutcomeCounts, ServerStats } from './server-stats.js';
-
-/** The subset of a pino logger the pool and the manager use. */
-export interface Log {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-/** What a worker needs to host one server (kept so that a replacement worker can host it again). */
-export interface DeploySpec {
-  readonly httpdid: number;
-  readonly port: number;
-  readonly source: string;
-  readonly limits: Limits;
-  readonly handle: BoundHandle;
-}
-
-/** A new version of a server compiled on every one of its slots, not yet serving. */
-export interface PreparedRedeploy {
-  /** Switches every replica to the new version (new requests; in-flight ones finish on the old). Never rejects: a replica that cannot switch is logged and re-hosted. */
-  commit(): Promise<void>;
-  /** Drops the prepared version everywhere; the old one keeps serving. */
-  abort(): Promise<void>;
-}
-
-/** Heartbeat period and the time a worker has to answer one, ms. */
-const HEARTBEAT_MS = 250;
-const HEARTBEAT_DEADLINE_MS = 1000;
-/** Worker restart back-off, ms. */
-const RESTART_MIN_MS = 50;
-const RESTART_MAX_MS = 5000;
-
-interface Slot {
-  readonly index: number;
-  /** Set for a quarantine slot: the one server it may host. */
-  readonly dedicatedTo: number | null;
-  worker: Promise<WorkerProcess>;
-  /** The worker once it is up and until it exits. */
-  live: WorkerProcess | null;
-  readonly specs: Map<number, DeploySpec>;
-  /** Counters from the last heartbeat, by httpdid. */
-  lastStats: Record<string, ServerCounters>;
-  restartDelay: number;
-  /** The server a catastrophic error was blamed on, reported just before the worker exits. */
-  blamed: number | null;
-}
-
-/** Sends one server (with its handle) to a worker; resolves once it listens. @throws IsoError with the worker's code. */
-async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
-  const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits }, spec.handle);
-  if (!reply.ok) throw new IsoError(reply.code, reply.message);
-}
-
-/** Asks a worker to do one redeploy step for a server. @throws IsoError with the worker's code. */
-async function step(worker: WorkerProcess, req: { op: 'prepare'; httpdid: number; source: string; limits: Limits } | { op: 'commit' | 'abort'; httpdid: number }): Promise<void> {
-  const reply = await worker.request(req);
-  if (!reply.ok) throw new IsoError(reply.code, reply.message);
-}
+export type { DeploySpec } from './slot.js';
 
 /**
  * Events: `crash` (httpdid, reason) when a worker died because of a server's handler
@@ -78,24 +28,27 @@ export class WorkerPool extends EventEmitter {
   readonly #size: number;
   /** Totals of workers that are gone, so they survive restarts; worker restarts per server. */
   readonly #book = new StatsBook();
-  #heartbeat: NodeJS.Timeout | null = null;
+  readonly #spare: Spare;
+  #heartbeat: Heartbeat | null = null;
   #closing = false;
-  /** A started, idle worker kept ready so that a dead one is replaced without waiting for a process to boot. */
-  #spare: Promise<WorkerProcess> | null = null;
 
   private constructor(size: number, log: Log) {
     super();
     this.#size = size;
     this.#log = log;
+    this.#spare = new Spare(log);
   }
 
   /** Starts `size` workers and their heartbeat. */
   static async start(size: number, log: Log): Promise<WorkerPool> {
     const pool = new WorkerPool(size, log);
     await Promise.all(Array.from({ length: size }, () => pool.#addSlot(null)));
-    pool.#refillSpare();
-    pool.#heartbeat = setInterval(() => pool.#beat(), HEARTBEAT_MS);
-    pool.#heartbeat.unref();
+    pool.#spare.refill();
+    pool.#heartbeat = new Heartbeat(
+      () => pool.#slots,
+      log,
+      () => pool.#closing,
+    );
     return pool;
   }
 
@@ -104,35 +57,8 @@ export class WorkerPool extends EventEmitter {
     return this.#size;
   }
 
-  /** Starts a new spare in the background (after one was taken, or at start). */
-  #refillSpare(): void {
-    if (this.#closing) return;
-    const spare = WorkerProcess.start();
-    spare.catch((err: unknown) => {
-      this.#log.error({ err }, 'spare sandbox worker failed to start');
-      if (this.#spare === spare) this.#spare = null;
-    });
-    this.#spare = spare;
-  }
-
-  /** A ready worker: the spare if there is a live one (then a new spare is started), else a new process. */
-  async #takeWorker(): Promise<WorkerProcess> {
-    const spare = this.#spare;
-    this.#spare = null;
-    this.#refillSpare();
-    if (spare !== null) {
-      try {
-        const w = await spare;
-        if (!w.exited) return w;
-      } catch {
-        // fall through to a fresh start
-      }
-    }
-    return WorkerProcess.start();
-  }
-
   async #addSlot(dedicatedTo: number | null): Promise<Slot> {
-    const worker = dedicatedTo === null ? await WorkerProcess.start() : await this.#takeWorker();
+    const worker = dedicatedTo === null ? await WorkerProcess.start() : await this.#spare.take();
     const slot: Slot = {
       index: this.#slots.length,
       dedicatedTo,
@@ -140,7 +66,7 @@ export class WorkerPool extends EventEmitter {
       live: worker,
       specs: new Map(),
       lastStats: {},
-      restartDelay: RESTART_MIN_MS,
+      backoff: new RestartBackoff(),
       blamed: null,
     };
     this.#slots.push(slot);
@@ -231,80 +157,18 @@ export class WorkerPool extends EventEmitter {
 
   /**
    * Hot redeploy, step 1: compiles `spec`'s source with its limits next to the serving version on
-   * every slot, in parallel. Any failure drops what was prepared elsewhere and rejects (the old
-   * version serves on, untouched).
+   * every slot given, in parallel (see src/api/supervisor/redeploy.ts).
    * @throws IsoError 422 (source), 503 (a worker went away), 500.
    */
-  async prepare(slotIndexes: readonly number[], spec: DeploySpec): Promise<PreparedRedeploy> {
-    const { httpdid } = spec;
+  prepare(slotIndexes: readonly number[], spec: DeploySpec): Promise<PreparedRedeploy> {
     const slots = slotIndexes.map((i) => this.#slot(i));
-    const results = await Promise.allSettled(
-      slots.map(async (slot) => {
-        const worker = await slot.worker;
-        await step(worker, { op: 'prepare', httpdid, source: spec.source, limits: spec.limits });
-        return { slot, worker };
-      }),
-    );
-    const prepared = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-    const abort = async (): Promise<void> => {
-      await Promise.all(prepared.map(({ worker }) => step(worker, { op: 'abort', httpdid }).catch(() => undefined)));
-    };
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed !== undefined) {
-      await abort();
-      throw failed.reason;
-    }
-    const commit = async (): Promise<void> => {
-      // From now on a replaced worker hosts the new version.
-      for (const slot of slots) if (slot.specs.has(httpdid)) slot.specs.set(httpdid, spec);
-      await Promise.all(
-        prepared.map(async ({ slot, worker }) => {
-          try {
-            await step(worker, { op: 'commit', httpdid });
-          } catch (err) {
-            this.#log.warn({ httpdid, worker: slot.index, err }, 'redeploy commit did not reach the worker; preparing again on its current worker');
-            await this.#swapOn(slot, spec);
-          }
-        }),
-      );
-    };
-    return { commit, abort };
-  }
-
-  /** Prepares and commits on a slot's current worker (after its worker was replaced during a redeploy). */
-  async #swapOn(slot: Slot, spec: DeploySpec): Promise<void> {
-    try {
-      const worker = await slot.worker;
-      await step(worker, { op: 'prepare', httpdid: spec.httpdid, source: spec.source, limits: spec.limits });
-      await step(worker, { op: 'commit', httpdid: spec.httpdid });
-    } catch (err) {
-      this.#log.error({ httpdid: spec.httpdid, worker: slot.index, err }, 'redeploy on a replaced worker failed');
-    }
+    return prepareRedeploy(slots, spec, this.#log);
   }
 
   #slot(index: number): Slot {
     const slot = this.#slots[index];
     if (slot === undefined) throw new IsoError('ISO_ERR_API_INTERNAL', `no worker slot ${index}`);
     return slot;
-  }
-
-  #beat(): void {
-    for (const slot of this.#slots) {
-      void slot.worker.then(
-        async (worker) => {
-          if (worker.exited) return;
-          try {
-            const reply = await worker.request({ op: 'ping' }, undefined, HEARTBEAT_DEADLINE_MS);
-            if (reply.ok && reply.stats !== undefined) slot.lastStats = { ...reply.stats };
-          } catch {
-            if (worker.exited || this.#closing) return;
-            this.#log.error({ worker: slot.index, pid: worker.pid }, `sandbox worker missed its heartbeat (${HEARTBEAT_DEADLINE_MS} ms); killing it`);
-            await worker.kill();
-          }
-        },
-        () => undefined,
-      );
-    }
   }
 
   #watch(slot: Slot, worker: WorkerProcess): void {
@@ -340,17 +204,15 @@ export class WorkerPool extends EventEmitter {
     });
   }
 
+  /** Starts a replacement worker for a slot (after its back-off) and hosts the slot's servers on it again. */
   async #restart(slot: Slot): Promise<WorkerProcess> {
-    // The first replacement is immediate (from the spare); a worker that keeps dying backs off.
-    let delay = slot.restartDelay === RESTART_MIN_MS ? 0 : slot.restartDelay;
     for (;;) {
+      const delay = slot.backoff.next();
       if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      slot.restartDelay = Math.min(slot.restartDelay * 2, RESTART_MAX_MS);
-      delay = slot.restartDelay;
       if (this.#closing) throw new IsoError('ISO_ERR_API_WORKER_UNAVAILABLE', 'the service is stopping');
       let worker: WorkerProcess;
       try {
-        worker = await this.#takeWorker();
+        worker = await this.#spare.take();
       } catch (err) {
         this.#log.error({ worker: slot.index, err }, 'sandbox worker failed to start; retrying');
         continue;
@@ -363,9 +225,7 @@ export class WorkerPool extends EventEmitter {
         }
       }
       this.#log.info({ worker: slot.index, pid: worker.pid, servers: slot.specs.size }, 'sandbox worker replaced');
-      setTimeout(() => {
-        if (!worker.exited) slot.restartDelay = RESTART_MIN_MS;
-      }, 10_000).unref();
+      slot.backoff.started(() => !worker.exited);
       this.#watch(slot, worker);
       slot.live = worker;
       return worker;
@@ -382,7 +242,7 @@ export class WorkerPool extends EventEmitter {
     await Promise.all(
       this.#slots.map(async (s) => {
         try {
-          await (await s.worker).request({ op: 'drain', timeoutMs }, undefined, timeoutMs + 2000);
+          await (await s.worker).request({ op: 'drain', timeoutMs }, undefined, timeoutMs + DRAIN_REPLY_SLACK_MS);
         } catch (err) {
           this.#log.warn({ err, worker: s.index }, 'worker did not drain');
         }
@@ -393,13 +253,8 @@ export class WorkerPool extends EventEmitter {
   /** Stops the heartbeat and kills every worker. */
   async close(): Promise<void> {
     this.#closing = true;
-    if (this.#heartbeat !== null) clearInterval(this.#heartbeat);
-    const spare = this.#spare;
-    this.#spare = null;
-    await spare?.then(
-      (w) => w.kill(),
-      () => undefined,
-    );
+    this.#heartbeat?.stop();
+    await this.#spare.close();
     await Promise.all(
       this.#slots.map(async (s) => {
         try {

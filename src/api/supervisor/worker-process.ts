@@ -3,14 +3,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
+import { REPLY_TIMEOUT_MS } from '../../core/supervision.js';
 import type { FromWorker, Reply, ToWorker, WorkerRuntime } from '../../host/worker/protocol.js';
 import type { BoundHandle } from '../control/bind.js';
 
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
 
 const WORKER_MAIN = new URL('../../host/worker/main.js', import.meta.url);
-/** How long a worker may take to answer a control request (a deploy compiles and evaluates a module), ms. */
-const REPLY_TIMEOUT_MS = 30_000;
 
 /** Events: `message` (FromWorker other than replies), `exit` (code, signal). */
 export class WorkerProcess extends EventEmitter {

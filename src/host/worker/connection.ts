@@ -1,10 +1,7 @@
 // One client connection of a tenant server: decodes requests as bytes arrive, runs each through the sandbox in order while its body streams in, writes the responses.
 
 import type { Socket } from 'node:net';
-import type { ErrorCode } from '../../core/errors.js';
-import type { Limits } from '../../core/limits.js';
-import { OUTCOME_ERROR, type Outcome } from '../../core/outcome.js';
-import type { BodySource } from '../../sandbox/body-source.js';
+import { OUTCOME_ERROR } from '../../core/outcome.js';
 import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
 import type { Framing } from '../http1/framing.js';
 import type { HttpFault, RequestHead } from '../http1/head-parser.js';
@@ -12,18 +9,9 @@ import { RequestDecoder } from '../http1/request-decoder.js';
 import { serializeError, serializeResponse, type RequestContext, type Serialized } from '../http1/response-writer.js';
 import { BodyBuffer } from './body-buffer.js';
 import { buildRequestData } from './request-dict.js';
-
-/** What a connection needs from the server it belongs to. */
-export interface ServerContext {
-  readonly httpdid: number;
-  readonly limits: Limits;
-  /** Runs the handler, its body pulled from `body`; never rejects. */
-  invoke(requestJson: string, body: BodySource): Promise<InvokeResult>;
-  /** Called once per request that reached the handler, with how it ended, once its response is written; `startedAt` is `performance.now()` when its head was in. */
-  report(outcome: Outcome, detail: string | null, startedAt: number): void;
-  /** Before a request enters the sandbox: `null` to run it, or an answer instead (CPU share cool-down, src/host/worker/cpu-share.ts). */
-  refuse?(head: RequestHead): Serialized | null;
-}
+import { RequestTimers } from './request-timers.js';
+import type { Refusal, ServerContext } from './server-context.js';
+import { CONTINUE, endAndLinger, writeSerialized } from './socket-output.js';
 
 /** One request on the connection: known from its head on, its body streaming in. */
 interface Entry {
@@ -39,9 +27,6 @@ interface Entry {
   continueSent: boolean;
 }
 
-const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
-/** How long a closing connection may keep sending before it is destroyed, ms. */
-const LINGER_MS = 2000;
 /** Pause before a policy refusal (503 during a CPU share cool-down) is written, ms. */
 const REFUSAL_PAUSE_MS = 200;
 
@@ -69,15 +54,21 @@ export class Connection {
   #fault: { fault: HttpFault; head: RequestHead | null } | null = null;
   #closed = false;
   #peerEnded = false;
-  #headersTimer: NodeJS.Timeout | null = null;
-  #requestTimer: NodeJS.Timeout | null = null;
-  #idleTimer: NodeJS.Timeout | null = null;
+  readonly #timers: RequestTimers;
 
   constructor(socket: Socket, ctx: ServerContext) {
     this.#socket = socket;
     this.#ctx = ctx;
     this.#remoteAddress = socket.remoteAddress;
     this.#remotePort = socket.remotePort;
+    this.#timers = new RequestTimers(
+      () => this.destroy(),
+      (code, reason) => {
+        // Stop reading; the request this belongs to is answered 408 in its turn.
+        this.#socket.pause();
+        this.#onFault({ code, reason }, this.#decoding?.head ?? null);
+      },
+    );
     this.#decoder = new RequestDecoder(ctx.limits, {
       onStart: () => this.#onStart(),
       onHead: (head, framing) => this.#onHead(head, framing),
@@ -98,7 +89,7 @@ export class Connection {
       }
       this.#maybeIdle();
     });
-    this.#armIdle();
+    this.#timers.armIdle(ctx.limits.keepAliveTimeoutMs);
   }
 
   /** Closes the connection at once (server stopping, or the client went away). */
@@ -111,41 +102,19 @@ export class Connection {
   /** Stops everything on this connection: timers, queued requests, the bodies of those still running. */
   #shutDown(): void {
     this.#closed = true;
-    this.#clearTimers();
+    this.#timers.clear();
     const gone = new Error('the connection closed');
     for (const e of [this.#inFlight, ...this.#queue]) e?.body.fail(gone);
     this.#stash = [];
     this.#queue.length = 0;
   }
 
-  #clearTimers(): void {
-    for (const t of [this.#headersTimer, this.#requestTimer, this.#idleTimer]) if (t !== null) clearTimeout(t);
-    this.#headersTimer = this.#requestTimer = this.#idleTimer = null;
-  }
-
-  #armIdle(): void {
-    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
-    this.#idleTimer = setTimeout(() => this.destroy(), this.#ctx.limits.keepAliveTimeoutMs);
-  }
-
-  #timeout(code: ErrorCode, reason: string, ms: number): NodeJS.Timeout {
-    return setTimeout(() => {
-      // Stop reading; the request this belongs to is answered 408 in its turn.
-      this.#socket.pause();
-      this.#onFault({ code, reason }, this.#decoding?.head ?? null);
-    }, ms);
-  }
-
   #onStart(): void {
-    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
-    this.#idleTimer = null;
-    this.#headersTimer = this.#timeout('ISO_ERR_HTTP_HEADERS_TIMEOUT', 'request headers not received in time', this.#ctx.limits.headersTimeoutMs);
-    this.#requestTimer = this.#timeout('ISO_ERR_HTTP_REQUEST_TIMEOUT', 'request not received in time', this.#ctx.limits.requestTimeoutMs);
+    this.#timers.requestStarted(this.#ctx.limits.headersTimeoutMs, this.#ctx.limits.requestTimeoutMs);
   }
 
   #onHead(head: RequestHead, framing: Framing): void {
-    if (this.#headersTimer !== null) clearTimeout(this.#headersTimer);
-    this.#headersTimer = null;
+    this.#timers.headReceived();
     const entry: Entry = {
       head,
       framing,
@@ -178,8 +147,7 @@ export class Connection {
   }
 
   #onEnd(): boolean {
-    if (this.#requestTimer !== null) clearTimeout(this.#requestTimer);
-    this.#requestTimer = null;
+    this.#timers.requestReceived();
     this.#decoding?.body.end();
     this.#decoding = null;
     return this.#queue.length < this.#ctx.limits.maxPipelinedRequests;
@@ -187,7 +155,7 @@ export class Connection {
 
   #onFault(fault: HttpFault, head: RequestHead | null): void {
     if (this.#closed) return;
-    this.#clearTimers();
+    this.#timers.clear();
     const entry = this.#decoding;
     this.#decoding = null;
     if (entry !== null && !entry.body.ended) {
@@ -231,8 +199,8 @@ export class Connection {
     if (entry !== undefined) {
       if (entry.cutShort) return this.destroy();
       if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
-      const refusal = this.#ctx.refuse?.(entry.head) ?? null;
-      if (refusal !== null) return this.#refuseLater(refusal);
+      const refusal = this.#ctx.refuse?.() ?? null;
+      if (refusal !== null) return this.#refuseLater(refusal, entry.head);
       this.#inFlight = entry;
       const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
       void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));
@@ -246,7 +214,8 @@ export class Connection {
    * A refusal from the server's policy (its CPU share cool-down), answered after a short pause so
    * that a client retrying at once does not make a busy loop of it; the connection then closes.
    */
-  #refuseLater(out: Serialized): void {
+  #refuseLater(refusal: Refusal, head: RequestHead): void {
+    const out = serializeError(refusal.code, refusal.reason, head, { 'Retry-After': String(refusal.retryAfterS) });
     this.#shutDown();
     setTimeout(() => {
       if (this.#socket.destroyed) return;
@@ -307,24 +276,15 @@ export class Connection {
       else this.#closeAfterWrite();
       return;
     }
-    if (!this.#decoder.midRequest) this.#armIdle();
+    if (!this.#decoder.midRequest) this.#timers.armIdle(this.#ctx.limits.keepAliveTimeoutMs);
   }
 
   #write(out: Serialized): void {
-    if (out.chunks.length === 1) {
-      this.#socket.write(out.chunks[0] as Uint8Array);
-      return;
-    }
-    this.#socket.cork();
-    for (const c of out.chunks) this.#socket.write(c);
-    this.#socket.uncork();
+    writeSerialized(this.#socket, out);
   }
 
   #closeAfterWrite(): void {
     this.#shutDown();
-    this.#socket.end();
-    // Keep reading (and discarding) briefly so the client sees the response rather than a reset.
-    this.#socket.resume();
-    setTimeout(() => this.#socket.destroy(), LINGER_MS).unref();
+    endAndLinger(this.#socket);
   }
 }

@@ -1,8 +1,7 @@
-// CPU share of one tenant server: its isolates' run time over a sliding window; a server over its share while a neighbour on its worker waits is refused (503 + Retry-After) for a cool-down without entering its isolate.
+// CPU share of one tenant server: its isolates' run time over a sliding window; a server over its share while a neighbour on its worker waits is refused for a cool-down without entering its isolate (the decision; the connection answers it 503 + Retry-After).
 
 import type { Limits } from '../../core/limits.js';
-import type { RequestHead } from '../http1/head-parser.js';
-import { serializeError, type Serialized } from '../http1/response-writer.js';
+import type { Refusal } from './server-context.js';
 
 /** The limits this policy reads (declared in schemas/limits.json). */
 export type CpuShareLimits = Pick<Limits, 'cpuShare' | 'cpuShareWindowMs' | 'cpuCooldownMs'>;
@@ -57,7 +56,7 @@ bounds it): a cool-down takes at least two requests within the window. Sampling 
  * counted in {@link refused}.
  */
 export class CpuShare {
-  readonly #limits: CpuShareLimits;
+  readonly #limits: () => CpuShareLimits;
   readonly #probe: CpuProbe;
   readonly #onEpisode: (e: ThrottleEpisode) => void;
   #samples: Sample[] = [];
@@ -75,11 +74,11 @@ export class CpuShare {
   #cost: number | null = null;
 
   /**
-   * @param limits the server's limits
+   * @param limits the server's limits now (read on every decision: a redeploy may change them)
    * @param probe the server's run time and requests in flight
    * @param onEpisode called when a cool-down starts (for the log)
    */
-  constructor(limits: CpuShareLimits, probe: CpuProbe, onEpisode: (e: ThrottleEpisode) => void) {
+  constructor(limits: () => CpuShareLimits, probe: CpuProbe, onEpisode: (e: ThrottleEpisode) => void) {
     this.#limits = limits;
     this.#probe = probe;
     this.#onEpisode = onEpisode;
@@ -91,10 +90,11 @@ export class CpuShare {
   }
 
   /**
-   * Called when a request is about to enter the isolate. Returns `null` when it may, else the 503
-   * to answer it with (`ISO_ERR_HTTP_CPU_THROTTLED`, `Retry-After` in whole seconds, connection closed).
+   * Called when a request is about to enter the isolate. Returns `null` when it may, else the
+   * decision to refuse it (`ISO_ERR_HTTP_CPU_THROTTLED`, to be answered 503 with `Retry-After` in
+   * whole seconds and the connection closed).
    */
-  refuse(head: Pick<RequestHead, 'version' | 'method'>): Serialized | null {
+  refuse(): Refusal | null {
     const now = performance.now();
     // Work-conserving: with no other server of the worker wanting the time, nobody is refused
     // (a cool-down under way ends as soon as the neighbours are idle).
@@ -113,12 +113,12 @@ export class CpuShare {
     }
     this.#refused++;
     const retryAfterS = Math.max(1, Math.ceil((this.#until - now) / 1000));
-    return serializeError(
-      'ISO_ERR_HTTP_CPU_THROTTLED',
-      `this server used more than its CPU share (${Math.round(this.#limits.cpuShare * 100)}% of a core over ${this.#limits.cpuShareWindowMs} ms); retry in ${retryAfterS} s`,
-      head,
-      { 'Retry-After': String(retryAfterS) },
-    );
+    const { cpuShare, cpuShareWindowMs } = this.#limits();
+    return {
+      code: 'ISO_ERR_HTTP_CPU_THROTTLED',
+      reason: `this server used more than its CPU share (${Math.round(cpuShare * 100)}% of a core over ${cpuShareWindowMs} ms); retry in ${retryAfterS} s`,
+      retryAfterS,
+    };
   }
 
   /** Stops sampling (the server is gone). */
@@ -142,7 +142,7 @@ export class CpuShare {
     const s = this.#read(now);
     this.#samples.push(s);
     // Keep the window, plus the last sample before it (run time is constant between samples taken while idle).
-    const from = now - this.#limits.cpuShareWindowMs;
+    const from = now - this.#limits().cpuShareWindowMs;
     let drop = 0;
     while (drop + 1 < this.#samples.length && (this.#samples[drop + 1] as Sample).t <= from) drop++;
     if (drop > 0) this.#samples = this.#samples.slice(drop);
@@ -184,8 +184,8 @@ export class CpuShare {
   #check(now: number, queuedMs: number, arriving = 0, cur: Sample = this.#read(now)): boolean {
     // Nobody else on the worker wants the time: no episode starts or grows.
     if (!this.#probe.contended()) return false;
-    const window = this.#limits.cpuShareWindowMs;
-    const allowed = this.#limits.cpuShare * window;
+    const { cpuShare, cpuShareWindowMs: window, cpuCooldownMs } = this.#limits();
+    const allowed = cpuShare * window;
     const start = this.#at(now - window);
     const used = cur.busy - start.busy;
     const requests = cur.admitted - start.admitted + arriving;
@@ -200,7 +200,7 @@ export class CpuShare {
       }
       if (now >= this.#until) {
         // A new episode: at least the cool-down, and the queued work.
-        this.#until = now + Math.max(this.#limits.cpuCooldownMs, backUnder, queuedMs);
+        this.#until = now + Math.max(cpuCooldownMs, backUnder, queuedMs);
         this.#onEpisode({ share: (used + queuedMs) / window, coolDownMs: Math.round(this.#until - now), refusedBefore: this.#refused });
       } else {
         // Still running (requests handed to the isolate before the episode): later, not longer each tick.

@@ -1,5 +1,6 @@
 // Builds the plain request dict a handler receives (all but `datastream`, which the sandbox adds over the body).
 
+import type { HttpVersion } from '../../core/response.js';
 import type { RequestHead } from '../http1/head-parser.js';
 
 /** The request dict as it crosses into the isolate (JSON-safe; `datastream` is added inside). */
@@ -8,7 +9,7 @@ export interface RequestData {
   path: string;
   querystr: string | null;
   querydict: Record<string, string | null>;
-  version: '0.9' | '1.0' | '1.1';
+  version: HttpVersion;
   headers: Record<string, string>;
   httpdid: number;
   remoteipstr: string;

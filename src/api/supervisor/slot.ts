@@ -1,0 +1,42 @@
+// One slot of the worker pool: the worker process it holds now, the servers it hosts (kept to host them again on a replacement), and sending one server to its worker.
+
+import { IsoError } from '../../core/errors.js';
+import type { Limits } from '../../core/limits.js';
+import type { ServerCounters } from '../../host/worker/protocol.js';
+import type { BoundHandle } from '../control/bind.js';
+import type { RestartBackoff } from './restart-policy.js';
+import type { WorkerProcess } from './worker-process.js';
+
+/** What a worker needs to host one server (kept so that a replacement worker can host it again). */
+export interface DeploySpec {
+  readonly httpdid: number;
+  readonly port: number;
+  readonly source: string;
+  readonly limits: Limits;
+  readonly handle: BoundHandle;
+}
+
+/** One place for a worker in the pool; the worker in it is replaced when it dies, the slot stays. */
+export interface Slot {
+  readonly index: number;
+  /** Set for a quarantine slot: the one server it may host. */
+  readonly dedicatedTo: number | null;
+  /** The worker now, or the replacement being started. */
+  worker: Promise<WorkerProcess>;
+  /** The worker once it is up and until it exits. */
+  live: WorkerProcess | null;
+  /** The servers the slot hosts, by httpdid. */
+  readonly specs: Map<number, DeploySpec>;
+  /** Counters from the last heartbeat, by httpdid. */
+  lastStats: Record<string, ServerCounters>;
+  /** When to try again if its worker keeps dying. */
+  readonly backoff: RestartBackoff;
+  /** The server a catastrophic error was blamed on, reported just before the worker exits. */
+  blamed: number | null;
+}
+
+/** Sends one server (with its handle) to a worker; resolves once it listens. @throws IsoError with the worker's code. */
+export async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
+  const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits }, spec.handle);
+  if (!reply.ok) throw new IsoError(reply.code, reply.message);
+}

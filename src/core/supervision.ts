@@ -1,0 +1,46 @@
+// Every supervision constant in one place: heartbeat, restart back-off, quarantine, start-up retry, drain and IPC timeouts (the control process and the worker read them from here).
+
+/** How often the control process pings each worker (the heartbeat), ms. */
+export const HEARTBEAT_INTERVAL_MS = 250;
+
+/** How long a worker has to answer a heartbeat before it is killed and replaced, ms. */
+export const HEARTBEAT_TIMEOUT_MS = 1000;
+
+/** Back-off between attempts to replace a worker that keeps dying: the first replacement is immediate, then it starts here and doubles, ms. */
+export const RESTART_BACKOFF_MIN_MS = 50;
+
+/** The longest back-off between attempts to replace a worker, ms. */
+export const RESTART_BACKOFF_MAX_MS = 5000;
+
+/** A replacement worker still alive after this long resets its slot's back-off, ms. */
+export const RESTART_STABLE_MS = 10_000;
+
+/** Crashes of its worker blamed on one server within {@link CRASH_WINDOW_MS} that send it to quarantine (or, in quarantine, to failed), count. */
+export const CRASH_LIMIT = 3;
+
+/** The window in which {@link CRASH_LIMIT} crashes are counted, ms. */
+export const CRASH_WINDOW_MS = 60_000;
+
+/** How long start-up retries an address still in use (held by the previous instance's exiting workers) before it marks the server failed, ms. */
+export const RESTORE_RETRY_MS = 5000;
+
+/** Pause between two such start-up attempts, ms. */
+export const RESTORE_RETRY_INTERVAL_MS = 100;
+
+/** How long a SIGTERM/SIGINT waits for requests in flight on tenant servers (the drain timeout), ms. */
+export const DRAIN_TIMEOUT_MS = 10_000;
+
+/** How much longer than the drain timeout the control process waits for a worker's answer to `drain`, ms. */
+export const DRAIN_REPLY_SLACK_MS = 2000;
+
+/** How often a draining worker looks whether its requests in flight are done, ms. */
+export const DRAIN_POLL_MS = 20;
+
+/** After its last request, how long a draining worker waits for responses still in userland buffers to reach the kernel, ms. */
+export const DRAIN_FLUSH_MS = 100;
+
+/** How long a worker may take to answer a control request other than a heartbeat or a drain (a deploy compiles and evaluates a module), ms. */
+export const REPLY_TIMEOUT_MS = 30_000;
+
+/** After a catastrophic isolate error, how long a worker waits for its report to be sent before it kills itself anyway, ms. */
+export const CATASTROPHIC_EXIT_MS = 500;

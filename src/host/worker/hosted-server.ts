@@ -1,0 +1,206 @@
+// One tenant server hosted on this worker (server → version → isolate → request): its listener, the version serving, one being prepared, the replaced ones still running requests, its counters and CPU share.
+
+import { IsoError } from '../../core/errors.js';
+import type { Limits } from '../../core/limits.js';
+import type { Outcome } from '../../core/outcome.js';
+import type { SandboxHooks, TenantSandbox } from '../../sandbox/tenant-sandbox.js';
+import type { Contention } from './contention.js';
+import { TrafficCounters } from './counters.js';
+import { CpuShare } from './cpu-share.js';
+import { Listener } from './listener.js';
+import type { FromWorker, ServerCounters, ToWorker } from './protocol.js';
+import type { ServerContext } from './server-context.js';
+import { ServerVersion } from './server-version.js';
+
+/** What a hosted server needs from its worker process. */
+export interface WorkerHooks {
+  /** Sends a message to the control process. */
+  send(msg: FromWorker): void;
+  /** isolated-vm lost control of one of the server's isolates (the worker must die). */
+  onCatastrophic(httpdid: number, message: string): void;
+  /** The activity of the worker's servers, shared by their CPU shares. */
+  readonly contention: Contention;
+}
+
+/**
+ * A tenant server on this worker. The listening socket, its connections and the counters live as
+ * long as the server; versions come and go: `prepare` compiles a new one next to the one serving,
+ * `commit` makes it current (new requests, on new and open connections, go to it; the old one is
+ * disposed after its requests in flight), `abort` drops it.
+ */
+export class HostedServer {
+  readonly httpdid: number;
+  readonly #hooks: WorkerHooks;
+  readonly #listener: Listener;
+  readonly #counters = new TrafficCounters();
+  readonly #cpu: CpuShare;
+  #current: ServerVersion;
+  /** A version compiled by `prepare`, waiting for `commit`. */
+  #pending: ServerVersion | null = null;
+  /** Replaced versions that still run requests. */
+  readonly #retiring = new Set<ServerVersion>();
+  /** Run time of this server's closed sandboxes (older versions), ns, so the CPU share never counts backwards. */
+  #closedBusyNs = 0n;
+  #sampling = false;
+  #closed = false;
+
+  private constructor(httpdid: number, sandbox: TenantSandbox, limits: Limits, hooks: WorkerHooks) {
+    this.httpdid = httpdid;
+    this.#hooks = hooks;
+    this.#current = this.#version(sandbox, limits);
+    // The policy reads the limits of the version serving now (a redeploy may change them).
+    this.#cpu = new CpuShare(
+      () => this.#current.limits,
+      {
+        busyNs: () => this.#busyNs(),
+        inFlight: () => this.#counters.inFlight,
+        contended: () => hooks.contention.contended(httpdid, this.#counters.inFlight > 0),
+      },
+      (e) => hooks.send({ op: 'throttled', httpdid, ...e }),
+    );
+    this.#listener = new Listener(
+      () => this.#current.ctx,
+      (socket) => this.#counters.track(socket),
+    );
+  }
+
+  /**
+   * Compiles the server's first version and listens on the handle the control process bound.
+   * @throws IsoError 422 (source), 409 (address in use), 500; the handle is closed on failure.
+   */
+  static async deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown, hooks: WorkerHooks): Promise<HostedServer> {
+    const closeHandle = (): void => (handle as { close?: () => void } | undefined)?.close?.();
+    if (handle === undefined) throw new IsoError('ISO_ERR_API_INTERNAL', 'deploy arrived without a listening handle');
+    let sandbox: TenantSandbox;
+    try {
+      sandbox = await ServerVersion.compile(msg.source, msg.limits, sandboxHooks(msg.httpdid, hooks));
+    } catch (err) {
+      closeHandle();
+      throw err;
+    }
+    const server = new HostedServer(msg.httpdid, sandbox, msg.limits, hooks);
+    try {
+      await server.#listener.listen(handle, msg.port);
+    } catch (err) {
+      server.#cpu.close();
+      await sandbox.close();
+      closeHandle();
+      throw err;
+    }
+    return server;
+  }
+
+  /** Requests of this server handed to the sandbox and not answered yet. */
+  get inFlight(): number {
+    return this.#counters.inFlight;
+  }
+
+  /** Compiles a new version next to the serving one; nothing switches yet. @throws IsoError 422 (source), 500 (the server stopped meanwhile). */
+  async prepare(source: string, limits: Limits): Promise<void> {
+    this.abort();
+    const sandbox = await ServerVersion.compile(source, limits, sandboxHooks(this.httpdid, this.#hooks));
+    if (this.#closed) {
+      await sandbox.close();
+      throw new IsoError('ISO_ERR_API_INTERNAL', `server ${this.httpdid} was stopped during the redeploy`);
+    }
+    this.abort();
+    this.#pending = this.#version(sandbox, limits);
+  }
+
+  /** Switches new requests (and new connections) to the prepared version; the old one is disposed after its in-flight requests. */
+  commit(): void {
+    const next = this.#pending;
+    if (next === null) throw new IsoError('ISO_ERR_API_INTERNAL', `no version of server ${this.httpdid} is prepared on this worker`);
+    const old = this.#current;
+    this.#pending = null;
+    this.#current = next;
+    if (old.retire()) void this.#dispose(old);
+    else this.#retiring.add(old);
+  }
+
+  /** Drops a prepared version, if there is one. */
+  abort(): void {
+    const p = this.#pending;
+    this.#pending = null;
+    if (p !== null) void p.sandbox.close();
+  }
+
+  /** Accepts no new connection (drain, or the worker is about to die). */
+  stopAccepting(): void {
+    this.#listener.stopAccepting();
+  }
+
+  /** Stops the server: closes its listener and connections, disposes every version. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#listener.close();
+    this.abort();
+    this.#cpu.close();
+    await Promise.all([this.#current, ...this.#retiring].map((v) => v.sandbox.close()));
+  }
+
+  /** The counters now, for a heartbeat answer. */
+  snapshot(): ServerCounters {
+    return this.#counters.snapshot();
+  }
+
+  /** Starts a heap sample of the current isolate (one at a time; the result goes with a later heartbeat). */
+  sampleHeap(): void {
+    if (this.#sampling) return;
+    this.#sampling = true;
+    void this.#current.sandbox.heapUsed().then((bytes) => {
+      this.#counters.heapUsed = bytes;
+      this.#sampling = false;
+    });
+  }
+
+  /** Wraps a sandbox as a version of this server. Its context's `invoke` runs each request on whichever version is current when the request starts. */
+  #version(sandbox: TenantSandbox, limits: Limits): ServerVersion {
+    const { httpdid } = this;
+    const ctx: ServerContext = {
+      refuse: () => this.#cpu.refuse(),
+      httpdid,
+      limits,
+      invoke: async (json, body) => {
+        const version = this.#current;
+        const { contention } = this.#hooks;
+        version.enter();
+        if (this.#counters.started()) contention.busy();
+        contention.started(httpdid);
+        try {
+          return await version.sandbox.invoke(json, body);
+        } finally {
+          if (this.#counters.ended()) contention.idle();
+          if (version.leave()) void this.#dispose(version);
+        }
+      },
+      report: (outcome: Outcome, detail: string | null, startedAt: number) => {
+        this.#counters.answered(outcome, startedAt);
+        if (outcome !== 'ok') this.#hooks.send({ op: 'outcome', httpdid, outcome, detail: detail ?? '' });
+      },
+    };
+    return new ServerVersion(sandbox, limits, ctx);
+  }
+
+  /** Disposes a replaced version whose last request ended. */
+  async #dispose(version: ServerVersion): Promise<void> {
+    this.#retiring.delete(version);
+    this.#closedBusyNs += version.sandbox.busyNs;
+    await version.sandbox.close();
+  }
+
+  /** The run time of every version of this server this worker has run, ns (monotonic). */
+  #busyNs(): bigint {
+    let ns = this.#closedBusyNs + this.#current.sandbox.busyNs;
+    for (const v of this.#retiring) ns += v.sandbox.busyNs;
+    return ns;
+  }
+}
+
+/** The sandbox's callbacks for one server: catastrophic errors and console lines go to the worker. */
+function sandboxHooks(httpdid: number, hooks: WorkerHooks): SandboxHooks {
+  return {
+    onCatastrophicError: (m) => hooks.onCatastrophic(httpdid, m),
+    onConsole: (lines) => hooks.send({ op: 'console', httpdid, time: Date.now(), lines }),
+  };
+}

@@ -1,0 +1,68 @@
+// The listening socket of one hosted server on this worker: listens on the handle the control process bound, accepts connections up to maxConnections, closes them all when the server stops.
+
+import net from 'node:net';
+import { IsoError } from '../../core/errors.js';
+import { serializeError } from '../http1/response-writer.js';
+import { Connection } from './connection.js';
+import type { ServerContext } from './server-context.js';
+import { LINGER_MS } from './socket-output.js';
+
+/** Accepts one server's connections; each takes the context (and the limits) of the version current when it is accepted. */
+export class Listener {
+  readonly #server: net.Server;
+  readonly #connections = new Set<Connection>();
+
+  /**
+   * @param current the context of the version serving now
+   * @param onSocket called with every accepted socket first (for the byte counters), refused ones included
+   */
+  constructor(current: () => ServerContext, onSocket: (socket: net.Socket) => void) {
+    this.#server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
+      onSocket(socket);
+      const ctx = current();
+      if (this.#connections.size >= ctx.limits.maxConnections) {
+        socket.on('error', () => socket.destroy());
+        const { chunks } = serializeError('ISO_ERR_HTTP_TOO_MANY_CONNECTIONS', 'too many open connections to this server', null);
+        socket.end(Buffer.concat(chunks));
+        setTimeout(() => socket.destroy(), LINGER_MS).unref();
+        return;
+      }
+      const conn = new Connection(socket, ctx);
+      this.#connections.add(conn);
+      socket.once('close', () => this.#connections.delete(conn));
+    });
+  }
+
+  /**
+   * Listens on the bound handle; never on a port other than `port` (see bindHandle).
+   * @throws IsoError `ISO_ERR_API_ADDRESS_IN_USE` (409) or `ISO_ERR_API_BIND_FAILED` (500).
+   */
+  async listen(handle: unknown, port: number): Promise<void> {
+    const server = this.#server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(handle as net.ListenOptions, () => {
+        server.off('error', reject);
+        const addr = server.address();
+        if (typeof addr === 'object' && addr !== null && addr.port === port) resolve();
+        else server.close(() => reject(Object.assign(new Error('socket is not bound to the requested port'), { code: 'EADDRINUSE' })));
+      });
+    }).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `port ${port} is already in use`);
+      throw new IsoError('ISO_ERR_API_BIND_FAILED', `listen failed: ${(err as Error).message}`);
+    });
+  }
+
+  /** Accepts no new connection; open ones go on (drain, or a worker about to die). */
+  stopAccepting(): void {
+    this.#server.close();
+  }
+
+  /** Stops accepting and destroys every open connection; resolves once the server is closed. */
+  close(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      for (const c of this.#connections) c.destroy();
+    });
+  }
+}

@@ -1,0 +1,29 @@
+// What a client connection needs from the server (and the version of it) it was accepted under.
+
+import type { ErrorCode } from '../../core/errors.js';
+import type { Limits } from '../../core/limits.js';
+import type { Outcome } from '../../core/outcome.js';
+import type { BodySource } from '../../sandbox/body-source.js';
+import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
+
+/** A policy's decision to turn a request away before it enters the sandbox: the connection answers it with `code` and `Retry-After`, then closes. */
+export interface Refusal {
+  readonly code: ErrorCode;
+  /** The text of the answer. */
+  readonly reason: string;
+  /** When the client may try again, whole seconds (at least 1). */
+  readonly retryAfterS: number;
+}
+
+/** What a connection needs from the server it belongs to. */
+export interface ServerContext {
+  readonly httpdid: number;
+  /** The limits of the version the connection was accepted under (its connection limits). */
+  readonly limits: Limits;
+  /** Runs the handler, its body pulled from `body`; never rejects. */
+  invoke(requestJson: string, body: BodySource): Promise<InvokeResult>;
+  /** Called once per request that reached the handler, with how it ended, once its response is written; `startedAt` is `performance.now()` when its head was in. */
+  report(outcome: Outcome, detail: string | null, startedAt: number): void;
+  /** Before a request enters the sandbox: `null` to run it, or a refusal instead (CPU share cool-down, src/host/worker/cpu-share.ts). */
+  refuse?(): Refusal | null;
+}
