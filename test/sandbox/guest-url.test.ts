@@ -1,4 +1,4 @@
-// The guest URLSearchParams and URL facade (src/sandbox/guest/prelude/url.js) in a real isolate: URLSearchParams against Node's, URL loaded through the host's loader on first use, once.
+// The guest URLSearchParams and URL facade (src/sandbox/guest/prelude/url-search-params.js, url.js) in a real isolate: URLSearchParams against Node's, URL loaded through the host's loader on first use, once.
 
 import { readFileSync } from 'node:fs';
 import ivm from 'isolated-vm';
@@ -9,7 +9,8 @@ import { loadGuest } from '../helpers/guest.js';
 const BUNDLE = readFileSync(new URL('../../dist/sandbox/whatwg-url.bundle.js', import.meta.url), 'utf8');
 
 const ENTRY = `
-import { setUrlLoader, URL, URLSearchParams } from './prelude/url.js';
+import { setUrlLoader, URL } from './prelude/url.js';
+import { URLSearchParams } from './prelude/url-search-params.js';
 const attempt = (f) => { try { return ['ok', f()]; } catch (e) { return ['throws', e.name, e.message]; } };
 export { setUrlLoader };
 export const params = (init, ops) => {

@@ -7,7 +7,8 @@ import { fill } from './array-fill.js';
 import { atob, btoa } from './base64.js';
 import { createConsole, drainLogs } from './console.js';
 import { TextDecoder, TextEncoder, utf8Decode } from './encoding.js';
-import { setUrlLoader, URL, URLSearchParams } from './url.js';
+import { setUrlLoader, URL } from './url.js';
+import { URLSearchParams } from './url-search-params.js';
 
 // drainLogs and utf8Decode: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
 export { drainLogs, setUrlLoader, utf8Decode };
