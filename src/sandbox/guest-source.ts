@@ -12,7 +12,16 @@ export const MAX_LINE_CHARS = 4096;
 export const CONSTANTS_SPECIFIER = 'isohttpd:constants';
 
 /** Every guest module, by its path under src/sandbox/guest/. */
-export const GUEST_PATHS = ['prelude/index.js', 'prelude/array-fill.js', 'prelude/base64.js', 'prelude/console.js', 'prelude/encoding.js', 'prelude/url-search-params.js', 'prelude/url.js', 'bootstrap.js'] as const;
+export const GUEST_PATHS = [
+  'prelude/index.js',
+  'prelude/array-fill.js',
+  'prelude/base64.js',
+  'prelude/console.js',
+  'prelude/encoding.js',
+  'prelude/url-search-params.js',
+  'prelude/url.js',
+  'bootstrap.js',
+] as const;
 
 /** A guest module's path under src/sandbox/guest/. */
 export type GuestPath = (typeof GUEST_PATHS)[number];
