@@ -1,10 +1,11 @@
-// One instantiated isolate of a tenant server (prelude, handler and bootstrap modules evaluated), built from V8's code cache when it can be.
+// One instantiated isolate of a tenant server version (guest prelude, handler and guest bootstrap modules evaluated), built from V8's code cache when it can be.
 
-import { createHash } from 'node:crypto';
 import ivm from 'isolated-vm';
 import type { Limits } from '../core/limits.js';
-import { bootstrapSource } from './bootstrap.js';
-import { MAX_LINE_CHARS, MAX_PENDING_LINES, preludeSource } from './prelude.js';
+import { compileCached } from './code-cache.js';
+import { GuestLinker } from './guest-linker.js';
+import { BOOTSTRAP, MAX_LINE_CHARS, MAX_PENDING_LINES, PRELUDE } from './guest-source.js';
+import { evaluationErrorText, type RawResult, sourceErrorText } from './ivm-outcome.js';
 import { installUrlLoader } from './url-loader.js';
 
 /** The handler source cannot be used; the message says why (with line and column where there is one). */
@@ -26,11 +27,13 @@ export interface SandboxHooks {
   onConsole(lines: ConsoleLines): void;
 }
 
-/** What a request's handler run came to inside the isolate: `[kind, text, bytes]` (see bootstrap.ts). */
-export type RawResult = [string, string, Uint8Array | null];
-
-/** The bootstrap's entry points, reached only through References the host holds. */
-export interface Instance {
+/**
+ * One isolate of a server version, with the bootstrap's entry points, reached only through
+ * References the host holds. Lifetimes: a hosted server has versions (one per deploy), a version
+ * has one isolate at a time (replaced after a fatal outcome, see replacement.ts), an isolate runs
+ * many requests (`SandboxRequest`, batch-scheduler.ts).
+ */
+export interface IsolateInstance {
   readonly isolate: ivm.Isolate;
   /** `(flat [json, id, first, complete, ...]) → [results (null: still pending), console lines]`. */
   readonly dispatchBatch: ivm.Reference<(batch: unknown[]) => [Array<RawResult | null>, unknown]>;
@@ -58,48 +61,12 @@ export function consoleLines(raw: unknown): ConsoleLines {
   return out;
 }
 
-/** Rewrites isolated-vm's `Message [handler.js:2:13]` suffix as `at line 2, column 13`. */
-function withPosition(err: unknown): string {
-  const e = err as { name?: unknown; message?: unknown } | null;
-  const name = typeof e?.name === 'string' ? e.name : 'Error';
-  const message = typeof e?.message === 'string' ? e.message : String(err);
-  const m = /^(.*) \[handler\.js:(\d+):(\d+)\]$/s.exec(message);
-  return m === null ? `${name}: ${message}` : `${name}: ${m[1] ?? ''} at line ${m[2] ?? '?'}, column ${m[3] ?? '?'}`;
-}
-
-/**
- * V8 code caches by source text (keyed by its SHA-256), so that replacing an isolate (after a timeout, a memory overrun or
- * a crash) re-instantiates from the cached compile. Host-side only: a cache never enters an isolate.
- * Bounded: at most this many sources are kept (oldest dropped).
- */
-const CODE_CACHE_MAX = 256;
-const codeCache = new Map<string, ivm.ExternalCopy<ArrayBuffer>>();
-
-async function compileCached(isolate: ivm.Isolate, code: string, filename: string): Promise<ivm.Module> {
-  const key = createHash('sha256').update(code).digest('base64');
-  const cached = codeCache.get(key);
-  if (cached !== undefined) {
-    const mod = await isolate.compileModule(code, { filename, cachedData: cached });
-    if (!(mod as { cachedDataRejected?: boolean }).cachedDataRejected) return mod;
-  }
-  const mod = await isolate.compileModule(code, { filename, produceCachedData: true });
-  const produced = (mod as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
-  if (produced !== undefined) {
-    if (codeCache.size >= CODE_CACHE_MAX) {
-      const oldest = codeCache.keys().next();
-      if (oldest.done !== true) codeCache.delete(oldest.value);
-    }
-    codeCache.set(key, produced);
-  }
-  return mod;
-}
-
 /**
  * A fresh isolate for `source`: compiles (from the code cache when possible), evaluates the
  * modules under the time limit, checks the default export and hands the bootstrap its body reader.
  * @throws SourceError for anything wrong with the source.
  */
-export async function instantiate(source: string, limits: SandboxLimits, hooks: SandboxHooks, reader: BodyReader): Promise<Instance> {
+export async function instantiate(source: string, limits: SandboxLimits, hooks: SandboxHooks, reader: BodyReader): Promise<IsolateInstance> {
   const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => hooks.onCatastrophicError(m) });
   try {
     const context = await isolate.createContext();
@@ -107,29 +74,28 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
     try {
       tenant = await compileCached(isolate, source, FILENAME);
     } catch (err) {
-      throw new SourceError(withPosition(err));
+      throw new SourceError(sourceErrorText(err));
     }
-    const prelude = await compileCached(isolate, preludeSource(), 'isohttpd-prelude.js');
-    await prelude.instantiate(context, () => {
-      throw new Error('the prelude imports nothing');
-    });
+    // The prelude (with the guest modules it imports) is evaluated before any tenant code runs.
+    const guest = new GuestLinker(isolate, limits.maxResponseBytes);
+    const prelude = await guest.module(PRELUDE);
+    await prelude.instantiate(context, guest.resolve);
     await prelude.evaluate({ timeout: limits.timeoutMs });
     await installUrlLoader(prelude, limits.timeoutMs);
-    const boot = await compileCached(isolate, bootstrapSource(limits.maxResponseBytes), 'isohttpd-bootstrap.js');
+    const boot = await guest.module(BOOTSTRAP);
     try {
       await tenant.instantiate(context, (specifier) => {
         throw new Error(`imports are not available to handlers (import of ${JSON.stringify(specifier)})`);
       });
     } catch (err) {
-      throw new SourceError(withPosition(err));
+      throw new SourceError(sourceErrorText(err));
     }
-    await boot.instantiate(context, (specifier) => (specifier === 'prelude' ? prelude : tenant));
+    // The bootstrap alone imports the tenant's module; it evaluates it, then itself.
+    await boot.instantiate(context, (specifier, referrer) => (specifier === 'tenant' ? tenant : guest.resolve(specifier, referrer)));
     try {
       await boot.evaluate({ timeout: limits.timeoutMs });
     } catch (err) {
-      if (isolate.isDisposed) throw new SourceError('module evaluation exceeded the memory limit');
-      const msg = withPosition(err);
-      throw new SourceError(/timed out/i.test(msg) ? `module evaluation exceeded the time limit (${limits.timeoutMs} ms)` : `module evaluation failed: ${msg}`);
+      throw new SourceError(evaluationErrorText(err, isolate.isDisposed, limits.timeoutMs));
     }
     const drain = (await boot.namespace.get('drainLogs', { reference: true })) as ivm.Reference<() => Array<[string, string]>>;
     const topLevel = consoleLines(await drain.apply(undefined, [], { result: { copy: true }, timeout: limits.timeoutMs }));
@@ -148,9 +114,9 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
     await setReader.apply(undefined, [new ivm.Reference(reader)], { timeout: limits.timeoutMs });
     return {
       isolate,
-      dispatchBatch: await ref<Instance['dispatchBatch'] extends ivm.Reference<infer F> ? F : never>('dispatchBatch'),
-      awaitResult: await ref<Instance['awaitResult'] extends ivm.Reference<infer F> ? F : never>('awaitResult'),
-      salvage: await ref<Instance['salvage'] extends ivm.Reference<infer F> ? F : never>('salvage'),
+      dispatchBatch: await ref<IsolateInstance['dispatchBatch'] extends ivm.Reference<infer F> ? F : never>('dispatchBatch'),
+      awaitResult: await ref<IsolateInstance['awaitResult'] extends ivm.Reference<infer F> ? F : never>('awaitResult'),
+      salvage: await ref<IsolateInstance['salvage'] extends ivm.Reference<infer F> ? F : never>('salvage'),
     };
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();

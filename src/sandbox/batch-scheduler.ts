@@ -1,0 +1,266 @@
+// The requests of one sandbox from `invoke` to their answer: those ready in the same event-loop turn go into the isolate in one call, under their deadlines; what a timed-out batch finished is salvaged.
+
+import type { BodySource } from './body-source.js';
+import { consoleLines, type IsolateInstance, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
+import { crashed, failureOutcome, type InvokeResult, RESET, type RawResult, resultOutcome, stoppedByTimeout, timeoutResult } from './ivm-outcome.js';
+import type { IsolateReplacement } from './replacement.js';
+
+/**
+ * Extra time a running batch gets past a request's deadline for isolated-vm's own timeout to stop
+ * it (which keeps the answers of the batch's other requests) before the host disposes the isolate
+ * (needed when the time is spent blocked in a body read, which that timeout does not interrupt), ms.
+ */
+const BATCH_GRACE_MS = 50;
+/** Time limit of the call that collects what a timed-out batch finished, ms. */
+const SALVAGE_TIMEOUT_MS = 100;
+
+/**
+ * One request from `invoke` to its answer: the innermost lifetime (server → version → isolate →
+ * request). It may outlive an isolate: one that never started when its batch timed out goes in the
+ * next batch, on the replacement.
+ */
+export interface SandboxRequest {
+  readonly json: string;
+  readonly body: BodySource;
+  readonly id: number;
+  /** When it was first handed to a ready isolate (performance.now(), ms): its time limit runs from here. */
+  t0: number;
+  readonly resolve: (r: InvokeResult) => void;
+  /** Body bytes taken when it was first dispatched (kept, should it be dispatched again). */
+  first: Uint8Array | null;
+  complete: boolean;
+  /** queued: waiting for a batch; batch: its batch is running; waiting: its handler's promise is pending. */
+  state: 'queued' | 'batch' | 'waiting' | 'done';
+  /** The isolate it was dispatched to. */
+  inst: IsolateInstance | null;
+  deadlinePassed: boolean;
+  graced: boolean;
+  timer: NodeJS.Timeout | null;
+}
+
+/**
+ * Runs the requests of one sandbox. Requests submitted in the same event-loop turn go into the
+ * isolate together in one call, which runs their handlers one after the other; a handler that
+ * returns a promise is awaited by a call of its own. One batch at a time, so no request is charged
+ * for another's time.
+ */
+export class BatchScheduler {
+  readonly #limits: SandboxLimits;
+  readonly #isolates: IsolateReplacement;
+  /** Bodies of the requests in flight, by the id the isolate knows them by (read by the isolate's body reader). */
+  readonly #bodies: Map<number, BodySource>;
+  readonly #hooks: Pick<SandboxHooks, 'onConsole'>;
+  #nextBodyId = 1;
+  #queue: SandboxRequest[] = [];
+  #flushScheduled = false;
+  /** A batch is being dispatched or running: the next one waits for it. */
+  #batchRunning = false;
+
+  /**
+   * @param bodies where the requests' bodies go while they are in flight (the map the isolates' body reader reads)
+   * @param hooks `onConsole` receives the console lines each call into the isolate returns (re-checked), when there are any
+   */
+  constructor(limits: SandboxLimits, isolates: IsolateReplacement, bodies: Map<number, BodySource>, hooks: Pick<SandboxHooks, 'onConsole'>) {
+    this.#limits = limits;
+    this.#isolates = isolates;
+    this.#bodies = bodies;
+    this.#hooks = hooks;
+  }
+
+  /** Queues one request for the next batch; resolves with its result (never rejects). */
+  submit(requestJson: string, body: BodySource): Promise<InvokeResult> {
+    return new Promise((resolve) => {
+      const req: SandboxRequest = {
+        json: requestJson,
+        body,
+        id: this.#nextBodyId++,
+        t0: 0,
+        resolve,
+        first: null,
+        complete: false,
+        state: 'queued',
+        inst: null,
+        deadlinePassed: false,
+        graced: false,
+        timer: null,
+      };
+      this.#bodies.set(req.id, body);
+      this.#queue.push(req);
+      this.#schedule();
+    });
+  }
+
+  /** One batch per event-loop turn: every request that became ready during the turn's I/O. */
+  #schedule(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    // One batch at a time: requests that arrive meanwhile wait in the queue, their time limits not
+    // yet running, and go in the next batch as soon as this one ends.
+    if (this.#batchRunning) return;
+    this.#batchRunning = true;
+    try {
+      await this.#runBatch();
+    } finally {
+      this.#batchRunning = false;
+      if (this.#queue.length > 0) this.#schedule();
+    }
+  }
+
+  async #runBatch(): Promise<void> {
+    const reqs = this.#queue;
+    this.#queue = [];
+    let inst: IsolateInstance;
+    try {
+      inst = await this.#isolates.current;
+    } catch (err) {
+      for (const r of reqs) this.#finish(r, crashed(`sandbox could not be restarted: ${(err as Error).message}`));
+      return;
+    }
+    const live = reqs.filter((r) => r.state === 'queued');
+    if (live.length === 0) return;
+    if (this.#isolates.closed) return live.forEach((r) => this.#finish(r, crashed('server is stopping')));
+    if (inst.isolate.isDisposed) {
+      // Being replaced right now: the next turn gets the new instance.
+      this.#queue.unshift(...live);
+      return this.#schedule();
+    }
+    const args: unknown[] = [];
+    let oldest = Infinity;
+    const now = performance.now();
+    for (const r of live) {
+      if (r.timer === null && !r.deadlinePassed) {
+        r.t0 = now;
+        r.timer = setTimeout(() => this.#expire(r), this.#limits.timeoutMs);
+      }
+      if (r.first === null) {
+        const { bytes, complete } = r.body.takeBuffered();
+        r.first = bytes;
+        r.complete = complete;
+      }
+      r.state = 'batch';
+      r.inst = inst;
+      args.push(r.json, r.id, r.first, r.complete);
+      if (r.t0 < oldest) oldest = r.t0;
+    }
+    // isolated-vm's timeout covers the synchronous run of the whole batch; it ends no later than the
+    // deadline of its oldest request.
+    const timeout = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - oldest)));
+    let out: [Array<RawResult | null>, unknown];
+    try {
+      out = await inst.dispatchBatch.apply(undefined, [args], { arguments: { copy: true }, result: { copy: true }, timeout });
+    } catch (err) {
+      return this.#batchFailed(inst, live, err);
+    }
+    this.#console(out[1]);
+    for (let i = 0; i < live.length; i++) {
+      const r = live[i] as SandboxRequest;
+      if (r.state !== 'batch') continue;
+      const raw = out[0][i];
+      if (raw === null || raw === undefined) {
+        r.state = 'waiting';
+        void this.#await(r, inst);
+      } else {
+        this.#finish(r, resultOutcome(raw, this.#limits));
+      }
+    }
+  }
+
+  /** A request whose handler returned a promise: awaited by a call of its own. */
+  async #await(r: SandboxRequest, inst: IsolateInstance): Promise<void> {
+    const remaining = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - r.t0)));
+    try {
+      const [kind, text, bytes, logs] = await inst.awaitResult.apply(undefined, [r.id], {
+        arguments: { copy: true },
+        result: { copy: true, promise: true },
+        timeout: remaining,
+      });
+      this.#console(logs);
+      this.#finish(r, resultOutcome([kind, text, bytes], this.#limits));
+    } catch (err) {
+      this.#isolates.replace(inst);
+      this.#finish(r, failureOutcome(err, r.deadlinePassed, this.#limits));
+    }
+  }
+
+  /**
+   * The batch call failed. If isolated-vm's timeout stopped it, the requests that finished before
+   * keep their answers, the one running gets `timeout`, and those that never started go to the next
+   * batch on the fresh isolate. Otherwise the isolate is gone (a deadline, a memory overrun, a
+   * crash): a request past its deadline gets `timeout`, the others the cause.
+   */
+  async #batchFailed(inst: IsolateInstance, reqs: SandboxRequest[], err: unknown): Promise<void> {
+    if (stoppedByTimeout(err, inst.isolate.isDisposed)) {
+      let done: Array<RawResult | null> | null = null;
+      try {
+        const [results, logs] = await inst.salvage.apply(undefined, [], { result: { copy: true }, timeout: SALVAGE_TIMEOUT_MS });
+        this.#console(logs);
+        done = results;
+      } catch {
+        // Not known which finished: every request of the batch counts as timed out.
+      }
+      this.#isolates.replace(inst);
+      let requeued = false;
+      reqs.forEach((r, i) => {
+        if (r.state !== 'batch') return;
+        if (done !== null && i < done.length) {
+          const raw = done[i];
+          this.#finish(r, raw === null || raw === undefined ? RESET : resultOutcome(raw, this.#limits));
+        } else if (done === null || i === done.length) {
+          this.#finish(r, timeoutResult(this.#limits));
+        } else {
+          // Never started: it goes in the next batch with its whole time limit (its deadline timer,
+          // which may have fired together with the batch's, starts again when it is dispatched).
+          if (r.timer !== null) clearTimeout(r.timer);
+          r.timer = null;
+          r.deadlinePassed = false;
+          r.graced = false;
+          r.state = 'queued';
+          r.inst = null;
+          this.#queue.push(r);
+          requeued = true;
+        }
+      });
+      if (requeued) this.#schedule();
+      return;
+    }
+    this.#isolates.replace(inst);
+    for (const r of reqs) if (r.state === 'batch') this.#finish(r, failureOutcome(err, r.deadlinePassed, this.#limits));
+  }
+
+  /** A request reached its time limit. */
+  #expire(r: SandboxRequest): void {
+    r.deadlinePassed = true;
+    r.timer = null;
+    if (r.state === 'queued') {
+      this.#finish(r, timeoutResult(this.#limits));
+    } else if (r.state === 'batch' && !r.graced && r.inst !== null) {
+      r.graced = true;
+      r.timer = setTimeout(() => this.#expire(r), BATCH_GRACE_MS);
+    } else if (r.inst !== null) {
+      // isolated-vm's own timeout covers only synchronous code; this deadline covers the rest
+      // (microtasks, a promise that never settles, a blocked body read) by disposing the isolate.
+      this.#isolates.replace(r.inst);
+    }
+  }
+
+  #console(raw: unknown): void {
+    const lines = consoleLines(raw);
+    if (lines.length > 0) this.#hooks.onConsole(lines);
+  }
+
+  #finish(r: SandboxRequest, result: InvokeResult): void {
+    if (r.state === 'done') return;
+    r.state = 'done';
+    if (r.timer !== null) clearTimeout(r.timer);
+    r.timer = null;
+    this.#bodies.delete(r.id);
+    r.resolve(result);
+  }
+}

@@ -1,0 +1,268 @@
+// The bootstrap: the guest module evaluated last in each isolate (after the prelude and the tenant's); it builds the request dict, calls the handler and serializes its result.
+// @ts-check
+
+// It imports the tenant module as `tenant`, and exports:
+// - `handlerType`: `typeof` the tenant's default export (the host refuses anything but "function");
+// - `setBodyReader(ref)`: once per isolate, the host's body reader (kept private to this module);
+// - `dispatchBatch([requestJson, id, first, complete, ...])`: for each request in turn parses the
+//   request dict, adds `datastream` (the bytes `first` already received, then more pulled from the
+//   host for request `id` unless the body was `complete`) and calls the handler; returns
+//   `[results, logs]`: per request `[kind, text, bytes]`, where kind is `ok` (text: the response
+//   dict as JSON, bytes: a binary `message` or null), `exception` or `invalid` (text: the reason),
+//   or null when the handler returned a promise that has not settled yet; logs are the console
+//   lines written (`[[level, text], ...]`);
+// - `awaitResult(id)`: the `[kind, text, bytes, logs]` of a request its batch left pending;
+// - `salvage()`: after a batch was stopped by its time limit, the results of the requests that
+//   finished before it was (the next one is the one that ran out of time);
+// - `drainLogs()`: the console lines written since the last drain (after module evaluation).
+//
+// Everything here runs under the request's time limit, serialization included, so getters and
+// proxies in a response only ever spend the tenant's own time. Only strings and a fresh
+// Uint8Array leave the isolate. The intrinsics used are captured before the tenant's code can
+// replace them; a tenant that tampers with its own globals can only break its own responses,
+// which the host validates anyway.
+
+import { MAX_RESPONSE_BYTES as MAX } from 'isohttpd:constants';
+import { drainLogs, utf8Decode } from './prelude/index.js';
+import * as tenant from 'tenant';
+
+// The host calls the handler only once it has checked that `handlerType` is "function".
+const handler = /** @type {(request: unknown) => unknown} */ (tenant.default);
+export const handlerType = typeof handler;
+
+const U8 = Uint8Array;
+const parse = JSON.parse;
+const stringify = JSON.stringify;
+const freeze = Object.freeze;
+const isArray = Array.isArray;
+const floor = Math.floor;
+
+/** @typedef {[kind: 'ok' | 'exception' | 'invalid', text: string, bytes: Uint8Array | null]} RawResult */
+/** @typedef {import('./prelude/console.js').ConsoleLine} ConsoleLine */
+
+// The host's body reader: an isolated-vm Reference kept in this module's scope only (never exported,
+// never reachable from tenant code). Calls block this isolate until the host has bytes (or the deadline
+// disposes the isolate).
+/** @type {HostReference<[id: number, want: number], Uint8Array> | null} */
+let pull = null;
+
+/**
+ * Called once by the host after evaluation (src/sandbox/isolate-instance.ts); later calls change nothing.
+ * @param {HostReference<[id: number, want: number], Uint8Array>} ref
+ */
+export function setBodyReader(ref) {
+  if (pull === null) pull = ref;
+}
+
+/**
+ * More body bytes of request `id` (at most `want`, -1: all the rest), blocking until the host has them; empty at the end.
+ * @param {number} id
+ * @param {number} want
+ * @returns {Uint8Array}
+ */
+function fetchMore(id, want) {
+  return /** @type {HostReference<[id: number, want: number], Uint8Array>} */ (pull).applySyncPromise(undefined, [id, want]);
+}
+
+/**
+ * @param {Uint8Array[]} parts
+ * @param {number} total their length, bytes
+ * @returns {Uint8Array}
+ */
+function concat(parts, total) {
+  const out = new U8(total);
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) {
+    out.set(parts[i], at);
+    at += parts[i].length;
+  }
+  return out;
+}
+
+/**
+ * The request's `datastream`: `read(size?)` and `text()` over the bytes received with the request, then more from the host.
+ * @param {number} id
+ * @param {Uint8Array} first
+ * @param {boolean} complete `first` is the whole body
+ * @returns {Readonly<{ read: (size?: number | null) => Uint8Array, text: () => string }>}
+ */
+function makeDatastream(id, first, complete) {
+  let buf = first;
+  let offset = 0;
+  let ended = complete;
+  /**
+   * @param {number | null} [size]
+   * @returns {Uint8Array}
+   */
+  function read(size) {
+    if (size !== undefined && size !== null) {
+      if (typeof size !== 'number' || !(size >= 0) || floor(size) !== size) throw new TypeError('datastream.read(size): size must be a non-negative integer');
+      if (size === 0) return new U8(0);
+      if (offset >= buf.length) {
+        if (ended) return new U8(0);
+        buf = fetchMore(id, size);
+        offset = 0;
+        if (buf.length === 0) {
+          ended = true;
+          return new U8(0);
+        }
+      }
+      const n = size < buf.length - offset ? size : buf.length - offset;
+      const out = buf.slice(offset, offset + n);
+      offset += n;
+      return out;
+    }
+    const parts = [buf.subarray(offset)];
+    let total = buf.length - offset;
+    while (!ended) {
+      const more = fetchMore(id, -1);
+      if (more.length === 0) ended = true;
+      else {
+        parts.push(more);
+        total += more.length;
+      }
+    }
+    buf = new U8(0);
+    offset = 0;
+    return concat(parts, total);
+  }
+  return freeze({
+    read,
+    text() {
+      return utf8Decode(read(), false);
+    },
+  });
+}
+
+/**
+ * What a thrown value says, at most 1024 characters (plus an ellipsis).
+ * @param {unknown} e
+ * @returns {string}
+ */
+function describe(e) {
+  let s;
+  try {
+    s = e !== null && typeof e === 'object' && 'message' in e ? '' + e.message : '' + e;
+  } catch (_) {
+    s = 'an exception that cannot be shown';
+  }
+  return s.length > 1024 ? s.slice(0, 1024) + '...' : s;
+}
+
+/**
+ * @param {unknown} v
+ * @returns {string}
+ */
+function kindOf(v) {
+  return v === null ? 'null' : isArray(v) ? 'an array' : typeof v;
+}
+
+export { drainLogs };
+
+// The batch being run: results so far (null: the handler's promise is still pending), in order.
+// After a batch timed out, `salvage` returns them: the request after the last one is the one that ran
+// out of time, and the requests after it never started.
+/** @type {Array<RawResult | null>} */
+let done = [];
+/** @type {Map<number, Promise<RawResult>>} */
+const waiting = new Map();
+
+/**
+ * Runs each request of the batch in turn.
+ * @param {unknown[]} batch flat `[requestJson, id, first, complete, ...]`, as the host copied it in
+ * @returns {[Array<RawResult | null>, ConsoleLine[]]}
+ */
+export function dispatchBatch(batch) {
+  done = [];
+  for (let i = 0; i + 3 < batch.length; i += 4) {
+    done.push(start(/** @type {string} */ (batch[i]), /** @type {number} */ (batch[i + 1]), /** @type {Uint8Array} */ (batch[i + 2]), /** @type {boolean} */ (batch[i + 3])));
+  }
+  const out = done;
+  done = [];
+  return [out, drainLogs()];
+}
+
+/**
+ * After the batch call was stopped by its time limit: the results so far.
+ * @returns {[Array<RawResult | null>, ConsoleLine[]]}
+ */
+export function salvage() {
+  const out = done;
+  done = [];
+  return [out, drainLogs()];
+}
+
+/**
+ * The result of a request whose handler returned a promise, once it settles.
+ * @param {number} id
+ * @returns {[...RawResult, ConsoleLine[]] | Promise<[...RawResult, ConsoleLine[]]>}
+ */
+export function awaitResult(id) {
+  const p = waiting.get(id);
+  waiting.delete(id);
+  if (p === undefined) return ['invalid', 'no such request', null, drainLogs()];
+  return p.then((r) => [r[0], r[1], r[2], drainLogs()]);
+}
+
+/**
+ * Calls the handler for one request: its result now, or null when it returned a thenable (then in `waiting`).
+ * @param {string} requestJson
+ * @param {number} id
+ * @param {Uint8Array} first
+ * @param {boolean} complete
+ * @returns {RawResult | null}
+ */
+function start(requestJson, id, first, complete) {
+  const request = parse(requestJson);
+  request.datastream = makeDatastream(id, first, complete);
+  let res;
+  try {
+    res = handler(request);
+    // A thenable (what `await` would wait for) is settled later; anything else is the response now.
+    if (res !== null && (typeof res === 'object' || typeof res === 'function') && typeof (/** @type {{ then?: unknown }} */ (res).then) === 'function') {
+      waiting.set(id, settle(res));
+      return null;
+    }
+  } catch (e) {
+    return ['exception', describe(e), null];
+  }
+  return serialize(res);
+}
+
+/**
+ * @param {unknown} p a thenable
+ * @returns {Promise<RawResult>}
+ */
+async function settle(p) {
+  let res;
+  try {
+    res = await p;
+  } catch (e) {
+    return ['exception', describe(e), null];
+  }
+  return serialize(res);
+}
+
+/**
+ * The response as JSON (a binary `message` apart, as a fresh copy), or why it is not one.
+ * @param {unknown} res
+ * @returns {RawResult}
+ */
+function serialize(res) {
+  try {
+    if (res === null || typeof res !== 'object' || isArray(res)) return ['invalid', 'response must be an object, got ' + kindOf(res), null];
+    const message = /** @type {{ message?: unknown }} */ (res).message;
+    const bytes = message instanceof U8 ? new U8(message) : null;
+    const json =
+      bytes === null
+        ? stringify(res)
+        : stringify(res, function (k, v) {
+            return this === res && k === 'message' ? '' : v;
+          });
+    if (typeof json !== 'string') return ['invalid', 'response could not be serialized', null];
+    if (json.length + (bytes === null ? 0 : bytes.length) > MAX) return ['invalid', 'response is larger than maxResponseBytes (' + MAX + ' bytes)', null];
+    return ['ok', json, bytes];
+  } catch (e) {
+    return ['invalid', 'response could not be serialized: ' + describe(e), null];
+  }
+}

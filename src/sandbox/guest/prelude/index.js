@@ -1,0 +1,32 @@
+// The prelude: the first guest module evaluated in every isolate, before any tenant code; it installs the globals tenant code may use (console, TextEncoder/TextDecoder, atob/btoa, URLSearchParams, URL) and the chunked Array.prototype.fill.
+// @ts-check
+
+// Every part captures the intrinsics it uses when it is evaluated, which is before this module's
+// body runs and before the tenant's module is evaluated. Nothing here is a host object.
+import { fill } from './array-fill.js';
+import { atob, btoa } from './base64.js';
+import { createConsole, drainLogs } from './console.js';
+import { TextDecoder, TextEncoder, utf8Decode } from './encoding.js';
+import { setUrlLoader, URL } from './url.js';
+import { URLSearchParams } from './url-search-params.js';
+
+// drainLogs and utf8Decode: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
+export { drainLogs, setUrlLoader, utf8Decode };
+
+/**
+ * A global as the platform defines its own: writable, configurable, not enumerable.
+ * @param {string} name
+ * @param {unknown} value
+ */
+const define = (name, value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+
+// The tenant may replace it, which affects only itself.
+Object.defineProperty(Array.prototype, 'fill', { value: fill, writable: true, enumerable: false, configurable: true });
+
+define('console', createConsole());
+define('URL', URL);
+define('URLSearchParams', URLSearchParams);
+define('TextEncoder', TextEncoder);
+define('TextDecoder', TextDecoder);
+define('btoa', btoa);
+define('atob', atob);

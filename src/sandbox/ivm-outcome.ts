@@ -1,0 +1,92 @@
+// The one place where what a call into an isolate came to (an isolated-vm or engine error, or the bootstrap's result) becomes an Outcome (src/core/outcome.ts) and its detail, or the reason a source is refused.
+
+import type { Limits } from '../core/limits.js';
+import type { Outcome } from '../core/outcome.js';
+import { checkResponse, type ValidResponse } from './response-check.js';
+
+/** How one invocation ended. `detail` is for the client's text body and the log; never includes host internals. */
+export type InvokeResult = { readonly outcome: 'ok'; readonly response: ValidResponse } | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string };
+
+/** What a request's handler run came to inside the isolate: `[kind, text, bytes]` (see src/sandbox/guest/bootstrap.js). */
+export type RawResult = [string, string, Uint8Array | null];
+
+/** The limits the details name. */
+type OutcomeLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes'>;
+
+/** The message of what a call into an isolate threw (isolated-vm rethrows the isolate's errors as host errors). */
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * isolated-vm's own timeout stopped the call (`Script execution timed out.`); the isolate is still usable.
+ * @param text an error's message (or its `name: message`)
+ */
+export function isTimedOut(text: string): boolean {
+  return /timed out/i.test(text);
+}
+
+/** isolated-vm disposed the isolate over its memory limit (`Isolate was disposed during execution due to memory limit`). */
+function isMemoryLimit(message: string): boolean {
+  return /memory limit/i.test(message);
+}
+
+/** Whether a failed batch call was stopped by isolated-vm's timeout, leaving an isolate whose finished results can be salvaged. */
+export function stoppedByTimeout(err: unknown, disposed: boolean): boolean {
+  return !disposed && isTimedOut(messageOf(err));
+}
+
+/** `crashed`, with what the client is told. */
+export function crashed(detail: string): InvokeResult {
+  return { outcome: 'crashed', detail };
+}
+
+/** A request whose isolate was disposed under it (by another request's deadline, or an isolated-vm failure). */
+export const RESET: InvokeResult = crashed('the sandbox was reset while this request ran');
+
+/** A request past its time limit. */
+export function timeoutResult(limits: OutcomeLimits): InvokeResult {
+  return { outcome: 'timeout', detail: `handler exceeded its time limit (${limits.timeoutMs} ms)` };
+}
+
+/**
+ * A call into the isolate failed and the isolate is being replaced: `timeout` when the request's
+ * deadline had passed or isolated-vm's timeout stopped it, `memory` when isolated-vm disposed the
+ * isolate over its memory limit, else the sandbox was reset under it.
+ * @param err what the call rejected with
+ * @param deadlinePassed the request's own deadline had passed
+ */
+export function failureOutcome(err: unknown, deadlinePassed: boolean, limits: OutcomeLimits): InvokeResult {
+  const message = messageOf(err);
+  if (deadlinePassed || isTimedOut(message)) return timeoutResult(limits);
+  if (isMemoryLimit(message)) return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB)` };
+  return RESET;
+}
+
+/** What the bootstrap returned for one request: `ok` once the response passes validation, else `exception` or `invalidResponse`. */
+export function resultOutcome([kind, text, bytes]: RawResult, limits: OutcomeLimits): InvokeResult {
+  if (kind === 'exception') return { outcome: 'exception', detail: `handler raised: ${text}` };
+  if (kind !== 'ok') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };
+  const checked = checkResponse(text, bytes, limits.maxResponseBytes);
+  return checked.ok ? { outcome: 'ok', response: checked.response } : { outcome: 'invalidResponse', detail: `invalid response: ${checked.reason}` };
+}
+
+/** A compile or link error as the tenant is told it: `Name: message`, isolated-vm's `Message [handler.js:2:13]` suffix as `at line 2, column 13`. */
+export function sourceErrorText(err: unknown): string {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  const name = typeof e?.name === 'string' ? e.name : 'Error';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const m = /^(.*) \[handler\.js:(\d+):(\d+)\]$/s.exec(message);
+  return m === null ? `${name}: ${message}` : `${name}: ${m[1] ?? ''} at line ${m[2] ?? '?'}, column ${m[3] ?? '?'}`;
+}
+
+/**
+ * Why the tenant's module evaluation failed, as the refused deploy says it.
+ * @param disposed the isolate is gone (isolated-vm disposes it over its memory limit)
+ * @param timeoutMs the time limit it ran under, ms
+ */
+export function evaluationErrorText(err: unknown, disposed: boolean, timeoutMs: number): string {
+  if (disposed) return 'module evaluation exceeded the memory limit';
+  const msg = sourceErrorText(err);
+  return isTimedOut(msg) ? `module evaluation exceeded the time limit (${timeoutMs} ms)` : `module evaluation failed: ${msg}`;
+}
