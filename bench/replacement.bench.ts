@@ -8,7 +8,7 @@ const { TenantSandbox } = (await import(new URL('../dist/sandbox/tenant-sandbox.
 
 const RUNS = 50;
 const hooks = { onCatastrophicError: (): void => undefined, onConsole: (): void => undefined };
-const limits = { memoryMb: 64, timeoutMs: 1000, maxResponseBytes: 10 * 1024 * 1024 };
+const limits = { memoryMb: 64, timeoutMs: 1000, maxResponseBytes: 10 * 1024 * 1024, maxResponseHeaderFields: 100, maxResponseHeaderBytes: 65536 };
 const sources: Array<[string, string]> = [
   ['hello.js', readFileSync(new URL('../examples/hello.js', import.meta.url), 'utf8')],
   ['notes-api.js', readFileSync(new URL('../examples/notes-api.js', import.meta.url), 'utf8')],

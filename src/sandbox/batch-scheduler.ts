@@ -159,6 +159,7 @@ export class BatchScheduler {
       return this.#batchFailed(inst, live, err);
     }
     this.#console(out[1]);
+    let overrun = false;
     for (let i = 0; i < live.length; i++) {
       const r = live[i] as SandboxRequest;
       if (r.state !== 'batch') continue;
@@ -167,9 +168,12 @@ export class BatchScheduler {
         r.state = 'waiting';
         void this.#await(r, inst);
       } else {
+        if (raw[0] === 'memory') overrun = true;
         this.#finish(r, resultOutcome(raw, this.#limits));
       }
     }
+    // Refused memory over its budget: the isolate may hold up to it, and goes (its pending requests are reset).
+    if (overrun) this.#isolates.replace(inst);
   }
 
   /** A request whose handler returned a promise: awaited by a call of its own. */
@@ -183,6 +187,7 @@ export class BatchScheduler {
       });
       this.#console(logs);
       this.#finish(r, resultOutcome([kind, text, bytes], this.#limits));
+      if (kind === 'memory') this.#isolates.replace(inst);
     } catch (err) {
       this.#isolates.replace(inst);
       this.#finish(r, failureOutcome(err, r.deadlinePassed, this.#limits));

@@ -2,7 +2,7 @@
 
 import type ivm from 'isolated-vm';
 import { compileCached } from './code-cache.js';
-import { CONSTANTS_SPECIFIER, constantsSource, type GuestPath, guestFilename, guestSource, resolveGuest } from './guest-source.js';
+import { CONSTANTS_SPECIFIER, type ConstantLimits, constantsSource, type GuestPath, guestFilename, guestSource, resolveGuest } from './guest-source.js';
 
 /** A guest module or the constants module. */
 type GuestId = GuestPath | typeof CONSTANTS_SPECIFIER;
@@ -17,10 +17,10 @@ export class GuestLinker {
   readonly #modules = new Map<GuestId, Promise<ivm.Module>>();
   readonly #paths = new Map<ivm.Module, GuestId>();
 
-  /** @param maxResponseBytes the server's limit, bytes, for the constants module */
-  constructor(isolate: ivm.Isolate, maxResponseBytes: number) {
+  /** @param limits the server's limits the constants module carries */
+  constructor(isolate: ivm.Isolate, limits: ConstantLimits) {
     this.#isolate = isolate;
-    this.#constants = constantsSource(maxResponseBytes);
+    this.#constants = constantsSource(limits);
   }
 
   /** The module at `id` in this isolate, compiled on first use. */

@@ -2,6 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Limits } from '../core/limits.js';
 
 /** Most console lines an isolate keeps between two drains (older ones are dropped and counted). */
 export const MAX_PENDING_LINES = 1000;
@@ -17,7 +18,9 @@ export const GUEST_PATHS = [
   'prelude/array-fill.js',
   'prelude/base64.js',
   'prelude/console.js',
+  'prelude/containment.js',
   'prelude/encoding.js',
+  'prelude/intrinsics.js',
   'prelude/url-search-params.js',
   'prelude/url.js',
   'bootstrap.js',
@@ -60,17 +63,22 @@ export function resolveGuest(specifier: string, from: GuestPath | undefined): Gu
   return (GUEST_PATHS as readonly string[]).includes(p) ? (p as GuestPath) : null;
 }
 
+/** The limits the guest modules see (declared in schemas/limits.json). */
+export type ConstantLimits = Pick<Limits, 'memoryMb' | 'maxResponseBytes' | 'maxResponseHeaderFields' | 'maxResponseHeaderBytes'>;
+
 /**
  * The constants module of an isolate: the values the guest modules import from `isohttpd:constants`.
- * Its text depends only on the server's maxResponseBytes limit.
- * @param maxResponseBytes the server's limit, bytes
+ * Its text depends only on the server's limits.
  */
-export function constantsSource(maxResponseBytes: number): string {
+export function constantsSource(limits: ConstantLimits): string {
   return [
     '// The constants the host gives the guest modules (src/sandbox/guest-source.ts).',
     `export const MAX_PENDING_LINES = ${MAX_PENDING_LINES};`,
     `export const MAX_LINE_CHARS = ${MAX_LINE_CHARS};`,
-    `export const MAX_RESPONSE_BYTES = ${Math.floor(maxResponseBytes)};`,
+    `export const MAX_RESPONSE_BYTES = ${Math.floor(limits.maxResponseBytes)};`,
+    `export const MAX_RESPONSE_HEADER_FIELDS = ${Math.floor(limits.maxResponseHeaderFields)};`,
+    `export const MAX_RESPONSE_HEADER_BYTES = ${Math.floor(limits.maxResponseHeaderBytes)};`,
+    `export const MEMORY_BUDGET_BYTES = ${Math.floor(limits.memoryMb) * 1048576};`,
     '',
   ].join('\n');
 }

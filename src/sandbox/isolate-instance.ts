@@ -14,7 +14,7 @@ export class SourceError extends Error {
 }
 
 /** The sandbox limits that apply inside the isolate (declared in schemas/limits.json). */
-export type SandboxLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes'>;
+export type SandboxLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes' | 'maxResponseHeaderFields' | 'maxResponseHeaderBytes'>;
 
 /** Console lines as `[level, text]` pairs, oldest first. */
 export type ConsoleLines = ReadonlyArray<readonly [string, string]>;
@@ -77,7 +77,7 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
       throw new SourceError(sourceErrorText(err));
     }
     // The prelude (with the guest modules it imports) is evaluated before any tenant code runs.
-    const guest = new GuestLinker(isolate, limits.maxResponseBytes);
+    const guest = new GuestLinker(isolate, limits);
     const prelude = await guest.module(PRELUDE);
     await prelude.instantiate(context, guest.resolve);
     await prelude.evaluate({ timeout: limits.timeoutMs });

@@ -11,7 +11,7 @@ export type InvokeResult = { readonly outcome: 'ok'; readonly response: ValidRes
 export type RawResult = [string, string, Uint8Array | null];
 
 /** The limits the details name. */
-type OutcomeLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes'>;
+type OutcomeLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes' | 'maxResponseHeaderFields' | 'maxResponseHeaderBytes'>;
 
 /** The message of what a call into an isolate threw (isolated-vm rethrows the isolate's errors as host errors). */
 function messageOf(err: unknown): string {
@@ -66,8 +66,10 @@ export function failureOutcome(err: unknown, deadlinePassed: boolean, limits: Ou
 /** What the bootstrap returned for one request: `ok` once the response passes validation, else `exception` or `invalidResponse`. */
 export function resultOutcome([kind, text, bytes]: RawResult, limits: OutcomeLimits): InvokeResult {
   if (kind === 'exception') return { outcome: 'exception', detail: `handler raised: ${text}` };
+  // The guest's containment refused an allocation over the server's budget (wasm memory, a resizable buffer): the isolate is replaced.
+  if (kind === 'memory') return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB): ${text}` };
   if (kind !== 'ok') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };
-  const checked = checkResponse(text, bytes, limits.maxResponseBytes);
+  const checked = checkResponse(text, bytes, limits);
   return checked.ok ? { outcome: 'ok', response: checked.response } : { outcome: 'invalidResponse', detail: `invalid response: ${checked.reason}` };
 }
 

@@ -1,5 +1,6 @@
 // Validates what a handler returned (JSON made inside the isolate) against schemas/response-dict.json.
 
+import type { Limits } from '../core/limits.js';
 import type { HttpVersion, ValidResponse } from '../core/response.js';
 import { formatAjvError, validator } from '../core/schemas.js';
 
@@ -16,18 +17,48 @@ interface ResponseDictJson {
 /** Either a valid response or the reason it is not, naming the failing field. */
 export type CheckResult = { readonly ok: true; readonly response: ValidResponse } | { readonly ok: false; readonly reason: string };
 
+/** The limits a response is checked against (declared in schemas/limits.json). */
+export type ResponseLimits = Pick<Limits, 'maxResponseBytes' | 'maxResponseHeaderFields' | 'maxResponseHeaderBytes'>;
+
+/**
+ * Why `headers` (as parsed) has more fields or bytes than allowed, or null. Stops at the first field
+ * over a limit, so it costs at most what the limits allow, whatever a tenant sends.
+ */
+function headersOverLimit(headers: unknown, limits: ResponseLimits): string | null {
+  if (headers === null || typeof headers !== 'object') return null;
+  let fields = 0;
+  let bytes = 0;
+  for (const name in headers) {
+    if (++fields > limits.maxResponseHeaderFields) return `more than ${limits.maxResponseHeaderFields} header fields (maxResponseHeaderFields)`;
+    const v: unknown = (headers as Record<string, unknown>)[name];
+    bytes += name.length + 4 + (typeof v === 'string' ? v.length : typeof v === 'number' ? String(v).length : 0);
+    if (bytes > limits.maxResponseHeaderBytes) return `header section is larger than ${limits.maxResponseHeaderBytes} bytes (maxResponseHeaderBytes)`;
+  }
+  return null;
+}
+
 /**
  * Parses and validates a serialized response dict. `bytes`, when not null, is a binary message
- * (the JSON then carries `message: ""`). JSON.parse gives `__proto__` keys as plain own
- * properties, so no key a tenant returns can change a prototype in the host.
+ * (the JSON then carries `message: ""`); anything but a Uint8Array there is refused. JSON.parse
+ * gives `__proto__` keys as plain own properties, so no key a tenant returns can change a
+ * prototype in the host. The size and header limits are checked before the schema, so validation
+ * costs time proportional to what the limits allow.
  */
-export function checkResponse(json: string, bytes: Uint8Array | null, maxResponseBytes: number): CheckResult {
+export function checkResponse(json: unknown, bytes: unknown, limits: ResponseLimits): CheckResult {
+  const { maxResponseBytes } = limits;
+  if (typeof json !== 'string') return { ok: false, reason: 'response is not serializable' };
+  if (bytes !== null && !(bytes instanceof Uint8Array)) return { ok: false, reason: 'a binary message must be a Uint8Array' };
+  if (json.length + (bytes?.byteLength ?? 0) > maxResponseBytes) {
+    return { ok: false, reason: `response is larger than maxResponseBytes (${maxResponseBytes} bytes)` };
+  }
   let value: unknown;
   try {
     value = JSON.parse(json);
   } catch {
     return { ok: false, reason: 'response is not serializable' };
   }
+  const over = headersOverLimit((value as { headers?: unknown } | null)?.headers, limits);
+  if (over !== null) return { ok: false, reason: over };
   const validate = validator<ResponseDictJson>('response-dict');
   if (!validate(value)) return { ok: false, reason: formatAjvError(validate.errors, 'response') };
   const body = bytes ?? Buffer.from(value.message, 'utf8');

@@ -22,6 +22,10 @@ export interface LoadOptions {
   readonly memoryMb?: number;
   /** maxResponseBytes for the constants module, bytes (default 1 MiB). */
   readonly maxResponseBytes?: number;
+  /** maxResponseHeaderFields for the constants module (default 100). */
+  readonly maxResponseHeaderFields?: number;
+  /** maxResponseHeaderBytes for the constants module, bytes (default 64 KiB). */
+  readonly maxResponseHeaderBytes?: number;
   /** The tenant's module source, for an entry that imports the bootstrap. */
   readonly tenant?: string;
   /** Time limit of each call and evaluation, ms (default 5000). */
@@ -39,7 +43,12 @@ export async function loadGuest(t: Test, entrySource: string, options: LoadOptio
     if (!isolate.isDisposed) isolate.dispose();
   });
   const context = await isolate.createContext();
-  const linker = new GuestLinker(isolate, options.maxResponseBytes ?? 1024 * 1024);
+  const linker = new GuestLinker(isolate, {
+    memoryMb: options.memoryMb ?? 32,
+    maxResponseBytes: options.maxResponseBytes ?? 1024 * 1024,
+    maxResponseHeaderFields: options.maxResponseHeaderFields ?? 100,
+    maxResponseHeaderBytes: options.maxResponseHeaderBytes ?? 65536,
+  });
   const tenant = options.tenant === undefined ? null : await isolate.compileModule(options.tenant, { filename: 'handler.js' });
   if (tenant !== null) {
     await tenant.instantiate(context, (specifier) => {

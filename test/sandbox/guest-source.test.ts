@@ -52,15 +52,15 @@ t.test('specifiers resolve like relative URLs, inside the guest folder only', as
 
 t.test('the constants module', async (t) => {
   t.equal(
-    constantsSource(1048576.7),
-    `// The constants the host gives the guest modules (src/sandbox/guest-source.ts).\nexport const MAX_PENDING_LINES = ${MAX_PENDING_LINES};\nexport const MAX_LINE_CHARS = ${MAX_LINE_CHARS};\nexport const MAX_RESPONSE_BYTES = 1048576;\n`,
+    constantsSource({ maxResponseBytes: 1048576.7, maxResponseHeaderFields: 100, maxResponseHeaderBytes: 65536, memoryMb: 32 }),
+    `// The constants the host gives the guest modules (src/sandbox/guest-source.ts).\nexport const MAX_PENDING_LINES = ${MAX_PENDING_LINES};\nexport const MAX_LINE_CHARS = ${MAX_LINE_CHARS};\nexport const MAX_RESPONSE_BYTES = 1048576;\nexport const MAX_RESPONSE_HEADER_FIELDS = 100;\nexport const MAX_RESPONSE_HEADER_BYTES = 65536;\nexport const MEMORY_BUDGET_BYTES = 33554432;\n`,
   );
 });
 
 t.test('the linker: one module per path per isolate, nothing outside the guest folder', async (t) => {
   const isolate = new ivm.Isolate({ memoryLimit: 32 });
   t.teardown(() => isolate.dispose());
-  const linker = new GuestLinker(isolate, 1000);
+  const linker = new GuestLinker(isolate, { maxResponseBytes: 1000, maxResponseHeaderFields: 100, maxResponseHeaderBytes: 65536, memoryMb: 32 });
   const prelude = await linker.module(PRELUDE);
   t.equal(await linker.module(PRELUDE), prelude, 'compiled once');
   await t.rejects(linker.resolve('tenant', prelude), { message: 'no guest module "tenant"' });

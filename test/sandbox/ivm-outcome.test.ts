@@ -4,7 +4,7 @@ import ivm from 'isolated-vm';
 import t, { type Test } from 'tap';
 import { crashed, evaluationErrorText, failureOutcome, isTimedOut, RESET, resultOutcome, sourceErrorText, stoppedByTimeout, timeoutResult } from '../../src/sandbox/ivm-outcome.js';
 
-const LIMITS = { memoryMb: 16, timeoutMs: 50, maxResponseBytes: 200 };
+const LIMITS = { memoryMb: 16, timeoutMs: 50, maxResponseBytes: 200, maxResponseHeaderFields: 100, maxResponseHeaderBytes: 65536 };
 const TIMEOUT = { outcome: 'timeout', detail: 'handler exceeded its time limit (50 ms)' };
 const MEMORY = { outcome: 'memory', detail: 'handler exceeded its memory limit (16 MiB)' };
 

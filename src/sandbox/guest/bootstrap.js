@@ -18,26 +18,22 @@
 //
 // Everything here runs under the request's time limit, serialization included, so getters and
 // proxies in a response only ever spend the tenant's own time. Only strings and a fresh
-// Uint8Array leave the isolate. The intrinsics used are captured before the tenant's code can
-// replace them; a tenant that tampers with its own globals can only break its own responses,
-// which the host validates anyway.
+// Uint8Array leave the isolate. This module's body runs after the tenant's module, so it takes
+// every intrinsic it uses from the prelude (`I`, captured before any tenant code ran) and calls no
+// method through a prototype or global the tenant can replace: a tenant that tampers with its own
+// globals can only break its own responses, which the host validates by type anyway.
 
-import { MAX_RESPONSE_BYTES as MAX } from 'isohttpd:constants';
-import { drainLogs, utf8Decode } from './prelude/index.js';
+import { MAX_RESPONSE_BYTES as MAX, MAX_RESPONSE_HEADER_BYTES as MAX_HEADER_BYTES, MAX_RESPONSE_HEADER_FIELDS as MAX_FIELDS } from 'isohttpd:constants';
+import { append, drainLogs, I, nd, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
 import * as tenant from 'tenant';
 
 // The host calls the handler only once it has checked that `handlerType` is "function".
 const handler = /** @type {(request: unknown) => unknown} */ (tenant.default);
 export const handlerType = typeof handler;
 
-const U8 = Uint8Array;
-const parse = JSON.parse;
-const stringify = JSON.stringify;
-const freeze = Object.freeze;
-const isArray = Array.isArray;
-const floor = Math.floor;
+const { U8, parse, stringify, freeze, isArray, floor, isU8, u8Buffer, u8Length, u8Offset, u8Set, mapGet, mapSet, mapDelete, promiseThen, stringSlice, keys, str } = I;
 
-/** @typedef {[kind: 'ok' | 'exception' | 'invalid', text: string, bytes: Uint8Array | null]} RawResult */
+/** @typedef {[kind: 'ok' | 'exception' | 'invalid' | 'memory', text: string, bytes: Uint8Array | null]} RawResult */
 /** @typedef {import('./prelude/console.js').ConsoleLine} ConsoleLine */
 
 // The host's body reader: an isolated-vm Reference kept in this module's scope only (never exported,
@@ -61,7 +57,19 @@ export function setBodyReader(ref) {
  * @returns {Uint8Array}
  */
 function fetchMore(id, want) {
-  return /** @type {HostReference<[id: number, want: number], Uint8Array>} */ (pull).applySyncPromise(undefined, [id, want]);
+  const got = /** @type {HostReference<[id: number, want: number], Uint8Array>} */ (pull).applySyncPromise(undefined, [id, want]);
+  return isU8(got) ? got : new U8(0);
+}
+
+/**
+ * A fresh copy of `src[start, end)` (`new U8(view)` copies, without the species lookups of `slice` and `subarray`).
+ * @param {Uint8Array} src
+ * @param {number} start
+ * @param {number} end
+ * @returns {Uint8Array}
+ */
+function copy(src, start, end) {
+  return new U8(new U8(u8Buffer(src), u8Offset(src) + start, end - start));
 }
 
 /**
@@ -73,8 +81,8 @@ function concat(parts, total) {
   const out = new U8(total);
   let at = 0;
   for (let i = 0; i < parts.length; i++) {
-    out.set(parts[i], at);
-    at += parts[i].length;
+    u8Set(out, parts[i], at);
+    at += u8Length(parts[i]);
   }
   return out;
 }
@@ -96,30 +104,33 @@ function makeDatastream(id, first, complete) {
    */
   function read(size) {
     if (size !== undefined && size !== null) {
-      if (typeof size !== 'number' || !(size >= 0) || floor(size) !== size) throw new TypeError('datastream.read(size): size must be a non-negative integer');
+      if (typeof size !== 'number' || !(size >= 0) || floor(size) !== size) throw new I.TypeError('datastream.read(size): size must be a non-negative integer');
       if (size === 0) return new U8(0);
-      if (offset >= buf.length) {
+      if (offset >= u8Length(buf)) {
         if (ended) return new U8(0);
         buf = fetchMore(id, size);
         offset = 0;
-        if (buf.length === 0) {
+        if (u8Length(buf) === 0) {
           ended = true;
           return new U8(0);
         }
       }
-      const n = size < buf.length - offset ? size : buf.length - offset;
-      const out = buf.slice(offset, offset + n);
+      const left = u8Length(buf) - offset;
+      const n = size < left ? size : left;
+      const out = copy(buf, offset, offset + n);
       offset += n;
       return out;
     }
-    const parts = [buf.subarray(offset)];
-    let total = buf.length - offset;
+    /** @type {Uint8Array[]} */
+    const parts = [];
+    append(parts, copy(buf, offset, u8Length(buf)));
+    let total = u8Length(buf) - offset;
     while (!ended) {
       const more = fetchMore(id, -1);
-      if (more.length === 0) ended = true;
+      if (u8Length(more) === 0) ended = true;
       else {
-        parts.push(more);
-        total += more.length;
+        append(parts, more);
+        total += u8Length(more);
       }
     }
     buf = new U8(0);
@@ -127,6 +138,7 @@ function makeDatastream(id, first, complete) {
     return concat(parts, total);
   }
   return freeze({
+    __proto__: null,
     read,
     text() {
       return utf8Decode(read(), false);
@@ -142,11 +154,11 @@ function makeDatastream(id, first, complete) {
 function describe(e) {
   let s;
   try {
-    s = e !== null && typeof e === 'object' && 'message' in e ? '' + e.message : '' + e;
+    s = e !== null && typeof e === 'object' && 'message' in e ? str(e.message) : str(e);
   } catch (_) {
     s = 'an exception that cannot be shown';
   }
-  return s.length > 1024 ? s.slice(0, 1024) + '...' : s;
+  return s.length > 1024 ? stringSlice(s, 0, 1024) + '...' : s;
 }
 
 /**
@@ -165,7 +177,7 @@ export { drainLogs };
 /** @type {Array<RawResult | null>} */
 let done = [];
 /** @type {Map<number, Promise<RawResult>>} */
-const waiting = new Map();
+const waiting = new I.Map();
 
 /**
  * Runs each request of the batch in turn.
@@ -175,7 +187,7 @@ const waiting = new Map();
 export function dispatchBatch(batch) {
   done = [];
   for (let i = 0; i + 3 < batch.length; i += 4) {
-    done.push(start(/** @type {string} */ (batch[i]), /** @type {number} */ (batch[i + 1]), /** @type {Uint8Array} */ (batch[i + 2]), /** @type {boolean} */ (batch[i + 3])));
+    append(done, start(/** @type {string} */ (batch[i]), /** @type {number} */ (batch[i + 1]), /** @type {Uint8Array} */ (batch[i + 2]), /** @type {boolean} */ (batch[i + 3])));
   }
   const out = done;
   done = [];
@@ -198,10 +210,22 @@ export function salvage() {
  * @returns {[...RawResult, ConsoleLine[]] | Promise<[...RawResult, ConsoleLine[]]>}
  */
 export function awaitResult(id) {
-  const p = waiting.get(id);
-  waiting.delete(id);
+  const p = mapGet(waiting, id);
+  mapDelete(waiting, id);
   if (p === undefined) return ['invalid', 'no such request', null, drainLogs()];
-  return p.then((r) => [r[0], r[1], r[2], drainLogs()]);
+  return promiseThen(p, (/** @type {RawResult} */ r) => [r[0], r[1], r[2], drainLogs()]);
+}
+
+/**
+ * The result of a request as it leaves the isolate: `memory` when the containment refused an
+ * allocation over the budget while it ran, whatever the handler made of the error.
+ * @template {RawResult | null} R
+ * @param {R} r
+ * @returns {R | RawResult}
+ */
+function checked(r) {
+  const why = takeMemoryOverrun();
+  return why === '' ? r : ['memory', why, null];
 }
 
 /**
@@ -214,19 +238,19 @@ export function awaitResult(id) {
  */
 function start(requestJson, id, first, complete) {
   const request = parse(requestJson);
-  request.datastream = makeDatastream(id, first, complete);
+  I.defineProperty(request, 'datastream', nd({ value: makeDatastream(id, first, complete), writable: true, enumerable: true, configurable: true }));
   let res;
   try {
     res = handler(request);
     // A thenable (what `await` would wait for) is settled later; anything else is the response now.
     if (res !== null && (typeof res === 'object' || typeof res === 'function') && typeof (/** @type {{ then?: unknown }} */ (res).then) === 'function') {
-      waiting.set(id, settle(res));
-      return null;
+      mapSet(waiting, id, settle(res));
+      return checked(null);
     }
   } catch (e) {
-    return ['exception', describe(e), null];
+    return checked(['exception', describe(e), null]);
   }
-  return serialize(res);
+  return checked(serialize(res));
 }
 
 /**
@@ -238,9 +262,28 @@ async function settle(p) {
   try {
     res = await p;
   } catch (e) {
-    return ['exception', describe(e), null];
+    return checked(['exception', describe(e), null]);
   }
-  return serialize(res);
+  return checked(serialize(res));
+}
+
+/**
+ * Why the response's headers are over maxResponseHeaderFields or maxResponseHeaderBytes, or '' (the
+ * host checks again; this check only keeps a flood from being serialized at all).
+ * @param {unknown} headers
+ * @returns {string}
+ */
+function headersOverLimit(headers) {
+  if (headers === null || typeof headers !== 'object') return '';
+  const names = keys(headers);
+  if (names.length > MAX_FIELDS) return 'more than ' + MAX_FIELDS + ' header fields (maxResponseHeaderFields)';
+  let bytes = 0;
+  for (let i = 0; i < names.length; i++) {
+    const v = /** @type {Record<string, unknown>} */ (headers)[names[i]];
+    bytes += names[i].length + 4 + (typeof v === 'string' ? v.length : typeof v === 'number' ? str(v).length : 0);
+    if (bytes > MAX_HEADER_BYTES) return 'header section is larger than ' + MAX_HEADER_BYTES + ' bytes (maxResponseHeaderBytes)';
+  }
+  return '';
 }
 
 /**
@@ -251,8 +294,10 @@ async function settle(p) {
 function serialize(res) {
   try {
     if (res === null || typeof res !== 'object' || isArray(res)) return ['invalid', 'response must be an object, got ' + kindOf(res), null];
+    const over = headersOverLimit(/** @type {{ headers?: unknown }} */ (res).headers);
+    if (over !== '') return ['invalid', over, null];
     const message = /** @type {{ message?: unknown }} */ (res).message;
-    const bytes = message instanceof U8 ? new U8(message) : null;
+    const bytes = isU8(message) ? new U8(message) : null;
     const json =
       bytes === null
         ? stringify(res)
@@ -260,7 +305,7 @@ function serialize(res) {
             return this === res && k === 'message' ? '' : v;
           });
     if (typeof json !== 'string') return ['invalid', 'response could not be serialized', null];
-    if (json.length + (bytes === null ? 0 : bytes.length) > MAX) return ['invalid', 'response is larger than maxResponseBytes (' + MAX + ' bytes)', null];
+    if (json.length + (bytes === null ? 0 : u8Length(bytes)) > MAX) return ['invalid', 'response is larger than maxResponseBytes (' + MAX + ' bytes)', null];
     return ['ok', json, bytes];
   } catch (e) {
     return ['invalid', 'response could not be serialized: ' + describe(e), null];

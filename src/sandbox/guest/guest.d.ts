@@ -39,6 +39,12 @@ declare module 'isohttpd:constants' {
   export const MAX_LINE_CHARS: number;
   /** The server's maxResponseBytes limit, bytes. */
   export const MAX_RESPONSE_BYTES: number;
+  /** The server's maxResponseHeaderFields limit, fields. */
+  export const MAX_RESPONSE_HEADER_FIELDS: number;
+  /** The server's maxResponseHeaderBytes limit, bytes. */
+  export const MAX_RESPONSE_HEADER_BYTES: number;
+  /** What the isolate may hold outside its heap (wasm memories, resizable buffers): its memoryMb, bytes. */
+  export const MEMORY_BUDGET_BYTES: number;
 }
 
 /** The tenant's handler module, as the bootstrap imports it. */

@@ -6,12 +6,14 @@
 import { fill } from './array-fill.js';
 import { atob, btoa } from './base64.js';
 import { createConsole, drainLogs } from './console.js';
+import { installContainment, takeMemoryOverrun } from './containment.js';
 import { TextDecoder, TextEncoder, utf8Decode } from './encoding.js';
+import { append, I, nd } from './intrinsics.js';
 import { setUrlLoader, URL } from './url.js';
 import { URLSearchParams } from './url-search-params.js';
 
-// drainLogs and utf8Decode: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
-export { drainLogs, setUrlLoader, utf8Decode };
+// drainLogs, utf8Decode, I, nd, append and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
+export { append, drainLogs, I, nd, setUrlLoader, takeMemoryOverrun, utf8Decode };
 
 /**
  * A global as the platform defines its own: writable, configurable, not enumerable.
@@ -30,3 +32,6 @@ define('TextEncoder', TextEncoder);
 define('TextDecoder', TextDecoder);
 define('btoa', btoa);
 define('atob', atob);
+
+// Last: wasm memories and resizable buffers held to the budget, no SharedArrayBuffer, no V8 tasks that run tenant code (containment.js).
+installContainment(globalThis);

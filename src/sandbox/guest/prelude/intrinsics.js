@@ -1,0 +1,61 @@
+// The intrinsics the bootstrap uses, captured when the prelude is evaluated (before any tenant code runs), as plain functions that take their receiver first, so that nothing trusted looks up a global or a prototype method the tenant can replace.
+// @ts-check
+
+const uncurry = Function.prototype.bind.bind(Function.prototype.call);
+const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
+/** @param {object} o @param {string | symbol} k @returns {(self: any) => any} */
+const getter = (o, k) => uncurry(/** @type {() => unknown} */ (Object.getOwnPropertyDescriptor(o, k)?.get));
+
+/** `Object.prototype.toString`-free brand check: the typed array's [[TypedArrayName]], or undefined for anything else. */
+const typedArrayName = getter(typedArrayProto, Symbol.toStringTag);
+
+export const I = Object.freeze({
+  __proto__: null,
+  U8: Uint8Array,
+  Map,
+  Promise,
+  TypeError,
+  parse: JSON.parse,
+  stringify: JSON.stringify,
+  freeze: Object.freeze,
+  keys: Object.keys,
+  isArray: Array.isArray,
+  floor: Math.floor,
+  defineProperty: Reflect.defineProperty,
+  /** @type {(v: unknown) => v is Uint8Array} */
+  isU8: (v) => typedArrayName(v) === 'Uint8Array',
+  u8Length: getter(typedArrayProto, 'length'),
+  u8Buffer: getter(typedArrayProto, 'buffer'),
+  u8Offset: getter(typedArrayProto, 'byteOffset'),
+  u8Set: uncurry(typedArrayProto.set),
+  mapGet: uncurry(Map.prototype.get),
+  mapSet: uncurry(Map.prototype.set),
+  mapDelete: uncurry(Map.prototype.delete),
+  promiseThen: uncurry(Promise.prototype.then),
+  stringSlice: uncurry(String.prototype.slice),
+  /** `String(v)` without the global: a template literal calls the intrinsic ToString. */
+  str: (/** @type {unknown} */ v) => `${v}`,
+});
+
+const setPrototypeOf = Reflect.setPrototypeOf;
+
+/**
+ * `d` as a property descriptor without a prototype: `defineProperty` reads a descriptor's fields with
+ * [[Get]], which would see `get`, `set` or `value` a tenant put on Object.prototype.
+ * @param {PropertyDescriptor} d
+ * @returns {PropertyDescriptor}
+ */
+export function nd(d) {
+  setPrototypeOf(d, null);
+  return d;
+}
+
+/**
+ * Appends `v` to the array `a` as an own data property (never a setter a tenant put on Array.prototype).
+ * @template T
+ * @param {T[]} a
+ * @param {T} v
+ */
+export function append(a, v) {
+  I.defineProperty(a, a.length, nd({ value: v, writable: true, enumerable: true, configurable: true }));
+}

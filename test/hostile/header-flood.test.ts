@@ -1,0 +1,48 @@
+// Hostile: a response with a flood of header fields (each one letter, the whole under maxResponseBytes) is refused by count and size in time proportional to what is allowed: an invalid response, the heartbeat never missed, the neighbour keeps answering.
+
+import t from 'tap';
+import { startService } from '../helpers/service.js';
+import { get, hostile, statsWhen, watchNeighbour } from './helpers.js';
+
+t.test('response header flood', async (t) => {
+  const svc = await startService(t, ['--workers', '1']);
+  const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
+  const { httpdid, port } = await svc.deploy(
+    hostile(`(r) => {
+      const n = Number(r.path.slice(1)) || 0;
+      const headers = {};
+      for (let i = 0; i < n; i++) headers['h' + i.toString(36)] = 'v';
+      if (r.querydict.big !== undefined) headers['x-big'] = 'v'.repeat(70000);
+      return { version: '1.1', statuscode: 200, headers, message: 'flood' };
+    }`),
+    { timeoutMs: 5000 },
+  );
+  const watch = watchNeighbour(neighbour.port, 50);
+  for (const n of [400000, 50000, 101]) {
+    const r = await get(port, `/${n}`);
+    t.equal(r.status, 500, `${n} header fields: an invalid response`);
+    t.match(r.text, /more than 100 header fields/, `${n}: says why`);
+  }
+  const big = await get(port, '/1?big=1');
+  t.equal(big.status, 500, 'one 70 KB field: an invalid response');
+  t.match(big.text, /header section is larger than 65536 bytes/, 'says why');
+  const ok = await get(port, '/100');
+  t.equal(ok.status, 200, '100 fields are allowed');
+  t.equal(ok.text, 'flood');
+  const report = await watch.stop();
+  t.equal(report.failed, 0, `neighbour: no request failed (${report.count} sent) ${report.failures.join('; ')}`);
+  t.ok(report.slowestMs < 2000, `neighbour: every answer within 2 s (slowest ${report.slowestMs.toFixed(0)} ms)`);
+  const stats = await statsWhen(svc.api, httpdid, (s) => s.outcomes.invalidResponse === 4);
+  const show = { body: { stats } };
+  t.equal(show.body.stats.outcomes.invalidResponse, 4, 'counted as invalid responses');
+  t.equal(show.body.stats.workerRestarts, 0, 'the worker never restarted');
+});
+
+t.test('the header limits are per server', async (t) => {
+  const svc = await startService(t, ['--workers', '1']);
+  const { port } = await svc.deploy(
+    hostile(`(r) => { const headers = {}; for (let i = 0; i < 300; i++) headers['h' + i] = 'v'; return { version: '1.1', statuscode: 200, headers, message: 'ok' }; }`),
+    { maxResponseHeaderFields: 500, maxResponseHeaderBytes: 131072 },
+  );
+  t.equal((await get(port, '/x')).status, 200, 'raised limits allow 300 fields');
+});
