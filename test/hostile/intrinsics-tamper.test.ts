@@ -37,9 +37,7 @@ function hi() { const b = new Uint8Array(2); b[0] = 104; b[1] = 105; return b; }
         if (r.status === 200) t.equal(r.text, 'hi', 'a 200 carries the handler body');
       }
     }
-    const { port } = await svc.deploy(
-      hostile(`(r) => { if (r.path === '/tamper') { ${tamper} } return { version: '1.1', statuscode: 200, headers: {}, message: new Uint8Array([104, 105]) }; }`),
-    );
+    const { port } = await svc.deploy(hostile(`(r) => { if (r.path === '/tamper') { ${tamper} } return { version: '1.1', statuscode: 200, headers: {}, message: new Uint8Array([104, 105]) }; }`));
     for (const path of ['/tamper', '/after', '/ok', '/after']) {
       const r = await get(port, path);
       t.ok(r.status === 200 || r.status >= 500, `in a request, ${path}: answered ${r.status} ${r.text.trim().slice(0, 80)}`);

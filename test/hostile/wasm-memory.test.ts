@@ -25,9 +25,7 @@ t.test('wasm memory is held to memoryMb', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
   const { httpdid, port } = await svc.deploy(
-    hostile(
-      `(r) => (${JSON.stringify(ATTACKS)}[r.path] ? (0, eval)('(' + ${JSON.stringify(ATTACKS)}[r.path] + ')')(r) : { version: '1.1', statuscode: 404, headers: {}, message: '' })`,
-    ),
+    hostile(`(r) => (${JSON.stringify(ATTACKS)}[r.path] ? (0, eval)('(' + ${JSON.stringify(ATTACKS)}[r.path] + ')')(r) : { version: '1.1', statuscode: 404, headers: {}, message: '' })`),
     { memoryMb: 32, timeoutMs: 5000 },
   );
   const worker = (await workersUp(svc.proc.pid ?? 0, 1)).serving[0] ?? 0;
@@ -71,7 +69,9 @@ t.test('wasm within the budget works', async (t) => {
   t.equal(r.text, `${64 * 65536} ${10 * 65536} true`);
   // A memory declared without a maximum counts at the whole budget: alone it works.
   const alone = await svc.deploy(
-    hostile(`() => { const m = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(${NO_MAX}))).exports.m; m.grow(100); return { version: '1.1', statuscode: 200, headers: {}, message: String(m.buffer.byteLength) }; }`),
+    hostile(
+      `() => { const m = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(${NO_MAX}))).exports.m; m.grow(100); return { version: '1.1', statuscode: 200, headers: {}, message: String(m.buffer.byteLength) }; }`,
+    ),
     { memoryMb: 32 },
   );
   t.equal((await get(alone.port, '/wasm')).text, String(101 * 65536), 'a memory without a maximum, alone');
