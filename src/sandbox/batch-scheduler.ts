@@ -55,6 +55,10 @@ export class BatchScheduler {
   #flushScheduled = false;
   /** A batch is being dispatched or running: the next one waits for it. */
   #batchRunning = false;
+  /** Requests dispatched to an isolate and not yet answered (answered at once when the host disposes their isolate). */
+  readonly #inflight = new Set<SandboxRequest>();
+  /** Ends the wait for the running batch's call (its isolate was disposed at a deadline), or null. */
+  #abandonRunning: ((inst: IsolateInstance) => void) | null = null;
 
   /**
    * @param bodies where the requests' bodies go while they are in flight (the map the isolates' body reader reads)
@@ -146,18 +150,31 @@ export class BatchScheduler {
       }
       r.state = 'batch';
       r.inst = inst;
+      this.#inflight.add(r);
       args.push(r.json, r.id, r.first, r.complete);
       if (r.t0 < oldest) oldest = r.t0;
     }
     // isolated-vm's timeout covers the synchronous run of the whole batch; it ends no later than the
     // deadline of its oldest request.
     const timeout = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - oldest)));
-    let out: [Array<RawResult | null>, unknown];
+    let out: [Array<RawResult | null>, unknown] | null;
     try {
-      out = await inst.dispatchBatch.apply(undefined, [args], { arguments: { copy: true }, result: { copy: true }, timeout });
+      const call = inst.dispatchBatch.apply(undefined, [args], { arguments: { copy: true }, result: { copy: true }, timeout });
+      // The call's late rejection after an abandonment (it returns only once the isolate's thread is free) changes nothing.
+      call.catch(() => undefined);
+      const abandoned = new Promise<null>((resolve) => {
+        this.#abandonRunning = (gone) => {
+          if (gone === inst) resolve(null);
+        };
+      });
+      out = await Promise.race([call, abandoned]);
     } catch (err) {
       return this.#batchFailed(inst, live, err);
+    } finally {
+      this.#abandonRunning = null;
     }
+    // Abandoned at a deadline: every request of the batch is already answered, the isolate disposed.
+    if (out === null) return;
     this.#console(out[1]);
     let overrun = false;
     for (let i = 0; i < live.length; i++) {
@@ -228,6 +245,7 @@ export class BatchScheduler {
           r.graced = false;
           r.state = 'queued';
           r.inst = null;
+          this.#inflight.delete(r);
           this.#queue.push(r);
           requeued = true;
         }
@@ -250,9 +268,25 @@ export class BatchScheduler {
       r.timer = setTimeout(() => this.#expire(r), BATCH_GRACE_MS);
     } else if (r.inst !== null) {
       // isolated-vm's own timeout covers only synchronous code; this deadline covers the rest
-      // (microtasks, a promise that never settles, a blocked body read) by disposing the isolate.
-      this.#isolates.replace(r.inst);
+      // (microtasks, a promise that never settles, a blocked body read, a built-in V8 cannot
+      // interrupt) by disposing the isolate.
+      this.#drop(r.inst);
     }
+  }
+
+  /**
+   * Disposes `inst` (replaced) and answers now every request still in flight on it: `timeout` past
+   * its deadline, else reset. The calls into it are not waited for: `dispose()` returns at once,
+   * while a call inside a non-interruptible built-in returns only when the built-in does.
+   */
+  #drop(inst: IsolateInstance): void {
+    this.#isolates.replace(inst);
+    for (const r of [...this.#inflight]) {
+      if (r.inst !== inst) continue;
+      this.#finish(r, r.deadlinePassed ? timeoutResult(this.#limits) : RESET);
+    }
+    // The next batch need not wait for the abandoned call (it goes to the replacement).
+    this.#abandonRunning?.(inst);
   }
 
   #console(raw: unknown): void {
@@ -263,6 +297,7 @@ export class BatchScheduler {
   #finish(r: SandboxRequest, result: InvokeResult): void {
     if (r.state === 'done') return;
     r.state = 'done';
+    this.#inflight.delete(r);
     if (r.timer !== null) clearTimeout(r.timer);
     r.timer = null;
     this.#bodies.delete(r.id);

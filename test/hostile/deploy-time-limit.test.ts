@@ -1,0 +1,43 @@
+// Hostile: module evaluation is bounded like a request: a top-level await followed by a spin, or one that never settles, is a 422 naming the cause within timeoutMs plus a bounded margin, never a hang; the neighbour keeps answering.
+
+import t from 'tap';
+import { freePort, startService } from '../helpers/service.js';
+import { hostile, watchNeighbour } from './helpers.js';
+
+const EMPTY_MODULE = '[0,97,115,109,1,0,0,0]';
+
+const CASES: Record<string, { source: string; reason: RegExp }> = {
+  'await wasm then spin': {
+    source: `await WebAssembly.compile(new Uint8Array(${EMPTY_MODULE})); for (;;) {}\nexport default () => ({});`,
+    reason: /exceeded the time limit \(300 ms\)/,
+  },
+  'spin in a callback of a top-level promise': {
+    source: `WebAssembly.compile(new Uint8Array(${EMPTY_MODULE})).then(() => { for (;;) {} });\nexport default () => ({});`,
+    reason: /exceeded the time limit \(300 ms\)/,
+  },
+  'top-level await that never settles': {
+    source: `await new Promise(() => {});\nexport default () => ({});`,
+    reason: /top-level await did not settle/,
+  },
+};
+
+t.test('module evaluation time', async (t) => {
+  const svc = await startService(t, ['--workers', '1']);
+  const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
+  const watch = watchNeighbour(neighbour.port);
+  for (const [name, { source, reason }] of Object.entries(CASES)) {
+    const t0 = performance.now();
+    const r = await svc.api('POST', '/servers', { host: '127.0.0.1', port: await freePort(), source, limits: { timeoutMs: 300 } });
+    const ms = performance.now() - t0;
+    t.equal(r.status, 422, `${name}: 422`);
+    t.equal(r.body.code, 'ISO_ERR_API_INVALID_SOURCE', `${name}: invalid source`);
+    t.match(r.body.message, reason, `${name}: says why (${r.body.message})`);
+    // Bounded: far below the 5 s isolated-vm waits before giving up on a script (a hang would hit tap's timeout).
+    t.ok(ms < 5000, `${name}: answered in ${ms.toFixed(0)} ms`);
+  }
+  const report = await watch.stop();
+  t.equal(report.failed, 0, `neighbour: no request failed (${report.count} sent)`);
+  t.ok(report.slowestMs < 2000, `neighbour: every answer within 2 s (slowest ${report.slowestMs.toFixed(0)} ms)`);
+  const list = await svc.api('GET', '/servers');
+  t.equal(list.body.length ?? list.body.servers?.length, 1, 'nothing was left deployed');
+});
