@@ -47,6 +47,12 @@ export interface IsolateInstance {
 export type BodyReader = (id: number, max: number) => Promise<unknown>;
 
 const FILENAME = 'handler.js';
+/**
+ * Time a deploy's instantiation (compile, prelude, tenant module evaluation, checks) may take past
+ * `timeoutMs` before the host disposes the isolate and refuses the source, ms: the host-side work
+ * of a large module, not tenant time.
+ */
+export const DEPLOY_MARGIN_MS = 500;
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug']);
 
 /** Console lines as they came out of the isolate, re-checked here: the tenant may have tampered with its own prelude's arrays. */
@@ -68,6 +74,27 @@ export function consoleLines(raw: unknown): ConsoleLines {
  */
 export async function instantiate(source: string, limits: SandboxLimits, hooks: SandboxHooks, reader: BodyReader): Promise<IsolateInstance> {
   const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => hooks.onCatastrophicError(m) });
+  // The host's own deadline: isolated-vm's timeouts bound each call, not what V8 runs between them
+  // (a callback of a top-level promise) nor a built-in it cannot interrupt.
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      if (!isolate.isDisposed) isolate.dispose();
+      reject(new SourceError(`module evaluation exceeded the time limit (${limits.timeoutMs} ms)`));
+    }, limits.timeoutMs + DEPLOY_MARGIN_MS);
+  });
+  const work = build(isolate, source, limits, hooks, reader);
+  // Whichever loses the race is settled later and changes nothing.
+  work.catch(() => undefined);
+  expired.catch(() => undefined);
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function build(isolate: ivm.Isolate, source: string, limits: SandboxLimits, hooks: SandboxHooks, reader: BodyReader): Promise<IsolateInstance> {
   try {
     const context = await isolate.createContext();
     let tenant: ivm.Module;
@@ -98,9 +125,14 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
       throw new SourceError(evaluationErrorText(err, isolate.isDisposed, limits.timeoutMs));
     }
     const drain = (await boot.namespace.get('drainLogs', { reference: true })) as ivm.Reference<() => Array<[string, string]>>;
-    const topLevel = consoleLines(await drain.apply(undefined, [], { result: { copy: true }, timeout: limits.timeoutMs }));
-    if (topLevel.length > 0) hooks.onConsole(topLevel);
-    const handlerType: unknown = await boot.namespace.get('handlerType', { copy: true });
+    let handlerType: unknown;
+    try {
+      const topLevel = consoleLines(await drain.apply(undefined, [], { result: { copy: true }, timeout: limits.timeoutMs }));
+      if (topLevel.length > 0) hooks.onConsole(topLevel);
+      handlerType = await boot.namespace.get('handlerType', { copy: true });
+    } catch (err) {
+      throw new SourceError(evaluationErrorText(err, isolate.isDisposed, limits.timeoutMs));
+    }
     if (handlerType !== 'function') {
       throw new SourceError(
         handlerType === 'undefined'

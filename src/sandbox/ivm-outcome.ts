@@ -90,5 +90,8 @@ export function sourceErrorText(err: unknown): string {
 export function evaluationErrorText(err: unknown, disposed: boolean, timeoutMs: number): string {
   if (disposed) return 'module evaluation exceeded the memory limit';
   const msg = sourceErrorText(err);
+  // A top-level await that never settled: evaluation returned with the bootstrap's own bindings
+  // still uninitialized (the tenant cannot name them: they live in the bootstrap's module scope).
+  if (/^ReferenceError: (handlerType|drainLogs) is not defined$/.test(msg)) return 'module evaluation did not finish: a top-level await did not settle';
   return isTimedOut(msg) ? `module evaluation exceeded the time limit (${timeoutMs} ms)` : `module evaluation failed: ${msg}`;
 }

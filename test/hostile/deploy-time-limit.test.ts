@@ -30,8 +30,8 @@ t.test('module evaluation time', async (t) => {
     const r = await svc.api('POST', '/servers', { host: '127.0.0.1', port: await freePort(), source, limits: { timeoutMs: 300 } });
     const ms = performance.now() - t0;
     t.equal(r.status, 422, `${name}: 422`);
-    t.equal(r.body.code, 'ISO_ERR_API_INVALID_SOURCE', `${name}: invalid source`);
-    t.match(r.body.message, reason, `${name}: says why (${r.body.message})`);
+    t.equal(r.body.error.code, 'ISO_ERR_API_INVALID_SOURCE', `${name}: invalid source`);
+    t.match(r.body.error.message, reason, `${name}: says why (${r.body.error.message})`);
     // Bounded: far below the 5 s isolated-vm waits before giving up on a script (a hang would hit tap's timeout).
     t.ok(ms < 5000, `${name}: answered in ${ms.toFixed(0)} ms`);
   }
