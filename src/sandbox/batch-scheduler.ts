@@ -2,7 +2,7 @@
 
 import type { BodySource } from './body-source.js';
 import { consoleLines, type IsolateInstance, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
-import { crashed, failureOutcome, type InvokeResult, RESET, type RawResult, resultOutcome, stoppedByTimeout, timeoutResult } from './ivm-outcome.js';
+import { crashed, failureOutcome, isUnhandledRejection, unhandledRejectionLine, type InvokeResult, RESET, type RawResult, resultOutcome, stoppedByTimeout, timeoutResult } from './ivm-outcome.js';
 import type { IsolateReplacement } from './replacement.js';
 
 /**
@@ -169,7 +169,8 @@ export class BatchScheduler {
       });
       out = await Promise.race([call, abandoned]);
     } catch (err) {
-      return this.#batchFailed(inst, live, err);
+      out = await this.#afterRejection(inst, err);
+      if (out === null) return this.#batchFailed(inst, live, err);
     } finally {
       this.#abandonRunning = null;
     }
@@ -206,8 +207,37 @@ export class BatchScheduler {
       this.#finish(r, resultOutcome([kind, text, bytes], this.#limits));
       if (kind === 'memory') this.#isolates.replace(inst);
     } catch (err) {
+      if (isUnhandledRejection(err, inst.isolate.isDisposed)) {
+        this.#hooks.onConsole([unhandledRejectionLine(err)]);
+        try {
+          const [raw, logs] = await inst.takeSettled.apply(undefined, [r.id], { arguments: { copy: true }, result: { copy: true }, timeout: SALVAGE_TIMEOUT_MS });
+          this.#console(logs);
+          if (raw !== null) {
+            this.#finish(r, resultOutcome(raw, this.#limits));
+            if (raw[0] === 'memory') this.#isolates.replace(inst);
+            return;
+          }
+        } catch {
+          // Not recoverable: the isolate goes.
+        }
+      }
       this.#isolates.replace(inst);
       this.#finish(r, failureOutcome(err, r.deadlinePassed, this.#limits));
+    }
+  }
+
+  /**
+   * A batch call failed: if by an unhandled rejection (the batch itself completed), logs it to the
+   * tenant's console and returns the batch's results; else null.
+   */
+  async #afterRejection(inst: IsolateInstance, err: unknown): Promise<[Array<RawResult | null>, unknown] | null> {
+    if (!isUnhandledRejection(err, inst.isolate.isDisposed)) return null;
+    this.#hooks.onConsole([unhandledRejectionLine(err)]);
+    try {
+      const [results, logs] = await inst.takeLast.apply(undefined, [], { result: { copy: true }, timeout: SALVAGE_TIMEOUT_MS });
+      return results === null ? null : [results, logs];
+    } catch {
+      return null;
     }
   }
 

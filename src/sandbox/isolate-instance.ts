@@ -41,6 +41,10 @@ export interface IsolateInstance {
   readonly awaitResult: ivm.Reference<(id: number) => Promise<[string, string, Uint8Array | null, unknown]>>;
   /** After a batch timed out: `[results of the requests that finished, console lines]`. */
   readonly salvage: ivm.Reference<() => [Array<RawResult | null>, unknown]>;
+  /** After a batch call failed with an unhandled rejection: `[results of the last completed batch or null, console lines]`. */
+  readonly takeLast: ivm.Reference<() => [Array<RawResult | null> | null, unknown]>;
+  /** After an awaitResult call failed with an unhandled rejection: `[its settled result or null, console lines]`. */
+  readonly takeSettled: ivm.Reference<(id: number) => [RawResult | null, unknown]>;
 }
 
 /** Pulls body bytes for the isolate: `(request id, max bytes or -1) → fresh bytes`. */
@@ -149,6 +153,8 @@ async function build(isolate: ivm.Isolate, source: string, limits: SandboxLimits
       dispatchBatch: await ref<IsolateInstance['dispatchBatch'] extends ivm.Reference<infer F> ? F : never>('dispatchBatch'),
       awaitResult: await ref<IsolateInstance['awaitResult'] extends ivm.Reference<infer F> ? F : never>('awaitResult'),
       salvage: await ref<IsolateInstance['salvage'] extends ivm.Reference<infer F> ? F : never>('salvage'),
+      takeLast: await ref<IsolateInstance['takeLast'] extends ivm.Reference<infer F> ? F : never>('takeLast'),
+      takeSettled: await ref<IsolateInstance['takeSettled'] extends ivm.Reference<infer F> ? F : never>('takeSettled'),
     };
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();

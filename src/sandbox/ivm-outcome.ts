@@ -36,6 +36,22 @@ export function stoppedByTimeout(err: unknown, disposed: boolean): boolean {
   return !disposed && isTimedOut(messageOf(err));
 }
 
+/**
+ * A failed call that was not stopped by a timeout, a memory limit or a disposal: isolated-vm
+ * reports an unhandled rejection left at the call's microtask checkpoint as the call's error
+ * (the call itself completed; its results can be taken from the bootstrap).
+ * @param disposed the isolate is gone
+ */
+export function isUnhandledRejection(err: unknown, disposed: boolean): boolean {
+  const message = messageOf(err);
+  return !disposed && !isTimedOut(message) && !isMemoryLimit(message) && !/disposed/i.test(message);
+}
+
+/** The tenant console line that reports an unhandled rejection. */
+export function unhandledRejectionLine(err: unknown): readonly [string, string] {
+  return ['error', `[isohttpd] unhandled promise rejection: ${messageOf(err).slice(0, 1024)}`];
+}
+
 /** `crashed`, with what the client is told. */
 export function crashed(detail: string): InvokeResult {
   return { outcome: 'crashed', detail };

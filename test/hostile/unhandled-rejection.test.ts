@@ -28,8 +28,13 @@ t.test('unhandled rejection beside a response', async (t) => {
   );
   const logs = await svc.api('GET', `/servers/${httpdid}/logs`);
   const text = JSON.stringify(logs.body);
-  t.match(text, /unhandled rejection.*nobody catches me/i, 'logged to the tenant console');
-  t.match(text, /late and uncaught/, 'the async one too');
-  const show = await svc.api('GET', `/servers/${httpdid}`);
+  t.match(text, /\[isohttpd\] unhandled promise rejection: .*nobody catches me/, 'logged to the tenant console');
+  t.match(text, /\[isohttpd\] unhandled promise rejection: .*late and uncaught/, 'the async one too');
+  // Stats reach the control process with the worker's heartbeat: wait until all 6 answers are counted.
+  let show = await svc.api('GET', `/servers/${httpdid}`);
+  for (const end = Date.now() + 5000; Date.now() < end && show.body.stats.outcomes.ok < 6; await new Promise((res) => setTimeout(res, 100))) {
+    show = await svc.api('GET', `/servers/${httpdid}`);
+  }
+  t.equal(show.body.stats.outcomes.ok, 6, 'every request counted as ok');
   t.equal(show.body.stats.outcomes.crashed, 0, 'nothing counted as crashed');
 });

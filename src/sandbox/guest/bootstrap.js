@@ -191,6 +191,7 @@ export function dispatchBatch(batch) {
   }
   const out = done;
   done = [];
+  last = out;
   return [out, drainLogs()];
 }
 
@@ -213,7 +214,10 @@ export function awaitResult(id) {
   const p = mapGet(waiting, id);
   mapDelete(waiting, id);
   if (p === undefined) return ['invalid', 'no such request', null, drainLogs()];
-  return promiseThen(p, (/** @type {RawResult} */ r) => [r[0], r[1], r[2], drainLogs()]);
+  return promiseThen(p, (/** @type {RawResult} */ r) => {
+    mapSet(settledResults, id, r);
+    return [r[0], r[1], r[2], drainLogs()];
+  });
 }
 
 /**
@@ -310,4 +314,32 @@ function serialize(res) {
   } catch (e) {
     return ['invalid', 'response could not be serialized: ' + describe(e), null];
   }
+}
+
+// After a call whose results were ready but which isolated-vm failed with an unhandled rejection
+// left at its microtask checkpoint, the host takes them here (src/sandbox/batch-scheduler.ts).
+/** @type {Array<RawResult | null> | null} */
+let last = null;
+/** @type {Map<number, RawResult>} */
+const settledResults = new I.Map();
+
+/**
+ * The results of the last batch that completed, once (then null), and the console lines since.
+ * @returns {[Array<RawResult | null> | null, ConsoleLine[]]}
+ */
+export function takeLast() {
+  const out = last;
+  last = null;
+  return [out, drainLogs()];
+}
+
+/**
+ * The settled result of awaited request `id`, once (then null), and the console lines since.
+ * @param {number} id
+ * @returns {[RawResult | null, ConsoleLine[]]}
+ */
+export function takeSettled(id) {
+  const r = mapGet(settledResults, id);
+  mapDelete(settledResults, id);
+  return [r === undefined ? null : r, drainLogs()];
 }
