@@ -186,8 +186,9 @@ export class BatchScheduler {
         r.state = 'waiting';
         void this.#await(r, inst);
       } else {
-        if (raw[0] === 'memory') overrun = true;
-        this.#finish(r, resultOutcome(raw, this.#limits));
+        const result = resultOutcome(raw, this.#limits);
+        if (result.outcome === 'memory') overrun = true;
+        this.#finish(r, result);
       }
     }
     // Refused memory over its budget: the isolate may hold up to it, and goes (its pending requests are reset).
@@ -204,8 +205,9 @@ export class BatchScheduler {
         timeout: remaining,
       });
       this.#console(logs);
-      this.#finish(r, resultOutcome([kind, text, bytes], this.#limits));
-      if (kind === 'memory') this.#isolates.replace(inst);
+      const result = resultOutcome([kind, text, bytes], this.#limits);
+      this.#finish(r, result);
+      if (result.outcome === 'memory') this.#isolates.replace(inst);
     } catch (err) {
       if (isUnhandledRejection(err, inst.isolate.isDisposed)) {
         this.#hooks.onConsole([unhandledRejectionLine(err)]);
@@ -213,8 +215,9 @@ export class BatchScheduler {
           const [raw, logs] = await inst.takeSettled.apply(undefined, [r.id], { arguments: { copy: true }, result: { copy: true }, timeout: SALVAGE_TIMEOUT_MS });
           this.#console(logs);
           if (raw !== null) {
-            this.#finish(r, resultOutcome(raw, this.#limits));
-            if (raw[0] === 'memory') this.#isolates.replace(inst);
+            const result = resultOutcome(raw, this.#limits);
+            this.#finish(r, result);
+            if (result.outcome === 'memory') this.#isolates.replace(inst);
             return;
           }
         } catch {

@@ -31,6 +31,15 @@ function isMemoryLimit(message: string): boolean {
   return /memory limit/i.test(message);
 }
 
+/**
+ * V8's ArrayBuffer allocator refused an allocation: isolated-vm's limited allocator is over the
+ * isolate's memory limit (`RangeError: Array buffer allocation failed`), whether the handler let it
+ * through or caught it and rethrew its message.
+ */
+function isAllocatorKill(text: string): boolean {
+  return /Array buffer allocation failed|ArrayBuffer allocation failed/i.test(text);
+}
+
 /** Whether a failed batch call was stopped by isolated-vm's timeout, leaving an isolate whose finished results can be salvaged. */
 export function stoppedByTimeout(err: unknown, disposed: boolean): boolean {
   return !disposed && isTimedOut(messageOf(err));
@@ -75,12 +84,13 @@ export function timeoutResult(limits: OutcomeLimits): InvokeResult {
 export function failureOutcome(err: unknown, deadlinePassed: boolean, limits: OutcomeLimits): InvokeResult {
   const message = messageOf(err);
   if (deadlinePassed || isTimedOut(message)) return timeoutResult(limits);
-  if (isMemoryLimit(message)) return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB)` };
+  if (isMemoryLimit(message) || isAllocatorKill(message)) return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB)` };
   return RESET;
 }
 
 /** What the bootstrap returned for one request: `ok` once the response passes validation, else `exception` or `invalidResponse`. */
 export function resultOutcome([kind, text, bytes]: RawResult, limits: OutcomeLimits): InvokeResult {
+  if (kind === 'exception' && isAllocatorKill(text)) return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB): ${text}` };
   if (kind === 'exception') return { outcome: 'exception', detail: `handler raised: ${text}` };
   // The guest's containment refused an allocation over the server's budget (wasm memory, a resizable buffer): the isolate is replaced.
   if (kind === 'memory') return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB): ${text}` };

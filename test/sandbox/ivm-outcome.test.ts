@@ -136,3 +136,14 @@ t.test('a refused source: compile errors with their position, module evaluation 
   t.ok(isolate.isDisposed, 'over the memory limit, isolated-vm disposed the isolate');
   t.equal(evaluationErrorText(grow, isolate.isDisposed, 20_000), 'module evaluation exceeded the memory limit');
 });
+
+t.test('an ArrayBuffer allocation refused over the memory limit: `memory`, caught or not', async (t) => {
+  const { err, disposed } = await failure(t, '() => new ArrayBuffer(64 * 1024 * 1024)');
+  t.match(err, { message: /Array buffer allocation failed/ }, 'the real message (the allocator refused it)');
+  t.notOk(disposed, 'the isolate is still there: only the outcome says memory');
+  t.same(failureOutcome(err, false, LIMITS), MEMORY, 'thrown across the boundary: memory');
+  // Caught by the bootstrap as the handler's exception: the text is the error's message.
+  const text = (err as Error).message;
+  t.same(resultOutcome(['exception', text, null], LIMITS), { outcome: 'memory', detail: `handler exceeded its memory limit (16 MiB): ${text}` }, 'as a handler exception: memory');
+  t.same(resultOutcome(['exception', 'boom', null], LIMITS), { outcome: 'exception', detail: 'handler raised: boom' }, 'another exception stays an exception');
+});
