@@ -29,7 +29,10 @@ t.test('a crash is charged to the server whose request was running', async (t) =
   t.equal(c.workerRestarts, 1, 'the culprit: charged with the restart');
   t.equal(n.outcomes.crashed, 0, 'the neighbour: nothing crashed');
   t.equal(n.workerRestarts, 0, 'the neighbour: not charged');
-  const exits = svc.output().split('\n').filter((l) => l.includes('sandbox worker exited'));
+  const exits = svc
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('sandbox worker exited'));
   t.equal(exits.length, 1, 'the exit is logged once');
   t.match(exits[0] ?? '', /SIGKILL/, 'with its signal');
   t.match(exits[0] ?? '', new RegExp(`"httpdid":${culprit.httpdid}[,}]`), 'and with the server it was running');

@@ -235,7 +235,8 @@ export class WorkerPool extends EventEmitter {
       `sandbox worker exited (${cause}); starting a replacement`,
     );
     for (const httpdid of blamed) {
-      const reason = catastrophic !== null ? 'its handler crashed the sandbox worker (catastrophic isolate error)' : `its request was running when the sandbox worker died (${cause})`;
+      const reason =
+        catastrophic !== null ? 'its handler crashed the sandbox worker (catastrophic isolate error)' : `it crashed the sandbox worker (its request was running when the worker died: ${cause})`;
       this.emit('crash', httpdid, reason);
     }
     slot.worker = this.#restart(slot);
