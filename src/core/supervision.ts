@@ -3,8 +3,13 @@
 /** How often the control process pings each worker (the heartbeat), ms. */
 export const HEARTBEAT_INTERVAL_MS = 250;
 
-/** How long a worker has to answer a heartbeat before it is killed and replaced, ms. */
-export const HEARTBEAT_TIMEOUT_MS = 1000;
+/**
+ * How long a worker may go without answering any heartbeat before it is killed and replaced, ms. Only
+ * time the control process itself was running counts: if its own heartbeat timer fired late (the
+ * machine is loaded), the lateness is not held against the worker. A slow worker answers late and
+ * lives; a blocked one (an event loop that does not come back) does not.
+ */
+export const HEARTBEAT_DEAD_MS = 3000;
 
 /** Back-off between attempts to replace a worker that keeps dying: the first replacement is immediate, then it starts here and doubles, ms. */
 export const RESTART_BACKOFF_MIN_MS = 50;

@@ -36,14 +36,19 @@ export class StatsBook {
   readonly #retired = new Map<number, Retired>();
   readonly #restarts = new Map<number, number>();
 
-  /** Keeps what a worker that is gone (or no longer hosts the server) last reported; its in-flight requests count as crashed if it died. */
-  retire(httpdid: number, c: ServerCounters, crashedInFlight: boolean): void {
+  /**
+   * Keeps what a worker that is gone (or no longer hosts the server) last reported (`c`, if it reported
+   * anything), plus `crashed` requests it lost by dying while running them.
+   */
+  retire(httpdid: number, c: ServerCounters | undefined, crashed: number): void {
     const acc = this.#retired.get(httpdid) ?? { outcomes: zero(), latency: emptyHistogram(), bytesIn: 0, bytesOut: 0 };
-    for (const o of OUTCOMES) acc.outcomes[o] += c.outcomes[o];
-    if (crashedInFlight) acc.outcomes.crashed += c.inFlight;
-    mergeInto(acc.latency, c.latency);
-    acc.bytesIn += c.bytesIn;
-    acc.bytesOut += c.bytesOut;
+    acc.outcomes.crashed += crashed;
+    if (c !== undefined) {
+      for (const o of OUTCOMES) acc.outcomes[o] += c.outcomes[o];
+      mergeInto(acc.latency, c.latency);
+      acc.bytesIn += c.bytesIn;
+      acc.bytesOut += c.bytesOut;
+    }
     this.#retired.set(httpdid, acc);
   }
 

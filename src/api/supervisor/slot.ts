@@ -33,6 +33,13 @@ export interface Slot {
   readonly backoff: RestartBackoff;
   /** The server a catastrophic error was blamed on, reported just before the worker exits. */
   blamed: number | null;
+  /**
+   * The servers with requests in their sandbox on the worker now, with their requests in flight, as
+   * the worker last said (heartbeat answer, or a `running` message since): whom a crash is charged to.
+   */
+  running: Map<number, number>;
+  /** Why the control process killed the worker (a missed heartbeat), for the exit log; null if it did not. */
+  killedFor: string | null;
 }
 
 /** Sends one server (with its handle) to a worker; resolves once it listens. @throws IsoError with the worker's code. */

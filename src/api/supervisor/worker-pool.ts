@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
 import { DRAIN_REPLY_SLACK_MS } from '../../core/supervision.js';
-import type { FromWorker, WorkerInfo } from '../../host/worker/protocol.js';
+import type { FromWorker, Reply, WorkerInfo } from '../../host/worker/protocol.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Log } from './log.js';
 import { prepareRedeploy, type PreparedRedeploy } from './redeploy.js';
@@ -19,8 +19,9 @@ export type { OutcomeCounts, ServerStats } from './server-stats.js';
 export type { DeploySpec } from './slot.js';
 
 /**
- * Events: `crash` (httpdid, reason) when a worker died because of a server's handler
- * (a catastrophic isolate error blamed on it); `console` (httpdid, time, lines) for handler output.
+ * Events: `crash` (httpdid, reason) when a worker died while a server's request was running in it
+ * (or a catastrophic isolate error was blamed on it), once per blamed server; `console` (httpdid,
+ * time, lines) for handler output.
  */
 export class WorkerPool extends EventEmitter {
   readonly #log: Log;
@@ -68,6 +69,8 @@ export class WorkerPool extends EventEmitter {
       lastStats: {},
       backoff: new RestartBackoff(),
       blamed: null,
+      running: new Map(),
+      killedFor: null,
     };
     this.#slots.push(slot);
     this.#watch(slot, worker);
@@ -146,13 +149,12 @@ export class WorkerPool extends EventEmitter {
     this.#book.forget(httpdid);
   }
 
-  /** Moves the counts a slot reported for a server into the retired totals. */
-  #retire(slot: Slot, httpdid: number, crashedInFlight = false): void {
+  /** Moves the counts a slot reported for a server into the retired totals, with `crashed` requests lost (its worker died running them). */
+  #retire(slot: Slot, httpdid: number, crashed = 0): void {
     const c = slot.lastStats[String(httpdid)];
-    if (c === undefined) return;
-    // Requests in flight on a worker that died are counted as crashed.
-    this.#book.retire(httpdid, c, crashedInFlight);
     delete slot.lastStats[String(httpdid)];
+    if (c === undefined && crashed === 0) return;
+    this.#book.retire(httpdid, c, crashed);
   }
 
   /**
@@ -172,8 +174,19 @@ export class WorkerPool extends EventEmitter {
   }
 
   #watch(slot: Slot, worker: WorkerProcess): void {
+    worker.on('reply', (msg: Reply) => {
+      // A heartbeat answer: who runs a request now (replaces what the worker said before).
+      if (msg.ok && msg.running !== undefined && !worker.exited) {
+        slot.running = new Map(msg.running.map((id) => [id, msg.stats?.[String(id)]?.inFlight ?? 1]));
+      }
+    });
     worker.on('message', (msg: FromWorker) => {
-      if (msg.op === 'outcome') {
+      if (msg.op === 'running') {
+        for (const [id, n] of Object.entries(msg.inFlight)) {
+          if (n > 0) slot.running.set(Number(id), n);
+          else slot.running.delete(Number(id));
+        }
+      } else if (msg.op === 'outcome') {
         this.#log.warn({ httpdid: msg.httpdid, outcome: msg.outcome, detail: msg.detail }, 'handler request did not end ok');
       } else if (msg.op === 'throttled') {
         this.#log.warn(
@@ -187,24 +200,54 @@ export class WorkerPool extends EventEmitter {
         this.#log.error({ httpdid: msg.httpdid, worker: slot.index, detail: msg.message }, 'catastrophic isolate error; the worker is being replaced');
       }
     });
-    worker.once('exit', (code: number | null, signal: string | null) => {
-      if (slot.live === worker) slot.live = null;
-      if (this.#closing) return;
-      for (const httpdid of slot.specs.keys()) {
-        this.#retire(slot, httpdid, true);
-        this.#book.restarted(httpdid);
-      }
-      slot.lastStats = {};
-      const blamed = slot.blamed;
-      slot.blamed = null;
-      this.#log.error({ worker: slot.index, pid: worker.pid, code, signal }, 'sandbox worker exited; starting a replacement');
-      if (blamed !== null) this.emit('crash', blamed, 'its handler crashed the sandbox worker (catastrophic isolate error)');
-      slot.worker = this.#restart(slot);
-      slot.worker.catch(() => undefined);
-    });
+    worker.once('exit', (code: number | null, signal: string | null) => this.#exited(slot, worker, code, signal));
   }
 
-  /** Starts a replacement worker for a slot (after its back-off) and hosts the slot's servers on it again. */
+  /**
+   * A slot's worker exited, in whatever state (serving, or being given its servers): charge the
+   * servers whose requests were running in it (or the one a catastrophic error named), log the exit
+   * once with its cause, and start a replacement (after the slot's back-off; never given up).
+   */
+  #exited(slot: Slot, worker: WorkerProcess, code: number | null, signal: string | null): void {
+    const current = slot.live === worker;
+    if (current) slot.live = null;
+    if (this.#closing) return;
+    // Only the slot's current worker has a say in the slot's state; a replacement that died while it
+    // was being given its servers is not `live` yet and was running nothing.
+    const running = current ? slot.running : new Map<number, number>();
+    const catastrophic = current ? slot.blamed : null;
+    const killedFor = current ? slot.killedFor : null;
+    slot.running = new Map();
+    slot.blamed = null;
+    slot.killedFor = null;
+    const blamed = catastrophic !== null ? [catastrophic] : [...running.keys()].filter((id) => slot.specs.has(id));
+    if (current) {
+      for (const httpdid of slot.specs.keys()) {
+        const lost = blamed.includes(httpdid) ? Math.max(running.get(httpdid) ?? 0, 1) : 0;
+        this.#retire(slot, httpdid, lost);
+        if (lost > 0) this.#book.restarted(httpdid);
+      }
+      slot.lastStats = {};
+    }
+    const cause = catastrophic !== null ? 'catastrophic isolate error' : killedFor !== null ? killedFor : signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
+    this.#log.error(
+      { worker: slot.index, pid: worker.pid, code, signal, cause, httpdid: blamed[0] ?? null, httpdids: blamed, redeploying: !current },
+      `sandbox worker exited (${cause}); starting a replacement`,
+    );
+    for (const httpdid of blamed) {
+      const reason =
+        catastrophic !== null ? 'its handler crashed the sandbox worker (catastrophic isolate error)' : `it crashed the sandbox worker (its request was running when the worker died: ${cause})`;
+      this.emit('crash', httpdid, reason);
+    }
+    slot.worker = this.#restart(slot);
+    slot.worker.catch(() => undefined);
+  }
+
+  /**
+   * Starts a replacement worker for a slot (after its back-off) and hosts the slot's servers on it
+   * again. The replacement is watched from the moment it is taken: if it dies meanwhile, its exit
+   * starts the next attempt, and this one resolves to that attempt's worker.
+   */
   async #restart(slot: Slot): Promise<WorkerProcess> {
     for (;;) {
       const delay = slot.backoff.next();
@@ -217,16 +260,20 @@ export class WorkerPool extends EventEmitter {
         this.#log.error({ worker: slot.index, err }, 'sandbox worker failed to start; retrying');
         continue;
       }
+      if (worker.exited) continue;
+      this.#watch(slot, worker);
       for (const spec of slot.specs.values()) {
+        if (worker.exited) break;
         try {
           await hostOn(worker, spec);
         } catch (err) {
           this.#log.error({ httpdid: spec.httpdid, err }, 'redeploy after worker restart failed');
         }
       }
+      // Died while being given its servers: its exit has started the next attempt already.
+      if (worker.exited) return slot.worker;
       this.#log.info({ worker: slot.index, pid: worker.pid, servers: slot.specs.size }, 'sandbox worker replaced');
       slot.backoff.started(() => !worker.exited);
-      this.#watch(slot, worker);
       slot.live = worker;
       return worker;
     }

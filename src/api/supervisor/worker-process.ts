@@ -11,7 +11,7 @@ type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'i
 
 const WORKER_MAIN = new URL('../../host/worker/main.js', import.meta.url);
 
-/** Events: `message` (FromWorker other than replies), `exit` (code, signal). */
+/** Events: `message` (FromWorker other than replies), `reply` (each reply, as it arrives, before its request resolves), `exit` (code, signal). */
 export class WorkerProcess extends EventEmitter {
   readonly #child: ChildProcess;
   readonly #runtime: WorkerRuntime;
@@ -25,6 +25,7 @@ export class WorkerProcess extends EventEmitter {
     this.#runtime = runtime;
     child.on('message', (msg: FromWorker) => {
       if (msg.op === 'reply') {
+        this.emit('reply', msg);
         const p = this.#pending.get(msg.id);
         if (p === undefined) return;
         this.#pending.delete(msg.id);

@@ -20,6 +20,8 @@ export interface WorkerHooks {
   onCatastrophic(httpdid: number, message: string): void;
   /** The activity of the worker's servers, shared by their CPU shares. */
   readonly contention: Contention;
+  /** A server's requests in its sandbox went from 0 to 1, or back to 0 (the control process is told, for crash blame). */
+  running(httpdid: number): void;
 }
 
 /**
@@ -165,12 +167,18 @@ export class HostedServer {
         const version = this.#current;
         const { contention } = this.#hooks;
         version.enter();
-        if (this.#counters.started()) contention.busy();
+        if (this.#counters.started()) {
+          contention.busy();
+          this.#hooks.running(httpdid);
+        }
         contention.started(httpdid);
         try {
           return await version.sandbox.invoke(json, body);
         } finally {
-          if (this.#counters.ended()) contention.idle();
+          if (this.#counters.ended()) {
+            contention.idle();
+            this.#hooks.running(httpdid);
+          }
           if (version.leave()) void this.#dispose(version);
         }
       },

@@ -26,7 +26,23 @@ function onCatastrophic(httpdid: number, message: string): void {
   setTimeout(die, CATASTROPHIC_EXIT_MS).unref();
 }
 
-const hooks: WorkerHooks = { send: (msg) => send(msg), onCatastrophic, contention: new Contention() };
+/** Servers whose requests in their sandbox went from 0 to 1 or back to 0 this event-loop turn (told once per turn). */
+const justRunning = new Set<number>();
+
+/** Tells the control process, once per event-loop turn, which servers started or stopped running requests (crash blame). */
+function running(httpdid: number): void {
+  if (justRunning.size === 0) setImmediate(flushRunning);
+  justRunning.add(httpdid);
+}
+
+function flushRunning(): void {
+  const inFlight: Record<string, number> = {};
+  for (const id of justRunning) inFlight[String(id)] = hosted.get(id)?.inFlight ?? 0;
+  justRunning.clear();
+  send({ op: 'running', inFlight });
+}
+
+const hooks: WorkerHooks = { send: (msg) => send(msg), onCatastrophic, contention: new Contention(), running };
 
 function hostedOrThrow(httpdid: number): HostedServer {
   const h = hosted.get(httpdid);
@@ -85,9 +101,14 @@ function snapshot(): Record<string, ServerCounters> {
   return out;
 }
 
+/** The servers with a request in their sandbox now (the heartbeat answer). */
+function runningNow(): number[] {
+  return [...hosted.values()].filter((h) => h.inFlight > 0).map((h) => h.httpdid);
+}
+
 process.on('message', (raw: ToWorker, handle: unknown) => {
   if (raw.op === 'ping') {
-    send({ op: 'reply', id: raw.id, ok: true, stats: snapshot() });
+    send({ op: 'reply', id: raw.id, ok: true, stats: snapshot(), running: runningNow() });
     for (const h of hosted.values()) h.sampleHeap();
     return;
   }

@@ -51,9 +51,18 @@ export interface ServerCounters {
   heapUsed: number;
 }
 
-/** The answer to one control request, matched by `id`. A `ping` answer carries the counters, keyed by httpdid. */
+/**
+ * The answer to one control request, matched by `id`. A `ping` answer carries the counters, keyed by
+ * httpdid, and `running`: the servers with a request inside their sandbox right now (crash blame).
+ */
 export type Reply =
-  | { readonly op: 'reply'; readonly id: number; readonly ok: true; readonly stats?: Readonly<Record<string, ServerCounters>> }
+  | {
+      readonly op: 'reply';
+      readonly id: number;
+      readonly ok: true;
+      readonly stats?: Readonly<Record<string, ServerCounters>>;
+      readonly running?: readonly number[];
+    }
   | { readonly op: 'reply'; readonly id: number; readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 /** Worker → control. */
@@ -70,5 +79,11 @@ export type FromWorker =
   | { readonly op: 'console'; readonly httpdid: number; readonly time: number; readonly lines: ReadonlyArray<readonly [string, string]> }
   /** A server went over its CPU share: its new requests get 503 for `coolDownMs` (see cpu-share.ts); `refusedBefore` counts earlier refusals on this worker. */
   | { readonly op: 'throttled'; readonly httpdid: number; readonly share: number; readonly coolDownMs: number; readonly refusedBefore: number }
+  /**
+   * Servers whose requests in their sandbox went from 0 to 1 or more, or back to 0, since the last
+   * such message (one message per event-loop turn at most), with their requests in flight now: the
+   * control process blames those with requests in flight if the worker dies.
+   */
+  | { readonly op: 'running'; readonly inFlight: Readonly<Record<string, number>> }
   /** isolated-vm lost control of an isolate; the worker exits right after this. */
   | { readonly op: 'catastrophic'; readonly httpdid: number; readonly message: string };

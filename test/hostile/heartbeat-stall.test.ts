@@ -1,0 +1,53 @@
+// Hostile (supervision): a worker whose event loop is stopped for a while (SIGSTOP, as a loaded machine can starve it) is not killed if it comes back within the heartbeat window; one stopped longer is killed, replaced, and (idle) charged to nobody.
+
+import t from 'tap';
+import { HEARTBEAT_DEAD_MS } from '../../src/core/supervision.js';
+import { startService } from '../helpers/service.js';
+import { workersUp } from '../helpers/workers.js';
+import { get, hostile } from './helpers.js';
+
+async function serves(port: number, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if ((await get(port, '/ok')).status === 200) return true;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  return false;
+}
+
+t.test('a worker stopped for 1.5 s is slow, not dead: kept with its servers', async (t) => {
+  const svc = await startService(t, ['--workers', '1']);
+  const a = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "a" })'));
+  t.equal((await get(a.port, '/ok')).status, 200, 'served');
+  const worker = (await workersUp(svc.proc.pid ?? 0, 1)).serving[0] ?? 0;
+  process.kill(worker, 'SIGSTOP');
+  await new Promise((res) => setTimeout(res, 1500));
+  process.kill(worker, 'SIGCONT');
+  t.ok(await serves(a.port, 2000), 'serves again');
+  // Well past the window: a kill, had there been one, would have been logged by now.
+  await new Promise((res) => setTimeout(res, HEARTBEAT_DEAD_MS));
+  t.equal((await workersUp(svc.proc.pid ?? 0, 1)).serving[0], worker, 'the same worker');
+  t.notMatch(svc.output(), /sandbox worker exited|answered no heartbeat/, 'no kill, no exit');
+  t.equal((await svc.api('GET', `/servers/${a.httpdid}`)).body.stats.workerRestarts, 0, 'no restart');
+});
+
+t.test('a worker stopped past the window is killed, replaced, charged to nobody', async (t) => {
+  const svc = await startService(t, ['--workers', '1']);
+  const a = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "a" })'));
+  t.equal((await get(a.port, '/ok')).status, 200, 'served');
+  const worker = (await workersUp(svc.proc.pid ?? 0, 1)).serving[0] ?? 0;
+  process.kill(worker, 'SIGSTOP');
+  const end = Date.now() + HEARTBEAT_DEAD_MS + 5000;
+  while (Date.now() < end && !/answered no heartbeat/.test(svc.output())) await new Promise((res) => setTimeout(res, 100));
+  t.match(svc.output(), /answered no heartbeat/, 'killed for its silence');
+  t.ok(await serves(a.port, 10_000), 'the slot was replaced and serves');
+  const exits = svc
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('sandbox worker exited'));
+  t.equal(exits.length, 1, 'the exit is logged once');
+  t.match(exits[0] ?? '', /missed heartbeat/, 'with its cause');
+  const s = (await svc.api('GET', `/servers/${a.httpdid}`)).body.stats;
+  t.equal(s.workerRestarts, 0, 'idle: not charged');
+  t.equal(s.outcomes.crashed, 0, 'nothing crashed');
+});
