@@ -1,4 +1,4 @@
-// Every supervision constant in one place: heartbeat, restart back-off, quarantine, start-up retry, drain and IPC timeouts (the control process and the worker read them from here).
+// Every supervision constant in one place: heartbeat, restart back-off, quarantine, start-up retry, drain and IPC timeouts, the idle-CPU watchdog of each sandbox (the control process, the worker and the sandbox read them from here).
 
 /** How often the control process pings each worker (the heartbeat), ms. */
 export const HEARTBEAT_INTERVAL_MS = 250;
@@ -49,3 +49,19 @@ export const REPLY_TIMEOUT_MS = 30_000;
 
 /** After a catastrophic isolate error, how long a worker waits for its report to be sent before it kills itself anyway, ms. */
 export const CATASTROPHIC_EXIT_MS = 500;
+
+/** How often each sandbox's idle-CPU watchdog reads its isolate's CPU time (src/sandbox/idle-watchdog.ts), ms. */
+export const IDLE_CPU_POLL_MS = 50;
+
+/**
+ * CPU time an isolate may use while none of its requests is running (V8 tasks a heap sample lets
+ * run: GC steps, and whatever tenant code got queued) before it is disposed and replaced, ms. A
+ * leaky bucket: it drains at {@link IDLE_CPU_ALLOWANCE} of wall time, so GC work now and then never adds up to it.
+ */
+export const IDLE_CPU_BUDGET_MS = 100;
+
+/** Fraction of wall time an isolate may spend on the CPU while idle without filling the watchdog's bucket (0–1). */
+export const IDLE_CPU_ALLOWANCE = 0.05;
+
+/** Longest wait for an isolate's heap sample (taken only while none of its requests runs) before the last figure is kept, ms. */
+export const HEAP_SAMPLE_TIMEOUT_MS = 500;

@@ -60,15 +60,34 @@ export class BatchScheduler {
   /** Ends the wait for the running batch's call (its isolate was disposed at a deadline), or null. */
   #abandonRunning: ((inst: IsolateInstance) => void) | null = null;
 
+  /** Called each time the last request running ends (see {@link busy}). */
+  readonly #onWindowClosed: () => void;
+
   /**
    * @param bodies where the requests' bodies go while they are in flight (the map the isolates' body reader reads)
    * @param hooks `onConsole` receives the console lines each call into the isolate returns (re-checked), when there are any
+   * @param onWindowClosed called each time {@link busy} turns false (for the idle-CPU watchdog)
    */
-  constructor(limits: SandboxLimits, isolates: IsolateReplacement, bodies: Map<number, BodySource>, hooks: Pick<SandboxHooks, 'onConsole'>) {
+  constructor(limits: SandboxLimits, isolates: IsolateReplacement, bodies: Map<number, BodySource>, hooks: Pick<SandboxHooks, 'onConsole'>, onWindowClosed: () => void = () => undefined) {
     this.#limits = limits;
     this.#isolates = isolates;
     this.#bodies = bodies;
     this.#hooks = hooks;
+    this.#onWindowClosed = onWindowClosed;
+  }
+
+  /**
+   * A request window is open: a batch is being dispatched or running, or a request dispatched to
+   * an isolate is not answered yet (its handler's promise awaited). CPU time the isolate uses now
+   * is a request's, under its deadline; outside such a window the isolate should use none.
+   */
+  get busy(): boolean {
+    return this.#batchRunning || this.#inflight.size > 0;
+  }
+
+  /** Tells the watchdog when the last window closed. */
+  #windowMaybeClosed(): void {
+    if (!this.busy) this.#onWindowClosed();
   }
 
   /** Queues one request for the next batch; resolves with its result (never rejects). */
@@ -113,6 +132,7 @@ export class BatchScheduler {
       await this.#runBatch();
     } finally {
       this.#batchRunning = false;
+      this.#windowMaybeClosed();
       if (this.#queue.length > 0) this.#schedule();
     }
   }
@@ -330,10 +350,11 @@ export class BatchScheduler {
   #finish(r: SandboxRequest, result: InvokeResult): void {
     if (r.state === 'done') return;
     r.state = 'done';
-    this.#inflight.delete(r);
+    const wasInFlight = this.#inflight.delete(r);
     if (r.timer !== null) clearTimeout(r.timer);
     r.timer = null;
     this.#bodies.delete(r.id);
     r.resolve(result);
+    if (wasInFlight) this.#windowMaybeClosed();
   }
 }

@@ -1,5 +1,6 @@
 // The isolate a sandbox runs on and its replacement after a fatal outcome (a timeout, a memory overrun, a crash): from a standby kept instantiated once one was needed; CPU time summed over every isolate it has had.
 
+import { HEAP_SAMPLE_TIMEOUT_MS } from '../core/supervision.js';
 import type { IsolateInstance } from './isolate-instance.js';
 
 /**
@@ -25,6 +26,8 @@ export class IsolateReplacement {
   readonly #instantiate: () => Promise<IsolateInstance>;
   #current: Promise<IsolateInstance>;
   #standby: Promise<IsolateInstance> | null = null;
+  /** The standby once it is instantiated (watched by the idle-CPU watchdog like the live one). */
+  #standbyReady: IsolateInstance | null = null;
   #closed = false;
   /** For {@link busyNs}: the instance serving now, the run time last seen of it, and that of the isolates before it, ns. */
   #live: IsolateInstance;
@@ -57,8 +60,32 @@ export class IsolateReplacement {
     return p;
   }
 
-  /** Disposes `inst` and, if it is still the current instance, swaps in the standby (or a fresh one), then readies a new standby. */
+  /** Starts instantiating a new standby. */
+  #newStandby(): void {
+    const p = this.#fresh();
+    this.#standby = p;
+    void p.then(
+      (inst) => {
+        if (this.#standby === p) this.#standbyReady = inst;
+      },
+      () => undefined,
+    );
+  }
+
+  /**
+   * Disposes `inst` and, if it is still the current instance, swaps in the standby (or a fresh one),
+   * then readies a new standby. The standby itself (the watchdog saw it run while idle) is replaced
+   * by a new standby, its CPU time charged.
+   */
   replace(inst: IsolateInstance): void {
+    if (inst === this.#standbyReady) {
+      this.#retiredNs += runNs(inst);
+      inst.isolate.dispose();
+      this.#standby = null;
+      this.#standbyReady = null;
+      if (!this.#closed) this.#newStandby();
+      return;
+    }
     if (!inst.isolate.isDisposed) {
       if (inst === this.#live) this.#observe();
       inst.isolate.dispose();
@@ -69,6 +96,7 @@ export class IsolateReplacement {
         if (cur !== inst || this.#closed) return;
         const standby = this.#standby;
         this.#standby = null;
+        this.#standbyReady = null;
         this.#current = standby === null ? this.#fresh() : standby.catch(() => this.#fresh());
         this.#current.catch(() => undefined);
         void this.#current.then(
@@ -76,7 +104,7 @@ export class IsolateReplacement {
             this.#retiredNs += this.#liveNs;
             this.#liveNs = 0n;
             this.#live = next;
-            if (!this.#closed && this.#standby === null) this.#standby = this.#fresh();
+            if (!this.#closed && this.#standby === null) this.#newStandby();
           },
           () => undefined,
         );
@@ -86,18 +114,43 @@ export class IsolateReplacement {
   }
 
   /**
-   * Bytes the current isolate uses (V8's used heap plus external memory counted against
-   * `memoryMb`); 0 when there is none. Asynchronous: it resolves once the isolate is free to
-   * answer (after the handler code running now), without blocking this process meanwhile.
+   * The instance serving now: the current one once it is ready (until then the one it replaces,
+   * possibly disposed). Read synchronously, for the idle-CPU watchdog.
    */
-  async heapUsed(): Promise<number> {
+  get live(): IsolateInstance {
+    return this.#live;
+  }
+
+  /** Every instantiated isolate of this version not yet disposed: the live one and the standby, if any (for the idle-CPU watchdog). */
+  get instances(): IsolateInstance[] {
+    const out = [this.#live];
+    if (this.#standbyReady !== null) out.push(this.#standbyReady);
+    return out.filter((i) => !i.isolate.isDisposed);
+  }
+
+  /**
+   * Bytes the live isolate uses (V8's used heap plus external memory counted against `memoryMb`),
+   * or null when there is no figure (disposed, or no answer within {@link HEAP_SAMPLE_TIMEOUT_MS}).
+   * This enters the isolate, and V8 runs the tasks it has pending right after, outside any
+   * call's time limit: the caller takes it only while no request runs, under the idle-CPU
+   * watchdog. Never blocks this process.
+   */
+  async heapUsed(): Promise<number | null> {
+    const inst = this.#live;
+    if (this.#closed || inst.isolate.isDisposed) return null;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), HEAP_SAMPLE_TIMEOUT_MS);
+      timer.unref();
+    });
+    const sample = inst.isolate.getHeapStatistics().then(
+      (s) => s.used_heap_size + s.externally_allocated_size,
+      () => null,
+    );
     try {
-      const inst = await this.#current;
-      if (inst.isolate.isDisposed) return 0;
-      const s = await inst.isolate.getHeapStatistics();
-      return s.used_heap_size + s.externally_allocated_size;
-    } catch {
-      return 0;
+      return await Promise.race([sample, late]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,10 +1,11 @@
-// One tenant server version's sandbox, its facade: invoke a request, read its CPU time and heap use, close; the batching (batch-scheduler.ts) and the isolate replacement (replacement.ts) behind it.
+// One tenant server version's sandbox, its facade: invoke a request, read its CPU time and heap use, close; the batching (batch-scheduler.ts), the isolate replacement (replacement.ts) and the idle-CPU watchdog (idle-watchdog.ts) behind it.
 
 import ivm from 'isolated-vm';
 import { BatchScheduler } from './batch-scheduler.js';
 import type { BodySource } from './body-source.js';
-import { type BodyReader, instantiate, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
+import { type BodyReader, type IsolateInstance, instantiate, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 import { crashed, type InvokeResult } from './ivm-outcome.js';
+import { IdleWatchdog } from './idle-watchdog.js';
 import { IsolateReplacement } from './replacement.js';
 
 export { type ConsoleLines, type IsolateInstance, type SandboxHooks, type SandboxLimits, SourceError } from './isolate-instance.js';
@@ -30,10 +31,27 @@ function readerFor(bodies: Map<number, BodySource>): BodyReader {
 export class TenantSandbox {
   readonly #isolates: IsolateReplacement;
   readonly #scheduler: BatchScheduler;
+  readonly #watchdog: IdleWatchdog<IsolateInstance>;
+  /** The last heap figure, bytes, and whether a request ran since it was taken. */
+  #heapUsed = 0;
+  #ranSinceSample = true;
 
-  private constructor(isolates: IsolateReplacement, scheduler: BatchScheduler) {
+  private constructor(source: string, limits: SandboxLimits, hooks: SandboxHooks, first: IsolateInstance, bodies: Map<number, BodySource>) {
+    const isolates = new IsolateReplacement(first, () => instantiate(source, limits, hooks, readerFor(bodies)));
     this.#isolates = isolates;
-    this.#scheduler = scheduler;
+    this.#scheduler = new BatchScheduler(limits, isolates, bodies, hooks, () => {
+      this.#ranSinceSample = true;
+      this.#watchdog.windowClosed(isolates.live);
+    });
+    this.#watchdog = new IdleWatchdog<IsolateInstance>(
+      // A request window is open on the instance serving only; a standby never has one.
+      { instances: () => isolates.instances, busy: (inst) => inst === isolates.live && this.#scheduler.busy },
+      (inst, idleMs) => {
+        hooks.onConsole([['error', `[isohttpd] code ran outside a request for ${idleMs} ms; the isolate was reset`]]);
+        // Its CPU time so far stays in busyNs (read before the dispose): charged to the server's share.
+        isolates.replace(inst);
+      },
+    );
   }
 
   /**
@@ -44,8 +62,7 @@ export class TenantSandbox {
   static async create(source: string, limits: SandboxLimits, hooks: SandboxHooks): Promise<TenantSandbox> {
     const bodies = new Map<number, BodySource>();
     const first = await instantiate(source, limits, hooks, readerFor(bodies));
-    const isolates = new IsolateReplacement(first, () => instantiate(source, limits, hooks, readerFor(bodies)));
-    return new TenantSandbox(isolates, new BatchScheduler(limits, isolates, bodies, hooks));
+    return new TenantSandbox(source, limits, hooks, first, bodies);
   }
 
   /**
@@ -62,11 +79,17 @@ export class TenantSandbox {
 
   /**
    * Bytes the current isolate uses (V8's used heap plus external memory counted against
-   * `memoryMb`); 0 when there is none. Resolves once the isolate is free to answer (after the
-   * handler code running now), without blocking this process meanwhile.
+   * `memoryMb`), bytes. A sample enters the isolate, which lets V8 run its pending tasks outside
+   * any call's time limit, so one is taken only while no request runs and only if one ran since
+   * the last (an idle server's isolate is never entered), under the idle-CPU watchdog; otherwise
+   * this is the last figure. Never blocks this process.
    */
-  heapUsed(): Promise<number> {
-    return this.#isolates.heapUsed();
+  async heapUsed(): Promise<number> {
+    if (this.#scheduler.busy || !this.#ranSinceSample) return this.#heapUsed;
+    this.#ranSinceSample = false;
+    const bytes = await this.#isolates.heapUsed();
+    if (bytes !== null) this.#heapUsed = bytes;
+    return this.#heapUsed;
   }
 
   /** CPU time this server version's isolates have used, ns, summed over every isolate it has had (see {@link IsolateReplacement.busyNs}). */
@@ -76,6 +99,7 @@ export class TenantSandbox {
 
   /** Disposes the isolate (and the standby); later invocations answer `crashed`. */
   close(): Promise<void> {
+    this.#watchdog.close();
     return this.#isolates.close();
   }
 }
