@@ -5,7 +5,7 @@ import type { Limits } from '../core/limits.js';
 import { compileCached } from './code-cache.js';
 import { GuestLinker } from './guest-linker.js';
 import { BOOTSTRAP, MAX_LINE_CHARS, MAX_PENDING_LINES, PRELUDE } from './guest-source.js';
-import { evaluationErrorText, type RawResult, sourceErrorText } from './ivm-outcome.js';
+import { evaluationErrorText, exportReadErrorText, type RawResult, sourceErrorText } from './ivm-outcome.js';
 import { installUrlLoader } from './url-loader.js';
 
 /** The handler source cannot be used; the message says why (with line and column where there is one). */
@@ -129,13 +129,18 @@ async function build(isolate: ivm.Isolate, source: string, limits: SandboxLimits
       throw new SourceError(evaluationErrorText(err, isolate.isDisposed, limits.timeoutMs));
     }
     const drain = (await boot.namespace.get('drainLogs', { reference: true })) as ivm.Reference<() => Array<[string, string]>>;
-    let handlerType: unknown;
     try {
       const topLevel = consoleLines(await drain.apply(undefined, [], { result: { copy: true }, timeout: limits.timeoutMs }));
       if (topLevel.length > 0) hooks.onConsole(topLevel);
-      handlerType = await boot.namespace.get('handlerType', { copy: true });
     } catch (err) {
       throw new SourceError(evaluationErrorText(err, isolate.isDisposed, limits.timeoutMs));
+    }
+    let handlerType: unknown;
+    try {
+      // The bootstrap's own binding: uninitialized if the tenant's module is still in a top-level await.
+      handlerType = await boot.namespace.get('handlerType', { copy: true });
+    } catch (err) {
+      throw new SourceError(exportReadErrorText(err, isolate.isDisposed, limits.timeoutMs));
     }
     if (handlerType !== 'function') {
       throw new SourceError(

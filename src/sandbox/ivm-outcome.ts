@@ -116,8 +116,23 @@ export function sourceErrorText(err: unknown): string {
 export function evaluationErrorText(err: unknown, disposed: boolean, timeoutMs: number): string {
   if (disposed) return 'module evaluation exceeded the memory limit';
   const msg = sourceErrorText(err);
-  // A top-level await that never settled: evaluation returned with the bootstrap's own bindings
-  // still uninitialized (the tenant cannot name them: they live in the bootstrap's module scope).
-  if (/^ReferenceError: (handlerType|drainLogs) is not defined$/.test(msg)) return 'module evaluation did not finish: a top-level await did not settle';
   return isTimedOut(msg) ? `module evaluation exceeded the time limit (${timeoutMs} ms)` : `module evaluation failed: ${msg}`;
+}
+
+/** Why a deploy is refused when the tenant's module is still suspended in a top-level `await`. */
+export const UNSETTLED_TEXT = 'module evaluation did not finish: a top-level await did not settle';
+
+/**
+ * Why reading one of the bootstrap's own exports failed, after its evaluation resolved. A
+ * `ReferenceError` there is the binding still uninitialized: the bootstrap's body never ran, because
+ * the tenant's module it imports is suspended in a top-level `await` that did not settle
+ * (isolated-vm's `evaluate()` resolves at once then). Only that read is mapped this way: the same
+ * error thrown by tenant code makes evaluation itself fail ({@link evaluationErrorText}).
+ * @param disposed the isolate is gone
+ * @param timeoutMs the time limit it ran under, ms
+ */
+export function exportReadErrorText(err: unknown, disposed: boolean, timeoutMs: number): string {
+  const name = (err as { name?: unknown } | null)?.name;
+  if (!disposed && name === 'ReferenceError') return UNSETTLED_TEXT;
+  return evaluationErrorText(err, disposed, timeoutMs);
 }

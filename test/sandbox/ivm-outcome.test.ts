@@ -2,7 +2,19 @@
 
 import ivm from 'isolated-vm';
 import t, { type Test } from 'tap';
-import { crashed, evaluationErrorText, failureOutcome, isTimedOut, RESET, resultOutcome, sourceErrorText, stoppedByTimeout, timeoutResult } from '../../src/sandbox/ivm-outcome.js';
+import {
+  crashed,
+  evaluationErrorText,
+  exportReadErrorText,
+  failureOutcome,
+  isTimedOut,
+  RESET,
+  resultOutcome,
+  sourceErrorText,
+  stoppedByTimeout,
+  timeoutResult,
+  UNSETTLED_TEXT,
+} from '../../src/sandbox/ivm-outcome.js';
 
 const LIMITS = { memoryMb: 16, timeoutMs: 50, maxResponseBytes: 200, maxResponseHeaderFields: 100, maxResponseHeaderBytes: 65536 };
 const TIMEOUT = { outcome: 'timeout', detail: 'handler exceeded its time limit (50 ms)' };
@@ -146,4 +158,37 @@ t.test('an ArrayBuffer allocation refused over the memory limit: `memory`, caugh
   const text = (err as Error).message;
   t.same(resultOutcome(['exception', text, null], LIMITS), { outcome: 'memory', detail: `handler exceeded its memory limit (16 MiB): ${text}` }, 'as a handler exception: memory');
   t.same(resultOutcome(['exception', 'boom', null], LIMITS), { outcome: 'exception', detail: 'handler raised: boom' }, 'another exception stays an exception');
+});
+
+t.test('a top-level await that never settles: evaluation resolves, the export read names the cause; the same error thrown by tenant code does not', async (t) => {
+  const isolate = new ivm.Isolate({ memoryLimit: LIMITS.memoryMb });
+  t.teardown(() => {
+    if (!isolate.isDisposed) isolate.dispose();
+  });
+  const context = await isolate.createContext();
+  const load = async (code: string): Promise<{ mod: ivm.Module; evaluated: unknown }> => {
+    const mod = await isolate.compileModule(code, { filename: 'handler.js' });
+    await mod.instantiate(context, () => {
+      throw new Error('no imports');
+    });
+    return {
+      mod,
+      evaluated: await mod.evaluate({ timeout: 1000 }).then(
+        () => null,
+        (err: unknown) => err,
+      ),
+    };
+  };
+  const pending = await load('await new Promise(() => {});\nexport const handlerType = "function";');
+  t.equal(pending.evaluated, null, 'isolated-vm’s evaluate() resolves at once');
+  const read = await pending.mod.namespace.get('handlerType', { copy: true }).then(
+    () => null,
+    (err: unknown) => err,
+  );
+  t.match(read, { name: 'ReferenceError' }, 'the binding is uninitialized');
+  t.equal(exportReadErrorText(read, false, 1000), UNSETTLED_TEXT);
+  t.equal(UNSETTLED_TEXT, 'module evaluation did not finish: a top-level await did not settle');
+  const forged = await load("throw new ReferenceError('handlerType is not defined');");
+  t.equal(evaluationErrorText(forged.evaluated, false, 1000), 'module evaluation failed: ReferenceError: handlerType is not defined', 'a forged message is the tenant’s own failure');
+  t.equal(exportReadErrorText(new Error('Isolate is disposed'), true, 1000), 'module evaluation exceeded the memory limit', 'a disposed isolate is not a pending await');
 });
