@@ -121,9 +121,14 @@ async function build(isolate: ivm.Isolate, source: string, limits: SandboxLimits
     } catch (err) {
       throw new SourceError(sourceErrorText(err));
     }
-    // The bootstrap alone imports the tenant's module; it evaluates it, then itself.
+    // The bootstrap alone imports the tenant's module. The tenant's is evaluated on its own first:
+    // evaluated as the bootstrap's dependency, a timeout that lands inside a built-in V8 cannot
+    // interrupt in the continuation of a top-level await makes V8 abort the process when the
+    // built-in returns (CHECK `location_ != nullptr`, isolated-vm 7.0.1 on Node 24); evaluated as
+    // the root, it ends as a plain timeout. Then the bootstrap (its dependency already evaluated).
     await boot.instantiate(context, (specifier, referrer) => (specifier === 'tenant' ? tenant : guest.resolve(specifier, referrer)));
     try {
+      await tenant.evaluate({ timeout: limits.timeoutMs });
       await boot.evaluate({ timeout: limits.timeoutMs });
     } catch (err) {
       throw new SourceError(evaluationErrorText(err, isolate.isDisposed, limits.timeoutMs));

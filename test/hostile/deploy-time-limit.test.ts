@@ -1,7 +1,8 @@
-// Hostile: module evaluation is bounded like a request: a top-level await followed by a spin, or one that never settles, is a 422 naming the cause within timeoutMs plus a bounded margin, never a hang; the neighbour keeps answering.
+// Hostile: module evaluation is bounded like a request: a top-level await followed by a spin or a built-in V8 cannot interrupt, or one that never settles, is a 422 naming the cause within timeoutMs plus a bounded margin, never a hang nor a worker crash; the neighbour keeps answering.
 
 import t from 'tap';
 import { freePort, startService } from '../helpers/service.js';
+import { workerPids, workersUp } from '../helpers/workers.js';
 import { hostile, watchNeighbour } from './helpers.js';
 
 const EMPTY_MODULE = '[0,97,115,109,1,0,0,0]';
@@ -15,6 +16,13 @@ const CASES: Record<string, { source: string; reason: RegExp }> = {
     source: `WebAssembly.compile(new Uint8Array(${EMPTY_MODULE})).then(() => { for (;;) {} });\nexport default () => ({});`,
     reason: /exceeded the time limit \(300 ms\)/,
   },
+  // ~3 s of BigInt parsing (under isolated-vm's 5 s termination wait): V8 cannot interrupt it, the
+  // host deadline answers; evaluated as the bootstrap's dependency, the timeout hitting it inside a
+  // top-level await's continuation made V8 abort the worker (CHECK location_ != nullptr) when it returned.
+  'a built-in V8 cannot interrupt, after a top-level await': {
+    source: `await null; BigInt('1'.repeat(1.5e7));\nexport default () => ({});`,
+    reason: /exceeded the time limit \(300 ms\)/,
+  },
   'top-level await that never settles': {
     source: `await new Promise(() => {});\nexport default () => ({});`,
     reason: /top-level await did not settle/,
@@ -24,6 +32,7 @@ const CASES: Record<string, { source: string; reason: RegExp }> = {
 t.test('module evaluation time', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
+  const worker = (await workersUp(svc.proc.pid ?? 0, 1)).serving[0];
   const watch = watchNeighbour(neighbour.port);
   for (const [name, { source, reason }] of Object.entries(CASES)) {
     const t0 = performance.now();
@@ -35,6 +44,9 @@ t.test('module evaluation time', async (t) => {
     // Bounded: far below the 5 s isolated-vm waits before giving up on a script (a hang would hit tap's timeout).
     t.ok(ms < 5000, `${name}: answered in ${ms.toFixed(0)} ms`);
   }
+  // Long enough for the built-in to return in the isolate the deadline disposed.
+  await new Promise((res) => setTimeout(res, 4000));
+  t.equal(workerPids(svc.proc.pid ?? 0).serving[0], worker, 'the worker never exited');
   const report = await watch.stop();
   t.equal(report.failed, 0, `neighbour: no request failed (${report.count} sent)`);
   t.ok(report.slowestMs < 2000, `neighbour: every answer within 2 s (slowest ${report.slowestMs.toFixed(0)} ms)`);
