@@ -2,7 +2,7 @@
 // @ts-check
 
 import { MEMORY_BUDGET_BYTES } from 'isohttpd:constants';
-import { nd } from './intrinsics.js';
+import { getter, nd, uncurry } from './intrinsics.js';
 
 /** Why the last allocation over the budget was refused, or '' (taken by the bootstrap after each request). */
 let overrun = '';
@@ -42,7 +42,6 @@ export function installContainment(g, budgetBytes = MEMORY_BUDGET_BYTES) {
   const PAGE = 65536;
   const budgetPages = Math.floor(budgetBytes / PAGE);
   const { construct, defineProperty, deleteProperty, getPrototypeOf } = Reflect;
-  const uncurry = Function.prototype.bind.bind(Function.prototype.call);
   const NativeAB = g.ArrayBuffer;
   const NativeWeakRef = g.WeakRef;
   const NativeWeakMap = g.WeakMap;
@@ -58,14 +57,15 @@ export function installContainment(g, budgetBytes = MEMORY_BUDGET_BYTES) {
   const mapDelete = uncurry(NativeMap.prototype.delete);
   const mapForEach = uncurry(NativeMap.prototype.forEach);
   const isView = NativeAB.isView;
-  const abByteLength = uncurry(/** @type {() => number} */ (Object.getOwnPropertyDescriptor(NativeAB.prototype, 'byteLength')?.get));
+  const abByteLength = getter(NativeAB.prototype, 'byteLength');
   const u8Set = uncurry(NativeU8.prototype.set);
-  const viewBuffer = uncurry(/** @type {() => ArrayBuffer} */ (Object.getOwnPropertyDescriptor(getPrototypeOf(NativeU8.prototype), 'buffer')?.get));
-  const viewOffset = uncurry(/** @type {() => number} */ (Object.getOwnPropertyDescriptor(getPrototypeOf(NativeU8.prototype), 'byteOffset')?.get));
-  const viewLength = uncurry(/** @type {() => number} */ (Object.getOwnPropertyDescriptor(getPrototypeOf(NativeU8.prototype), 'byteLength')?.get));
-  const dvByteOffset = uncurry(/** @type {() => number} */ (Object.getOwnPropertyDescriptor(g.DataView.prototype, 'byteOffset')?.get));
-  const dvByteLength = uncurry(/** @type {() => number} */ (Object.getOwnPropertyDescriptor(g.DataView.prototype, 'byteLength')?.get));
-  const dvBuffer = uncurry(/** @type {() => ArrayBuffer} */ (Object.getOwnPropertyDescriptor(g.DataView.prototype, 'buffer')?.get));
+  const typedArrayProto = /** @type {object} */ (getPrototypeOf(NativeU8.prototype));
+  const viewBuffer = getter(typedArrayProto, 'buffer');
+  const viewOffset = getter(typedArrayProto, 'byteOffset');
+  const viewLength = getter(typedArrayProto, 'byteLength');
+  const dvByteOffset = getter(g.DataView.prototype, 'byteOffset');
+  const dvByteLength = getter(g.DataView.prototype, 'byteLength');
+  const dvBuffer = getter(g.DataView.prototype, 'buffer');
   const NativeDataView = g.DataView;
   const TypeErr = g.TypeError;
   const RangeErr = g.RangeError;
@@ -74,8 +74,8 @@ export function installContainment(g, budgetBytes = MEMORY_BUDGET_BYTES) {
   const NativeInstance = WA.Instance;
   const NativeMemory = WA.Memory;
   const CompileErr = WA.CompileError;
-  const memBuffer = uncurry(/** @type {() => ArrayBuffer} */ (Object.getOwnPropertyDescriptor(NativeMemory.prototype, 'buffer')?.get));
-  const instExports = uncurry(/** @type {() => object} */ (Object.getOwnPropertyDescriptor(NativeInstance.prototype, 'exports')?.get));
+  const memBuffer = getter(NativeMemory.prototype, 'buffer');
+  const instExports = getter(NativeInstance.prototype, 'exports');
   const ownKeys = Reflect.ownKeys;
   const mathMin = Math.min;
   const mathFloor = Math.floor;
@@ -342,7 +342,7 @@ export function installContainment(g, budgetBytes = MEMORY_BUDGET_BYTES) {
   // Resizable ArrayBuffers reserve (and commit as they grow) memory outside the allocator
   // isolated-vm counts: each counts at its maxByteLength against the budget while reachable.
   const bufferIds = new NativeWeakMap();
-  const abResizable = uncurry(/** @type {() => boolean} */ (getOwn(NativeAB.prototype, 'resizable')?.get));
+  const abResizable = getter(NativeAB.prototype, 'resizable');
   const nativeTransfer = uncurry(NativeAB.prototype.transfer);
   const nativeTransferFixed = uncurry(NativeAB.prototype.transferToFixedLength);
   /** @this {unknown} @param {unknown} length @param {any} [options] */

@@ -1,10 +1,11 @@
 // The intrinsics the bootstrap uses, captured when the prelude is evaluated (before any tenant code runs), as plain functions that take their receiver first, so that nothing trusted looks up a global or a prototype method the tenant can replace.
 // @ts-check
 
-const uncurry = Function.prototype.bind.bind(Function.prototype.call);
+/** `fn` as a plain function taking its receiver first: `uncurry(f)(self, ...args)` is `f.call(self, ...args)` with the intrinsic `call`. */
+export const uncurry = Function.prototype.bind.bind(Function.prototype.call);
 const typedArrayProto = Object.getPrototypeOf(Uint8Array.prototype);
-/** @param {object} o @param {string | symbol} k @returns {(self: any) => any} */
-const getter = (o, k) => uncurry(/** @type {() => unknown} */ (Object.getOwnPropertyDescriptor(o, k)?.get));
+/** The accessor `k` of `o`, uncurried. @param {object} o @param {string | symbol} k @returns {(self: any) => any} */
+export const getter = (o, k) => uncurry(/** @type {() => unknown} */ (Object.getOwnPropertyDescriptor(o, k)?.get));
 
 /** `Object.prototype.toString`-free brand check: the typed array's [[TypedArrayName]], or undefined for anything else. */
 const typedArrayName = getter(typedArrayProto, Symbol.toStringTag);
