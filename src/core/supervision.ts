@@ -47,8 +47,15 @@ export const DRAIN_FLUSH_MS = 100;
 /** How long a worker may take to answer a control request other than a heartbeat or a drain (a deploy compiles and evaluates a module), ms. */
 export const REPLY_TIMEOUT_MS = 30_000;
 
-/** After a catastrophic isolate error, how long a worker waits for its report to be sent before it kills itself anyway, ms. */
-export const CATASTROPHIC_EXIT_MS = 500;
+/**
+ * After a catastrophic isolate error, how long a worker serves its other servers while the control
+ * process moves them to a fresh worker, before it kills itself anyway (the control process drains
+ * and kills it far sooner: a replacement is a warm spare), ms.
+ */
+export const RETIRE_DEADLINE_MS = 30_000;
+
+/** How long a retired worker may take to finish the requests it has in flight once its servers serve from its replacement, ms. */
+export const RETIRE_DRAIN_MS = 10_000;
 
 /** How often each sandbox's idle-CPU watchdog reads its isolate's CPU time (src/sandbox/idle-watchdog.ts), ms. */
 export const IDLE_CPU_POLL_MS = 50;

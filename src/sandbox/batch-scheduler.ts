@@ -58,7 +58,7 @@ export class BatchScheduler {
   /** Requests dispatched to an isolate and not yet answered (answered at once when the host disposes their isolate). */
   readonly #inflight = new Set<SandboxRequest>();
   /** Ends the wait for the running batch's call (its isolate was disposed at a deadline), or null. */
-  #abandonRunning: ((inst: IsolateInstance) => void) | null = null;
+  #abandonRunning: ((inst: IsolateInstance | null) => void) | null = null;
 
   /** Called each time the last request running ends (see {@link busy}). */
   readonly #onWindowClosed: () => void;
@@ -184,7 +184,7 @@ export class BatchScheduler {
       call.catch(() => undefined);
       const abandoned = new Promise<null>((resolve) => {
         this.#abandonRunning = (gone) => {
-          if (gone === inst) resolve(null);
+          if (gone === inst || gone === null) resolve(null);
         };
       });
       out = await Promise.race([call, abandoned]);
@@ -340,6 +340,17 @@ export class BatchScheduler {
     }
     // The next batch need not wait for the abandoned call (it goes to the replacement).
     this.#abandonRunning?.(inst);
+  }
+
+  /**
+   * Answers every request of this sandbox now, queued or running, with `result`, and stops waiting
+   * for the running call (isolated-vm has lost control of the isolate: its calls may never return).
+   * Nothing is disposed or replaced; the caller stops using the sandbox.
+   */
+  abandonAll(result: InvokeResult): void {
+    for (const r of [...this.#inflight, ...this.#queue]) this.#finish(r, result);
+    this.#queue = [];
+    this.#abandonRunning?.(null);
   }
 
   #console(raw: unknown): void {

@@ -69,6 +69,16 @@ export function crashed(detail: string): InvokeResult {
 /** A request whose isolate was disposed under it (by another request's deadline, or an isolated-vm failure). */
 export const RESET: InvokeResult = crashed('the sandbox was reset while this request ran');
 
+/**
+ * What the requests of an isolate isolated-vm lost control of are answered (its `onCatastrophicError`
+ * message): `memory` for its out-of-memory (`Catastrophic out-of-memory error`), else `crashed`
+ * (`Script failed to terminate`: a call V8 could not interrupt outlasted isolated-vm's wait).
+ */
+export function catastrophicResult(message: string, limits: OutcomeLimits): InvokeResult {
+  if (/out-of-memory|out of memory/i.test(message)) return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB)` };
+  return crashed(`the sandbox was lost: ${message.slice(0, 200)}`);
+}
+
 /** A request past its time limit. */
 export function timeoutResult(limits: OutcomeLimits): InvokeResult {
   return { outcome: 'timeout', detail: `handler exceeded its time limit (${limits.timeoutMs} ms)` };

@@ -29,6 +29,8 @@ export class IsolateReplacement {
   /** The standby once it is instantiated (watched by the idle-CPU watchdog like the live one). */
   #standbyReady: IsolateInstance | null = null;
   #closed = false;
+  /** {@link abandon} was called: nothing is disposed, ever. */
+  #abandoned = false;
   /** For {@link busyNs}: the instance serving now, the run time last seen of it, and that of the isolates before it, ns. */
   #live: IsolateInstance;
   #liveNs = 0n;
@@ -172,9 +174,19 @@ export class IsolateReplacement {
     if (ns > this.#liveNs) this.#liveNs = ns;
   }
 
+  /**
+   * Gives up on every isolate without disposing any (isolated-vm lost control of one: a dispose
+   * could wait on its thread); no replacement follows. The process is retired soon after.
+   */
+  abandon(): void {
+    this.#closed = true;
+    this.#abandoned = true;
+  }
+
   /** Disposes the isolate and the standby; no replacement follows. */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#abandoned) return;
     for (const p of [this.#current, this.#standby]) {
       try {
         const inst = await p;

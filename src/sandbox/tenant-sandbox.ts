@@ -4,7 +4,7 @@ import ivm from 'isolated-vm';
 import { BatchScheduler } from './batch-scheduler.js';
 import type { BodySource } from './body-source.js';
 import { type BodyReader, type IsolateInstance, instantiate, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
-import { crashed, type InvokeResult } from './ivm-outcome.js';
+import { catastrophicResult, crashed, type InvokeResult } from './ivm-outcome.js';
 import { IdleWatchdog } from './idle-watchdog.js';
 import { IsolateReplacement } from './replacement.js';
 
@@ -35,8 +35,12 @@ export class TenantSandbox {
   /** The last heap figure, bytes, and whether a request ran since it was taken. */
   #heapUsed = 0;
   #ranSinceSample = true;
+  readonly #limits: SandboxLimits;
+  /** Set once isolated-vm lost control of an isolate: what every request is answered from then on. */
+  #abandoned: InvokeResult | null = null;
 
   private constructor(source: string, limits: SandboxLimits, hooks: SandboxHooks, first: IsolateInstance, bodies: Map<number, BodySource>) {
+    this.#limits = limits;
     const isolates = new IsolateReplacement(first, () => instantiate(source, limits, hooks, readerFor(bodies)));
     this.#isolates = isolates;
     this.#scheduler = new BatchScheduler(limits, isolates, bodies, hooks, () => {
@@ -73,6 +77,7 @@ export class TenantSandbox {
    * bytes counts against `timeoutMs`.
    */
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
+    if (this.#abandoned !== null) return Promise.resolve(this.#abandoned);
     if (this.#isolates.closed) return Promise.resolve(crashed('server is stopping'));
     return this.#scheduler.submit(requestJson, body);
   }
@@ -85,7 +90,7 @@ export class TenantSandbox {
    * this is the last figure. Never blocks this process.
    */
   async heapUsed(): Promise<number> {
-    if (this.#scheduler.busy || !this.#ranSinceSample) return this.#heapUsed;
+    if (this.#scheduler.busy || this.#abandoned !== null || !this.#ranSinceSample) return this.#heapUsed;
     this.#ranSinceSample = false;
     const bytes = await this.#isolates.heapUsed();
     if (bytes !== null) this.#heapUsed = bytes;
@@ -95,6 +100,19 @@ export class TenantSandbox {
   /** CPU time this server version's isolates have used, ns, summed over every isolate it has had (see {@link IsolateReplacement.busyNs}). */
   get busyNs(): bigint {
     return this.#isolates.busyNs;
+  }
+
+  /**
+   * isolated-vm lost control of one of this sandbox's isolates (`onCatastrophicError`): answers
+   * every request in flight now with what the message means (`memory` for an out-of-memory, else
+   * `crashed`), and every later one too; enters no isolate again. The worker is retired next.
+   */
+  abandon(message: string): void {
+    const result = catastrophicResult(message, this.#limits);
+    this.#abandoned = result;
+    this.#watchdog.close();
+    this.#isolates.abandon();
+    this.#scheduler.abandonAll(result);
   }
 
   /** Disposes the isolate (and the standby); later invocations answer `crashed`. */

@@ -3,6 +3,7 @@
 import ivm from 'isolated-vm';
 import t, { type Test } from 'tap';
 import {
+  catastrophicResult,
   crashed,
   evaluationErrorText,
   exportReadErrorText,
@@ -97,6 +98,13 @@ t.test('the literal messages', async (t) => {
   t.ok(stoppedByTimeout(new Error('Script execution timed out.'), false));
   t.notOk(stoppedByTimeout(new Error('Script execution timed out.'), true), 'not once the isolate is gone');
   t.same(timeoutResult(LIMITS), TIMEOUT);
+});
+
+t.test('isolated-vm lost control of an isolate (onCatastrophicError): its out-of-memory is `memory`, anything else `crashed`', async (t) => {
+  // The two messages isolated-vm 7.0.1 raises (environment.cc, run_with_timeout.h).
+  t.same(catastrophicResult('Catastrophic out-of-memory error', LIMITS), MEMORY);
+  t.same(catastrophicResult('Script failed to terminate', LIMITS), crashed('the sandbox was lost: Script failed to terminate'));
+  t.equal((catastrophicResult('x'.repeat(1000), LIMITS) as { detail: string }).detail.length, 'the sandbox was lost: '.length + 200, 'the detail is bounded');
 });
 
 t.test('what the bootstrap returned: ok once valid, else exception or invalidResponse', async (t) => {

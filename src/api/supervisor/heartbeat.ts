@@ -68,7 +68,8 @@ export class Heartbeat {
       (reply) => {
         b.outstanding = false;
         b.silentMs = 0;
-        if (!reply.ok || worker.exited) return;
+        // A worker retired meanwhile (its replacement now live) keeps its last counters apart.
+        if (!reply.ok || worker.exited || slot.live !== worker) return;
         // (`running` is taken by the pool as the answer arrives, in order with the worker's `running` messages.)
         if (reply.stats !== undefined) slot.lastStats = { ...reply.stats };
       },

@@ -31,8 +31,12 @@ export interface Slot {
   lastStats: Record<string, ServerCounters>;
   /** When to try again if its worker keeps dying. */
   readonly backoff: RestartBackoff;
-  /** The server a catastrophic error was blamed on, reported just before the worker exits. */
-  blamed: number | null;
+  /** A replacement is being started (after a worker exit, or to retire the worker): another exit starts no second one. */
+  restarting: boolean;
+  /** The worker being retired (it lost control of an isolate), until its replacement serves; it serves on meanwhile. */
+  retiring: WorkerProcess | null;
+  /** Retired workers finishing their requests in flight before they are killed, with their last counters, by httpdid. */
+  readonly draining: Map<WorkerProcess, Record<string, ServerCounters>>;
   /**
    * The servers with requests in their sandbox on the worker now, with their requests in flight, as
    * the worker last said (heartbeat answer, or a `running` message since): whom a crash is charged to.

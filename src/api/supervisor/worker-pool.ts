@@ -2,7 +2,7 @@
 
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
-import { DRAIN_REPLY_SLACK_MS } from '../../core/supervision.js';
+import { DRAIN_REPLY_SLACK_MS, RETIRE_DRAIN_MS } from '../../core/supervision.js';
 import type { FromWorker, Reply, WorkerInfo } from '../../host/worker/protocol.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Log } from './log.js';
@@ -68,7 +68,9 @@ export class WorkerPool extends EventEmitter {
       specs: new Map(),
       lastStats: {},
       backoff: new RestartBackoff(),
-      blamed: null,
+      restarting: false,
+      retiring: null,
+      draining: new Map(),
       running: new Map(),
       killedFor: null,
     };
@@ -99,6 +101,10 @@ export class WorkerPool extends EventEmitter {
     const slot = this.#slot(slotIndex);
     slot.specs.delete(httpdid);
     this.#retire(slot, httpdid);
+    // A worker being retired (or draining) still has its copy of the socket: it stops serving the server too.
+    for (const old of [slot.retiring, ...slot.draining.keys()]) {
+      if (old !== null && !old.exited) void old.request({ op: 'undeploy', httpdid }).catch(() => undefined);
+    }
     try {
       await (await slot.worker).request({ op: 'undeploy', httpdid });
     } catch (err) {
@@ -123,9 +129,10 @@ export class WorkerPool extends EventEmitter {
 
   /** Traffic counters of a server so far (all replicas, all worker generations), as of the last heartbeats. */
   stats(httpdid: number): ServerStats {
+    const id = String(httpdid);
     return this.#book.total(
       httpdid,
-      this.#slots.flatMap((slot) => slot.lastStats[String(httpdid)] ?? []),
+      this.#slots.flatMap((slot) => [slot.lastStats[id], ...[...slot.draining.values()].map((d) => d[id])].filter((c) => c !== undefined)),
     );
   }
 
@@ -176,12 +183,14 @@ export class WorkerPool extends EventEmitter {
   #watch(slot: Slot, worker: WorkerProcess): void {
     worker.on('reply', (msg: Reply) => {
       // A heartbeat answer: who runs a request now (replaces what the worker said before).
-      if (msg.ok && msg.running !== undefined && !worker.exited) {
+      if (msg.ok && msg.running !== undefined && slot.live === worker) {
         slot.running = new Map(msg.running.map((id) => [id, msg.stats?.[String(id)]?.inFlight ?? 1]));
       }
     });
     worker.on('message', (msg: FromWorker) => {
       if (msg.op === 'running') {
+        // Only the serving worker's: a retired one draining is not whom a crash of the slot is charged to.
+        if (slot.live !== worker) return;
         for (const [id, n] of Object.entries(msg.inFlight)) {
           if (n > 0) slot.running.set(Number(id), n);
           else slot.running.delete(Number(id));
@@ -195,58 +204,91 @@ export class WorkerPool extends EventEmitter {
         );
       } else if (msg.op === 'console') {
         this.emit('console', msg.httpdid, msg.time, msg.lines);
-      } else if (msg.op === 'catastrophic') {
-        slot.blamed = msg.httpdid;
-        this.#log.error({ httpdid: msg.httpdid, worker: slot.index, detail: msg.message }, 'catastrophic isolate error; the worker is being replaced');
+      } else if (msg.op === 'retire') {
+        this.#retireWorker(slot, worker, msg.httpdid, msg.message);
       }
     });
     worker.once('exit', (code: number | null, signal: string | null) => this.#exited(slot, worker, code, signal));
   }
 
   /**
-   * A slot's worker exited, in whatever state (serving, or being given its servers): charge the
-   * servers whose requests were running in it (or the one a catastrophic error named), log the exit
-   * once with its cause, and start a replacement (after the slot's back-off; never given up).
+   * A slot's worker exited, in whatever state (serving, being given its servers, retired and
+   * draining): charge the servers whose requests were running in the serving one, log the exit once
+   * with its cause, and have a replacement started (after the slot's back-off; never given up).
    */
   #exited(slot: Slot, worker: WorkerProcess, code: number | null, signal: string | null): void {
     const current = slot.live === worker;
     if (current) slot.live = null;
+    if (slot.retiring === worker) slot.retiring = null;
     if (this.#closing) return;
-    // Only the slot's current worker has a say in the slot's state; a replacement that died while it
-    // was being given its servers is not `live` yet and was running nothing.
-    const running = current ? slot.running : new Map<number, number>();
-    const catastrophic = current ? slot.blamed : null;
-    const killedFor = current ? slot.killedFor : null;
-    slot.running = new Map();
-    slot.blamed = null;
-    slot.killedFor = null;
-    const blamed = catastrophic !== null ? [catastrophic] : [...running.keys()].filter((id) => slot.specs.has(id));
-    if (current) {
-      for (const httpdid of slot.specs.keys()) {
-        const lost = blamed.includes(httpdid) ? Math.max(running.get(httpdid) ?? 0, 1) : 0;
-        this.#retire(slot, httpdid, lost);
-        if (lost > 0) this.#book.restarted(httpdid);
-      }
-      slot.lastStats = {};
+    const signalOrCode = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
+    if (slot.draining.has(worker)) {
+      this.#log.info({ worker: slot.index, pid: worker.pid, code, signal }, `retired sandbox worker stopped (${signalOrCode})`);
+      return;
     }
-    const cause = catastrophic !== null ? 'catastrophic isolate error' : killedFor !== null ? killedFor : signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
+    if (!current) {
+      // A replacement that died while it was being given its servers: it was running nothing, and
+      // the attempt that started it notices and starts the next one.
+      this.#log.error(
+        { worker: slot.index, pid: worker.pid, code, signal, cause: signalOrCode, httpdids: [], redeploying: true },
+        `sandbox worker exited (${signalOrCode}) while its servers were being hosted on it; starting another`,
+      );
+      return;
+    }
+    const running = slot.running;
+    const killedFor = slot.killedFor;
+    slot.running = new Map();
+    slot.killedFor = null;
+    const blamed = [...running.keys()].filter((id) => slot.specs.has(id));
+    for (const httpdid of slot.specs.keys()) {
+      const lost = blamed.includes(httpdid) ? Math.max(running.get(httpdid) ?? 0, 1) : 0;
+      this.#retire(slot, httpdid, lost);
+      if (lost > 0) this.#book.restarted(httpdid);
+    }
+    slot.lastStats = {};
+    const cause = killedFor ?? signalOrCode;
     this.#log.error(
-      { worker: slot.index, pid: worker.pid, code, signal, cause, httpdid: blamed[0] ?? null, httpdids: blamed, redeploying: !current },
+      { worker: slot.index, pid: worker.pid, code, signal, cause, httpdid: blamed[0] ?? null, httpdids: blamed, redeploying: false },
       `sandbox worker exited (${cause}); starting a replacement`,
     );
-    for (const httpdid of blamed) {
-      const reason =
-        catastrophic !== null ? 'its handler crashed the sandbox worker (catastrophic isolate error)' : `it crashed the sandbox worker (its request was running when the worker died: ${cause})`;
-      this.emit('crash', httpdid, reason);
-    }
-    slot.worker = this.#restart(slot);
+    for (const httpdid of blamed) this.emit('crash', httpdid, `it crashed the sandbox worker (its request was running when the worker died: ${cause})`);
+    this.#replace(slot);
+  }
+
+  /**
+   * The worker lost control of one of `httpdid`'s isolates (it said `retire`): the server is charged
+   * with the worker (crash policy included), the slot's servers are hosted on a fresh worker while
+   * this one serves on, then it is drained and killed: neighbours lose no request.
+   */
+  #retireWorker(slot: Slot, worker: WorkerProcess, httpdid: number, message: string): void {
+    if (this.#closing || worker.exited || (slot.live !== worker && slot.retiring !== worker)) return;
+    const first = slot.retiring !== worker;
+    slot.retiring = worker;
+    if (slot.specs.has(httpdid)) this.#book.restarted(httpdid);
+    this.#log.error(
+      { worker: slot.index, pid: worker.pid, cause: message, httpdid, httpdids: [httpdid], moving: slot.specs.size },
+      first
+        ? `sandbox worker retired (isolated-vm lost control of an isolate: ${message}); its servers move to a fresh worker, then it is drained and stopped`
+        : `sandbox worker being retired lost another isolate (${message})`,
+    );
+    this.emit('crash', httpdid, `it crashed the sandbox worker (isolated-vm lost control of its isolate: ${message})`);
+    if (first && !slot.restarting) this.#replace(slot);
+  }
+
+  /** Has a replacement started for a slot, unless one is being started already. */
+  #replace(slot: Slot): void {
+    if (slot.restarting) return;
+    slot.restarting = true;
+    slot.worker = this.#restart(slot).finally(() => {
+      slot.restarting = false;
+    });
     slot.worker.catch(() => undefined);
   }
 
   /**
-   * Starts a replacement worker for a slot (after its back-off) and hosts the slot's servers on it
-   * again. The replacement is watched from the moment it is taken: if it dies meanwhile, its exit
-   * starts the next attempt, and this one resolves to that attempt's worker.
+   * Starts a replacement worker for a slot (after its back-off) and hosts the slot's servers on it;
+   * one that dies meanwhile is followed by the next attempt. Once it serves, a worker being retired
+   * (still serving until then) is drained and killed.
    */
   async #restart(slot: Slot): Promise<WorkerProcess> {
     for (;;) {
@@ -266,17 +308,46 @@ export class WorkerPool extends EventEmitter {
         if (worker.exited) break;
         try {
           await hostOn(worker, spec);
+          // Stopped meanwhile (undeploy reached the slot while this worker was being given it): stop it here too.
+          if (!slot.specs.has(spec.httpdid)) await worker.request({ op: 'undeploy', httpdid: spec.httpdid });
         } catch (err) {
           this.#log.error({ httpdid: spec.httpdid, err }, 'redeploy after worker restart failed');
         }
       }
-      // Died while being given its servers: its exit has started the next attempt already.
-      if (worker.exited) return slot.worker;
+      if (worker.exited) continue;
+      if (this.#closing) throw new IsoError('ISO_ERR_API_WORKER_UNAVAILABLE', 'the service is stopping');
+      const old = slot.retiring;
+      if (old !== null && !old.exited) this.#drainRetired(slot, old);
+      slot.retiring = null;
       this.#log.info({ worker: slot.index, pid: worker.pid, servers: slot.specs.size }, 'sandbox worker replaced');
       slot.backoff.started(() => !worker.exited);
+      slot.running = new Map();
+      slot.killedFor = null;
       slot.live = worker;
       return worker;
     }
+  }
+
+  /**
+   * A retired worker, now that its replacement serves: its counters are kept apart, it stops
+   * accepting, closes idle connections, finishes what it has in flight (at most
+   * {@link RETIRE_DRAIN_MS}), and is killed; its final counters go to the retired totals.
+   */
+  #drainRetired(slot: Slot, old: WorkerProcess): void {
+    slot.draining.set(old, slot.lastStats);
+    slot.lastStats = {};
+    void (async () => {
+      try {
+        const reply = await old.request({ op: 'drain', timeoutMs: RETIRE_DRAIN_MS }, undefined, RETIRE_DRAIN_MS + DRAIN_REPLY_SLACK_MS);
+        if (reply.ok && reply.stats !== undefined) slot.draining.set(old, { ...reply.stats });
+      } catch (err) {
+        this.#log.warn({ worker: slot.index, pid: old.pid, err }, 'retired worker did not drain');
+      }
+      await old.kill();
+      const last = slot.draining.get(old) ?? {};
+      slot.draining.delete(old);
+      for (const [id, c] of Object.entries(last)) if (slot.specs.has(Number(id))) this.#book.retire(Number(id), c, 0);
+    })();
   }
 
   /** Process ids of the live workers, by slot (for tests and diagnostics). */

@@ -54,6 +54,8 @@ export class Connection {
   #fault: { fault: HttpFault; head: RequestHead | null } | null = null;
   #closed = false;
   #peerEnded = false;
+  /** {@link windDown} was called: the response in progress is the last. */
+  #windingDown = false;
   readonly #timers: RequestTimers;
 
   constructor(socket: Socket, ctx: ServerContext) {
@@ -97,6 +99,17 @@ export class Connection {
     if (this.#closed && this.#socket.destroyed) return;
     this.#shutDown();
     if (!this.#socket.destroyed) this.#socket.destroy();
+  }
+
+  /**
+   * Graceful close (the worker is draining): an idle connection closes now; a busy one after the
+   * response in progress, sent with `Connection: close`. Requests pipelined behind it are not
+   * answered: the client sees the close and may retry them (RFC 9112 §9.3.2).
+   */
+  windDown(): void {
+    if (this.#closed) return;
+    this.#windingDown = true;
+    if (this.#inFlight === null && this.#queue.length === 0 && this.#fault === null && !this.#decoder.midRequest) this.#closeAfterWrite();
   }
 
   /** Stops everything on this connection: timers, queued requests, the bodies of those still running. */
@@ -237,7 +250,7 @@ export class Connection {
     if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
     // RFC 9110 §10.1.1: a client told to wait for 100 may never send the body; do not wait for it.
     const unsentBody = entry.framing.expectContinue && !entry.continueSent && !entry.body.ended;
-    const req: RequestContext = { version: entry.head.version, method: entry.head.method, keepAlive: entry.framing.keepAlive && !unsentBody };
+    const req: RequestContext = { version: entry.head.version, method: entry.head.method, keepAlive: entry.framing.keepAlive && !unsentBody && !this.#windingDown };
     const out: Serialized = result.outcome === 'ok' ? serializeResponse(result.response, req) : serializeError(OUTCOME_ERROR[result.outcome], result.detail, req);
     this.#write(out);
     this.#ctx.report(result.outcome, result.outcome === 'ok' ? null : result.detail, entry.startedAt);
@@ -276,6 +289,7 @@ export class Connection {
       else this.#closeAfterWrite();
       return;
     }
+    if (this.#windingDown && !this.#decoder.midRequest) return this.#closeAfterWrite();
     if (!this.#decoder.midRequest) this.#timers.armIdle(this.#ctx.limits.keepAliveTimeoutMs);
   }
 

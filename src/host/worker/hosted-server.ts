@@ -127,9 +127,21 @@ export class HostedServer {
     if (p !== null) void p.sandbox.close();
   }
 
-  /** Accepts no new connection (drain, or the worker is about to die). */
-  stopAccepting(): void {
-    this.#listener.stopAccepting();
+  /** Accepts no new connection and winds the open ones down (idle ones close now, busy ones after their response): the worker is draining. */
+  windDown(): void {
+    this.#listener.windDown();
+  }
+
+  /**
+   * isolated-vm lost control of one of this server's isolates: every version's requests are
+   * answered now (see TenantSandbox.abandon), no isolate of it is entered again, and the server winds
+   * down on this worker (the control process hosts it on a fresh one).
+   */
+  abandon(message: string): void {
+    this.#sampling = true;
+    this.#listener.windDown();
+    this.abort();
+    for (const v of [this.#current, ...this.#retiring]) v.sandbox.abandon(message);
   }
 
   /** Stops the server: closes its listener and connections, disposes every version. */

@@ -53,9 +53,10 @@ export class Listener {
     });
   }
 
-  /** Accepts no new connection; open ones go on (drain, or a worker about to die). */
-  stopAccepting(): void {
+  /** Accepts no new connection and winds the open ones down: idle ones close now, busy ones after their response in progress. */
+  windDown(): void {
     this.#server.close();
+    for (const c of this.#connections) c.windDown();
   }
 
   /** Stops accepting and destroys every open connection; resolves once the server is closed. */

@@ -2,7 +2,7 @@
 
 import { IsoError } from '../../core/errors.js';
 import { validator } from '../../core/schemas.js';
-import { CATASTROPHIC_EXIT_MS, DRAIN_FLUSH_MS, DRAIN_POLL_MS } from '../../core/supervision.js';
+import { DRAIN_FLUSH_MS, DRAIN_POLL_MS, RETIRE_DEADLINE_MS } from '../../core/supervision.js';
 import { Contention } from './contention.js';
 import { HostedServer, type WorkerHooks } from './hosted-server.js';
 import { dropPrivileges } from './privileges.js';
@@ -15,15 +15,24 @@ function send(msg: FromWorker, then?: () => void): void {
   process.send(msg, undefined, {}, then);
 }
 
+/** Set once isolated-vm lost control of an isolate here: the worker is being retired. */
+let retiring = false;
+
+/**
+ * isolated-vm has lost control of one of a server's isolates (an out-of-memory, or a call V8 could
+ * not interrupt outlasting its termination wait): that isolate's thread never comes back. The server
+ * is given up on this worker (its requests answered now); the others serve on while the control
+ * process hosts them all on a fresh worker, then drains this one and kills it. Should the control
+ * process not do so in time, the worker kills itself.
+ */
 function onCatastrophic(httpdid: number, message: string): void {
-  // isolated-vm has lost control of an isolate: this process cannot be trusted to go on.
-  for (const h of hosted.values()) h.stopAccepting();
+  hosted.get(httpdid)?.abandon(message);
+  send({ op: 'retire', httpdid, message });
+  if (retiring) return;
+  retiring = true;
   // SIGKILL, not process.exit(): exit runs isolated-vm's thread-pool destructor (thread_pool.cc),
-  // which waits for the isolate's thread, and that thread sleeps for good in isolated-vm's OOM
-  // callback, so the worker would hang until the heartbeat killed it. The report is sent first.
-  const die = (): void => void process.kill(process.pid, 'SIGKILL');
-  send({ op: 'catastrophic', httpdid, message }, die);
-  setTimeout(die, CATASTROPHIC_EXIT_MS).unref();
+  // which waits for the lost isolate's thread, which never returns.
+  setTimeout(() => process.kill(process.pid, 'SIGKILL'), RETIRE_DEADLINE_MS).unref();
 }
 
 /** Servers whose requests in their sandbox went from 0 to 1 or back to 0 this event-loop turn (told once per turn). */
@@ -67,9 +76,9 @@ async function undeploy(httpdid: number): Promise<void> {
   await h.close();
 }
 
-/** Graceful stop: no new connections; resolves once no request is in flight, or after `timeoutMs`. */
+/** Graceful stop: no new connections, idle ones closed, busy ones closed after their response; resolves once no request is in flight, or after `timeoutMs`. */
 async function drain(timeoutMs: number): Promise<void> {
-  for (const h of hosted.values()) h.stopAccepting();
+  for (const h of hosted.values()) h.windDown();
   const deadline = Date.now() + timeoutMs;
   const busy = (): boolean => [...hosted.values()].some((h) => h.inFlight > 0);
   while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
@@ -113,7 +122,8 @@ process.on('message', (raw: ToWorker, handle: unknown) => {
     return;
   }
   run(raw, handle).then(
-    () => send({ op: 'reply', id: raw.id, ok: true }),
+    // A drained worker's counters are final: they go with the answer (its last heartbeat may be older).
+    () => send(raw.op === 'drain' ? { op: 'reply', id: raw.id, ok: true, stats: snapshot() } : { op: 'reply', id: raw.id, ok: true }),
     (err: unknown) => {
       const e = err instanceof IsoError ? err : new IsoError('ISO_ERR_API_INTERNAL', (err as Error).message);
       send({ op: 'reply', id: raw.id, ok: false, code: e.code, message: e.message });

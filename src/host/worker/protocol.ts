@@ -53,7 +53,7 @@ export interface ServerCounters {
 
 /**
  * The answer to one control request, matched by `id`. A `ping` answer carries the counters, keyed by
- * httpdid, and `running`: the servers with a request inside their sandbox right now (crash blame).
+ * httpdid (a `drain` answer too: the final ones), and `running`: the servers with a request inside their sandbox right now (crash blame).
  */
 export type Reply =
   | {
@@ -85,5 +85,11 @@ export type FromWorker =
    * control process blames those with requests in flight if the worker dies.
    */
   | { readonly op: 'running'; readonly inFlight: Readonly<Record<string, number>> }
-  /** isolated-vm lost control of an isolate; the worker exits right after this. */
-  | { readonly op: 'catastrophic'; readonly httpdid: number; readonly message: string };
+  /**
+   * isolated-vm lost control of one of a server's isolates (`message`: its onCatastrophicError
+   * text): the worker must be retired. It gave that server up and serves the others on; the control
+   * process charges the server, hosts the slot's servers on a fresh worker, then drains this one and
+   * kills it (the worker kills itself after RETIRE_DEADLINE_MS otherwise). Sent again for each further
+   * server that loses an isolate meanwhile.
+   */
+  | { readonly op: 'retire'; readonly httpdid: number; readonly message: string };
