@@ -2,12 +2,13 @@
 
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
-import { DRAIN_REPLY_SLACK_MS, RETIRE_DRAIN_MS } from '../../core/supervision.js';
+import { DRAIN_REPLY_SLACK_MS } from '../../core/supervision.js';
 import type { FromWorker, Reply, WorkerInfo } from '../../host/worker/protocol.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Log } from './log.js';
 import { prepareRedeploy, type PreparedRedeploy } from './redeploy.js';
 import { RestartBackoff } from './restart-policy.js';
+import { SlotKeeper } from './slot-keeper.js';
 import { StatsBook, type OutcomeCounts, type ServerStats } from './server-stats.js';
 import { hostOn, type DeploySpec, type Slot } from './slot.js';
 import { Spare } from './spare.js';
@@ -30,6 +31,7 @@ export class WorkerPool extends EventEmitter {
   /** Totals of workers that are gone, so they survive restarts; worker restarts per server. */
   readonly #book = new StatsBook();
   readonly #spare: Spare;
+  readonly #keeper: SlotKeeper;
   #heartbeat: Heartbeat | null = null;
   #closing = false;
 
@@ -38,6 +40,15 @@ export class WorkerPool extends EventEmitter {
     this.#size = size;
     this.#log = log;
     this.#spare = new Spare(log);
+    this.#keeper = new SlotKeeper({
+      log,
+      book: this.#book,
+      spare: this.#spare,
+      closing: () => this.#closing,
+      watch: (slot, worker) => this.#watch(slot, worker),
+      crash: (httpdid, reason) => this.emit('crash', httpdid, reason),
+      retireCounts: (slot, httpdid, crashed) => this.#retire(slot, httpdid, crashed),
+    });
   }
 
   /** Starts `size` workers and their heartbeat. */
@@ -205,149 +216,10 @@ export class WorkerPool extends EventEmitter {
       } else if (msg.op === 'console') {
         this.emit('console', msg.httpdid, msg.time, msg.lines);
       } else if (msg.op === 'retire') {
-        this.#retireWorker(slot, worker, msg.httpdid, msg.message);
+        this.#keeper.retire(slot, worker, msg.httpdid, msg.message);
       }
     });
-    worker.once('exit', (code: number | null, signal: string | null) => this.#exited(slot, worker, code, signal));
-  }
-
-  /**
-   * A slot's worker exited, in whatever state (serving, being given its servers, retired and
-   * draining): charge the servers whose requests were running in the serving one, log the exit once
-   * with its cause, and have a replacement started (after the slot's back-off; never given up).
-   */
-  #exited(slot: Slot, worker: WorkerProcess, code: number | null, signal: string | null): void {
-    const current = slot.live === worker;
-    if (current) slot.live = null;
-    if (slot.retiring === worker) slot.retiring = null;
-    if (this.#closing) return;
-    const signalOrCode = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
-    if (slot.draining.has(worker)) {
-      this.#log.info({ worker: slot.index, pid: worker.pid, code, signal }, `retired sandbox worker stopped (${signalOrCode})`);
-      return;
-    }
-    if (!current) {
-      // A replacement that died while it was being given its servers: it was running nothing, and
-      // the attempt that started it notices and starts the next one.
-      this.#log.error(
-        { worker: slot.index, pid: worker.pid, code, signal, cause: signalOrCode, httpdids: [], redeploying: true },
-        `sandbox worker exited (${signalOrCode}) while its servers were being hosted on it; starting another`,
-      );
-      return;
-    }
-    const running = slot.running;
-    const killedFor = slot.killedFor;
-    slot.running = new Map();
-    slot.killedFor = null;
-    const blamed = [...running.keys()].filter((id) => slot.specs.has(id));
-    for (const httpdid of slot.specs.keys()) {
-      const lost = blamed.includes(httpdid) ? Math.max(running.get(httpdid) ?? 0, 1) : 0;
-      this.#retire(slot, httpdid, lost);
-      if (lost > 0) this.#book.restarted(httpdid);
-    }
-    slot.lastStats = {};
-    const cause = killedFor ?? signalOrCode;
-    this.#log.error(
-      { worker: slot.index, pid: worker.pid, code, signal, cause, httpdid: blamed[0] ?? null, httpdids: blamed, redeploying: false },
-      `sandbox worker exited (${cause}); starting a replacement`,
-    );
-    for (const httpdid of blamed) this.emit('crash', httpdid, `it crashed the sandbox worker (its request was running when the worker died: ${cause})`);
-    this.#replace(slot);
-  }
-
-  /**
-   * The worker lost control of one of `httpdid`'s isolates (it said `retire`): the server is charged
-   * with the worker (crash policy included), the slot's servers are hosted on a fresh worker while
-   * this one serves on, then it is drained and killed: neighbours lose no request.
-   */
-  #retireWorker(slot: Slot, worker: WorkerProcess, httpdid: number, message: string): void {
-    if (this.#closing || worker.exited || (slot.live !== worker && slot.retiring !== worker)) return;
-    const first = slot.retiring !== worker;
-    slot.retiring = worker;
-    if (slot.specs.has(httpdid)) this.#book.restarted(httpdid);
-    this.#log.error(
-      { worker: slot.index, pid: worker.pid, cause: message, httpdid, httpdids: [httpdid], moving: slot.specs.size },
-      first
-        ? `sandbox worker retired (isolated-vm lost control of an isolate: ${message}); its servers move to a fresh worker, then it is drained and stopped`
-        : `sandbox worker being retired lost another isolate (${message})`,
-    );
-    this.emit('crash', httpdid, `it crashed the sandbox worker (isolated-vm lost control of its isolate: ${message})`);
-    if (first && !slot.restarting) this.#replace(slot);
-  }
-
-  /** Has a replacement started for a slot, unless one is being started already. */
-  #replace(slot: Slot): void {
-    if (slot.restarting) return;
-    slot.restarting = true;
-    slot.worker = this.#restart(slot).finally(() => {
-      slot.restarting = false;
-    });
-    slot.worker.catch(() => undefined);
-  }
-
-  /**
-   * Starts a replacement worker for a slot (after its back-off) and hosts the slot's servers on it;
-   * one that dies meanwhile is followed by the next attempt. Once it serves, a worker being retired
-   * (still serving until then) is drained and killed.
-   */
-  async #restart(slot: Slot): Promise<WorkerProcess> {
-    for (;;) {
-      const delay = slot.backoff.next();
-      if (delay > 0) await new Promise((r) => setTimeout(r, delay));
-      if (this.#closing) throw new IsoError('ISO_ERR_API_WORKER_UNAVAILABLE', 'the service is stopping');
-      let worker: WorkerProcess;
-      try {
-        worker = await this.#spare.take();
-      } catch (err) {
-        this.#log.error({ worker: slot.index, err }, 'sandbox worker failed to start; retrying');
-        continue;
-      }
-      if (worker.exited) continue;
-      this.#watch(slot, worker);
-      for (const spec of slot.specs.values()) {
-        if (worker.exited) break;
-        try {
-          await hostOn(worker, spec);
-          // Stopped meanwhile (undeploy reached the slot while this worker was being given it): stop it here too.
-          if (!slot.specs.has(spec.httpdid)) await worker.request({ op: 'undeploy', httpdid: spec.httpdid });
-        } catch (err) {
-          this.#log.error({ httpdid: spec.httpdid, err }, 'redeploy after worker restart failed');
-        }
-      }
-      if (worker.exited) continue;
-      if (this.#closing) throw new IsoError('ISO_ERR_API_WORKER_UNAVAILABLE', 'the service is stopping');
-      const old = slot.retiring;
-      if (old !== null && !old.exited) this.#drainRetired(slot, old);
-      slot.retiring = null;
-      this.#log.info({ worker: slot.index, pid: worker.pid, servers: slot.specs.size }, 'sandbox worker replaced');
-      slot.backoff.started(() => !worker.exited);
-      slot.running = new Map();
-      slot.killedFor = null;
-      slot.live = worker;
-      return worker;
-    }
-  }
-
-  /**
-   * A retired worker, now that its replacement serves: its counters are kept apart, it stops
-   * accepting, closes idle connections, finishes what it has in flight (at most
-   * {@link RETIRE_DRAIN_MS}), and is killed; its final counters go to the retired totals.
-   */
-  #drainRetired(slot: Slot, old: WorkerProcess): void {
-    slot.draining.set(old, slot.lastStats);
-    slot.lastStats = {};
-    void (async () => {
-      try {
-        const reply = await old.request({ op: 'drain', timeoutMs: RETIRE_DRAIN_MS }, undefined, RETIRE_DRAIN_MS + DRAIN_REPLY_SLACK_MS);
-        if (reply.ok && reply.stats !== undefined) slot.draining.set(old, { ...reply.stats });
-      } catch (err) {
-        this.#log.warn({ worker: slot.index, pid: old.pid, err }, 'retired worker did not drain');
-      }
-      await old.kill();
-      const last = slot.draining.get(old) ?? {};
-      slot.draining.delete(old);
-      for (const [id, c] of Object.entries(last)) if (slot.specs.has(Number(id))) this.#book.retire(Number(id), c, 0);
-    })();
+    worker.once('exit', (code: number | null, signal: string | null) => this.#keeper.exited(slot, worker, code, signal));
   }
 
   /** Process ids of the live workers, by slot (for tests and diagnostics). */
