@@ -1,7 +1,9 @@
 // The `isohttpd` command past the runtime check (src/cli.ts): `serve` starts the control process (API + tenant listeners) and its sandbox workers; `tenant` manages tenants; the client commands are in cli/.
 
+import net from 'node:net';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../api/control/config.js';
+import { DataDirInUse, DataDirLock } from '../api/control/data-dir-lock.js';
 import type { Registry } from '../api/registry/registry.js';
 import { DRAIN_TIMEOUT_MS } from '../core/supervision.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './commands.js';
@@ -20,6 +22,19 @@ const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port 
 /** A refusal to start that is the operator's to fix (exit 2, one line). */
 class StartError extends Error {}
 
+/**
+ * Binds the API address (when a fixed port is asked for) and holds it, so that start-up refuses an
+ * address in use before it restores any server; null for port 0 (any free port).
+ */
+function holdAddress(host: string, port: number): Promise<net.Server | null> {
+  if (port === 0) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error('address already in use') : err));
+    server.listen({ host, port, exclusive: true }, () => resolve(server));
+  });
+}
+
 /** API request bodies may exceed the source limit by this much (JSON quoting and the other fields), bytes. */
 const BODY_OVERHEAD = 64 * 1024;
 
@@ -34,12 +49,34 @@ async function serve(config: Config): Promise<void> {
   const logger = { level: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'info' };
   const dataDir = path.resolve(config.dataDir);
   const openTenant = isLoopback(config.apiHost);
+  // Before the registry is touched: one instance per data dir.
+  let lock: DataDirLock;
+  try {
+    lock = DataDirLock.acquire(dataDir, config.dataDir);
+  } catch (err) {
+    if (err instanceof DataDirInUse) throw new StartError(err.message);
+    throw err;
+  }
+  // And before any server is restored: the API address is free (held until the API listens on it).
+  const apiHold = await holdAddress(config.apiHost, config.apiPort).catch((err: unknown) => {
+    lock.release();
+    throw new StartError(`the API address ${config.apiHost}:${config.apiPort} is not available: ${(err as Error).message}`);
+  });
   const registry: Registry = SqliteRegistry.open(dataDir);
   if (!openTenant && !(await registry.hasTenants())) {
     await registry.close();
     throw new StartError(`the API would listen on ${config.apiHost}, which is not loopback, and no tenant exists: add one first with \`isohttpd tenant add NAME --data-dir ${config.dataDir}\``);
   }
   let app: ReturnType<typeof buildApp> | undefined;
+  // What is logged before the API's logger exists (the pool's start, every restore decision) is kept and written once it does.
+  const early: Array<[level: 'info' | 'warn' | 'error', obj: object, msg: string]> = [];
+  const at =
+    (level: 'info' | 'warn' | 'error') =>
+    (o: object, m: string): void => {
+      if (app === undefined) early.push([level, o, m]);
+      else app.log[level](o, m);
+    };
+  const log = { info: at('info'), warn: at('warn'), error: at('error') };
   // Every stored server is bound and deployed again before the API listens.
   const manager = await ServerManager.start({
     registry,
@@ -54,19 +91,18 @@ async function serve(config: Config): Promise<void> {
       apiAddress: config.apiHost,
       apiPort: config.apiPort,
     },
-    log: {
-      info: (o, m) => app?.log.info(o, m),
-      warn: (o, m) => app?.log.warn(o, m),
-      error: (o, m) => app?.log.error(o, m),
-    },
+    log,
   });
   // JSON-quoting can grow a source up to six-fold (\u00XX escapes); the source limit itself is checked on the decoded string.
   app = buildApp({ manager, registry, openTenant, rateLimit: config.rateLimit, bodyLimit: config.maxSourceBytes * 6 + BODY_OVERHEAD, logger });
+  for (const [level, o, m] of early.splice(0)) app.log[level](o, m);
   try {
+    await new Promise<void>((resolve) => (apiHold === null ? resolve() : apiHold.close(() => resolve())));
     await app.listen({ host: config.apiHost, port: config.apiPort });
   } catch (err) {
     await manager.close();
     await registry.close();
+    lock.release();
     throw err;
   }
   const addr = app.server.address();
@@ -96,6 +132,7 @@ async function serve(config: Config): Promise<void> {
       await manager.close();
       // Every acknowledged write is already committed; this checkpoints the WAL and closes the file.
       await registry.close();
+      lock.release();
       app?.log.info({ signal }, 'stopped');
       process.exit(0);
     })().catch((err: unknown) => {

@@ -32,6 +32,12 @@ export const RESTORE_RETRY_MS = 5000;
 /** Pause between two such start-up attempts, ms. */
 export const RESTORE_RETRY_INTERVAL_MS = 100;
 
+/**
+ * After start-up, how often a server whose address was still in use is tried again (it shows
+ * `failed` with the reason meanwhile, but stays `running` in the registry), ms.
+ */
+export const RESTORE_LATER_INTERVAL_MS = 1000;
+
 /** How long a SIGTERM/SIGINT waits for requests in flight on tenant servers (the drain timeout), ms. */
 export const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -43,6 +49,9 @@ export const DRAIN_POLL_MS = 20;
 
 /** After its last request, how long a draining worker waits for responses still in userland buffers to reach the kernel, ms. */
 export const DRAIN_FLUSH_MS = 100;
+
+/** How long an API call that shows counters (`GET /servers`, `/metrics`) waits for each worker's counters before it uses the last heartbeat's, ms. */
+export const FRESH_STATS_WAIT_MS = 200;
 
 /** How long a worker may take to answer a control request other than a heartbeat or a drain (a deploy compiles and evaluates a module), ms. */
 export const REPLY_TIMEOUT_MS = 30_000;

@@ -75,6 +75,8 @@ export function addTenant(dataDir: string, name: string, ...flags: string[]): st
 /** Options of {@link startService}: an existing data dir to use, kept after the service stops. */
 export interface StartOptions {
   readonly dataDir?: string;
+  /** Starts the service as the leader of a process group of its own (for signals to the whole group). */
+  readonly detached?: boolean;
 }
 
 /** Starts the service and waits until its API answers. */
@@ -82,6 +84,7 @@ export async function startService(t: Teardown, extraArgs: string[] = [], extraE
   const dataDir = opts.dataDir ?? tempDataDir();
   const proc = spawn(process.execPath, [CLI, 'serve', '--api-port', '0', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.detached === true,
     env: { ...process.env, ISOHTTPD_LOG_LEVEL: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'warn', ...extraEnv },
   });
   let out = '';

@@ -41,10 +41,10 @@ export interface ManagedServer {
   updating: Promise<unknown>;
   /** Updates queued or running. */
   updatesPending: number;
-  /** Its {@link Placement.key}; '' for a server that failed at restore (never bound). */
-  readonly key: string;
-  /** The bound socket; null for a server that failed at restore (never bound). */
-  readonly handle: BoundHandle | null;
+  /** Its {@link Placement.key}; '' for a server not bound (failed at restore, or waiting there for its address). Set once bound. */
+  key: string;
+  /** The bound socket; null for a server not bound (failed at restore, or waiting there for its address). Set once bound. */
+  handle: BoundHandle | null;
   /** The worker slots hosting a replica (none once failed). */
   slots: number[];
   state: 'running' | 'failed';

@@ -1,7 +1,7 @@
 // Start-up restore: every stored server is bound and deployed again (an address still held by the previous instance retried for a while), or stored and held as failed with the reason.
 
 import { IsoError } from '../../core/errors.js';
-import { RESTORE_RETRY_INTERVAL_MS, RESTORE_RETRY_MS } from '../../core/supervision.js';
+import { RESTORE_LATER_INTERVAL_MS, RESTORE_RETRY_INTERVAL_MS, RESTORE_RETRY_MS } from '../../core/supervision.js';
 import type { Registry, ServerRow } from '../registry/registry.js';
 import type { Log } from '../supervisor/worker-pool.js';
 import type { ConsoleLog } from './console-log.js';
@@ -16,12 +16,18 @@ export interface RestoreDeps {
   readonly placer: Placer;
   readonly servers: ServerTable;
   readonly console: ConsoleLog;
+  /** Whether the service is stopping (a server still waiting for its address stops trying). */
+  readonly stopping: () => boolean;
 }
 
 /**
  * Restores every stored server, one after the other in httpdid order: each `running` one is bound
- * and deployed again before this resolves; one that cannot be is stored and held as `failed` with
- * the reason. Stored `failed` servers are held as they are.
+ * and deployed again before this resolves. One whose address is still in use after
+ * {@link RESTORE_RETRY_MS} is shown `failed` with the reason but stays `running` in the registry (a
+ * transient cause never fails a server for good) and is retried every
+ * {@link RESTORE_LATER_INTERVAL_MS} until it binds, is deleted, or the service stops. One that cannot
+ * be restored for any other reason is stored and held as `failed` with the reason. Stored `failed`
+ * servers are held as they are.
  */
 export async function restoreAll(deps: RestoreDeps): Promise<void> {
   for (const row of await deps.registry.servers()) await restore(deps, row);
@@ -65,11 +71,57 @@ async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
       deps.log.info({ httpdid: row.httpdid, host: row.host, port: row.port, workers: placed.slots }, 'server restored');
       return;
     } catch (err) {
+      if (err instanceof IsoError && err.code === 'ISO_ERR_API_ADDRESS_IN_USE') {
+        const waiting: ManagedServer = { ...base, key: '', handle: null, slots: [], state: 'failed', reason: waitingReason(err.message) };
+        deps.servers.add(waiting);
+        deps.log.warn({ httpdid: row.httpdid, host: row.host, port: row.port, reason: waiting.reason }, 'server not restored yet: its address is in use; retrying');
+        void restoreLater(deps, row, waiting);
+        return;
+      }
       reason = `could not be restored at start-up: ${(err as Error).message}`;
       await deps.registry.setServerState(row.httpdid, 'failed', reason);
-      deps.log.error({ httpdid: row.httpdid, reason }, 'server failed');
+      deps.log.error({ httpdid: row.httpdid, reason }, 'server failed: not restored');
     }
   }
   const failed: ManagedServer = { ...base, key: '', handle: null, slots: [], state: 'failed', reason };
   deps.servers.add(failed);
+}
+
+/** What a server still waiting for its address at start-up shows as its reason. */
+function waitingReason(message: string): string {
+  return (
+    `not restored yet: ${message} (retried for ${RESTORE_RETRY_MS / 1000} s at start-up; retried every ` + `${RESTORE_LATER_INTERVAL_MS / 1000} s until it is free; still running in the registry)`
+  );
+}
+
+/**
+ * Retries a server whose address was in use at start-up until it binds (it is then `running`, the
+ * same object), is deleted, or the service stops. A failure other than the address in use or a
+ * worker going away fails it for good, in the registry too.
+ */
+async function restoreLater(deps: RestoreDeps, row: ServerRow, server: ManagedServer): Promise<void> {
+  for (;;) {
+    await new Promise((r) => setTimeout(r, RESTORE_LATER_INTERVAL_MS).unref());
+    if (deps.stopping() || !deps.servers.holds(server)) return;
+    try {
+      const placed = await deps.placer.bindAndDeploy(row.httpdid, row.host, row.port, row.source, row.limits, row.replicas);
+      if (deps.stopping() || !deps.servers.holds(server)) {
+        // Deleted (or the service stopping) while it was being bound: let the address go again.
+        await deps.placer.release({ ...server, ...placed, state: 'running' });
+        return;
+      }
+      Object.assign(server, placed, { state: 'running' });
+      delete server.reason;
+      deps.log.info({ httpdid: row.httpdid, host: row.host, port: row.port, workers: placed.slots }, 'server restored: its address became free');
+      return;
+    } catch (err) {
+      const transient = err instanceof IsoError && (err.code === 'ISO_ERR_API_ADDRESS_IN_USE' || err.code === 'ISO_ERR_API_WORKER_UNAVAILABLE');
+      if (transient) continue;
+      if (deps.stopping() || !deps.servers.holds(server)) return;
+      server.reason = `could not be restored: ${(err as Error).message}`;
+      await deps.registry.setServerState(row.httpdid, 'failed', server.reason);
+      deps.log.error({ httpdid: row.httpdid, reason: server.reason }, 'server failed: not restored');
+      return;
+    }
+  }
 }

@@ -58,13 +58,21 @@ export class ServerManager {
 
   /**
    * Starts the worker pool and restores every stored server: each `running` one is bound and
-   * deployed again before this resolves; one that cannot be is stored and shown as `failed` with
-   * the reason. Stored `failed` servers are shown as they are.
+   * deployed again before this resolves; one whose address is still in use is retried in the
+   * background (see restore.ts); one that cannot be restored otherwise is stored and shown as
+   * `failed` with the reason. Stored `failed` servers are shown as they are.
    */
   static async start(opts: ManagerOptions): Promise<ServerManager> {
     const pool = await WorkerPool.start(opts.workers, opts.log);
     const manager = new ServerManager(opts, pool);
-    await restoreAll({ registry: opts.registry, log: opts.log, placer: manager.#placer, servers: manager.#servers, console: manager.#console });
+    await restoreAll({
+      registry: opts.registry,
+      log: opts.log,
+      placer: manager.#placer,
+      servers: manager.#servers,
+      console: manager.#console,
+      stopping: () => manager.#handlesClosed,
+    });
     return manager;
   }
 
@@ -123,17 +131,25 @@ export class ServerManager {
     return serverView(server, this.#pool.stats(server.httpdid), withSource);
   }
 
-  /** The caller's servers, in httpdid order. */
-  list(caller: Caller): ServerView[] {
+  /** The caller's servers, in httpdid order, with their counters read now (at most FRESH_STATS_WAIT_MS per worker). */
+  async list(caller: Caller): Promise<ServerView[]> {
+    await this.#pool.refresh();
     return this.#servers
       .all()
       .filter((s) => s.tenant === caller.name)
       .map((s) => this.#view(s, false));
   }
 
-  /** One of the caller's servers, with its source if asked. @throws IsoError 404 (also for another tenant's). */
-  get(caller: Caller, httpdid: number, withSource: boolean): ServerView {
-    return this.#view(this.#servers.owned(caller, httpdid), withSource);
+  /** One of the caller's servers, with its source if asked, its counters read now (at most FRESH_STATS_WAIT_MS per worker). @throws IsoError 404 (also for another tenant's). */
+  async get(caller: Caller, httpdid: number, withSource: boolean): Promise<ServerView> {
+    const server = this.#servers.owned(caller, httpdid);
+    await this.#pool.refresh();
+    return this.#view(server, withSource);
+  }
+
+  /** Reads every worker's counters now, for a `/metrics` scrape (at most FRESH_STATS_WAIT_MS per worker). */
+  refreshStats(): Promise<void> {
+    return this.#pool.refresh();
   }
 
   /** Raw counters of every server (histogram buckets included), for `GET /metrics`. */

@@ -50,6 +50,8 @@ export interface ServerView {
   /** 1 at creation, +1 per successful `PUT`. */
   version: number;
   stats: StatsView;
+  /** How old `stats` are, ms: 0 when read for this call; else the time since a worker's last heartbeat (it did not answer in time). */
+  statsAgeMs: number;
   source?: string;
 }
 
@@ -84,6 +86,7 @@ export function serverView(server: ManagedServer, s: ServerStats, withSource: bo
       heapUsedBytes: s.heapUsed,
       workerRestarts: s.workerRestarts,
     },
+    statsAgeMs: s.ageMs,
   };
   if (server.reason !== undefined) view.reason = server.reason;
   if (withSource) view.source = server.version.source;

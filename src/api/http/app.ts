@@ -140,7 +140,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     {
       schema: { response: { 200: { type: 'object', properties: { servers: { type: 'array', items: SERVER_RESPONSE } } } } },
     },
-    (request) => ({ servers: manager.list(callerOf(request)) }),
+    async (request) => ({ servers: await manager.list(callerOf(request)) }),
   );
 
   app.get<{ Params: { httpdid: string }; Querystring: { source?: '0' | '1' } }>(

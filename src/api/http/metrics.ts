@@ -21,6 +21,8 @@ export function serverLabels(s: ServerMetrics): Record<ServerLabel, string> {
 export interface MetricsSource {
   /** Raw counters of every server. */
   metrics(): ServerMetrics[];
+  /** Reads the workers' counters now (before a scrape is answered). */
+  refreshStats(): Promise<void>;
   /** Sandbox workers up now. */
   workersUp(): number;
   /** Pid and runtime of each sandbox worker up now, as each reported it. */
@@ -145,5 +147,12 @@ export function createMetrics(source: MetricsSource): Metrics {
       for (const state of ['running', 'failed'] as const) this.set({ state }, servers.filter((s) => s.state === state).length);
     },
   });
-  return { registry, contentType: registry.contentType, text: () => registry.metrics() };
+  return {
+    registry,
+    contentType: registry.contentType,
+    text: async () => {
+      await source.refreshStats();
+      return registry.metrics();
+    },
+  };
 }

@@ -71,7 +71,10 @@ export class Heartbeat {
         // A worker retired meanwhile (its replacement now live) keeps its last counters apart.
         if (!reply.ok || worker.exited || slot.live !== worker) return;
         // (`running` is taken by the pool as the answer arrives, in order with the worker's `running` messages.)
-        if (reply.stats !== undefined) slot.lastStats = { ...reply.stats };
+        if (reply.stats !== undefined) {
+          slot.lastStats = { ...reply.stats };
+          slot.statsAt = performance.now();
+        }
       },
       () => {
         b.outstanding = false;

@@ -19,6 +19,8 @@ export interface ServerStats {
   heapUsed: number;
   /** How many times a worker hosting the server was replaced. */
   workerRestarts: number;
+  /** How old the oldest live figures are, ms: 0 when read for this call, else since a worker's last heartbeat answer. */
+  ageMs: number;
 }
 
 /** What a server's workers that are gone had counted. */
@@ -58,9 +60,9 @@ export class StatsBook {
   }
 
   /** The server's totals: retired plus `live`, the last reports of the workers hosting it now. */
-  total(httpdid: number, live: Iterable<ServerCounters>): ServerStats {
+  total(httpdid: number, live: Iterable<ServerCounters>): Omit<ServerStats, 'ageMs'> {
     const r = this.#retired.get(httpdid);
-    const total: ServerStats = {
+    const total: Omit<ServerStats, 'ageMs'> = {
       outcomes: { ...(r?.outcomes ?? zero()) },
       latency: emptyHistogram(),
       bytesIn: r?.bytesIn ?? 0,

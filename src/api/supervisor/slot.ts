@@ -27,8 +27,10 @@ export interface Slot {
   live: WorkerProcess | null;
   /** The servers the slot hosts, by httpdid. */
   readonly specs: Map<number, DeploySpec>;
-  /** Counters from the last heartbeat, by httpdid. */
+  /** Counters from the last heartbeat (or fresh read), by httpdid. */
   lastStats: Record<string, ServerCounters>;
+  /** When {@link lastStats} were answered (performance.now(), ms). */
+  statsAt: number;
   /** When to try again if its worker keeps dying. */
   readonly backoff: RestartBackoff;
   /** A replacement is being started (after a worker exit, or to retire the worker): another exit starts no second one. */

@@ -2,7 +2,7 @@
 
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
-import { DRAIN_REPLY_SLACK_MS } from '../../core/supervision.js';
+import { DRAIN_REPLY_SLACK_MS, FRESH_STATS_WAIT_MS } from '../../core/supervision.js';
 import type { FromWorker, Reply, WorkerInfo } from '../../host/worker/protocol.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Log } from './log.js';
@@ -78,6 +78,7 @@ export class WorkerPool extends EventEmitter {
       live: worker,
       specs: new Map(),
       lastStats: {},
+      statsAt: performance.now(),
       backoff: new RestartBackoff(),
       restarting: false,
       retiring: null,
@@ -141,9 +142,36 @@ export class WorkerPool extends EventEmitter {
   /** Traffic counters of a server so far (all replicas, all worker generations), as of the last heartbeats. */
   stats(httpdid: number): ServerStats {
     const id = String(httpdid);
-    return this.#book.total(
-      httpdid,
-      this.#slots.flatMap((slot) => [slot.lastStats[id], ...[...slot.draining.values()].map((d) => d[id])].filter((c) => c !== undefined)),
+    const now = performance.now();
+    let ageMs = 0;
+    const live = this.#slots.flatMap((slot) => {
+      const c = slot.lastStats[id];
+      if (c !== undefined) ageMs = Math.max(ageMs, now - slot.statsAt);
+      return [c, ...[...slot.draining.values()].map((d) => d[id])].filter((x) => x !== undefined);
+    });
+    return { ...this.#book.total(httpdid, live), ageMs: Math.round(ageMs) };
+  }
+
+  /**
+   * Reads every live worker's counters now (for an API call: a response received before it is
+   * counted), waiting at most `timeoutMs` for each; a worker that does not answer in time keeps its
+   * last heartbeat's figures (their age is in {@link ServerStats.ageMs}).
+   */
+  async refresh(timeoutMs: number = FRESH_STATS_WAIT_MS): Promise<void> {
+    await Promise.all(
+      this.#slots.map(async (slot) => {
+        const worker = slot.live;
+        if (worker === null || worker.exited) return;
+        try {
+          const reply = await worker.request({ op: 'stats' }, undefined, timeoutMs);
+          if (reply.ok && reply.stats !== undefined && slot.live === worker) {
+            slot.lastStats = { ...reply.stats };
+            slot.statsAt = performance.now();
+          }
+        } catch {
+          // Not in time: the last heartbeat's figures stand.
+        }
+      }),
     );
   }
 
@@ -229,6 +257,8 @@ export class WorkerPool extends EventEmitter {
 
   /** Asks every worker to close its listeners and wait for its requests in flight (at most `timeoutMs`). */
   async drain(timeoutMs: number): Promise<void> {
+    // Stopping from here on: a worker that exits now is not replaced, none is killed for a missed heartbeat.
+    this.#closing = true;
     await Promise.all(
       this.#slots.map(async (s) => {
         try {

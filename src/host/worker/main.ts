@@ -86,7 +86,7 @@ async function drain(timeoutMs: number): Promise<void> {
   await new Promise((r) => setTimeout(r, DRAIN_FLUSH_MS));
 }
 
-function run(msg: Exclude<ToWorker, { op: 'ping' }>, handle: unknown): Promise<void> {
+function run(msg: Exclude<ToWorker, { op: 'ping' | 'stats' }>, handle: unknown): Promise<void> {
   switch (msg.op) {
     case 'deploy':
       return deploy(msg, handle);
@@ -116,9 +116,9 @@ function runningNow(): number[] {
 }
 
 process.on('message', (raw: ToWorker, handle: unknown) => {
-  if (raw.op === 'ping') {
+  if (raw.op === 'ping' || raw.op === 'stats') {
     send({ op: 'reply', id: raw.id, ok: true, stats: snapshot(), running: runningNow() });
-    for (const h of hosted.values()) h.sampleHeap();
+    if (raw.op === 'ping') for (const h of hosted.values()) h.sampleHeap();
     return;
   }
   run(raw, handle).then(
@@ -133,8 +133,11 @@ process.on('message', (raw: ToWorker, handle: unknown) => {
 
 // The control process holds every listening socket; without it this worker has no reason to live.
 process.on('disconnect', () => process.exit(0));
-// Ctrl-C reaches the whole process group: the control process decides when workers stop (after draining).
+// Ctrl-C, and SIGTERM to the process group (systemd's KillMode=control-group, `kill -- -PGID`), reach
+// every process: the control process decides when workers stop (after draining). The worker still
+// exits when the control process goes away (disconnect, above); SIGKILL still kills it.
 process.on('SIGINT', () => undefined);
+process.on('SIGTERM', () => undefined);
 // Everything read from disk is read now: after this the worker may run as an unprivileged user.
 validator('response-dict');
 const dropped = dropPrivileges();

@@ -19,6 +19,8 @@ export type ToWorker =
   | { readonly op: 'commit'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'abort'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'ping'; readonly id: number }
+  /** The counters now, read for an API call (a `ping` answer without the heap sampling a heartbeat starts). */
+  | { readonly op: 'stats'; readonly id: number }
   /** Graceful stop: close every listener, answer once no request is in flight (or after `timeoutMs`). */
   | { readonly op: 'drain'; readonly id: number; readonly timeoutMs: number };
 
@@ -53,7 +55,7 @@ export interface ServerCounters {
 
 /**
  * The answer to one control request, matched by `id`. A `ping` answer carries the counters, keyed by
- * httpdid (a `drain` answer too: the final ones), and `running`: the servers with a request inside their sandbox right now (crash blame).
+ * httpdid (a `stats` answer too; a `drain` answer: the final ones), and `running`: the servers with a request inside their sandbox right now (crash blame).
  */
 export type Reply =
   | {
