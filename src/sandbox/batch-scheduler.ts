@@ -57,8 +57,9 @@ export class BatchScheduler {
   #batchRunning = false;
   /** Requests dispatched to an isolate and not yet answered (answered at once when the host disposes their isolate). */
   readonly #inflight = new Set<SandboxRequest>();
-  /** Ends the wait for the running batch's call (its isolate was disposed at a deadline), or null. */
-  #abandonRunning: ((inst: IsolateInstance | null) => void) | null = null;
+  /** The instance the running batch's call is in, and what ends the wait for that call (its isolate was disposed at a deadline, or every request abandoned); null between batches. */
+  #runningOn: IsolateInstance | null = null;
+  #abandonRunning: ((none: null) => void) | null = null;
 
   /** Called each time the last request running ends (see {@link busy}). */
   readonly #onWindowClosed: () => void;
@@ -180,18 +181,21 @@ export class BatchScheduler {
     let out: [Array<RawResult | null>, unknown] | null;
     try {
       const call = inst.dispatchBatch.apply(undefined, [args], { arguments: { copy: true }, result: { copy: true }, timeout });
-      // The call's late rejection after an abandonment (it returns only once the isolate's thread is free) changes nothing.
-      call.catch(() => undefined);
-      const abandoned = new Promise<null>((resolve) => {
-        this.#abandonRunning = (gone) => {
-          if (gone === inst || gone === null) resolve(null);
-        };
+      // Settled by the call, or with null by an abandonment; the call's late settling after an
+      // abandonment (it returns only once the isolate's thread is free) then changes nothing.
+      // No closure here captures `inst` (the abandonment compares `#runningOn`): with one that did,
+      // most young objects of the worker survived their scavenges (sampled over 20k requests:
+      // 40 MB survived against 5 MB) and its GC time about tripled.
+      this.#runningOn = inst;
+      out = await new Promise<[Array<RawResult | null>, unknown] | null>((resolve, reject) => {
+        this.#abandonRunning = resolve;
+        call.then(resolve, reject);
       });
-      out = await Promise.race([call, abandoned]);
     } catch (err) {
       out = await this.#afterRejection(inst, err);
       if (out === null) return this.#batchFailed(inst, live, err);
     } finally {
+      this.#runningOn = null;
       this.#abandonRunning = null;
     }
     // Abandoned at a deadline: every request of the batch is already answered, the isolate disposed.
@@ -339,7 +343,7 @@ export class BatchScheduler {
       this.#finish(r, r.deadlinePassed ? timeoutResult(this.#limits) : RESET);
     }
     // The next batch need not wait for the abandoned call (it goes to the replacement).
-    this.#abandonRunning?.(inst);
+    if (this.#runningOn === inst) this.#abandonRunning?.(null);
   }
 
   /**
