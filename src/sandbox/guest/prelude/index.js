@@ -8,12 +8,12 @@ import { atob, btoa } from './base64.js';
 import { createConsole, drainLogs } from './console.js';
 import { installContainment, takeMemoryOverrun } from './containment.js';
 import { TextDecoder, TextEncoder, utf8Decode } from './encoding.js';
-import { append, I, nd } from './intrinsics.js';
+import { bare, I, nd } from './intrinsics.js';
 import { setUrlLoader, URL } from './url.js';
 import { URLSearchParams } from './url-search-params.js';
 
-// drainLogs, utf8Decode, I, nd, append and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
-export { append, drainLogs, I, nd, setUrlLoader, takeMemoryOverrun, utf8Decode };
+// drainLogs, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
+export { bare, drainLogs, I, nd, setUrlLoader, takeMemoryOverrun, utf8Decode };
 
 /**
  * A global as the platform defines its own: writable, configurable, not enumerable.

@@ -41,22 +41,25 @@ export const I = Object.freeze({
 const setPrototypeOf = Reflect.setPrototypeOf;
 
 /**
+ * `o` without a prototype: a read or a write of a property it does not have meets nothing a tenant
+ * put on Object.prototype or Array.prototype (a getter, a setter). On an array, `a[a.length] = v`
+ * then appends an own data property, as cheaply as a push (the arrays of the hot path are made so:
+ * `Reflect.defineProperty` per element cost a request about a microsecond).
+ * @template {object} T
+ * @param {T} o
+ * @returns {T}
+ */
+export function bare(o) {
+  setPrototypeOf(o, null);
+  return o;
+}
+
+/**
  * `d` as a property descriptor without a prototype: `defineProperty` reads a descriptor's fields with
  * [[Get]], which would see `get`, `set` or `value` a tenant put on Object.prototype.
  * @param {PropertyDescriptor} d
  * @returns {PropertyDescriptor}
  */
 export function nd(d) {
-  setPrototypeOf(d, null);
-  return d;
-}
-
-/**
- * Appends `v` to the array `a` as an own data property (never a setter a tenant put on Array.prototype).
- * @template T
- * @param {T[]} a
- * @param {T} v
- */
-export function append(a, v) {
-  I.defineProperty(a, a.length, nd({ value: v, writable: true, enumerable: true, configurable: true }));
+  return bare(d);
 }
