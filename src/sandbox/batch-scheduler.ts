@@ -57,6 +57,8 @@ export class BatchScheduler {
   #batchRunning = false;
   /** Requests dispatched to an isolate and not yet answered (answered at once when the host disposes their isolate). */
   readonly #inflight = new Set<SandboxRequest>();
+  /** Awaited requests whose results arrived since the last batch (the next batch tells the isolate, which then drops its copies). */
+  #received: number[] = [];
   /** The instance the running batch's call is in, and what ends the wait for that call (its isolate was disposed at a deadline, or every request abandoned); null between batches. */
   #runningOn: IsolateInstance | null = null;
   #abandonRunning: ((none: null) => void) | null = null;
@@ -180,7 +182,9 @@ export class BatchScheduler {
     const timeout = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - oldest)));
     let out: [Array<RawResult | null>, unknown] | null;
     try {
-      const call = inst.dispatchBatch.apply(undefined, [args], { arguments: { copy: true }, result: { copy: true }, timeout });
+      const received = this.#received;
+      this.#received = [];
+      const call = inst.dispatchBatch.apply(undefined, [args, received], { arguments: { copy: true }, result: { copy: true }, timeout });
       // Settled by the call, or with null by an abandonment; the call's late settling after an
       // abandonment (it returns only once the isolate's thread is free) then changes nothing.
       // No closure here captures `inst` (the abandonment compares `#runningOn`): with one that did,
@@ -228,6 +232,7 @@ export class BatchScheduler {
         result: { copy: true, promise: true },
         timeout: remaining,
       });
+      this.#received.push(r.id);
       this.#console(logs);
       const result = resultOutcome([kind, text, bytes], this.#limits);
       this.#finish(r, result);

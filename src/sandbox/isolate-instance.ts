@@ -35,8 +35,8 @@ export interface SandboxHooks {
  */
 export interface IsolateInstance {
   readonly isolate: ivm.Isolate;
-  /** `(flat [json, id, first, complete, ...]) → [results (null: still pending), console lines]`. */
-  readonly dispatchBatch: ivm.Reference<(batch: unknown[]) => [Array<RawResult | null>, unknown]>;
+  /** `(flat [json, id, first, complete, ...], ids of awaited results received since the last batch) → [results (null: still pending), console lines]`. */
+  readonly dispatchBatch: ivm.Reference<(batch: unknown[], received: number[]) => [Array<RawResult | null>, unknown]>;
   /** `(id) → Promise<[kind, text, bytes, console lines]>` for a request left pending by its batch. */
   readonly awaitResult: ivm.Reference<(id: number) => Promise<[string, string, Uint8Array | null, unknown]>>;
   /** After a batch timed out: `[results of the requests that finished, console lines]`. */

@@ -184,9 +184,11 @@ const waiting = new I.Map();
 /**
  * Runs each request of the batch in turn.
  * @param {unknown[]} batch flat `[requestJson, id, first, complete, ...]`, as the host copied it in
+ * @param {unknown[]} [received] ids of awaited requests whose results the host has received since the last batch: their kept results are dropped
  * @returns {[Array<RawResult | null>, ConsoleLine[]]}
  */
-export function dispatchBatch(batch) {
+export function dispatchBatch(batch, received) {
+  if (isArray(received)) for (let i = 0; i < received.length; i++) mapDelete(settledResults, received[i]);
   done = bare([]);
   for (let i = 0; i + 3 < batch.length; i += 4) {
     done[done.length] = start(/** @type {string} */ (batch[i]), /** @type {number} */ (batch[i + 1]), /** @type {Uint8Array} */ (batch[i + 2]), /** @type {boolean} */ (batch[i + 3]));
@@ -327,7 +329,12 @@ function serialize(res) {
 // left at its microtask checkpoint, the host takes them here (src/sandbox/batch-scheduler.ts).
 /** @type {Array<RawResult | null> | null} */
 let last = null;
-/** @type {Map<number, RawResult>} */
+/**
+ * Awaited requests' results, kept until the host has them: taken by `takeSettled`, or dropped when
+ * the next batch names them as received (without that, every async handler's result stayed here
+ * for the isolate's life, and its heap grew until the memory limit replaced it).
+ * @type {Map<number, RawResult>}
+ */
 const settledResults = new I.Map();
 
 /**
