@@ -2,7 +2,11 @@
 
 import type ivm from 'isolated-vm';
 import { compileCached } from './code-cache.js';
-import { CONSTANTS_SPECIFIER, type ConstantLimits, constantsSource, type GuestPath, guestFilename, guestSource, resolveGuest } from './guest-source.js';
+import { bundleGuest } from './guest-bundle.js';
+import { CONSTANTS_SPECIFIER, type ConstantLimits, constantsSource, type GuestPath, guestFilename, guestSource, PRELUDE, resolveGuest } from './guest-source.js';
+
+/** The prelude as one module (src/sandbox/guest-bundle.ts), joined once when this module loads: what isolates compile for `prelude/index.js`. */
+const PRELUDE_BUNDLE = bundleGuest(PRELUDE);
 
 /** A guest module or the constants module. */
 type GuestId = GuestPath | typeof CONSTANTS_SPECIFIER;
@@ -27,7 +31,7 @@ export class GuestLinker {
   module(id: GuestId): Promise<ivm.Module> {
     let mod = this.#modules.get(id);
     if (mod === undefined) {
-      const code = id === CONSTANTS_SPECIFIER ? this.#constants : guestSource(id);
+      const code = id === CONSTANTS_SPECIFIER ? this.#constants : id === PRELUDE ? PRELUDE_BUNDLE : guestSource(id);
       mod = compileCached(this.#isolate, code, guestFilename(id)).then((m) => {
         this.#paths.set(m, id);
         return m;

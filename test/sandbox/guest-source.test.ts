@@ -30,7 +30,7 @@ t.test('each has its header line, then // @ts-check', async (t) => {
   }
 });
 
-t.test('the isolate receives the file as it is, and the build copies it byte for byte', async (t) => {
+t.test('each module is read as the file is (the prelude then joined into one, test/sandbox/guest-bundle.test.ts), and the build copies it byte for byte', async (t) => {
   t.same(jsFiles(DIST), jsFiles(SRC), 'dist/sandbox/guest holds the same files (run npm run build first)');
   for (const p of GUEST_PATHS) {
     const text = readFileSync(path.join(SRC, p), 'utf8');
