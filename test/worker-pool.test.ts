@@ -86,9 +86,10 @@ t.test('workers get a minimal environment and, under root, an unprivileged user'
     .filter(Boolean)
     .map((kv) => kv.split('=')[0] ?? '');
   t.ok(!env.includes('ISOHTTPD_SECRET_TOKEN') && !env.includes('HOME') && !env.includes('AWS_SECRET_ACCESS_KEY'), "none of the service's variables");
-  // PATH and NODE_ENV are passed; NODE_CHANNEL_* are Node's IPC; NODE_OPTIONS and _TAPJS_* are injected by tap's process tracking into every process a test starts.
-  const unexpected = env.filter((n) => !['PATH', 'NODE_ENV', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'NODE_OPTIONS'].includes(n) && !n.startsWith('_TAPJS_'));
-  t.same(unexpected, [], `only PATH and NODE_ENV of its own (${env.join(', ')})`);
+  // PATH and NODE_ENV are passed, MALLOC_MMAP_THRESHOLD_ set (glibc); NODE_CHANNEL_* are Node's IPC; NODE_OPTIONS and _TAPJS_* are injected by tap's process tracking into every process a test starts.
+  const own = ['PATH', 'NODE_ENV', 'MALLOC_MMAP_THRESHOLD_', 'NODE_CHANNEL_FD', 'NODE_CHANNEL_SERIALIZATION_MODE', 'NODE_OPTIONS'];
+  const unexpected = env.filter((n) => !own.includes(n) && !n.startsWith('_TAPJS_'));
+  t.same(unexpected, [], `only PATH, NODE_ENV and MALLOC_MMAP_THRESHOLD_ of its own (${env.join(', ')})`);
   const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   if (process.getuid?.() === 0) t.not(uid, '0', `started as root, the worker runs as uid ${uid}`);
   else t.equal(uid, String(process.getuid?.()), 'runs as the service user');

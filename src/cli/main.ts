@@ -83,6 +83,7 @@ async function serve(config: Config): Promise<void> {
     maxSourceBytes: config.maxSourceBytes,
     quotas: config.quotas,
     workers: config.workers,
+    workerRssLimitMb: config.workerRssLimitMb,
     policy: {
       allowedHosts: config.allowedHosts,
       portMin: config.portMin,

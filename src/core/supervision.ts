@@ -81,3 +81,26 @@ export const IDLE_CPU_ALLOWANCE = 0.05;
 
 /** Longest wait for an isolate's heap sample (taken only while none of its requests runs) before the last figure is kept, ms. */
 export const HEAP_SAMPLE_TIMEOUT_MS = 500;
+
+/** How often a worker's RSS backstop reads its resident set size (src/host/worker/rss-backstop.ts), ms. */
+export const RSS_POLL_MS = 100;
+
+/**
+ * After the RSS backstop reset the blamed server's isolate, how long the worker's resident set has
+ * to come back under its budget before the worker is retired, ms (a disposed isolate's memory is
+ * returned at once: measured 80 MiB back within one poll).
+ */
+export const RSS_SETTLE_MS = 1000;
+
+/** The automatic RSS budget of a worker: its resident set when it became ready plus this, MiB (plus {@link RSS_ISOLATE_FACTOR} × `memoryMb` per isolate). */
+export const RSS_BASE_MARGIN_MB = 64;
+
+/**
+ * The automatic RSS budget allows this many times `memoryMb` for each isolate a worker hosts: the
+ * heap (isolated-vm's documented 2× margin), the same again off the heap (wasm memories, resizable
+ * buffers), and slack (count).
+ */
+export const RSS_ISOLATE_FACTOR = 4;
+
+/** Half-life of the RSS growth the backstop attributes to the servers that were running a request while it grew, ms. */
+export const RSS_GROWTH_HALF_LIFE_MS = 2000;

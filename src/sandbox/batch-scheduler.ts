@@ -338,17 +338,28 @@ export class BatchScheduler {
 
   /**
    * Disposes `inst` (replaced) and answers now every request still in flight on it: `timeout` past
-   * its deadline, else reset. The calls into it are not waited for: `dispose()` returns at once,
+   * its deadline, else `cause` (reset). The calls into it are not waited for: `dispose()` returns at once,
    * while a call inside a non-interruptible built-in returns only when the built-in does.
    */
-  #drop(inst: IsolateInstance): void {
+  #drop(inst: IsolateInstance, cause: InvokeResult = RESET): void {
     this.#isolates.replace(inst);
     for (const r of [...this.#inflight]) {
       if (r.inst !== inst) continue;
-      this.#finish(r, r.deadlinePassed ? timeoutResult(this.#limits) : RESET);
+      this.#finish(r, r.deadlinePassed ? timeoutResult(this.#limits) : cause);
     }
     // The next batch need not wait for the abandoned call (it goes to the replacement).
     if (this.#runningOn === inst) this.#abandonRunning?.(null);
+  }
+
+  /**
+   * Disposes the isolate serving and every isolate a request is in flight on (each replaced), and
+   * answers those requests now with `cause` (`timeout` for one past its deadline); queued requests
+   * go to the replacement. For the worker's RSS backstop.
+   */
+  resetAll(cause: InvokeResult): void {
+    const insts = new Set<IsolateInstance>([this.#isolates.live]);
+    for (const r of this.#inflight) if (r.inst !== null) insts.add(r.inst);
+    for (const inst of insts) this.#drop(inst, cause);
   }
 
   /**

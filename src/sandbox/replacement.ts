@@ -123,6 +123,11 @@ export class IsolateReplacement {
     return this.#live;
   }
 
+  /** Isolates this version holds or is instantiating: the current one and the standby, if any (0 once closed or abandoned; for the worker's memory budget). */
+  get count(): number {
+    return this.#closed ? 0 : this.#standby === null ? 1 : 2;
+  }
+
   /** Every instantiated isolate of this version not yet disposed: the live one and the standby, if any (for the idle-CPU watchdog). */
   get instances(): IsolateInstance[] {
     const out = [this.#live];

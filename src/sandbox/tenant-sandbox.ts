@@ -36,11 +36,13 @@ export class TenantSandbox {
   #heapUsed = 0;
   #ranSinceSample = true;
   readonly #limits: SandboxLimits;
+  readonly #onConsole: SandboxHooks['onConsole'];
   /** Set once isolated-vm lost control of an isolate: what every request is answered from then on. */
   #abandoned: InvokeResult | null = null;
 
   private constructor(source: string, limits: SandboxLimits, hooks: SandboxHooks, first: IsolateInstance, bodies: Map<number, BodySource>) {
     this.#limits = limits;
+    this.#onConsole = hooks.onConsole;
     const isolates = new IsolateReplacement(first, () => instantiate(source, limits, hooks, readerFor(bodies)));
     this.#isolates = isolates;
     this.#scheduler = new BatchScheduler(limits, isolates, bodies, hooks, () => {
@@ -100,6 +102,25 @@ export class TenantSandbox {
   /** CPU time this server version's isolates have used, ns, summed over every isolate it has had (see {@link IsolateReplacement.busyNs}). */
   get busyNs(): bigint {
     return this.#isolates.busyNs;
+  }
+
+  /** Isolates this version holds or is instantiating (the live one and the standby; 0 once closed or abandoned). */
+  get isolateCount(): number {
+    return this.#abandoned === null ? this.#isolates.count : 0;
+  }
+
+  /**
+   * Disposes the isolate serving now and replaces it, like a memory overrun of its own (the
+   * worker's RSS backstop: the worker's memory is over its budget and this server is the one to
+   * blame). Its requests in flight are answered `outcome` with `detail` (queued ones go to the
+   * replacement) and the tenant's console gets `[isohttpd] <detail>; the isolate was reset`.
+   * Returns whether there was an isolate to reset (not once closed or abandoned).
+   */
+  reset(outcome: 'memory', detail: string): boolean {
+    if (this.#abandoned !== null || this.#isolates.closed) return false;
+    this.#onConsole([['error', `[isohttpd] ${detail}; the isolate was reset`]]);
+    this.#scheduler.resetAll({ outcome, detail });
+    return true;
   }
 
   /**

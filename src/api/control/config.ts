@@ -18,6 +18,8 @@ export interface Config {
   readonly maxSourceBytes: number;
   /** Sandbox worker processes (resolved: never 0). */
   readonly workers: number;
+  /** Ceiling of each worker's resident set, MiB; 0: automatic (see src/host/worker/rss-backstop.ts). */
+  readonly workerRssLimitMb: number;
   /** Default quotas of a tenant. */
   readonly quotas: { readonly maxServers: number; readonly maxSourceBytes: number; readonly memoryMb: number };
   /** API requests allowed per token per window. */

@@ -29,6 +29,8 @@ export interface ManagerOptions {
   /** Quotas of a tenant without overrides. */
   readonly quotas: Quotas;
   readonly workers: number;
+  /** Ceiling of each worker's resident set, MiB; 0: automatic. */
+  readonly workerRssLimitMb: number;
 }
 
 /**
@@ -63,7 +65,7 @@ export class ServerManager {
    * `failed` with the reason. Stored `failed` servers are shown as they are.
    */
   static async start(opts: ManagerOptions): Promise<ServerManager> {
-    const pool = await WorkerPool.start(opts.workers, opts.log);
+    const pool = await WorkerPool.start(opts.workers, opts.log, { rssLimitMb: opts.workerRssLimitMb });
     const manager = new ServerManager(opts, pool);
     await restoreAll({
       registry: opts.registry,

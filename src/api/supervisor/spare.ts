@@ -1,22 +1,26 @@
 // The spare: one started, idle worker process kept ready so that a dead worker is replaced without waiting for a process to boot.
 
+import type { WorkerOptions } from '../../host/worker/protocol.js';
 import type { Log } from './log.js';
 import { WorkerProcess } from './worker-process.js';
 
 /** Keeps one spare worker started in the background; taking it starts the next. */
 export class Spare {
   readonly #log: Log;
+  readonly #options: WorkerOptions;
   #spare: Promise<WorkerProcess> | null = null;
   #closed = false;
 
-  constructor(log: Log) {
+  /** @param options what every worker is forked with */
+  constructor(log: Log, options: WorkerOptions) {
     this.#log = log;
+    this.#options = options;
   }
 
   /** Starts a new spare in the background (after one was taken, or at start). */
   refill(): void {
     if (this.#closed) return;
-    const spare = WorkerProcess.start();
+    const spare = WorkerProcess.start(this.#options);
     spare.catch((err: unknown) => {
       this.#log.error({ err }, 'spare sandbox worker failed to start');
       if (this.#spare === spare) this.#spare = null;
@@ -37,7 +41,7 @@ export class Spare {
         // fall through to a fresh start
       }
     }
-    return WorkerProcess.start();
+    return WorkerProcess.start(this.#options);
   }
 
   /** Starts no more spares and kills the one there is. */

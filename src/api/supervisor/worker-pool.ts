@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
 import { DRAIN_REPLY_SLACK_MS, FRESH_STATS_WAIT_MS } from '../../core/supervision.js';
-import type { FromWorker, Reply, WorkerInfo } from '../../host/worker/protocol.js';
+import type { FromWorker, Reply, WorkerInfo, WorkerOptions } from '../../host/worker/protocol.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Log } from './log.js';
 import { prepareRedeploy, type PreparedRedeploy } from './redeploy.js';
@@ -31,15 +31,18 @@ export class WorkerPool extends EventEmitter {
   /** Totals of workers that are gone, so they survive restarts; worker restarts per server. */
   readonly #book = new StatsBook();
   readonly #spare: Spare;
+  /** What every worker of the pool is forked with. */
+  readonly #options: WorkerOptions;
   readonly #keeper: SlotKeeper;
   #heartbeat: Heartbeat | null = null;
   #closing = false;
 
-  private constructor(size: number, log: Log) {
+  private constructor(size: number, log: Log, options: WorkerOptions) {
     super();
     this.#size = size;
     this.#log = log;
-    this.#spare = new Spare(log);
+    this.#options = options;
+    this.#spare = new Spare(log, options);
     this.#keeper = new SlotKeeper({
       log,
       book: this.#book,
@@ -51,9 +54,9 @@ export class WorkerPool extends EventEmitter {
     });
   }
 
-  /** Starts `size` workers and their heartbeat. */
-  static async start(size: number, log: Log): Promise<WorkerPool> {
-    const pool = new WorkerPool(size, log);
+  /** Starts `size` workers, forked with `options`, and their heartbeat. */
+  static async start(size: number, log: Log, options: WorkerOptions): Promise<WorkerPool> {
+    const pool = new WorkerPool(size, log, options);
     await Promise.all(Array.from({ length: size }, () => pool.#addSlot(null)));
     pool.#spare.refill();
     pool.#heartbeat = new Heartbeat(
@@ -70,7 +73,7 @@ export class WorkerPool extends EventEmitter {
   }
 
   async #addSlot(dedicatedTo: number | null): Promise<Slot> {
-    const worker = dedicatedTo === null ? await WorkerProcess.start() : await this.#spare.take();
+    const worker = dedicatedTo === null ? await WorkerProcess.start(this.#options) : await this.#spare.take();
     const slot: Slot = {
       index: this.#slots.length,
       dedicatedTo,
@@ -243,6 +246,14 @@ export class WorkerPool extends EventEmitter {
         );
       } else if (msg.op === 'console') {
         this.emit('console', msg.httpdid, msg.time, msg.lines);
+      } else if (msg.op === 'memory') {
+        const { httpdid, action, rssMb, budgetMb } = msg;
+        this.#log.warn(
+          { worker: slot.index, pid: worker.pid, httpdid, action, rssMb, budgetMb },
+          action === 'reset'
+            ? "sandbox worker's resident set over its budget; the isolate of the server to blame was reset"
+            : "sandbox worker's resident set still over its budget after the reset; the worker is retired",
+        );
       } else if (msg.op === 'retire') {
         this.#keeper.retire(slot, worker, msg.httpdid, msg.message);
       }

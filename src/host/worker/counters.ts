@@ -54,6 +54,11 @@ export class TrafficCounters {
     this.#c.heapUsed = bytes;
   }
 
+  /** The last heap sample of the server's isolate, bytes. */
+  get heapUsed(): number {
+    return this.#c.heapUsed;
+  }
+
   /** A copy of the counters now, live sockets' bytes included (for a heartbeat answer). */
   snapshot(): ServerCounters {
     const c = this.#c;

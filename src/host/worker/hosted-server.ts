@@ -97,6 +97,32 @@ export class HostedServer {
     return this.#counters.inFlight;
   }
 
+  /** The last heap sample of the serving isolate (V8's used heap plus external memory), bytes. */
+  get heapUsed(): number {
+    return this.#counters.heapUsed;
+  }
+
+  /**
+   * What this server's isolates may make the worker hold, MiB: its `memoryMb` for each isolate of
+   * each version (serving, prepared, replaced ones still running; a live isolate and its standby).
+   */
+  isolateMemoryMb(): number {
+    let mb = 0;
+    for (const v of this.#versions()) mb += v.limits.memoryMb * v.sandbox.isolateCount;
+    return mb;
+  }
+
+  /**
+   * The worker's memory is over its budget and this server is blamed (the RSS backstop): every
+   * version's serving isolate is disposed and replaced, its requests in flight answered `memory`
+   * with `detail`, a line written to the tenant's console. Returns whether any isolate was reset.
+   */
+  resetMemory(detail: string): boolean {
+    let reset = false;
+    for (const v of [this.#current, ...this.#retiring]) if (v.sandbox.reset('memory', detail)) reset = true;
+    return reset;
+  }
+
   /** Compiles a new version next to the serving one; nothing switches yet. @throws IsoError 422 (source), 500 (the server stopped meanwhile). */
   async prepare(source: string, limits: Limits): Promise<void> {
     this.abort();
@@ -200,6 +226,11 @@ export class HostedServer {
       },
     };
     return new ServerVersion(sandbox, limits, ctx);
+  }
+
+  /** Every version of this server on this worker: the serving one, the prepared one, replaced ones still running. */
+  #versions(): ServerVersion[] {
+    return [this.#current, ...(this.#pending === null ? [] : [this.#pending]), ...this.#retiring];
   }
 
   /** Disposes a replaced version whose last request ended. */

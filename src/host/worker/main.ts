@@ -6,7 +6,8 @@ import { DRAIN_FLUSH_MS, DRAIN_POLL_MS, RETIRE_DEADLINE_MS } from '../../core/su
 import { Contention } from './contention.js';
 import { HostedServer, type WorkerHooks } from './hosted-server.js';
 import { dropPrivileges } from './privileges.js';
-import type { FromWorker, ServerCounters, ToWorker } from './protocol.js';
+import { type FromWorker, type ServerCounters, type ToWorker, workerOptions } from './protocol.js';
+import { backstopOptions, RssBackstop } from './rss-backstop.js';
 
 const hosted = new Map<number, HostedServer>();
 
@@ -161,3 +162,8 @@ process.on('SIGTERM', () => undefined);
 validator('response-dict');
 const dropped = dropPrivileges();
 send({ op: 'ready', pid: process.pid, uid: dropped.uid, runtime: { node: process.versions.node, v8: process.versions.v8 } });
+// The last guard of this process's memory: its budget starts from the resident set now (idle).
+new RssBackstop(
+  { servers: () => hosted.values(), rss: () => process.memoryUsage.rss(), report: (e) => send({ op: 'memory', ...e }), retire: onCatastrophic },
+  backstopOptions(workerOptions(process.argv).rssLimitMb),
+).start();

@@ -1,4 +1,4 @@
-// The messages between the control process and a sandbox worker process (over the fork IPC channel).
+// The messages between the control process and a sandbox worker process (over the fork IPC channel), and the options a worker is forked with (its command line).
 
 import type { ErrorCode } from '../../core/errors.js';
 import type { LatencyHistogram } from '../../core/histogram.js';
@@ -94,4 +94,30 @@ export type FromWorker =
    * kills it (the worker kills itself after RETIRE_DEADLINE_MS otherwise). Sent again for each further
    * server that loses an isolate meanwhile.
    */
-  | { readonly op: 'retire'; readonly httpdid: number; readonly message: string };
+  | { readonly op: 'retire'; readonly httpdid: number; readonly message: string }
+  /**
+   * The worker's resident set went over its budget (rss-backstop.ts): `reset`, the isolates of
+   * `httpdid` (the server blamed) were reset; `retire`, that was not enough (a `retire` follows).
+   * Figures in MiB. For the log.
+   */
+  | { readonly op: 'memory'; readonly httpdid: number; readonly action: 'reset' | 'retire'; readonly rssMb: number; readonly budgetMb: number };
+
+/** Options of a worker process as a whole, given on its command line at fork ({@link workerArgv}, {@link workerOptions}). */
+export interface WorkerOptions {
+  /** Ceiling of the worker's resident set, MiB; 0: automatic (config `workerRssLimitMb`, see rss-backstop.ts). */
+  readonly rssLimitMb: number;
+}
+
+const RSS_LIMIT_FLAG = '--rss-limit-mb=';
+
+/** The command-line arguments that carry `opts` to a worker. */
+export function workerArgv(opts: WorkerOptions): string[] {
+  return [`${RSS_LIMIT_FLAG}${opts.rssLimitMb}`];
+}
+
+/** The options a worker was forked with (`process.argv`); missing or malformed ones are 0 (automatic). */
+export function workerOptions(argv: readonly string[]): WorkerOptions {
+  const arg = argv.find((a) => a.startsWith(RSS_LIMIT_FLAG));
+  const mb = arg === undefined ? 0 : Number(arg.slice(RSS_LIMIT_FLAG.length));
+  return { rssLimitMb: Number.isSafeInteger(mb) && mb > 0 ? mb : 0 };
+}

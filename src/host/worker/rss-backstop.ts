@@ -1,0 +1,195 @@
+// The worker's RSS backstop: polls the process's resident set; over its budget, resets the isolate of the server to blame, and asks for the worker's retirement if that does not bring it back, before the kernel's OOM killer takes the worker and every neighbour with it.
+
+import { RSS_BASE_MARGIN_MB, RSS_GROWTH_HALF_LIFE_MS, RSS_ISOLATE_FACTOR, RSS_POLL_MS, RSS_SETTLE_MS } from '../../core/supervision.js';
+
+const MIB = 1024 * 1024;
+
+/** What the backstop reads of, and does to, one hosted server (HostedServer). */
+export interface BackstopServer {
+  readonly httpdid: number;
+  /** Requests of the server in its sandbox now. */
+  readonly inFlight: number;
+  /** The last heap sample of its serving isolate, bytes. */
+  readonly heapUsed: number;
+  /** What its isolates may hold, MiB (`memoryMb` per isolate hosted). */
+  isolateMemoryMb(): number;
+  /** Disposes and replaces its isolates, answering their requests `memory` with `detail`; returns whether any was reset. */
+  resetMemory(detail: string): boolean;
+}
+
+/** One action of the backstop, for the control process's log. */
+export interface BackstopEvent {
+  readonly httpdid: number;
+  /** `reset`: the server's isolates were reset; `retire`: the worker is to be retired, the server blamed. */
+  readonly action: 'reset' | 'retire';
+  /** The resident set then, MiB. */
+  readonly rssMb: number;
+  /** The budget then, MiB. */
+  readonly budgetMb: number;
+}
+
+/** What the backstop reads and calls in its worker. */
+export interface BackstopHooks {
+  /** The servers hosted now. */
+  servers(): Iterable<BackstopServer>;
+  /** The process's resident set size now, bytes (`process.memoryUsage.rss`). */
+  rss(): number;
+  /** Tells the control process what the backstop did (a warn log line). */
+  report(e: BackstopEvent): void;
+  /** A reset did not bring the resident set back under the budget (or there was nothing to reset): the worker must be retired, `httpdid` blamed. */
+  retire(httpdid: number, message: string): void;
+}
+
+/** The backstop's figures (defaults from src/core/supervision.ts). */
+export interface BackstopOptions {
+  /** Fixed budget, MiB; 0: automatic (idle RSS + `baseMarginMb` + `isolateFactor` × `memoryMb` per isolate). */
+  readonly limitMb: number;
+  /** Poll period, ms. */
+  readonly pollMs: number;
+  /** How long after a reset the resident set may stay over the budget before the worker is retired, ms. */
+  readonly settleMs: number;
+  /** The automatic budget's margin over the idle resident set, MiB. */
+  readonly baseMarginMb: number;
+  /** The automatic budget's allowance per isolate, in multiples of its `memoryMb`. */
+  readonly isolateFactor: number;
+  /** Half-life of the growth attributed to running servers, ms. */
+  readonly growthHalfLifeMs: number;
+}
+
+/** The default figures, with the operator's fixed budget (`workerRssLimitMb`; 0: automatic). */
+export function backstopOptions(limitMb: number): BackstopOptions {
+  return {
+    limitMb,
+    pollMs: RSS_POLL_MS,
+    settleMs: RSS_SETTLE_MS,
+    baseMarginMb: RSS_BASE_MARGIN_MB,
+    isolateFactor: RSS_ISOLATE_FACTOR,
+    growthHalfLifeMs: RSS_GROWTH_HALF_LIFE_MS,
+  };
+}
+
+/** What the client and the tenant's console are told (no figures: the worker's memory is not the tenant's to see). */
+export const BACKSTOP_DETAIL = "the worker's memory went over its budget while this server held the most";
+
+type State = { readonly kind: 'watch' } | { readonly kind: 'settle'; readonly httpdid: number; readonly until: number } | { readonly kind: 'done' };
+
+/**
+ * The last guard of a worker's memory, for routes to host memory not guarded inside the isolate.
+ * Every `pollMs` (an unref'd timer) it reads the resident set. Over the budget it blames one
+ * server: among those running a request, the one the RSS grew most under (growth between two polls
+ * is split between the servers running at either, halved every `growthHalfLifeMs`); if none grew
+ * it, the one with the largest heap sample. It resets that server's isolates (requests answered
+ * 503 `memory`, like any memory overrun) and waits up to `settleMs` for the resident set to come
+ * back under the budget, acting on nothing else meanwhile; still over then, or with nothing to
+ * reset, it asks for the worker's retirement and stops.
+ */
+export class RssBackstop {
+  readonly #hooks: BackstopHooks;
+  readonly #opts: BackstopOptions;
+  /** The resident set when the backstop started (the worker's idle RSS), MiB. */
+  readonly idleMb: number;
+  #state: State = { kind: 'watch' };
+  #timer: NodeJS.Timeout | null = null;
+  #lastRss: number;
+  #lastAt: number;
+  /** Servers running a request at the last poll. */
+  #wasRunning = new Set<number>();
+  /** RSS growth attributed to each server, bytes (decaying). */
+  readonly #growth = new Map<number, number>();
+
+  /** @param now performance.now() at start, ms (injected by tests) */
+  constructor(hooks: BackstopHooks, opts: BackstopOptions, now: number = performance.now()) {
+    this.#hooks = hooks;
+    this.#opts = opts;
+    this.#lastRss = hooks.rss();
+    this.#lastAt = now;
+    this.idleMb = this.#lastRss / MIB;
+  }
+
+  /** Starts polling every `pollMs`. */
+  start(): void {
+    if (this.#timer !== null || this.#state.kind === 'done') return;
+    this.#timer = setInterval(() => this.check(performance.now()), this.#opts.pollMs);
+    this.#timer.unref();
+  }
+
+  /** Stops polling. */
+  close(): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  /** The budget now, MiB: the fixed one, or idle RSS + margin + factor × `memoryMb` of every isolate hosted. */
+  budgetMb(servers: Iterable<BackstopServer> = this.#hooks.servers()): number {
+    if (this.#opts.limitMb > 0) return this.#opts.limitMb;
+    let isolates = 0;
+    for (const s of servers) isolates += s.isolateMemoryMb();
+    return this.idleMb + this.#opts.baseMarginMb + this.#opts.isolateFactor * isolates;
+  }
+
+  /** One poll (called by the timer; by tests with their own clock and RSS). @param now performance.now(), ms */
+  check(now: number): void {
+    if (this.#state.kind === 'done') return;
+    const servers = [...this.#hooks.servers()];
+    const rss = this.#hooks.rss();
+    this.#account(servers, rss, now);
+    const rssMb = rss / MIB;
+    const budgetMb = this.budgetMb(servers);
+    const over = rssMb > budgetMb;
+    const state = this.#state;
+    if (state.kind === 'settle') {
+      if (!over) this.#state = { kind: 'watch' };
+      else if (now >= state.until) this.#retire(state.httpdid, rssMb, budgetMb, 'still over it after the isolate was reset');
+      return;
+    }
+    if (!over) return;
+    const blamed = this.#blame(servers);
+    if (blamed === null) return;
+    this.#growth.delete(blamed.httpdid);
+    if (!blamed.resetMemory(BACKSTOP_DETAIL)) {
+      this.#retire(blamed.httpdid, rssMb, budgetMb, 'the server to blame has no isolate to reset');
+      return;
+    }
+    this.#hooks.report({ httpdid: blamed.httpdid, action: 'reset', rssMb: Math.round(rssMb), budgetMb: Math.round(budgetMb) });
+    this.#state = { kind: 'settle', httpdid: blamed.httpdid, until: now + this.#opts.settleMs };
+  }
+
+  /** Decays the attributed growth and splits the RSS growth since the last poll between the servers running at it or at this one. */
+  #account(servers: readonly BackstopServer[], rss: number, now: number): void {
+    const decay = 0.5 ** ((now - this.#lastAt) / this.#opts.growthHalfLifeMs);
+    const hosted = new Set(servers.map((s) => s.httpdid));
+    for (const [id, g] of this.#growth) {
+      if (hosted.has(id)) this.#growth.set(id, g * decay);
+      else this.#growth.delete(id);
+    }
+    const running = new Set(servers.filter((s) => s.inFlight > 0).map((s) => s.httpdid));
+    const sharing = [...new Set([...running, ...this.#wasRunning])].filter((id) => hosted.has(id));
+    const grown = rss - this.#lastRss;
+    if (grown > 0 && sharing.length > 0) for (const id of sharing) this.#growth.set(id, (this.#growth.get(id) ?? 0) + grown / sharing.length);
+    this.#wasRunning = running;
+    this.#lastRss = rss;
+    this.#lastAt = now;
+  }
+
+  /** The server to blame: the running one the RSS grew most under, else the largest heap sample (then the largest allowance). */
+  #blame(servers: readonly BackstopServer[]): BackstopServer | null {
+    let best: BackstopServer | null = null;
+    let bestGrowth = 0;
+    for (const s of servers) {
+      const g = s.inFlight > 0 ? (this.#growth.get(s.httpdid) ?? 0) : 0;
+      if (g > bestGrowth) [best, bestGrowth] = [s, g];
+    }
+    if (best !== null) return best;
+    for (const s of servers) {
+      if (best === null || s.heapUsed > best.heapUsed || (s.heapUsed === best.heapUsed && s.isolateMemoryMb() > best.isolateMemoryMb())) best = s;
+    }
+    return best;
+  }
+
+  #retire(httpdid: number, rssMb: number, budgetMb: number, why: string): void {
+    this.#state = { kind: 'done' };
+    this.close();
+    this.#hooks.report({ httpdid, action: 'retire', rssMb: Math.round(rssMb), budgetMb: Math.round(budgetMb) });
+    this.#hooks.retire(httpdid, `worker out of memory: its resident set (${Math.round(rssMb)} MiB) is over its budget (${Math.round(budgetMb)} MiB), ${why}`);
+  }
+}
