@@ -86,11 +86,22 @@ export const HEAP_SAMPLE_TIMEOUT_MS = 500;
 export const RSS_POLL_MS = 100;
 
 /**
- * After the RSS backstop reset the blamed server's isolate, how long the worker's resident set has
- * to come back under its budget before the worker is retired, ms (a disposed isolate's memory is
- * returned at once: measured 80 MiB back within one poll).
+ * After the RSS backstop reset the blamed server's isolate and the calls that were running on it
+ * returned, how long the worker's resident set may stay over its budget before the worker is
+ * retired, ms (a disposed isolate's memory is returned at once: 80 MiB within one poll, measured).
  */
-export const RSS_SETTLE_MS = 1000;
+export const RSS_SETTLE_MS = 500;
+
+/**
+ * Longest wait for the calls running on an isolate the RSS backstop reset to return, ms. A call
+ * inside a non-interruptible built-in (a 512 MiB string flattened) returns only when the built-in
+ * does (~1.5 s measured), its memory held until then; isolated-vm gives up on it after 5 s
+ * ("Script failed to terminate": a retirement of its own). Past this, the worker is retired.
+ */
+export const RSS_STOP_WAIT_MS = 6000;
+
+/** While it waits for a reset isolate to stop, the RSS backstop retires the worker at once if its resident set passes this multiple of the budget (count). */
+export const RSS_RUNAWAY_FACTOR = 2;
 
 /** The automatic RSS budget of a worker: its resident set when it became ready plus this, MiB (plus {@link RSS_ISOLATE_FACTOR} × `memoryMb` per isolate). */
 export const RSS_BASE_MARGIN_MB = 64;

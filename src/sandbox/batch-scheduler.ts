@@ -63,6 +63,9 @@ export class BatchScheduler {
   #runningOn: IsolateInstance | null = null;
   #abandonRunning: ((none: null) => void) | null = null;
 
+  /** Request calls into an isolate not returned yet (one abandoned at a dispose returns once its isolate's thread is free). */
+  readonly #calls = new Set<Promise<unknown>>();
+
   /** Called each time the last request running ends (see {@link busy}). */
   readonly #onWindowClosed: () => void;
 
@@ -185,6 +188,7 @@ export class BatchScheduler {
       const received = this.#received;
       this.#received = [];
       const call = inst.dispatchBatch.apply(undefined, [args, received], { arguments: { copy: true }, result: { copy: true }, timeout });
+      this.#track(call);
       // Settled by the call, or with null by an abandonment; the call's late settling after an
       // abandonment (it returns only once the isolate's thread is free) then changes nothing.
       // No closure here captures `inst` (the abandonment compares `#runningOn`): with one that did,
@@ -227,11 +231,13 @@ export class BatchScheduler {
   async #await(r: SandboxRequest, inst: IsolateInstance): Promise<void> {
     const remaining = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - r.t0)));
     try {
-      const [kind, text, bytes, logs] = await inst.awaitResult.apply(undefined, [r.id], {
-        arguments: { copy: true },
-        result: { copy: true, promise: true },
-        timeout: remaining,
-      });
+      const [kind, text, bytes, logs] = await this.#track(
+        inst.awaitResult.apply(undefined, [r.id], {
+          arguments: { copy: true },
+          result: { copy: true, promise: true },
+          timeout: remaining,
+        }),
+      );
       this.#received.push(r.id);
       this.#console(logs);
       const result = resultOutcome([kind, text, bytes], this.#limits);
@@ -354,12 +360,24 @@ export class BatchScheduler {
   /**
    * Disposes the isolate serving and every isolate a request is in flight on (each replaced), and
    * answers those requests now with `cause` (`timeout` for one past its deadline); queued requests
-   * go to the replacement. For the worker's RSS backstop.
+   * go to the replacement. For the worker's RSS backstop. Resolves once every call that was running
+   * has returned (a call inside a non-interruptible built-in returns only when the built-in does:
+   * until then the isolate's memory is not released).
    */
-  resetAll(cause: InvokeResult): void {
+  resetAll(cause: InvokeResult): Promise<void> {
     const insts = new Set<IsolateInstance>([this.#isolates.live]);
     for (const r of this.#inflight) if (r.inst !== null) insts.add(r.inst);
+    const calls = [...this.#calls];
     for (const inst of insts) this.#drop(inst, cause);
+    return Promise.allSettled(calls).then(() => undefined);
+  }
+
+  /** Keeps `call` in {@link #calls} until it returns; returns it. */
+  #track<T>(call: Promise<T>): Promise<T> {
+    this.#calls.add(call);
+    const done = (): void => void this.#calls.delete(call);
+    call.then(done, done);
+    return call;
   }
 
   /**

@@ -114,13 +114,13 @@ export class TenantSandbox {
    * worker's RSS backstop: the worker's memory is over its budget and this server is the one to
    * blame). Its requests in flight are answered `outcome` with `detail` (queued ones go to the
    * replacement) and the tenant's console gets `[isohttpd] <detail>; the isolate was reset`.
-   * Returns whether there was an isolate to reset (not once closed or abandoned).
+   * Returns null when there is no isolate to reset (closed or abandoned), else a promise resolved
+   * once the calls that were running on it have returned (its memory is released then).
    */
-  reset(outcome: 'memory', detail: string): boolean {
-    if (this.#abandoned !== null || this.#isolates.closed) return false;
+  reset(outcome: 'memory', detail: string): Promise<void> | null {
+    if (this.#abandoned !== null || this.#isolates.closed) return null;
     this.#onConsole([['error', `[isohttpd] ${detail}; the isolate was reset`]]);
-    this.#scheduler.resetAll({ outcome, detail });
-    return true;
+    return this.#scheduler.resetAll({ outcome, detail });
   }
 
   /**

@@ -1,4 +1,4 @@
-// Hostile: one huge string (V8 allocates it in one piece, past the heap limit) is a 503 `memory`; the worker's memory comes back, the neighbour keeps answering and nothing restarts.
+// Hostile: one huge string (V8 allocates it in one piece, past the heap limit) is a 503 `memory` (isolated-vm's heap limit or the worker's RSS backstop, whichever sees it first); the worker's memory comes back, the neighbour keeps answering and nothing restarts.
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
@@ -18,10 +18,11 @@ t.test('a string far larger than memoryMb', async (t) => {
   for (let i = 0; i < 1; i++) {
     const r = await get(port, '/big');
     t.equal(r.status, 503, `round ${i}: 503`);
-    t.match(r.text, /memory limit \(64 MiB\)/, `round ${i}: names the memory limit`);
+    // isolated-vm's heap limit, or the worker's RSS backstop when its poll sees the string first (it answers then; the string's isolate stops once the built-in returns).
+    t.match(r.text, /memory limit \(64 MiB\)|the worker's memory went over its budget/, `round ${i}: names the memory limit or the worker's budget`);
     t.equal((await get(port, '/ok')).text, 'ok 1', `round ${i}: a fresh isolate serves after`);
   }
-  await new Promise((res) => setTimeout(res, 500));
+  for (const end = Date.now() + 5000; rssMb(worker) >= idle + 2 * 64 + 64 && Date.now() < end; ) await new Promise((res) => setTimeout(res, 100));
   const after = rssMb(worker);
   t.ok(after < idle + 2 * 64 + 64, `the worker's memory came back: ${after.toFixed(0)} MiB (idle ${idle.toFixed(0)} MiB)`);
   const report = await watch.stop();

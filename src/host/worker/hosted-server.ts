@@ -115,12 +115,16 @@ export class HostedServer {
   /**
    * The worker's memory is over its budget and this server is blamed (the RSS backstop): every
    * version's serving isolate is disposed and replaced, its requests in flight answered `memory`
-   * with `detail`, a line written to the tenant's console. Returns whether any isolate was reset.
+   * with `detail`, a line written to the tenant's console. Returns null if there was no isolate to
+   * reset, else a promise resolved once the calls that were running on them have returned.
    */
-  resetMemory(detail: string): boolean {
-    let reset = false;
-    for (const v of [this.#current, ...this.#retiring]) if (v.sandbox.reset('memory', detail)) reset = true;
-    return reset;
+  resetMemory(detail: string): Promise<void> | null {
+    const stopped: Array<Promise<void>> = [];
+    for (const v of [this.#current, ...this.#retiring]) {
+      const p = v.sandbox.reset('memory', detail);
+      if (p !== null) stopped.push(p);
+    }
+    return stopped.length === 0 ? null : Promise.all(stopped).then(() => undefined);
   }
 
   /** Compiles a new version next to the serving one; nothing switches yet. @throws IsoError 422 (source), 500 (the server stopped meanwhile). */

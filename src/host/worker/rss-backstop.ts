@@ -1,6 +1,6 @@
 // The worker's RSS backstop: polls the process's resident set; over its budget, resets the isolate of the server to blame, and asks for the worker's retirement if that does not bring it back, before the kernel's OOM killer takes the worker and every neighbour with it.
 
-import { RSS_BASE_MARGIN_MB, RSS_GROWTH_HALF_LIFE_MS, RSS_ISOLATE_FACTOR, RSS_POLL_MS, RSS_SETTLE_MS } from '../../core/supervision.js';
+import { RSS_BASE_MARGIN_MB, RSS_GROWTH_HALF_LIFE_MS, RSS_ISOLATE_FACTOR, RSS_POLL_MS, RSS_RUNAWAY_FACTOR, RSS_SETTLE_MS, RSS_STOP_WAIT_MS } from '../../core/supervision.js';
 
 const MIB = 1024 * 1024;
 
@@ -13,8 +13,8 @@ export interface BackstopServer {
   readonly heapUsed: number;
   /** What its isolates may hold, MiB (`memoryMb` per isolate hosted). */
   isolateMemoryMb(): number;
-  /** Disposes and replaces its isolates, answering their requests `memory` with `detail`; returns whether any was reset. */
-  resetMemory(detail: string): boolean;
+  /** Disposes and replaces its isolates, answering their requests `memory` with `detail`; null if there was none, else resolved once the calls running on them returned. */
+  resetMemory(detail: string): Promise<void> | null;
 }
 
 /** One action of the backstop, for the control process's log. */
@@ -46,8 +46,12 @@ export interface BackstopOptions {
   readonly limitMb: number;
   /** Poll period, ms. */
   readonly pollMs: number;
-  /** How long after a reset the resident set may stay over the budget before the worker is retired, ms. */
+  /** How long the resident set may stay over the budget once the reset isolate's calls returned, ms. */
   readonly settleMs: number;
+  /** Longest wait for the reset isolate's calls to return, ms. */
+  readonly stopWaitMs: number;
+  /** While waiting, a resident set past this multiple of the budget retires the worker at once. */
+  readonly runawayFactor: number;
   /** The automatic budget's margin over the idle resident set, MiB. */
   readonly baseMarginMb: number;
   /** The automatic budget's allowance per isolate, in multiples of its `memoryMb`. */
@@ -62,6 +66,8 @@ export function backstopOptions(limitMb: number): BackstopOptions {
     limitMb,
     pollMs: RSS_POLL_MS,
     settleMs: RSS_SETTLE_MS,
+    stopWaitMs: RSS_STOP_WAIT_MS,
+    runawayFactor: RSS_RUNAWAY_FACTOR,
     baseMarginMb: RSS_BASE_MARGIN_MB,
     isolateFactor: RSS_ISOLATE_FACTOR,
     growthHalfLifeMs: RSS_GROWTH_HALF_LIFE_MS,
@@ -71,7 +77,17 @@ export function backstopOptions(limitMb: number): BackstopOptions {
 /** What the client and the tenant's console are told (no figures: the worker's memory is not the tenant's to see). */
 export const BACKSTOP_DETAIL = "the worker's memory went over its budget while this server held the most";
 
-type State = { readonly kind: 'watch' } | { readonly kind: 'settle'; readonly httpdid: number; readonly until: number } | { readonly kind: 'done' };
+/** After a reset: whom, the budget then (MiB), when (ms), and when its calls were first seen returned (ms, null until then). */
+interface Settling {
+  readonly kind: 'settle';
+  readonly httpdid: number;
+  readonly budgetMb: number;
+  readonly at: number;
+  stopped: boolean;
+  stoppedSeenAt: number | null;
+}
+
+type State = { readonly kind: 'watch' } | Settling | { readonly kind: 'done' };
 
 /**
  * The last guard of a worker's memory, for routes to host memory not guarded inside the isolate.
@@ -79,9 +95,12 @@ type State = { readonly kind: 'watch' } | { readonly kind: 'settle'; readonly ht
  * server: among those running a request, the one the RSS grew most under (growth between two polls
  * is split between the servers running at either, halved every `growthHalfLifeMs`); if none grew
  * it, the one with the largest heap sample. It resets that server's isolates (requests answered
- * 503 `memory`, like any memory overrun) and waits up to `settleMs` for the resident set to come
- * back under the budget, acting on nothing else meanwhile; still over then, or with nothing to
- * reset, it asks for the worker's retirement and stops.
+ * 503 `memory`, like any memory overrun) and acts on nothing else until the resident set is back
+ * under the budget of that moment (hysteresis: a budget raised by the replacement's standby does
+ * not re-arm it). It asks for the worker's retirement, and stops, when the resident set is still
+ * over the budget `settleMs` after the reset isolate's calls returned, when they have not returned
+ * within `stopWaitMs`, when it passes `runawayFactor` × the budget meanwhile, or when the server
+ * to blame has no isolate to reset.
  */
 export class RssBackstop {
   readonly #hooks: BackstopHooks;
@@ -138,20 +157,39 @@ export class RssBackstop {
     const over = rssMb > budgetMb;
     const state = this.#state;
     if (state.kind === 'settle') {
-      if (!over) this.#state = { kind: 'watch' };
-      else if (now >= state.until) this.#retire(state.httpdid, rssMb, budgetMb, 'still over it after the isolate was reset');
+      this.#settle(state, rssMb, budgetMb, now);
       return;
     }
     if (!over) return;
     const blamed = this.#blame(servers);
     if (blamed === null) return;
     this.#growth.delete(blamed.httpdid);
-    if (!blamed.resetMemory(BACKSTOP_DETAIL)) {
+    const stopped = blamed.resetMemory(BACKSTOP_DETAIL);
+    if (stopped === null) {
       this.#retire(blamed.httpdid, rssMb, budgetMb, 'the server to blame has no isolate to reset');
       return;
     }
     this.#hooks.report({ httpdid: blamed.httpdid, action: 'reset', rssMb: Math.round(rssMb), budgetMb: Math.round(budgetMb) });
-    this.#state = { kind: 'settle', httpdid: blamed.httpdid, until: now + this.#opts.settleMs };
+    const settling: Settling = { kind: 'settle', httpdid: blamed.httpdid, budgetMb, at: now, stopped: false, stoppedSeenAt: null };
+    this.#state = settling;
+    void stopped.then(() => {
+      settling.stopped = true;
+    });
+  }
+
+  /** After a reset: back to watching once under the budget; else retire when it is clear the reset was not enough. */
+  #settle(s: Settling, rssMb: number, budgetMb: number, now: number): void {
+    if (rssMb <= s.budgetMb || (s.stopped && rssMb <= budgetMb)) {
+      this.#state = { kind: 'watch' };
+      return;
+    }
+    if (rssMb > this.#opts.runawayFactor * s.budgetMb) return this.#retire(s.httpdid, rssMb, budgetMb, `it passed ${this.#opts.runawayFactor} times its budget after the isolate was reset`);
+    if (!s.stopped) {
+      if (now - s.at >= this.#opts.stopWaitMs) this.#retire(s.httpdid, rssMb, budgetMb, 'the reset isolate did not stop');
+      return;
+    }
+    s.stoppedSeenAt ??= now;
+    if (now - s.stoppedSeenAt >= this.#opts.settleMs) this.#retire(s.httpdid, rssMb, budgetMb, 'still over it after the isolate was reset');
   }
 
   /** Decays the attributed growth and splits the RSS growth since the last poll between the servers running at it or at this one. */
