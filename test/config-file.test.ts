@@ -13,9 +13,9 @@ t.test('precedence and merging', async (t) => {
   const dir = tempDataDir();
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'c.json');
-  writeFileSync(file, JSON.stringify({ apiPort: 8000, apiHost: '::1', dataDir: '/from/file', reservedPorts: [9000], quotas: { memoryMb: 1000 }, rateLimit: { max: 7 } }));
+  writeFileSync(file, JSON.stringify({ apiPort: 8000, apiHost: '::1', dataDir: '/from/file', reservedPorts: [9000], workerRssLimitMb: 900, quotas: { memoryMb: 1000 }, rateLimit: { max: 7 } }));
   const c = loadConfig(['--config', file], {});
-  t.match(c, { apiPort: 8000, apiHost: '::1', dataDir: '/from/file', reservedPorts: [9000] });
+  t.match(c, { apiPort: 8000, apiHost: '::1', dataDir: '/from/file', reservedPorts: [9000], workerRssLimitMb: 900 });
   t.same(c.quotas, { maxServers: 100, maxSourceBytes: 1048576, memoryMb: 1000 }, 'nested objects merge over the defaults');
   t.same(c.rateLimit, { max: 7, timeWindowMs: 60000 });
   t.ok(Object.isFrozen(c.quotas) && Object.isFrozen(c.reservedPorts), 'frozen');
@@ -29,6 +29,7 @@ t.test('precedence and merging', async (t) => {
   t.same(d.quotas, { maxServers: 100, maxSourceBytes: 1048576, memoryMb: 8192 }, 'defaults');
   t.same(d.rateLimit, { max: 6000, timeWindowMs: 60000 });
   t.same(d.reservedPorts, []);
+  t.equal(d.workerRssLimitMb, 0, 'the worker RSS ceiling is automatic by default');
 });
 
 t.test('bad config files', async (t) => {
@@ -47,6 +48,7 @@ t.test('bad config files', async (t) => {
   t.throws(() => loadConfig(['--config', write('e.json', '{"rateLimit": {"burst": 1}}')], {}), /^config\.rateLimit\.burst is not an allowed field$/);
   t.throws(() => loadConfig(['--config', write('f.json', '{"reservedPorts": [70000]}')], {}), /^config\.reservedPorts\["0"\] must be <= 65535$/);
   t.throws(() => loadConfig(['--config', write('g.json', '{"nope": 1}')], {}), /^config\.nope is not an allowed field$/);
+  t.throws(() => loadConfig(['--config', write('g2.json', '{"workerRssLimitMb": -1}')], {}), /^config\.workerRssLimitMb must be >= 0$/);
 
   const r = spawnSync(process.execPath, [CLI, 'serve', '--config', write('h.json', '{"quotas": {"memoryMb": "lots"}}'), '--data-dir', dir], { encoding: 'utf8' });
   t.equal(r.status, 2);

@@ -1,0 +1,165 @@
+// The worker RSS backstop's policy with an injected resident set and clock: the budget's arithmetic, whom it blames, its hysteresis after a reset, and when it asks for the worker's retirement (test/hostile/rss-backstop.test.ts runs it for real).
+
+import t from 'tap';
+import { workerArgv, workerOptions } from '../src/host/worker/protocol.js';
+import { BACKSTOP_DETAIL, type BackstopEvent, type BackstopServer, backstopOptions, RssBackstop } from '../src/host/worker/rss-backstop.js';
+
+const MIB = 1024 * 1024;
+
+/** A hosted server as the backstop sees it; `stop()` settles its last reset (its calls returned). */
+class Server implements BackstopServer {
+  readonly httpdid: number;
+  inFlight = 0;
+  heapUsed: number;
+  memoryMb: number;
+  resets = 0;
+  /** No isolate to reset (abandoned). */
+  gone = false;
+  #stop: (() => void) | null = null;
+
+  constructor(httpdid: number, heapMb: number, memoryMb = 64) {
+    this.httpdid = httpdid;
+    this.heapUsed = heapMb * MIB;
+    this.memoryMb = memoryMb;
+  }
+
+  isolateMemoryMb(): number {
+    return this.memoryMb;
+  }
+
+  resetMemory(detail: string): Promise<void> | null {
+    if (this.gone) return null;
+    if (detail !== BACKSTOP_DETAIL) throw new Error(`unexpected detail ${detail}`);
+    this.resets++;
+    return new Promise((resolve) => {
+      this.#stop = resolve;
+    });
+  }
+
+  stop(): void {
+    this.#stop?.();
+  }
+}
+
+/** A backstop over `servers` whose RSS is `rss.mb`; `tick(ms)` advances the clock and polls. */
+function rig(servers: Server[], limitMb: number, idleMb = 100) {
+  const rss = { mb: idleMb };
+  const events: BackstopEvent[] = [];
+  const retired: Array<[number, string]> = [];
+  let now = 0;
+  const b = new RssBackstop({ servers: () => servers, rss: () => rss.mb * MIB, report: (e) => events.push(e), retire: (id, m) => retired.push([id, m]) }, backstopOptions(limitMb), now);
+  const tick = async (ms = 100): Promise<void> => {
+    now += ms;
+    b.check(now);
+    await new Promise((r) => setImmediate(r));
+  };
+  return { b, rss, events, retired, tick };
+}
+
+t.test('the budget: fixed, or idle RSS + 64 MiB + 4 × memoryMb per isolate', async (t) => {
+  const a = new Server(1, 10, 64);
+  const c = new Server(2, 10, 128);
+  const auto = rig([a, c], 0, 90);
+  t.equal(auto.b.idleMb, 90, 'idle RSS read at start');
+  t.equal(auto.b.budgetMb(), 90 + 64 + 4 * (64 + 128));
+  // A standby (or a prepared version) doubles what a server's isolates may hold.
+  c.memoryMb = 256;
+  t.equal(auto.b.budgetMb(), 90 + 64 + 4 * (64 + 256), 'follows what the servers host now');
+  t.equal(rig([a, c], 300).b.budgetMb(), 300, 'a fixed ceiling ignores the servers');
+  t.same(workerOptions(workerArgv({ rssLimitMb: 512 })), { rssLimitMb: 512 }, 'the ceiling travels on the command line');
+  t.same(workerOptions([]), { rssLimitMb: 0 }, 'absent: automatic');
+  t.same(workerOptions(['--rss-limit-mb=-3']), { rssLimitMb: 0 }, 'malformed: automatic');
+});
+
+t.test('blame: the running server the RSS grew under, else the largest heap', async (t) => {
+  const big = new Server(1, 50);
+  const grower = new Server(2, 5);
+  const r = rig([big, grower], 200);
+  grower.inFlight = 1;
+  await r.tick();
+  r.rss.mb = 180;
+  await r.tick();
+  r.rss.mb = 210;
+  await r.tick();
+  t.same([big.resets, grower.resets], [0, 1], 'the one running while the RSS grew, not the larger heap');
+  t.match(r.events, [{ httpdid: 2, action: 'reset', rssMb: 210, budgetMb: 200 }]);
+
+  const idleHeavy = new Server(1, 50);
+  const idleLight = new Server(2, 5);
+  const q = rig([idleHeavy, idleLight], 200);
+  q.rss.mb = 250;
+  await q.tick();
+  t.same([idleHeavy.resets, idleLight.resets], [1, 0], 'nobody running: the largest heap sample');
+
+  const runningNoGrowth = new Server(1, 5);
+  const heavy = new Server(2, 50);
+  const u = rig([runningNoGrowth, heavy], 200, 250);
+  runningNoGrowth.inFlight = 1;
+  await u.tick();
+  t.same([runningNoGrowth.resets, heavy.resets], [0, 1], 'running but the RSS did not grow under it: the largest heap');
+  t.same(rig([], 200, 500).events, [], 'no server: nothing to do');
+});
+
+t.test('hysteresis: one reset, re-armed only under the budget of that moment', async (t) => {
+  const s = new Server(1, 50, 64);
+  const r = rig([s], 0, 100);
+  const budget = 100 + 64 + 4 * 64;
+  r.rss.mb = budget + 10;
+  await r.tick();
+  t.equal(s.resets, 1, 'reset once over');
+  // The replacement's standby raises the budget; the RSS still above the old one: no second reset, no re-arm.
+  s.memoryMb = 128;
+  await r.tick();
+  await r.tick();
+  t.equal(s.resets, 1, 'no second reset while the reset isolate stops');
+  s.stop();
+  await r.tick();
+  r.rss.mb = budget + 150;
+  await r.tick();
+  t.equal(s.resets, 1, 'under the raised budget once stopped: re-armed, but not over it');
+  r.rss.mb = 100 + 64 + 4 * 128 + 1;
+  await r.tick();
+  t.equal(s.resets, 2, 'over the budget again: a second reset');
+  t.same(r.retired, [], 'never retired');
+});
+
+t.test('retirement when the reset is not enough', async (t) => {
+  const still = new Server(1, 50);
+  const a = rig([still], 200);
+  a.rss.mb = 250;
+  await a.tick();
+  still.stop();
+  await new Promise((r) => setImmediate(r));
+  await a.tick(100);
+  await a.tick(300);
+  t.same(a.retired, [], `not before ${backstopOptions(0).settleMs} ms after the isolate stopped`);
+  await a.tick(300);
+  t.match(a.retired, [[1, /^worker out of memory: its resident set \(250 MiB\) is over its budget \(200 MiB\), still over it after the isolate was reset$/]]);
+  t.match(a.events.at(-1), { httpdid: 1, action: 'retire' });
+  await a.tick();
+  t.equal(a.retired.length, 1, 'once; then the backstop stops');
+
+  const stuck = new Server(1, 50);
+  const b = rig([stuck], 200);
+  b.rss.mb = 250;
+  await b.tick();
+  for (let i = 0; i < 59; i++) await b.tick();
+  t.same(b.retired, [], 'waits for a stuck isolate');
+  await b.tick();
+  t.match(b.retired, [[1, /the reset isolate did not stop/]], `retired ${backstopOptions(0).stopWaitMs} ms after the reset`);
+
+  const runaway = new Server(1, 50);
+  const c = rig([runaway], 200);
+  c.rss.mb = 250;
+  await c.tick();
+  c.rss.mb = 401;
+  await c.tick();
+  t.match(c.retired, [[1, /passed 2 times its budget/]], 'at once past twice the budget');
+
+  const gone = new Server(1, 50);
+  gone.gone = true;
+  const d = rig([gone], 200);
+  d.rss.mb = 250;
+  await d.tick();
+  t.match(d.retired, [[1, /has no isolate to reset/]], 'nothing to reset: at once');
+});
