@@ -136,5 +136,4 @@ t.test('a worker over its RSS ceiling resets the server to blame', async (t) => 
   t.ok(alive(worker), 'the worker was not killed (by the kernel or anyone)');
   t.equal((await workersUp(svc.proc.pid ?? 0, 1)).serving[0], worker, 'the same worker serves');
   t.match(svc.output(), /resident set over its budget; the isolate of the server to blame was reset/, 'warned in the service log');
-  if (process.env['RSS_DEBUG'] !== undefined) t.comment(svc.output());
 });
