@@ -1,4 +1,4 @@
-// Hostile: a worker whose resident set goes past its budget (an operator ceiling, workerRssLimitMb) resets the isolate of the server to blame: its request is 503 `memory`, counted, told on its console; the worker's memory comes back under the ceiling, the neighbour keeps answering and no worker is killed.
+// Hostile: a worker whose resident set goes past its budget (an operator ceiling, workerRssLimitMb) resets the isolate of the server to blame: its request is 503 `memory`, counted, told on its console; the worker's memory comes back under the ceiling, the neighbour keeps answering and no worker is killed. When a reset is not enough, the worker is retired (the server quarantined, then failed) and the neighbour loses nothing.
 
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -136,4 +136,46 @@ t.test('a worker over its RSS ceiling resets the server to blame', async (t) => 
   t.ok(alive(worker), 'the worker was not killed (by the kernel or anyone)');
   t.equal((await workersUp(svc.proc.pid ?? 0, 1)).serving[0], worker, 'the same worker serves');
   t.match(svc.output(), /resident set over its budget; the isolate of the server to blame was reset/, 'warned in the service log');
+});
+
+// Holds 40 MiB from module level (within memoryMb 128): a reset re-creates it, so only moving the server away helps.
+const HOARDER = `globalThis.hoard = [];
+for (let i = 0; i < 40; i++) hoard.push(new Uint8Array(1048576).fill(1));
+export default function handler() { return { version: '1.1', statuscode: 200, headers: {}, message: 'hoarding ' + hoard.length }; }`;
+
+t.test('a worker a reset cannot bring under its ceiling is retired; the neighbour loses nothing', async (t) => {
+  const probe = await startService(t, ['--workers', '1']);
+  const probeNeighbour = await probe.deploy(NEIGHBOUR);
+  const probeWorker = (await workersUp(probe.proc.pid ?? 0, 1)).serving[0] ?? 0;
+  await get(probeNeighbour.port, '/ok');
+  const alone = rssMb(probeWorker);
+  await probe.stop();
+
+  // The neighbour alone fits under the ceiling; with the hoarder beside it, the worker does not, reset or not.
+  const limitMb = Math.ceil(alone + 20);
+  const dataDir = tempDataDir();
+  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  const config = path.join(dataDir, 'config.json');
+  writeFileSync(config, JSON.stringify({ workerRssLimitMb: limitMb }));
+  const svc = await startService(t, ['--workers', '1', '--config', config], {}, { dataDir });
+  const neighbour = await svc.deploy(NEIGHBOUR);
+  const watch = watchNeighbour(neighbour.port);
+  const { httpdid } = await svc.deploy(HOARDER, LIMITS);
+  // Retired on its worker, then on each replacement, then on a worker of its own (quarantine): failed.
+  let state = 'running';
+  for (const end = Date.now() + 60_000; state !== 'failed' && Date.now() < end; await new Promise((res) => setTimeout(res, 250))) {
+    state = (await svc.api('GET', `/servers/${httpdid}`)).body.state;
+  }
+  const report = await watch.stop();
+  const server = (await svc.api('GET', `/servers/${httpdid}`)).body;
+  t.equal(server.state, 'failed', `the hoarder ends failed: ${server.reason}`);
+  t.match(server.reason, /worker out of memory/, 'naming the worker memory');
+  t.match(svc.output(), /still over it after the isolate was reset/, 'each retirement said why');
+  t.equal(report.failed, 0, `neighbour: no request failed (${report.count} sent) ${report.failures.join('; ')}`);
+  t.ok(report.slowestMs < 2000, `neighbour: every answer within 2 s (slowest ${report.slowestMs.toFixed(0)} ms)`);
+  const n = (await svc.api('GET', `/servers/${neighbour.httpdid}`)).body;
+  t.equal(n.state, 'running', 'the neighbour runs on');
+  t.equal(n.stats.outcomes.memory, 0, 'the neighbour was never blamed');
+  const worker = (await workersUp(svc.proc.pid ?? 0, 1)).serving[0] ?? 0;
+  t.ok(rssMb(worker) < limitMb, `the neighbour's worker is under the ceiling: ${rssMb(worker).toFixed(0)} MiB < ${limitMb} MiB`);
 });
