@@ -9,7 +9,8 @@ const MIB = 1024 * 1024;
 /** A hosted server as the backstop sees it; `stop()` settles its last reset (its calls returned). */
 class Server implements BackstopServer {
   readonly httpdid: number;
-  inFlight = 0;
+  /** CPU time of its isolates, ns. */
+  busyNs = 0n;
   heapUsed: number;
   memoryMb: number;
   resets = 0;
@@ -71,17 +72,19 @@ t.test('the budget: fixed, or idle RSS + 64 MiB + 4 × memoryMb per isolate', as
   t.same(workerOptions(['--rss-limit-mb=-3']), { rssLimitMb: 0 }, 'malformed: automatic');
 });
 
-t.test('blame: the running server the RSS grew under, else the largest heap', async (t) => {
+t.test('blame: the server the RSS grew under (by its CPU time), else the largest heap', async (t) => {
   const big = new Server(1, 50);
   const grower = new Server(2, 5);
   const r = rig([big, grower], 200);
-  grower.inFlight = 1;
   await r.tick();
+  grower.busyNs += 50_000_000n;
+  big.busyNs += 1_000_000n;
   r.rss.mb = 180;
   await r.tick();
+  grower.busyNs += 20_000_000n;
   r.rss.mb = 210;
   await r.tick();
-  t.same([big.resets, grower.resets], [0, 1], 'the one running while the RSS grew, not the larger heap');
+  t.same([big.resets, grower.resets], [0, 1], 'the one whose isolates ran while the RSS grew, not the larger heap');
   t.match(r.events, [{ httpdid: 2, action: 'reset', rssMb: 210, budgetMb: 200 }]);
 
   const idleHeavy = new Server(1, 50);
@@ -89,14 +92,18 @@ t.test('blame: the running server the RSS grew under, else the largest heap', as
   const q = rig([idleHeavy, idleLight], 200);
   q.rss.mb = 250;
   await q.tick();
-  t.same([idleHeavy.resets, idleLight.resets], [1, 0], 'nobody running: the largest heap sample');
+  t.same([idleHeavy.resets, idleLight.resets], [1, 0], 'no CPU used: the largest heap sample');
 
-  const runningNoGrowth = new Server(1, 5);
+  // 100 MiB of growth while a server's isolates used 1 ms of CPU: at most 4 MiB of it can be that
+  // server's (the rest is another's module evaluation, say): under 8 MiB, the largest heap is blamed.
+  const light = new Server(1, 5);
   const heavy = new Server(2, 50);
-  const u = rig([runningNoGrowth, heavy], 200, 250);
-  runningNoGrowth.inFlight = 1;
+  const u = rig([light, heavy], 200, 150);
   await u.tick();
-  t.same([runningNoGrowth.resets, heavy.resets], [0, 1], 'running but the RSS did not grow under it: the largest heap');
+  light.busyNs += 1_000_000n;
+  u.rss.mb = 250;
+  await u.tick();
+  t.same([light.resets, heavy.resets], [0, 1], 'growth its CPU time cannot explain is not blamed on it');
   t.same(rig([], 200, 500).events, [], 'no server: nothing to do');
 });
 

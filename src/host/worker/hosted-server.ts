@@ -97,6 +97,11 @@ export class HostedServer {
     return this.#counters.inFlight;
   }
 
+  /** CPU time this server's isolates have used on this worker, ns (monotonic). */
+  get busyNs(): bigint {
+    return this.#busyNs();
+  }
+
   /** The last heap sample of the serving isolate (V8's used heap plus external memory), bytes. */
   get heapUsed(): number {
     return this.#counters.heapUsed;

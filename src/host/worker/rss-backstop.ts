@@ -1,14 +1,24 @@
 // The worker's RSS backstop: polls the process's resident set; over its budget, resets the isolate of the server to blame, and asks for the worker's retirement if that does not bring it back, before the kernel's OOM killer takes the worker and every neighbour with it.
 
-import { RSS_BASE_MARGIN_MB, RSS_GROWTH_HALF_LIFE_MS, RSS_ISOLATE_FACTOR, RSS_POLL_MS, RSS_RUNAWAY_FACTOR, RSS_SETTLE_MS, RSS_STOP_WAIT_MS } from '../../core/supervision.js';
+import {
+  RSS_BASE_MARGIN_MB,
+  RSS_BLAME_MIN_GROWTH_MB,
+  RSS_GROWTH_HALF_LIFE_MS,
+  RSS_GROWTH_PER_CPU_MS_MB,
+  RSS_ISOLATE_FACTOR,
+  RSS_POLL_MS,
+  RSS_RUNAWAY_FACTOR,
+  RSS_SETTLE_MS,
+  RSS_STOP_WAIT_MS,
+} from '../../core/supervision.js';
 
 const MIB = 1024 * 1024;
 
 /** What the backstop reads of, and does to, one hosted server (HostedServer). */
 export interface BackstopServer {
   readonly httpdid: number;
-  /** Requests of the server in its sandbox now. */
-  readonly inFlight: number;
+  /** CPU time its isolates have used, ns (monotonic). */
+  readonly busyNs: bigint;
   /** The last heap sample of its serving isolate, bytes. */
   readonly heapUsed: number;
   /** What its isolates may hold, MiB (`memoryMb` per isolate hosted). */
@@ -56,8 +66,12 @@ export interface BackstopOptions {
   readonly baseMarginMb: number;
   /** The automatic budget's allowance per isolate, in multiples of its `memoryMb`. */
   readonly isolateFactor: number;
-  /** Half-life of the growth attributed to running servers, ms. */
+  /** Half-life of the growth attributed to servers, ms. */
   readonly growthHalfLifeMs: number;
+  /** The most growth attributed to a server per ms of its isolates' CPU time, MiB. */
+  readonly growthPerCpuMsMb: number;
+  /** Growth from which a server is blamed for it, MiB (below, the largest heap sample is). */
+  readonly blameMinGrowthMb: number;
 }
 
 /** The default figures, with the operator's fixed budget (`workerRssLimitMb`; 0: automatic). */
@@ -71,6 +85,8 @@ export function backstopOptions(limitMb: number): BackstopOptions {
     baseMarginMb: RSS_BASE_MARGIN_MB,
     isolateFactor: RSS_ISOLATE_FACTOR,
     growthHalfLifeMs: RSS_GROWTH_HALF_LIFE_MS,
+    growthPerCpuMsMb: RSS_GROWTH_PER_CPU_MS_MB,
+    blameMinGrowthMb: RSS_BLAME_MIN_GROWTH_MB,
   };
 }
 
@@ -91,10 +107,11 @@ type State = { readonly kind: 'watch' } | Settling | { readonly kind: 'done' };
 
 /**
  * The last guard of a worker's memory, for routes to host memory not guarded inside the isolate.
- * Every `pollMs` (an unref'd timer) it reads the resident set. Over the budget it blames one
- * server: among those running a request, the one the RSS grew most under (growth between two polls
- * is split between the servers running at either, halved every `growthHalfLifeMs`); if none grew
- * it, the one with the largest heap sample. It resets that server's isolates (requests answered
+ * Every `pollMs` (an unref'd timer) it reads the resident set and each server's isolate CPU time.
+ * Over the budget it blames one server: the one the RSS grew most under (growth between two polls
+ * is split between the servers in proportion to the CPU time their isolates used meanwhile, at most
+ * `growthPerCpuMsMb` per ms of it, halved every `growthHalfLifeMs`) if that is `blameMinGrowthMb`
+ * or more; else the one with the largest heap sample. It resets that server's isolates (requests answered
  * 503 `memory`, like any memory overrun) and acts on nothing else until the resident set is back
  * under the budget of that moment (hysteresis: a budget raised by the replacement's standby does
  * not re-arm it). It asks for the worker's retirement, and stops, when the resident set is still
@@ -111,8 +128,8 @@ export class RssBackstop {
   #timer: NodeJS.Timeout | null = null;
   #lastRss: number;
   #lastAt: number;
-  /** Servers running a request at the last poll. */
-  #wasRunning = new Set<number>();
+  /** Each server's isolate CPU time at the last poll, ns. */
+  #lastBusy = new Map<number, bigint>();
   /** RSS growth attributed to each server, bytes (decaying). */
   readonly #growth = new Map<number, number>();
 
@@ -192,29 +209,41 @@ export class RssBackstop {
     if (now - s.stoppedSeenAt >= this.#opts.settleMs) this.#retire(s.httpdid, rssMb, budgetMb, 'still over it after the isolate was reset');
   }
 
-  /** Decays the attributed growth and splits the RSS growth since the last poll between the servers running at it or at this one. */
+  /** Decays the attributed growth and splits the RSS growth since the last poll between the servers by the CPU time their isolates used meanwhile. */
   #account(servers: readonly BackstopServer[], rss: number, now: number): void {
     const decay = 0.5 ** ((now - this.#lastAt) / this.#opts.growthHalfLifeMs);
-    const hosted = new Set(servers.map((s) => s.httpdid));
-    for (const [id, g] of this.#growth) {
-      if (hosted.has(id)) this.#growth.set(id, g * decay);
-      else this.#growth.delete(id);
+    for (const [id, g] of this.#growth) this.#growth.set(id, g * decay);
+    const busy = new Map<number, bigint>();
+    const cpuMs = new Map<number, number>();
+    let totalMs = 0;
+    for (const s of servers) {
+      const ns = s.busyNs;
+      busy.set(s.httpdid, ns);
+      // A server first seen (deployed since the last poll) ran its module evaluation meanwhile: all its CPU time so far counts.
+      const before = this.#lastBusy.get(s.httpdid) ?? 0n;
+      const ms = ns <= before ? 0 : Number(ns - before) / 1e6;
+      if (ms > 0) cpuMs.set(s.httpdid, ms);
+      totalMs += ms;
     }
-    const running = new Set(servers.filter((s) => s.inFlight > 0).map((s) => s.httpdid));
-    const sharing = [...new Set([...running, ...this.#wasRunning])].filter((id) => hosted.has(id));
+    for (const id of this.#growth.keys()) if (!busy.has(id)) this.#growth.delete(id);
     const grown = rss - this.#lastRss;
-    if (grown > 0 && sharing.length > 0) for (const id of sharing) this.#growth.set(id, (this.#growth.get(id) ?? 0) + grown / sharing.length);
-    this.#wasRunning = running;
+    if (grown > 0 && totalMs > 0) {
+      for (const [id, ms] of cpuMs) {
+        const share = Math.min((grown * ms) / totalMs, ms * this.#opts.growthPerCpuMsMb * MIB);
+        this.#growth.set(id, (this.#growth.get(id) ?? 0) + share);
+      }
+    }
+    this.#lastBusy = busy;
     this.#lastRss = rss;
     this.#lastAt = now;
   }
 
-  /** The server to blame: the running one the RSS grew most under, else the largest heap sample (then the largest allowance). */
+  /** The server to blame: the one the RSS grew most under (from `blameMinGrowthMb`), else the largest heap sample (then the largest allowance). */
   #blame(servers: readonly BackstopServer[]): BackstopServer | null {
     let best: BackstopServer | null = null;
-    let bestGrowth = 0;
+    let bestGrowth = this.#opts.blameMinGrowthMb * MIB - 1;
     for (const s of servers) {
-      const g = s.inFlight > 0 ? (this.#growth.get(s.httpdid) ?? 0) : 0;
+      const g = this.#growth.get(s.httpdid) ?? 0;
       if (g > bestGrowth) [best, bestGrowth] = [s, g];
     }
     if (best !== null) return best;
