@@ -1,4 +1,4 @@
-// A draining worker (SIGTERM, or a retirement) winds its keep-alive connections down: an idle one is closed at once (a clean FIN, no bytes), a busy one gets its response with `Connection: close`, then closes.
+// A draining worker (SIGTERM, or a retirement) winds its keep-alive connections down: an idle one is closed at once (a clean FIN, no bytes), a busy one gets its response with `Connection: close`, then closes; one accepted whose first request has not come yet gets it answered (within 1 s), then closes.
 
 import net from 'node:net';
 import t from 'tap';
@@ -36,14 +36,22 @@ t.test('SIGTERM closes idle keep-alive connections and ends busy ones after thei
   const busy = await connect(port);
   busy.socket.write('GET /slow HTTP/1.1\r\nHost: h\r\n\r\n');
   await new Promise((r) => setTimeout(r, 300));
+  // Accepted, no request yet (its client is slow to send it): it must not be closed under it.
+  const fresh = await connect(port);
+  await new Promise((r) => setTimeout(r, 100));
   const before = idle.received();
   svc.proc.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 200));
+  fresh.socket.write('GET /late HTTP/1.1\r\nHost: h\r\n\r\n');
   const idleEnd = await idle.ended;
   t.equal(idleEnd, before, 'the idle connection was closed with nothing more sent');
   const busyEnd = await busy.ended;
   t.match(busyEnd, /^HTTP\/1\.1 200 OK\r\n/, 'the busy connection got its response');
   t.match(busyEnd, /\r\nConnection: close\r\n/i, 'with Connection: close');
   t.match(busyEnd, /done \/slow$/, 'whole');
+  const freshEnd = await fresh.ended;
+  t.match(freshEnd, /^HTTP\/1\.1 200 OK\r\n[^]*\r\nConnection: close\r\n[^]*done \/late$/, 'a connection accepted before the drain gets its first request answered, then closes');
+  fresh.socket.destroy();
   idle.socket.destroy();
   busy.socket.destroy();
 });

@@ -27,6 +27,9 @@ interface Entry {
   continueSent: boolean;
 }
 
+/** How long a connection accepted just before its worker began to drain may take to send its first request, ms. */
+const WIND_DOWN_FIRST_REQUEST_MS = 1000;
+
 /** Pause before a policy refusal (503 during a CPU share cool-down) is written, ms. */
 const REFUSAL_PAUSE_MS = 200;
 
@@ -56,6 +59,8 @@ export class Connection {
   #peerEnded = false;
   /** {@link windDown} was called: the response in progress is the last. */
   #windingDown = false;
+  /** Requests whose head was received on this connection. */
+  #requests = 0;
   readonly #timers: RequestTimers;
 
   constructor(socket: Socket, ctx: ServerContext) {
@@ -109,7 +114,13 @@ export class Connection {
   windDown(): void {
     if (this.#closed) return;
     this.#windingDown = true;
-    if (this.#inFlight === null && this.#queue.length === 0 && this.#fault === null && !this.#decoder.midRequest) this.#closeAfterWrite();
+    if (this.#inFlight !== null || this.#queue.length > 0 || this.#fault !== null || this.#decoder.midRequest) return;
+    // Idle after a response: closed now. Just accepted, no request yet: its client is about to send
+    // one (closing now would lose it), so it is answered, with `Connection: close`, if it comes soon.
+    if (this.#requests > 0 || this.#peerEnded) return this.#closeAfterWrite();
+    setTimeout(() => {
+      if (this.#requests === 0 && !this.#decoder.midRequest) this.#closeAfterWrite();
+    }, WIND_DOWN_FIRST_REQUEST_MS).unref();
   }
 
   /** Stops everything on this connection: timers, queued requests, the bodies of those still running. */
@@ -127,6 +138,7 @@ export class Connection {
   }
 
   #onHead(head: RequestHead, framing: Framing): void {
+    this.#requests++;
     this.#timers.headReceived();
     const entry: Entry = {
       head,

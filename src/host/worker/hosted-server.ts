@@ -162,6 +162,11 @@ export class HostedServer {
     if (p !== null) void p.sandbox.close();
   }
 
+  /** Client connections open now. */
+  get connections(): number {
+    return this.#listener.connections;
+  }
+
   /** Accepts no new connection and winds the open ones down (idle ones close now, busy ones after their response): the worker is draining. */
   windDown(): void {
     this.#listener.windDown();

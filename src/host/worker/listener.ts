@@ -53,6 +53,11 @@ export class Listener {
     });
   }
 
+  /** Connections open now. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
   /** Accepts no new connection and winds the open ones down: idle ones close now, busy ones after their response in progress. */
   windDown(): void {
     this.#server.close();

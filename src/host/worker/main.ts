@@ -93,11 +93,12 @@ async function undeploy(httpdid: number): Promise<void> {
   await h.close();
 }
 
-/** Graceful stop: no new connections, idle ones closed, busy ones closed after their response; resolves once no request is in flight, or after `timeoutMs`. */
+/** Graceful stop: no new connections, idle ones closed, busy ones closed after their response; resolves once every connection has closed (none is in flight), or after `timeoutMs`. */
 async function drain(timeoutMs: number): Promise<void> {
   for (const h of hosted.values()) h.windDown();
   const deadline = Date.now() + timeoutMs;
-  const busy = (): boolean => [...hosted.values()].some((h) => h.inFlight > 0);
+  // Wound down, every connection closes: idle ones now, busy ones after their response, one just accepted after its first.
+  const busy = (): boolean => [...hosted.values()].some((h) => h.inFlight > 0 || h.connections > 0);
   while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
   // A response just handed to its socket may still sit in userland buffers: give it a moment to reach the kernel.
   await new Promise((r) => setTimeout(r, DRAIN_FLUSH_MS));
