@@ -5,6 +5,7 @@ import { CR, LF } from './chars.js';
 import { lineTooLong, parseFieldLine, parseRequestLine } from './head-lines.js';
 import { MARK_SLOTS, PartialScan, scanFieldLine, scanRequestLine, WordView } from './head-scan.js';
 import type { FieldCheck, HeadLimits, HeadResult, HttpFault, RequestHead } from './head-types.js';
+import { TargetParts } from './uri.js';
 
 export type { FieldCheck, HeadLimits, HeadResult, HttpFault, RequestHead } from './head-types.js';
 
@@ -34,6 +35,8 @@ export class HeadParser {
   #pendingLen = 0;
   #method = '';
   #target = '';
+  /** The target's path, query and authority. */
+  readonly #parts = new TargetParts();
   #version: '0.9' | '1.0' | '1.1' | null = null;
   #fields: Array<readonly [string, string]> = [];
   #headerBytes = 0;
@@ -183,9 +186,10 @@ export class HeadParser {
       const s = buf.toString('latin1', base, m[(n - 1) * MARK_SLOTS + 4]);
       let k = 0;
       if (requestLine) {
-        this.#version = m[3] === 1 ? '1.1' : '1.0';
+        this.#version = m[3] === 0 ? '1.0' : '1.1';
         this.#method = s.substring(0, (m[1] as number) - base);
-        this.#target = s.substring((m[1] as number) + 1 - base, (m[2] as number) - base);
+        const f = this.#takeTarget(s.substring((m[1] as number) + 1 - base, (m[2] as number) - base));
+        if (f !== null) return this.#refuseWith(f);
         k = 1;
       }
       for (; k < n; k++) {
@@ -202,8 +206,19 @@ export class HeadParser {
       }
     }
     if (!ended) return p;
-    this.#head = { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields };
+    this.#head = this.#makeHead();
     return p + 2;
+  }
+
+  #makeHead(): RequestHead {
+    const t = this.#parts;
+    return { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields, path: t.path, query: t.query, authority: t.authority };
+  }
+
+  /** Keeps the request-target `t` and its parts, or says why its grammar refuses it (uri.ts). */
+  #takeTarget(t: string): HttpFault | null {
+    this.#target = t;
+    return this.#parts.take(t);
   }
 
   /**
@@ -243,7 +258,7 @@ export class HeadParser {
     const content = line.subarray(0, line.length - 1);
     const r = this.#version === null ? this.#requestLine(content) : this.#fieldLine(content);
     if (r === 'end') {
-      this.#head = { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields };
+      this.#head = this.#makeHead();
     } else if (r !== null) {
       return this.#refuseWith(r);
     }
@@ -265,9 +280,11 @@ export class HeadParser {
   #requestLine(line: Buffer): HttpFault | 'end' | null {
     const r = parseRequestLine(line, this.#limits.maxRequestLineBytes, this.#allow09);
     if (r === null || 'code' in r) return r;
+    // The target's grammar is judged once the whole line is, so any split gives the answer the whole line gets.
+    const f = this.#takeTarget(r.target);
+    if (f !== null) return f;
     this.#version = r.version;
     this.#method = r.method;
-    this.#target = r.target;
     return r.version === '0.9' ? 'end' : null;
   }
 

@@ -8,10 +8,11 @@ export const MARK_SLOTS = 5;
 
 /**
  * RFC 9112 §3: `request-line = method SP request-target SP HTTP-version` with `method = token`
- * (RFC 9110 §9.1, `tchar`), a request-target of VCHARs (§3.2) and exactly `HTTP/1.1` or `HTTP/1.0`
- * (§2.3), then CRLF. Only such a line, complete in `buf[p, end)`, is taken: then its offsets go to
- * `marks[0..4]` (start, first SP, second SP, minor version digit 0 or 1, CR) and the LF's offset is
- * returned. Anything else (incomplete, malformed, HTTP/0.9, another version) returns -1 and is left
+ * (RFC 9110 §9.1, `tchar`), a request-target of VCHARs (§3.2) and `HTTP/1.` DIGIT (§2.3; a minor
+ * version above 1 is processed as 1.1, RFC 9110 §2.5), then CRLF. Only such a line, complete in
+ * `buf[p, end)`, is taken: then its offsets go to `marks[0..4]` (start, first SP, second SP, minor
+ * version digit 0-9, CR) and the LF's offset is
+ * returned. Anything else (incomplete, malformed, HTTP/0.9, another major version) returns -1 and is left
  * to the line-by-line parser, which decides it exactly.
  */
 export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: Int32Array): number {
@@ -29,7 +30,7 @@ export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: 
   if (i + 9 >= end) return -1;
   if (buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 || buf[i + 4] !== 0x2f || buf[i + 5] !== 0x31 || buf[i + 6] !== 0x2e) return -1;
   const minor = buf[i + 7] as number;
-  if ((minor !== 0x31 && minor !== 0x30) || buf[i + 8] !== CR || buf[i + 9] !== LF) return -1;
+  if (minor < 0x30 || minor > 0x39 || buf[i + 8] !== CR || buf[i + 9] !== LF) return -1;
   marks[0] = p;
   marks[1] = sp1;
   marks[2] = sp2;
@@ -168,8 +169,8 @@ export class PartialScan {
           const ok = k < 5 ? c === HTTP_SLASH[k] : k === 5 || k === 7 ? c >= 0x30 && c <= 0x39 : k === 6 && c === 0x2e;
           if (!ok || k > 7) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid HTTP version' };
           if (k === 5) this.#major = c;
-          // A well-formed version other than 1.0 / 1.1 is refused without waiting for the end of the line.
-          if (k === 7 && !(this.#major === 0x31 && (c === 0x30 || c === 0x31))) {
+          // A well-formed version of another major than 1 is refused without waiting for the end of the line.
+          if (k === 7 && this.#major !== 0x31) {
             return { code: 'ISO_ERR_HTTP_VERSION_NOT_SUPPORTED', reason: 'HTTP version not supported' };
           }
         }
