@@ -114,6 +114,11 @@ function parseLength(v: string): number | null {
  */
 export class FramingCheck implements FieldCheck {
   #host = 0;
+  /**
+   * The last Host value found valid on this connection, kept across its requests: a client sends
+   * the same one again and again, and comparing it costs less than judging it byte by byte.
+   */
+  #validHost: string | null = null;
   /** The first Content-Length element as written, and its value (each element is parsed once). */
   #lengthText: string | null = null;
   #length = 0;
@@ -126,7 +131,7 @@ export class FramingCheck implements FieldCheck {
       case HOST:
         // RFC 9112 §3.2: 400 for more than one Host line, or a Host whose value is invalid (RFC 9110 §7.2), in any version.
         if (++this.#host > 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'more than one Host header' };
-        return checkHost(value);
+        return value === this.#validHost ? null : this.#checkHost(value);
       case CONTENT_LENGTH:
         return this.#contentLength(value);
       case TRANSFER_ENCODING:
@@ -150,6 +155,12 @@ export class FramingCheck implements FieldCheck {
     this.#transferEncoding = null;
     this.#connection = null;
     this.#expect = null;
+  }
+
+  #checkHost(value: string): HttpFault | null {
+    const f = checkHost(value);
+    if (f === null) this.#validHost = value;
+    return f;
   }
 
   /** RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values may be taken as one value. */

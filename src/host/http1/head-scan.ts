@@ -1,7 +1,7 @@
 // Byte scanners of the head parser: complete well-formed lines located by offsets (the fast path), and partial lines checked as they arrive.
 
 import type { HttpFault } from './head-types.js';
-import { COLON, CR, FIELD_VCHAR, LF, OWS, SP, TARGET_CHAR, TCHAR } from './chars.js';
+import { COLON, CR, FIELD_VCHAR, LF, OWS, PATH_CHAR, QUERY_CHAR, SP, TARGET_CHAR, TCHAR } from './chars.js';
 
 /** Slots per line in a marks array: see {@link scanRequestLine} and {@link scanFieldLine}. */
 export const MARK_SLOTS = 5;
@@ -14,14 +14,33 @@ export const MARK_SLOTS = 5;
  * version digit 0-9, CR) and the LF's offset is
  * returned. Anything else (incomplete, malformed, HTTP/0.9, another major version) returns -1 and is left
  * to the line-by-line parser, which decides it exactly.
+ *
+ * `origin[0]` tells what the scan saw of the target: an origin-form of RFC 3986 path characters
+ * (PATH_CHAR, QUERY_CHAR after a "?") without any "%" is known valid here, and its parts with it:
+ * {@link PLAIN_PATH} (no "?") or the "?"'s offset. {@link CHECK_TARGET}: uri.ts must judge it.
  */
-export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: Int32Array): number {
+export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: Int32Array, origin: Int32Array): number {
   const tchar = TCHAR;
   const target = TARGET_CHAR;
   let i = p;
   while (i < end && tchar[buf[i] as number] === 1) i++;
   if (i === p || i >= end || buf[i] !== SP) return -1;
   const sp1 = i++;
+  let q = CHECK_TARGET;
+  if (buf[i] === SLASH) {
+    const path = PATH_CHAR;
+    while (i + 4 <= end && all4(path, buf, i)) i += 4;
+    while (i < end && path[buf[i] as number] === 1) i++;
+    let at = PLAIN_PATH;
+    if (buf[i] === QMARK) {
+      const query = QUERY_CHAR;
+      at = i++;
+      while (i + 4 <= end && all4(query, buf, i)) i += 4;
+      while (i < end && query[buf[i] as number] === 1) i++;
+    }
+    if (buf[i] === SP) q = at;
+  }
+  // The rest of a target uri.ts will judge (none, when the scan above reached the SP).
   while (i + 4 <= end && all4(target, buf, i)) i += 4;
   while (i < end && target[buf[i] as number] === 1) i++;
   if (i === sp1 + 1 || i >= end || buf[i] !== SP) return -1;
@@ -36,8 +55,17 @@ export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: 
   marks[2] = sp2;
   marks[3] = minor - 0x30;
   marks[4] = i + 8;
+  origin[0] = q;
   return i + 9;
 }
+
+/** {@link scanRequestLine}: the target is an origin-form path of plain characters, without a query. */
+export const PLAIN_PATH = -1;
+/** {@link scanRequestLine}: the target's grammar is left to uri.ts. */
+export const CHECK_TARGET = -2;
+
+const SLASH = 0x2f;
+const QMARK = 0x3f;
 
 /**
  * RFC 9112 §5: `field-line = field-name ":" OWS field-value OWS` then CRLF, with `field-name = token`

@@ -262,28 +262,27 @@ export function scanTarget(t: string, out: Int32Array): HttpFault | null {
   return scanPathQuery(t, end, out);
 }
 
-/** A request-target's parts, as {@link scanTarget} finds them (one per head parser, reused). */
-export class TargetParts {
-  /** See `RequestHead.path`. */
-  path = '';
-  /** See `RequestHead.query`. */
-  query: string | null = null;
-  /** See `RequestHead.authority`. */
-  authority: string | null = null;
-  readonly #marks = new Int32Array(TARGET_SLOTS);
+/** A request-target's parts (see `RequestHead`). */
+export interface TargetParts {
+  readonly path: string;
+  readonly query: string | null;
+  readonly authority: string | null;
+}
 
-  /** Takes the parts of the request-target `t`, or returns why its grammar refuses it. */
-  take(t: string): HttpFault | null {
-    const o = this.#marks;
-    const f = scanTarget(t, o);
-    if (f !== null) return f;
-    const a = o[0] as number;
-    const ps = o[2] as number;
-    const pe = o[3] as number;
-    this.authority = a < 0 ? null : t.substring(a, o[1]);
+const targetMarks = new Int32Array(TARGET_SLOTS);
+
+/** The parts of the request-target `t` ({@link scanTarget}), or why its grammar refuses it. */
+export function parseTarget(t: string): TargetParts | HttpFault {
+  const o = targetMarks;
+  const f = scanTarget(t, o);
+  if (f !== null) return f;
+  const a = o[0] as number;
+  const ps = o[2] as number;
+  const pe = o[3] as number;
+  return {
     // RFC 3986 §6.2.3: the empty path of an http URI is "/".
-    this.path = ps === pe ? '/' : ps === 0 && pe === t.length ? t : t.substring(ps, pe);
-    this.query = pe === t.length ? null : t.substring(pe + 1);
-    return null;
-  }
+    path: ps === pe ? '/' : ps === 0 && pe === t.length ? t : t.substring(ps, pe),
+    query: pe === t.length ? null : t.substring(pe + 1),
+    authority: a < 0 ? null : t.substring(a, o[1]),
+  };
 }
