@@ -11,9 +11,8 @@ export const MARK_SLOTS = 5;
  * (RFC 9110 §9.1, `tchar`), a request-target of VCHARs (§3.2) and `HTTP/1.` DIGIT (§2.3; a minor
  * version above 1 is processed as 1.1, RFC 9110 §2.5), then CRLF. Only such a line, complete in
  * `buf[p, end)`, is taken: then its offsets go to `marks[0..4]` (start, first SP, second SP, minor
- * version digit 0-9, CR) and the LF's offset is
- * returned. Anything else (incomplete, malformed, HTTP/0.9, another major version) returns -1 and is left
- * to the line-by-line parser, which decides it exactly.
+ * version digit 0-9, CR) and the LF's offset is returned. Anything else (incomplete, malformed,
+ * HTTP/0.9, another major version) returns -1 and is left to the line-by-line parser, which decides it exactly.
  *
  * `origin[0]` tells what the scan saw of the target: an origin-form of RFC 3986 path characters
  * (PATH_CHAR, QUERY_CHAR after a "?") without any "%" is known valid here, and its parts with it:
