@@ -38,6 +38,9 @@ const DEVIATIONS: Record<string, { served: number; status?: number; why: string 
   'method.md / M-SEARCH request': { served: 0, status: 400, why: 'asterisk-form is defined for OPTIONS only (RFC 9112 §3.2.4); SSDP is not HTTP service' },
   'transfer-encoding.md / POST with `chunkedchunked` as transfer-encoding': { served: 0, status: 501, why: '"chunkedchunked" is an unknown coding: 501 (RFC 9112 §6.1), not a 4xx' },
   'transfer-encoding.md / Ignoring `pigeons`': { served: 0, status: 501, why: 'an unknown transfer coding is 501 (RFC 9112 §6.1), not a 4xx' },
+  'uri.md / Quotes in URI': { served: 0, status: 400, why: '`"` and `\\` are not URI characters (RFC 3986 §3.3, §3.4: pchar, query); a browser sends %22' },
+  'uri.md / Query URL with vertical bar character': { served: 0, status: 400, why: '`|` is not a query character of RFC 3986 (§3.4); it is sent as %7C' },
+  'uri.md / `host:port` and basic auth': { served: 0, status: 400, why: 'userinfo in an http URI is treated as an error (RFC 9110 §4.2.4)' },
   'transfer-encoding.md / POST with `chunked` as last transfer-encoding': {
     served: 0,
     status: 501,
@@ -55,6 +58,17 @@ function withHost(input: Buffer): { bytes: Buffer; added: boolean } {
   const s = input.toString('latin1');
   if (/\r\nhost[ \t]*:/i.test(s) || !s.includes(' HTTP/1.1\r\n')) return { bytes: input, added: false };
   return { bytes: Buffer.from(s.replaceAll(' HTTP/1.1\r\n', ' HTTP/1.1\r\nHost: h\r\n'), 'latin1'), added: true };
+}
+
+/**
+ * RFC 9112 §3.2 and RFC 3986: a request-target never carries a fragment; this server refuses one with
+ * 400, llhttp parses it. Inputs with one are run without it (so the case still tests what it is
+ * about), and the original input is checked to be refused.
+ */
+function withoutFragment(input: Buffer): { bytes: Buffer; stripped: boolean } {
+  const s = input.toString('latin1');
+  const out = s.replace(/#[\x21-\x7e]*(?= HTTP\/[0-9]\.[0-9]\r\n)/g, '');
+  return out === s ? { bytes: input, stripped: false } : { bytes: Buffer.from(out, 'latin1'), stripped: true };
 }
 
 /** Status codes of the responses in a byte stream (Content-Length framed, as this server writes them). */
@@ -85,14 +99,15 @@ t.test('llhttp request suite', async (t) => {
     }
     seen.add(key);
     const input = Buffer.from(c.input, 'base64');
-    const { bytes, added } = withHost(input);
+    const { bytes: hosted, added } = withHost(input);
+    const { bytes, stripped } = withoutFragment(hosted);
     const reply = await exchange(port, bytes, { halfClose: true, idleMs: 2000 });
     // An HTTP/0.9 answer is the body alone, without a status line.
     const got = HTTP09.test(bytes.toString('latin1')) ? (reply.toString() === 'ok' ? [200] : [0]) : statuses(reply);
     const served = got.filter((s) => s < 300).length;
     const errors = got.filter((s) => s >= 400);
     const dev = DEVIATIONS[key];
-    const label = `${key}${added ? ' (+Host)' : ''}: llhttp ${c.errorCode === null ? 'accepts' : `error ${c.errorCode}`} after ${c.messagesComplete}; got [${got.join(',')}]`;
+    const label = `${key}${added ? ' (+Host)' : ''}${stripped ? ' (-fragment)' : ''}: llhttp ${c.errorCode === null ? 'accepts' : `error ${c.errorCode}`} after ${c.messagesComplete}; got [${got.join(',')}]`;
     if (dev !== undefined) {
       t.equal(served, dev.served, `${label} — deviation: ${dev.why}`);
       if (dev.status !== undefined) t.equal(errors[0], dev.status, `${label} — status`);
@@ -103,6 +118,11 @@ t.test('llhttp request suite', async (t) => {
       t.equal(served, c.messagesComplete, label);
     } else {
       t.ok(served === c.messagesComplete && errors.length === 1 && (errors[0] ?? 0) < 500, label);
+    }
+    if (stripped) {
+      // As sent, with its fragment: the first request is refused.
+      const raw = statuses(await exchange(port, hosted, { halfClose: true, idleMs: 2000 }));
+      t.equal(raw[0], 400, `${key}: with its fragment: [${raw.join(',')}]`);
     }
     if (added && FIRST_IS_11.test(input.toString('latin1'))) {
       // As sent, without Host: the first request is refused (400, or earlier by a fault of its own), nothing is served.

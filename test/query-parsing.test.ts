@@ -41,6 +41,20 @@ t.test('mergeHeaders', async (t) => {
     { Accept: 'a, b, c', X: '1' },
   );
   t.equal(Object.getPrototypeOf(mergeHeaders([])), null);
+  t.same(
+    plain(
+      mergeHeaders(
+        [
+          ['host', 'b.example'],
+          ['X', '1'],
+        ],
+        'a.example:8080',
+      ),
+    ),
+    { host: 'a.example:8080', X: '1' },
+    "absolute-form's authority replaces the Host value, under the client's spelling",
+  );
+  t.same(plain(mergeHeaders([['X', '1']], 'a.example')), { X: '1', Host: 'a.example' }, 'and is added as Host when the client sent none (HTTP/1.0)');
 });
 
 t.test('plainRemoteIp', async (t) => {

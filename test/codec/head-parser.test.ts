@@ -4,11 +4,11 @@ import t from 'tap';
 import { ERRORS } from '../../src/core/errors.js';
 import { type Limits, resolveLimits } from '../../src/core/limits.js';
 import { HeadParser, type HeadResult } from '../../src/host/http1/head-parser.js';
-import { escapeBytes, loadHttpFixtures } from '../helpers/http1-fixtures.js';
+import { escapeBytes, loadHttpFixtures, targetLine } from '../helpers/http1-fixtures.js';
 import { splits } from '../helpers/split.js';
 
 /** What the head parser reports for `chunks`, as the log lines of test/http1/README.md. */
-function headLog(chunks: Buffer[], limits: Limits): string[] {
+function headLog(chunks: Buffer[], limits: Limits, parts: boolean): string[] {
   const p = new HeadParser(limits);
   let last: HeadResult = { kind: 'more' };
   const rest: Buffer[] = [];
@@ -25,6 +25,7 @@ function headLog(chunks: Buffer[], limits: Limits): string[] {
   if (last.kind === 'more') return [];
   const h = last.head;
   const log = [`head ${h.method} ${h.target} HTTP/${h.version}`];
+  if (parts) log.push(targetLine(h));
   for (const [name, value] of h.fields) log.push(value === '' ? `field ${name}:` : `field ${name}: ${value}`);
   const r = Buffer.concat(rest).toString('latin1');
   if (r !== '') log.push(`rest ${r}`);
@@ -41,7 +42,7 @@ for (const c of cases) {
   t.test(c.where, async (t) => {
     const limits = resolveLimits(c.meta.limits);
     const input = escapeBytes(c.input.toString('latin1'));
-    for (const [how, chunks] of splits(c.input)) t.same(headLog(chunks, limits), c.log, how, { input });
+    for (const [how, chunks] of splits(c.input)) t.same(headLog(chunks, limits, c.meta.parts), c.log, how, { input });
   });
 }
 

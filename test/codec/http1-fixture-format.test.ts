@@ -42,6 +42,7 @@ t.test('mistakes are errors that name the file and line', async (t) => {
     ['an unknown meta key', one(['GET /'], ['complete'], ['<!-- meta={"typo": 1} -->']), /unknown meta key typo/],
     ['an unknown limit', one(['GET /'], ['complete'], ['<!-- meta={"limits": {"maxBodyByte": 1}} -->']), /maxBodyByte is not a numeric limit/],
     ['a bad type', one(['GET /'], ['complete'], ['<!-- meta={"type": "response"} -->']), /meta type must be/],
+    ['a bad parts', one(['GET /'], ['complete'], ['<!-- meta={"parts": 1} -->']), /meta parts must be true or false/],
     ['no case at all', doc('# title'), /no cases/],
   ];
   for (const [what, text, message] of bad) t.throws(() => parseHttpFixtures('x.md', text), { message }, what);
@@ -61,9 +62,11 @@ t.test('meta: the file sets, a case overrides', async (t) => {
     fence,
   );
   const [a, b] = parseHttpFixtures('x.md', text);
-  t.same(a?.meta, { type: 'head', limits: { maxHeaderFields: 4, maxBodyBytes: 9 } });
-  t.same(b?.meta, { type: 'request', limits: { maxHeaderFields: 4, maxBodyBytes: 1 } });
+  t.same(a?.meta, { type: 'head', limits: { maxHeaderFields: 4, maxBodyBytes: 9 }, parts: false });
+  t.same(b?.meta, { type: 'request', limits: { maxHeaderFields: 4, maxBodyBytes: 1 }, parts: false });
   t.equal(b?.where, 'test/http1/x.md:12 other');
   const [c] = parseHttpFixtures('x.md', one(['GET /']));
-  t.same(c?.meta, { type: 'request', limits: {} }, 'by default: the request decoder, default limits');
+  t.same(c?.meta, { type: 'request', limits: {}, parts: false }, 'by default: the request decoder, default limits, no target parts');
+  const [d] = parseHttpFixtures('x.md', one(['GET /'], ['complete'], ['<!-- meta={"parts": true} -->']));
+  t.equal(d?.meta.parts, true, 'parts: the target line asked for');
 });

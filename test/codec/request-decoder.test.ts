@@ -4,11 +4,11 @@ import t from 'tap';
 import { ERRORS } from '../../src/core/errors.js';
 import { type Limits, resolveLimits } from '../../src/core/limits.js';
 import { RequestDecoder } from '../../src/host/http1/request-decoder.js';
-import { escapeBytes, loadHttpFixtures } from '../helpers/http1-fixtures.js';
+import { escapeBytes, loadHttpFixtures, targetLine } from '../helpers/http1-fixtures.js';
 import { splits } from '../helpers/split.js';
 
 /** What the decoder reports for `chunks`, as the log lines of test/http1/README.md. */
-function requestLog(chunks: Buffer[], limits: Limits): string[] {
+function requestLog(chunks: Buffer[], limits: Limits, parts: boolean): string[] {
   const log: string[] = [];
   let body = '';
   const flush = (): void => {
@@ -20,6 +20,7 @@ function requestLog(chunks: Buffer[], limits: Limits): string[] {
     onHead: (h, f) => {
       const framing = f.chunked ? 'chunked' : `length=${f.contentLength}`;
       log.push(`head ${h.method} ${h.target} HTTP/${h.version} ${framing} ${f.keepAlive ? 'keep-alive' : 'close'}${f.expectContinue ? ' expect-continue' : ''}`);
+      if (parts) log.push(targetLine(h));
     },
     onBody: (chunk) => {
       body += chunk.toString('latin1');
@@ -53,7 +54,7 @@ for (const c of cases) {
   t.test(c.where, async (t) => {
     const limits = resolveLimits(c.meta.limits);
     const input = escapeBytes(c.input.toString('latin1'));
-    for (const [how, chunks] of splits(c.input)) t.same(requestLog(chunks, limits), c.log, how, { input });
+    for (const [how, chunks] of splits(c.input)) t.same(requestLog(chunks, limits, c.meta.parts), c.log, how, { input });
   });
 }
 

@@ -12,6 +12,8 @@ export interface CaseMeta {
   readonly type: CaseType;
   /** Limits over the defaults of schemas/limits.json. */
   readonly limits: Readonly<Partial<Limits>>;
+  /** Whether the log shows the parts of each accepted head's target (a `target …` line after its `head` line). */
+  readonly parts: boolean;
 }
 
 /** One `## heading` of a fixture file. */
@@ -94,7 +96,9 @@ function blockLog(lines: readonly string[], where: string): string[] {
   });
 }
 
-function parseMeta(json: string, where: string): { type?: CaseType; limits?: Partial<Limits> } {
+type MetaDraft = { type?: CaseType; limits?: Partial<Limits>; parts?: boolean };
+
+function parseMeta(json: string, where: string): MetaDraft {
   let meta: unknown;
   try {
     meta = JSON.parse(json) as unknown;
@@ -103,20 +107,21 @@ function parseMeta(json: string, where: string): { type?: CaseType; limits?: Par
   }
   if (typeof meta !== 'object' || meta === null) throw new Error(`${where}: meta must be an object`);
   const m = meta as Record<string, unknown>;
-  for (const key of Object.keys(m)) if (key !== 'type' && key !== 'limits') throw new Error(`${where}: unknown meta key ${key} (known: type, limits)`);
+  for (const key of Object.keys(m)) if (key !== 'type' && key !== 'limits' && key !== 'parts') throw new Error(`${where}: unknown meta key ${key} (known: type, limits, parts)`);
+  if (m['parts'] !== undefined && typeof m['parts'] !== 'boolean') throw new Error(`${where}: meta parts must be true or false`);
   if (m['type'] !== undefined && m['type'] !== 'head' && m['type'] !== 'request') throw new Error(`${where}: meta type must be "head" or "request"`);
   const limits = m['limits'];
   if (limits !== undefined) {
     if (typeof limits !== 'object' || limits === null) throw new Error(`${where}: meta limits must be an object`);
     for (const [k, v] of Object.entries(limits)) if (!LIMIT_NAMES.has(k) || typeof v !== 'number') throw new Error(`${where}: meta limits: ${k} is not a numeric limit`);
   }
-  return m as { type?: CaseType; limits?: Partial<Limits> };
+  return m as MetaDraft;
 }
 
 interface Draft {
   name: string;
   line: number;
-  meta: { type?: CaseType; limits?: Partial<Limits> } | null;
+  meta: MetaDraft | null;
   http: string[] | null;
   log: string[] | null;
 }
@@ -126,7 +131,7 @@ export function parseHttpFixtures(file: string, text: string): HttpCase[] {
   const lines = text.split(/\r?\n/);
   const cases: HttpCase[] = [];
   const names = new Set<string>();
-  let fileMeta: { type?: CaseType; limits?: Partial<Limits> } = {};
+  let fileMeta: MetaDraft = {};
   let draft: Draft | null = null;
   let fence: { kind: 'http' | 'log'; lines: string[]; line: number } | null = null;
   const at = (n: number): string => `test/http1/${file}:${n}`;
@@ -136,7 +141,8 @@ export function parseHttpFixtures(file: string, text: string): HttpCase[] {
     if (draft.http === null || draft.log === null) throw new Error(`${where}: a case needs one http block and one log block`);
     const type = draft.meta?.type ?? fileMeta.type ?? 'request';
     const limits = { ...fileMeta.limits, ...draft.meta?.limits };
-    cases.push({ file, line: draft.line, name: draft.name, meta: { type, limits }, input: blockBytes(draft.http, where), log: blockLog(draft.log, where), where });
+    const parts = draft.meta?.parts ?? fileMeta.parts ?? false;
+    cases.push({ file, line: draft.line, name: draft.name, meta: { type, limits, parts }, input: blockBytes(draft.http, where), log: blockLog(draft.log, where), where });
     draft = null;
   };
   for (let i = 0; i < lines.length; i++) {
@@ -192,6 +198,14 @@ export function loadHttpFixtures(file?: string): HttpCase[] {
   return files.flatMap((f) => parseHttpFixtures(f, readTestFile(`http1/${f}`)));
 }
 
+/**
+ * The `target` log line of a head (test/http1/README.md): `target path=P`, then ` query=Q` when the
+ * target has a `?`, then ` authority=A` for absolute-form.
+ */
+export function targetLine(head: { readonly path: string; readonly query: string | null; readonly authority: string | null }): string {
+  return `target path=${head.path}${head.query === null ? '' : ` query=${head.query}`}${head.authority === null ? '' : ` authority=${head.authority}`}`;
+}
+
 /** A request-type log read back: the requests whose head was accepted, in order, and the fault that ended the input. */
 export interface RequestOutcome {
   readonly requests: ReadonlyArray<{ readonly head: string; readonly body: string; readonly complete: boolean }>;
@@ -199,7 +213,7 @@ export interface RequestOutcome {
 }
 
 /**
- * Reads a request-type log (test/http1/README.md): `head …`, `body …`, `complete`, `fault STATUS CODE`.
+ * Reads a request-type log (test/http1/README.md): `head …`, `target …` (skipped), `body …`, `complete`, `fault STATUS CODE`.
  * @throws Error naming the case for a line of no known event.
  */
 export function requestOutcome(c: HttpCase): RequestOutcome {
@@ -211,6 +225,7 @@ export function requestOutcome(c: HttpCase): RequestOutcome {
     if (line.startsWith('head ')) requests.push({ head: line.slice(5), body: '', complete: false });
     else if (line.startsWith('body ') && last !== undefined) last.body += line.slice(5);
     else if (line === 'complete' && last !== undefined) last.complete = true;
+    else if (line.startsWith('target ') && last !== undefined) continue;
     else if (f !== null) fault = { status: Number(f[1]), code: f[2] ?? '' };
     else throw new Error(`${c.where}: not a request log line: ${JSON.stringify(line)}`);
   }

@@ -1,4 +1,4 @@
-// Byte classes of the HTTP grammar as lookup tables, each taken from the RFC 9110 / RFC 9112 ABNF it cites.
+// Byte classes of the HTTP and URI grammar as lookup tables, each taken from the RFC 9110 / RFC 9112 / RFC 3986 ABNF it cites.
 
 function table(pred: (c: number) => boolean): Uint8Array {
   const t = new Uint8Array(256);
@@ -25,9 +25,36 @@ export const FIELD_VCHAR = table((c) => c === 0x09 || (c >= 0x20 && c <= 0x7e) |
 /**
  * RFC 9112 §3.2 request-target (origin-form `absolute-path [ "?" query ]`, absolute-form,
  * authority-form, asterisk-form): all of these are made of VCHAR (%x21-7E) only: no SP, no CTL,
- * no DEL, no obs-text. The finer URI grammar (RFC 3986) is left to the handler.
+ * no DEL, no obs-text. The head scanners check this class as bytes arrive; the finer URI grammar
+ * (RFC 3986: {@link PATH_CHAR}, {@link QUERY_CHAR}, the authority) is checked on the complete target (uri.ts).
  */
 export const TARGET_CHAR = table((c) => c >= 0x21 && c <= 0x7e);
+
+// RFC 3986 §2.2, §2.3: `unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"`,
+// `sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="`.
+const isUnreserved = (c: number): boolean => isAlpha(c) || isDigit(c) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e;
+const isSubDelim = (c: number): boolean => "!$&'()*+,;=".includes(String.fromCharCode(c));
+const isPchar = (c: number): boolean => isUnreserved(c) || isSubDelim(c) || c === 0x3a || c === 0x40;
+
+/**
+ * RFC 3986 §3.3: `pchar = unreserved / pct-encoded / sub-delims / ":" / "@"`, and the "/" between
+ * segments (`absolute-path = 1*( "/" segment )`, `segment = *pchar`): the bytes of a path. The "%" of
+ * `pct-encoded` (§2.1) is not in the table: the scanner checks the two HEXDIG after it.
+ */
+export const PATH_CHAR = table((c) => isPchar(c) || c === 0x2f);
+
+/** RFC 3986 §3.4: `query = *( pchar / "/" / "?" )`, "%" again left to the scanner (§2.1). */
+export const QUERY_CHAR = table((c) => isPchar(c) || c === 0x2f || c === 0x3f);
+
+/**
+ * RFC 3986 §3.2.2: `reg-name = *( unreserved / pct-encoded / sub-delims )`, "%" left to the scanner,
+ * and without ",": RFC 9110 §7.2 makes Host a single value, and a comma is how two Host lines joined
+ * by some intermediary would read (`a, b`), so a comma in a host is refused rather than guessed at.
+ */
+export const REG_NAME_CHAR = table((c) => (isUnreserved(c) || isSubDelim(c)) && c !== 0x2c);
+
+/** RFC 3986 §3.2.2: `IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )`, the part after the ".". */
+export const IPVFUTURE_CHAR = table((c) => isUnreserved(c) || isSubDelim(c) || c === 0x3a);
 
 /**
  * RFC 5234 B.1: `HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F"` (case-insensitive in practice),
@@ -42,6 +69,11 @@ export const HEX_VALUE = ((): Int8Array => {
   }
   return t;
 })();
+
+/** Whether the UTF-16 code `c` (NaN past a string's end) is a HEXDIG (RFC 5234 B.1). */
+export function isHexDigit(c: number): boolean {
+  return c < 256 && (HEX_VALUE[c] as number) >= 0;
+}
 
 /** RFC 9110 §5.6.3: `OWS = *( SP / HTAB )`. */
 export const OWS = table((c) => c === 0x20 || c === 0x09);

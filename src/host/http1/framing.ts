@@ -1,7 +1,8 @@
-// Message framing and connection semantics of a parsed request head (RFC 9112 §6, §9; RFC 9110 §7.2, §10.1.1).
+// Message framing and connection semantics of a parsed request head (RFC 9112 §3.2, §6, §9; RFC 9110 §7.2, §10.1.1).
 
 import type { FieldCheck, HttpFault, RequestHead } from './head-types.js';
 import { trimOws } from './chars.js';
+import { checkHost } from './uri.js';
 
 /** How the body of a request is delimited and what the connection does after it. */
 export interface Framing {
@@ -82,17 +83,16 @@ function fieldKind(name: string): number {
 
 const NO_TOKENS: readonly string[] = [];
 
-const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:/;
-
 /**
- * RFC 9112 §3.2: origin-form (`/path?query`), absolute-form (`scheme:...`), and asterisk-form
- * only for OPTIONS. authority-form (CONNECT's `host:port`) is refused: no tunnels are offered.
+ * RFC 9112 §3.2: the head parser took only origin-form, absolute-form (http and https URIs) and
+ * `*` (uri.ts); here the method: asterisk-form only for OPTIONS (§3.2.4), and CONNECT, which is
+ * for authority-form (§3.2.3), refused with an absolute-form target: no tunnels are offered.
  */
 function checkTargetForm(head: RequestHead): HttpFault | null {
   const t = head.target;
-  if (t.startsWith('/')) return null;
+  if (t.charCodeAt(0) === 0x2f) return null;
   if (t === '*') return head.method === 'OPTIONS' ? null : { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'asterisk-form is only for OPTIONS' };
-  if (ABSOLUTE_FORM.test(t) && head.method !== 'CONNECT') return null;
+  if (head.method !== 'CONNECT') return null;
   return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'unsupported request-target form' };
 }
 
@@ -114,6 +114,11 @@ function parseLength(v: string): number | null {
  */
 export class FramingCheck implements FieldCheck {
   #host = 0;
+  /**
+   * The last Host value found valid on this connection, kept across its requests: a client sends
+   * the same one again and again, and comparing it costs less than judging it byte by byte.
+   */
+  #validHost: string | null = null;
   /** The first Content-Length element as written, and its value (each element is parsed once). */
   #lengthText: string | null = null;
   #length = 0;
@@ -124,8 +129,9 @@ export class FramingCheck implements FieldCheck {
   check(name: string, value: string): HttpFault | null {
     switch (fieldKind(name)) {
       case HOST:
-        this.#host++;
-        return null;
+        // RFC 9112 §3.2: 400 for more than one Host line, or a Host whose value is invalid (RFC 9110 §7.2), in any version.
+        if (++this.#host > 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'more than one Host header' };
+        return value === this.#validHost ? null : this.#checkHost(value);
       case CONTENT_LENGTH:
         return this.#contentLength(value);
       case TRANSFER_ENCODING:
@@ -151,6 +157,12 @@ export class FramingCheck implements FieldCheck {
     this.#expect = null;
   }
 
+  #checkHost(value: string): HttpFault | null {
+    const f = checkHost(value);
+    if (f === null) this.#validHost = value;
+    return f;
+  }
+
   /** RFC 9110 §8.6: `Content-Length = 1*DIGIT`; a list of identical values may be taken as one value. */
   #contentLength(value: string): HttpFault | null {
     for (const part of value.split(',')) {
@@ -173,8 +185,8 @@ export class FramingCheck implements FieldCheck {
     const formFault = checkTargetForm(head);
     if (formFault !== null) return formFault;
     if (head.version === '0.9') return { chunked: false, contentLength: 0, keepAlive: false, expectContinue: false };
-    // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host field or has more than one.
-    if (head.version === '1.1' && this.#host !== 1) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'HTTP/1.1 request needs exactly one Host header' };
+    // RFC 9112 §3.2: a server MUST respond 400 to an HTTP/1.1 request that lacks a Host field (more than one was refused as it came).
+    if (head.version === '1.1' && this.#host === 0) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'HTTP/1.1 request needs a Host header' };
 
     const transferEncoding = this.#transferEncoding;
     if (transferEncoding !== null) {

@@ -48,11 +48,11 @@ export function parseRequestLine(line: Buffer, maxRequestLineBytes: number, allo
   if (!allIn(TARGET_CHAR, line, sp1 + 1, sp2)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid request target' };
   const v = line.toString('latin1', sp2 + 1);
   // RFC 9112 §2.3: `HTTP-version = HTTP-name "/" DIGIT "." DIGIT`, case-sensitive.
-  let version: '1.0' | '1.1';
-  if (v === 'HTTP/1.1') version = '1.1';
-  else if (v === 'HTTP/1.0') version = '1.0';
-  else if (/^HTTP\/[0-9]\.[0-9]$/.test(v)) return { code: 'ISO_ERR_HTTP_VERSION_NOT_SUPPORTED', reason: 'HTTP version not supported' };
-  else return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid HTTP version' };
+  // RFC 9110 §2.5: a higher minor version of HTTP/1 is processed as the highest one supported, 1.1;
+  // another major version is not supported (505).
+  if (!/^HTTP\/[0-9]\.[0-9]$/.test(v)) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid HTTP version' };
+  if (v.charCodeAt(5) !== 0x31) return { code: 'ISO_ERR_HTTP_VERSION_NOT_SUPPORTED', reason: 'HTTP version not supported' };
+  const version = v.charCodeAt(7) === 0x30 ? '1.0' : '1.1';
   return { method: line.toString('latin1', 0, sp1), target: line.toString('latin1', sp1 + 1, sp2), version };
 }
 

@@ -3,8 +3,9 @@
 import type { ErrorCode } from '../../core/errors.js';
 import { CR, LF } from './chars.js';
 import { lineTooLong, parseFieldLine, parseRequestLine } from './head-lines.js';
-import { MARK_SLOTS, PartialScan, scanFieldLine, scanRequestLine, WordView } from './head-scan.js';
+import { CHECK_TARGET, MARK_SLOTS, PartialScan, scanFieldLine, scanRequestLine, WordView } from './head-scan.js';
 import type { FieldCheck, HeadLimits, HeadResult, HttpFault, RequestHead } from './head-types.js';
+import { parseTarget } from './uri.js';
 
 export type { FieldCheck, HeadLimits, HeadResult, HttpFault, RequestHead } from './head-types.js';
 
@@ -34,6 +35,9 @@ export class HeadParser {
   #pendingLen = 0;
   #method = '';
   #target = '';
+  #path = '';
+  #query: string | null = null;
+  #authority: string | null = null;
   #version: '0.9' | '1.0' | '1.1' | null = null;
   #fields: Array<readonly [string, string]> = [];
   #headerBytes = 0;
@@ -44,6 +48,8 @@ export class HeadParser {
   readonly #partial = new PartialScan();
   /** Offsets of the lines the fast path found, {@link MARK_SLOTS} per line. */
   readonly #marks = new Int32Array(BATCH * MARK_SLOTS);
+  /** What the fast path's scan saw of the target (see {@link scanRequestLine}). */
+  readonly #origin = new Int32Array(1);
   readonly #onField: FieldCheck | null;
   #allow09 = true;
   #head: RequestHead | null = null;
@@ -155,7 +161,7 @@ export class HeadParser {
     let p = start;
     let n = 0;
     if (requestLine) {
-      const lf = scanRequestLine(buf, p, end, m);
+      const lf = scanRequestLine(buf, p, end, m, this.#origin);
       if (lf === -1 || (m[4] as number) - p > lim.maxRequestLineBytes) return start;
       p = lf + 1;
       n = 1;
@@ -183,9 +189,21 @@ export class HeadParser {
       const s = buf.toString('latin1', base, m[(n - 1) * MARK_SLOTS + 4]);
       let k = 0;
       if (requestLine) {
-        this.#version = m[3] === 1 ? '1.1' : '1.0';
+        this.#version = m[3] === 0 ? '1.0' : '1.1';
         this.#method = s.substring(0, (m[1] as number) - base);
-        this.#target = s.substring((m[1] as number) + 1 - base, (m[2] as number) - base);
+        const target = s.substring((m[1] as number) + 1 - base, (m[2] as number) - base);
+        const q = this.#origin[0] as number;
+        if (q === CHECK_TARGET) {
+          const f = this.#takeTarget(target);
+          if (f !== null) return this.#refuseWith(f);
+        } else {
+          // An origin-form the scan found valid: its parts without a second look.
+          const at = q - (m[1] as number) - 1;
+          this.#target = target;
+          this.#authority = null;
+          this.#path = q < 0 ? target : target.substring(0, at);
+          this.#query = q < 0 ? null : target.substring(at + 1);
+        }
         k = 1;
       }
       for (; k < n; k++) {
@@ -202,8 +220,23 @@ export class HeadParser {
       }
     }
     if (!ended) return p;
-    this.#head = { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields };
+    this.#head = this.#makeHead();
     return p + 2;
+  }
+
+  #makeHead(): RequestHead {
+    return { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields, path: this.#path, query: this.#query, authority: this.#authority };
+  }
+
+  /** Keeps the request-target `t` and its parts, or says why its grammar refuses it (uri.ts). */
+  #takeTarget(t: string): HttpFault | null {
+    const r = parseTarget(t);
+    if ('code' in r) return r;
+    this.#target = t;
+    this.#path = r.path;
+    this.#query = r.query;
+    this.#authority = r.authority;
+    return null;
   }
 
   /**
@@ -243,7 +276,7 @@ export class HeadParser {
     const content = line.subarray(0, line.length - 1);
     const r = this.#version === null ? this.#requestLine(content) : this.#fieldLine(content);
     if (r === 'end') {
-      this.#head = { method: this.#method, target: this.#target, version: this.#version ?? '1.1', fields: this.#fields };
+      this.#head = this.#makeHead();
     } else if (r !== null) {
       return this.#refuseWith(r);
     }
@@ -265,9 +298,11 @@ export class HeadParser {
   #requestLine(line: Buffer): HttpFault | 'end' | null {
     const r = parseRequestLine(line, this.#limits.maxRequestLineBytes, this.#allow09);
     if (r === null || 'code' in r) return r;
+    // The target's grammar is judged once the whole line is, so any split gives the answer the whole line gets.
+    const f = this.#takeTarget(r.target);
+    if (f !== null) return f;
     this.#version = r.version;
     this.#method = r.method;
-    this.#target = r.target;
     return r.version === '0.9' ? 'end' : null;
   }
 

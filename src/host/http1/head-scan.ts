@@ -1,26 +1,45 @@
 // Byte scanners of the head parser: complete well-formed lines located by offsets (the fast path), and partial lines checked as they arrive.
 
 import type { HttpFault } from './head-types.js';
-import { COLON, CR, FIELD_VCHAR, LF, OWS, SP, TARGET_CHAR, TCHAR } from './chars.js';
+import { COLON, CR, FIELD_VCHAR, LF, OWS, PATH_CHAR, QUERY_CHAR, SP, TARGET_CHAR, TCHAR } from './chars.js';
 
 /** Slots per line in a marks array: see {@link scanRequestLine} and {@link scanFieldLine}. */
 export const MARK_SLOTS = 5;
 
 /**
  * RFC 9112 §3: `request-line = method SP request-target SP HTTP-version` with `method = token`
- * (RFC 9110 §9.1, `tchar`), a request-target of VCHARs (§3.2) and exactly `HTTP/1.1` or `HTTP/1.0`
- * (§2.3), then CRLF. Only such a line, complete in `buf[p, end)`, is taken: then its offsets go to
- * `marks[0..4]` (start, first SP, second SP, minor version digit 0 or 1, CR) and the LF's offset is
- * returned. Anything else (incomplete, malformed, HTTP/0.9, another version) returns -1 and is left
- * to the line-by-line parser, which decides it exactly.
+ * (RFC 9110 §9.1, `tchar`), a request-target of VCHARs (§3.2) and `HTTP/1.` DIGIT (§2.3; a minor
+ * version above 1 is processed as 1.1, RFC 9110 §2.5), then CRLF. Only such a line, complete in
+ * `buf[p, end)`, is taken: then its offsets go to `marks[0..4]` (start, first SP, second SP, minor
+ * version digit 0-9, CR) and the LF's offset is returned. Anything else (incomplete, malformed,
+ * HTTP/0.9, another major version) returns -1 and is left to the line-by-line parser, which decides it exactly.
+ *
+ * `origin[0]` tells what the scan saw of the target: an origin-form of RFC 3986 path characters
+ * (PATH_CHAR, QUERY_CHAR after a "?") without any "%" is known valid here, and its parts with it:
+ * {@link PLAIN_PATH} (no "?") or the "?"'s offset. {@link CHECK_TARGET}: uri.ts must judge it.
  */
-export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: Int32Array): number {
+export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: Int32Array, origin: Int32Array): number {
   const tchar = TCHAR;
   const target = TARGET_CHAR;
   let i = p;
   while (i < end && tchar[buf[i] as number] === 1) i++;
   if (i === p || i >= end || buf[i] !== SP) return -1;
   const sp1 = i++;
+  let q = CHECK_TARGET;
+  if (buf[i] === SLASH) {
+    const path = PATH_CHAR;
+    while (i + 4 <= end && all4(path, buf, i)) i += 4;
+    while (i < end && path[buf[i] as number] === 1) i++;
+    let at = PLAIN_PATH;
+    if (buf[i] === QMARK) {
+      const query = QUERY_CHAR;
+      at = i++;
+      while (i + 4 <= end && all4(query, buf, i)) i += 4;
+      while (i < end && query[buf[i] as number] === 1) i++;
+    }
+    if (buf[i] === SP) q = at;
+  }
+  // The rest of a target uri.ts will judge (none, when the scan above reached the SP).
   while (i + 4 <= end && all4(target, buf, i)) i += 4;
   while (i < end && target[buf[i] as number] === 1) i++;
   if (i === sp1 + 1 || i >= end || buf[i] !== SP) return -1;
@@ -29,14 +48,23 @@ export function scanRequestLine(buf: Uint8Array, p: number, end: number, marks: 
   if (i + 9 >= end) return -1;
   if (buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 || buf[i + 4] !== 0x2f || buf[i + 5] !== 0x31 || buf[i + 6] !== 0x2e) return -1;
   const minor = buf[i + 7] as number;
-  if ((minor !== 0x31 && minor !== 0x30) || buf[i + 8] !== CR || buf[i + 9] !== LF) return -1;
+  if (minor < 0x30 || minor > 0x39 || buf[i + 8] !== CR || buf[i + 9] !== LF) return -1;
   marks[0] = p;
   marks[1] = sp1;
   marks[2] = sp2;
   marks[3] = minor - 0x30;
   marks[4] = i + 8;
+  origin[0] = q;
   return i + 9;
 }
+
+/** {@link scanRequestLine}: the target is an origin-form path of plain characters, without a query. */
+export const PLAIN_PATH = -1;
+/** {@link scanRequestLine}: the target's grammar is left to uri.ts. */
+export const CHECK_TARGET = -2;
+
+const SLASH = 0x2f;
+const QMARK = 0x3f;
 
 /**
  * RFC 9112 §5: `field-line = field-name ":" OWS field-value OWS` then CRLF, with `field-name = token`
@@ -168,8 +196,8 @@ export class PartialScan {
           const ok = k < 5 ? c === HTTP_SLASH[k] : k === 5 || k === 7 ? c >= 0x30 && c <= 0x39 : k === 6 && c === 0x2e;
           if (!ok || k > 7) return { code: 'ISO_ERR_HTTP_BAD_REQUEST', reason: 'invalid HTTP version' };
           if (k === 5) this.#major = c;
-          // A well-formed version other than 1.0 / 1.1 is refused without waiting for the end of the line.
-          if (k === 7 && !(this.#major === 0x31 && (c === 0x30 || c === 0x31))) {
+          // A well-formed version of another major than 1 is refused without waiting for the end of the line.
+          if (k === 7 && this.#major !== 0x31) {
             return { code: 'ISO_ERR_HTTP_VERSION_NOT_SUPPORTED', reason: 'HTTP version not supported' };
           }
         }

@@ -65,8 +65,10 @@ export function parseQuery(querystr: string | null): Record<string, string | nul
 /**
  * Merges header fields: keyed by the first spelling of each name (case-insensitive match),
  * repeated fields joined with `", "` in arrival order. No prototype, as for the query.
+ * A non-null `host` (an absolute-form target's authority) is the Host value, whatever the client
+ * sent (RFC 9112 §3.2.2), under the client's spelling of the name, or `Host` when it sent none.
  */
-export function mergeHeaders(fields: ReadonlyArray<readonly [string, string]>): Record<string, string> {
+export function mergeHeaders(fields: ReadonlyArray<readonly [string, string]>, host: string | null = null): Record<string, string> {
   const out: Record<string, string> = Object.create(null) as Record<string, string>;
   const spelling = new Map<string, string>();
   for (const [name, value] of fields) {
@@ -79,6 +81,7 @@ export function mergeHeaders(fields: ReadonlyArray<readonly [string, string]>): 
       out[key] = `${out[key] ?? ''}, ${value}`;
     }
   }
+  if (host !== null) out[spelling.get('host') ?? 'Host'] = host;
   return out;
 }
 
@@ -88,17 +91,19 @@ export function plainRemoteIp(address: string | undefined): string {
   return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
 
-/** The request dict for a parsed head, less `datastream`. */
+/**
+ * The request dict for a parsed head, less `datastream`: `path` and `querystr` are the target's
+ * (for absolute-form, the URI's path and query), and absolute-form's authority is the Host header.
+ */
 export function buildRequestData(head: RequestHead, httpdid: number, remoteAddress: string | undefined, remotePort: number | undefined): RequestData {
-  const q = head.target.indexOf('?');
-  const querystr = q === -1 ? null : head.target.slice(q + 1);
+  const querystr = head.query;
   return {
     verb: head.method,
-    path: q === -1 ? head.target : head.target.slice(0, q),
+    path: head.path,
     querystr,
     querydict: parseQuery(querystr),
     version: head.version,
-    headers: mergeHeaders(head.fields),
+    headers: mergeHeaders(head.fields, head.authority),
     httpdid,
     remoteipstr: plainRemoteIp(remoteAddress),
     remoteportnum: remotePort ?? 0,
