@@ -25,7 +25,7 @@ t.test('an idle ConsoleStream sends empty lines until it is finished', async (t)
   const text = chunks.join('');
   t.same(
     text.split('\n').filter((l) => l !== ''),
-    ['{"time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}'],
+    ['{"kind":"console","time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}'],
     'nothing but the line and empty lines',
   );
 });
