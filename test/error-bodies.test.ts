@@ -1,6 +1,7 @@
 // What a client is told when a handler fails: a fixed text naming the outcome and the request id, never the handler's message; every tenant response carries X-Request-Id (the client's when sane).
 
 import t from 'tap';
+import { exchange, parseResponses } from './helpers/raw-http.js';
 import { startService } from './helpers/service.js';
 
 const SECRET = 'db password hunter2 at 10.1.2.3';
@@ -67,4 +68,10 @@ t.test('X-Request-Id on ok responses: echoed when sane, replaced when not, uniqu
   t.equal(await own.text(), 'mine');
   t.equal(own.headers.get('x-request-id'), 'client-8', "the handler's own X-Request-Id is dropped");
   t.equal(own.headers.get('x-other'), 'kept', 'its other headers are not');
+  const [tooLarge] = parseResponses(await exchange(port, 'POST /a HTTP/1.1\r\nHost: h\r\nX-Request-Id: client-9\r\nContent-Length: 99999999999\r\n\r\n'));
+  t.equal(tooLarge?.status, 413, 'a request the codec refuses after its head');
+  t.equal(tooLarge?.headers['x-request-id'], 'client-9', 'carries its id too');
+  const [garbled] = parseResponses(await exchange(port, 'garbage\r\n\r\n'));
+  t.equal(garbled?.status, 400);
+  t.match(garbled?.headers['x-request-id'], /^[0-9a-f]{12}-[0-9a-z]+$/, 'a fresh id when there is no head to take one from');
 });

@@ -12,7 +12,7 @@ import { BodyBuffer } from './body-buffer.js';
 import { errorBody } from './error-body.js';
 import type { RequestFailure } from './protocol.js';
 import { buildRequestData } from './request-dict.js';
-import { requestIdOf } from './request-ids.js';
+import { freshRequestId, requestIdOf } from './request-ids.js';
 import { RequestTimers } from './request-timers.js';
 import type { Refusal, ServerContext } from './server-context.js';
 import { CONTINUE, endAndLinger, writeSerialized } from './socket-output.js';
@@ -247,10 +247,10 @@ export class Connection {
     }, REFUSAL_PAUSE_MS).unref();
   }
 
-  /** @param requestId the id of the request refused, when its head was read */
+  /** @param requestId the id of the request refused, when it was given one already */
   #refuse(fault: HttpFault, head: RequestHead | null, requestId?: string): void {
-    const headers = requestId === undefined ? {} : { 'X-Request-Id': requestId };
-    this.#write(serializeError(fault.code, fault.reason, head === null ? null : { version: head.version, method: head.method }, headers));
+    const id = requestId ?? (head === null ? freshRequestId() : requestIdOf(head.fields));
+    this.#write(serializeError(fault.code, fault.reason, head === null ? null : { version: head.version, method: head.method }, { 'X-Request-Id': id }));
     this.#closeAfterWrite();
   }
 
