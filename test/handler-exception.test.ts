@@ -1,4 +1,4 @@
-// A handler that throws (or rejects) gets 500 "handler raised: <message>"; the server keeps serving.
+// A handler that throws (or rejects) gets 500 (with exposeErrors: "handler raised: <message> (request id …)"); the server keeps serving.
 
 import t from 'tap';
 import { startService } from './helpers/service.js';
@@ -16,20 +16,20 @@ export default async function handler(request) {
 
 t.test('exceptions become 500 and are logged with the httpdid', async (t) => {
   const svc = await startService(t);
-  const { httpdid, port } = await svc.deploy(THROWER);
+  const { httpdid, port } = await svc.deploy(THROWER, undefined, undefined, { exposeErrors: true });
   const get = async (p: string): Promise<{ status: number; text: string; headers: Headers }> => {
     const r = await fetch(`http://127.0.0.1:${port}${p}`);
     return { status: r.status, text: await r.text(), headers: r.headers };
   };
   const sync = await get('/sync');
   t.equal(sync.status, 500);
-  t.equal(sync.text, 'handler raised: boom 1\n');
+  t.match(sync.text, /^handler raised: boom 1 \(request id [^)]+\)\n$/);
   t.equal(sync.headers.get('content-type'), 'text/plain; charset=utf-8');
   t.equal(sync.headers.get('connection'), 'close');
-  t.equal((await get('/reject')).text, 'handler raised: async boom\n');
-  t.equal((await get('/string')).text, 'handler raised: a plain string\n');
+  t.match((await get('/reject')).text, /^handler raised: async boom \(request id [^)]+\)\n$/);
+  t.match((await get('/string')).text, /^handler raised: a plain string \(request id [^)]+\)\n$/);
   const crlf = await get('/crlf');
-  t.equal(crlf.text, 'handler raised: evil\\x0d\\x0aX-Injected: yes\n', 'control characters are escaped');
+  t.match(crlf.text, /^handler raised: evil\\x0d\\x0aX-Injected: yes \(request id [^)]+\)\n$/, 'control characters are escaped');
   t.equal(crlf.headers.get('x-injected'), null);
   const ok = await get('/fine');
   t.equal(ok.status, 200);

@@ -39,7 +39,7 @@ t.test('invalid response dicts', async (t) => {
   const svc = await startService(t);
   const source = `const cases = {\n${CASES.map(([, expr], i) => `  '/${i}': () => (${expr}),`).join('\n')}\n};
 export default (r) => r.path in cases ? cases[r.path]() : { version: '1.1', statuscode: 200, headers: {}, message: 'valid' };`;
-  const { port } = await svc.deploy(source, { maxResponseBytes: 10240 });
+  const { port } = await svc.deploy(source, { maxResponseBytes: 10240 }, undefined, { exposeErrors: true });
   for (const [i, [name, , expected]] of CASES.entries()) {
     const res = await fetch(`http://127.0.0.1:${port}/${i}`);
     t.equal(res.status, 500, name);

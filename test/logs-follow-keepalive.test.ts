@@ -18,14 +18,14 @@ t.test('an idle ConsoleStream sends empty lines until it is finished', async (t)
     chunks.every((c) => c === '\n'),
     'only empty lines',
   );
-  stream.add({ time: '2026-01-01T00:00:00.000Z', level: 'log', message: 'hi' });
-  await waitFor(() => chunks.includes('{"time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}\n'), 'a line in between, unchanged');
+  stream.add({ kind: 'console', time: '2026-01-01T00:00:00.000Z', level: 'log', message: 'hi' });
+  await waitFor(() => chunks.includes('{"kind":"console","time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}\n'), 'a line in between, unchanged');
   stream.finish();
   await ended;
   const text = chunks.join('');
   t.same(
     text.split('\n').filter((l) => l !== ''),
-    ['{"time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}'],
+    ['{"kind":"console","time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}'],
     'nothing but the line and empty lines',
   );
 });

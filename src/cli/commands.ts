@@ -44,10 +44,19 @@ interface ServerView {
   source?: string;
 }
 
-interface ConsoleLine {
+/** An entry of a server's log (schemas/log-entry.json): a console line, or a request that did not end ok. */
+interface LogEntry {
+  kind?: 'console' | 'request';
   time: string;
   level: string;
-  message: string;
+  message?: string;
+  requestId?: string;
+  method?: string;
+  path?: string;
+  outcome?: string;
+  status?: number;
+  detail?: string;
+  stack?: string;
 }
 
 interface Context {
@@ -97,10 +106,19 @@ function json(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
+/**
+ * One log entry as `isohttpd logs` prints it: a console line as `TIME  LEVEL  MESSAGE`; a request as
+ * `TIME  error  request ID METHOD PATH -> STATUS OUTCOME: DETAIL`, its stack's lines indented below.
+ */
 function consoleLine(line: string): string {
-  const o = JSON.parse(line) as Partial<ConsoleLine> & { dropped?: number };
+  const o = JSON.parse(line) as Partial<LogEntry> & { dropped?: number };
   if (typeof o.dropped === 'number') return `-- ${o.dropped} lines dropped here: this reader was too slow --\n`;
-  return `${printable(String(o.time))}  ${printable(String(o.level)).padEnd(5)}  ${printable(String(o.message))}\n`;
+  const head = `${printable(String(o.time))}  ${printable(String(o.level)).padEnd(5)}  `;
+  if (o.kind !== 'request') return `${head}${printable(String(o.message))}\n`;
+  const what = `request ${String(o.requestId)} ${String(o.method)} ${String(o.path)} -> ${String(o.status)} ${String(o.outcome)}: ${String(o.detail)}`;
+  const stack = (o.stack ?? '').split('\n').filter((l) => l.trim() !== '');
+  // The stack's first line repeats the message; its frames follow.
+  return `${head}${printable(what)}\n${stack.map((l) => `    ${printable(l.trim())}\n`).join('')}`;
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -165,7 +183,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       if (ctx.args.options.has('follow')) {
         return ctx.client.stream(`${path}?follow=1`, (line) => ctx.out(ctx.json ? `${line}\n` : consoleLine(line)));
       }
-      const answer = (await ctx.client.call('GET', path)) as { lines: ConsoleLine[] };
+      const answer = (await ctx.client.call('GET', path)) as { lines: LogEntry[] };
       if (ctx.json) return ctx.out(json(answer));
       for (const l of answer.lines) ctx.out(consoleLine(JSON.stringify(l)));
     },

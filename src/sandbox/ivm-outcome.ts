@@ -4,8 +4,13 @@ import type { Limits } from '../core/limits.js';
 import type { Outcome } from '../core/outcome.js';
 import { checkResponse, type ValidResponse } from './response-check.js';
 
-/** How one invocation ended. `detail` is for the client's text body and the log; never includes host internals. */
-export type InvokeResult = { readonly outcome: 'ok'; readonly response: ValidResponse } | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string };
+/**
+ * How one invocation ended. `detail` is for the tenant's log (and the client's body only with
+ * `exposeErrors`, or for `memory` and `crashed`, whose details are the service's own texts); never
+ * includes host internals. `stack`: an exception's stack as V8 wrote it (frames of the tenant's
+ * module named `handler.js:line:column`), for the log only.
+ */
+export type InvokeResult = { readonly outcome: 'ok'; readonly response: ValidResponse } | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string; readonly stack?: string };
 
 /** What a request's handler run came to inside the isolate: `[kind, text, bytes]` (see src/sandbox/guest/bootstrap.js). */
 export type RawResult = [string, string, Uint8Array | null];
@@ -98,10 +103,24 @@ export function failureOutcome(err: unknown, deadlinePassed: boolean, limits: Ou
   return RESET;
 }
 
+/**
+ * An `exception` result's text as the bootstrap wrote it (`thrown` in src/sandbox/guest/bootstrap.js):
+ * the message, then a NUL and the stack when there is one. A NUL inside the message splits it early,
+ * which only moves the rest of that tenant's own text into its own log entry's stack.
+ */
+function splitThrown(text: string): { message: string; stack: string } {
+  const nul = text.indexOf('\u0000');
+  return nul === -1 ? { message: text, stack: '' } : { message: text.slice(0, nul), stack: text.slice(nul + 1) };
+}
+
 /** What the bootstrap returned for one request: `ok` once the response passes validation, else `exception` or `invalidResponse`. */
 export function resultOutcome([kind, text, bytes]: RawResult, limits: OutcomeLimits): InvokeResult {
-  if (kind === 'exception' && isAllocatorKill(text)) return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB): ${text}` };
-  if (kind === 'exception') return { outcome: 'exception', detail: `handler raised: ${text}` };
+  if (kind === 'exception') {
+    const { message, stack } = splitThrown(text);
+    // The allocator's refusal, whether the handler let it through or rethrew its message: what it said goes to the log only.
+    if (isAllocatorKill(message)) return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB)`, stack: stack === '' ? message : stack };
+    return stack === '' ? { outcome: 'exception', detail: `handler raised: ${message}` } : { outcome: 'exception', detail: `handler raised: ${message}`, stack };
+  }
   // The guest's containment refused an allocation over the server's budget (wasm memory, a resizable buffer): the isolate is replaced.
   if (kind === 'memory') return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB): ${text}` };
   if (kind !== 'ok') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };

@@ -31,8 +31,8 @@ export interface Service {
   output(): string;
   /** Calls the API, with `Authorization: Bearer <token>` when a token is given. */
   api(method: string, urlPath: string, body?: unknown, token?: string): Promise<ApiAnswer>;
-  /** Deploys a handler on a free port; fails the test on anything but 201. */
-  deploy(source: string, limits?: Record<string, number>, token?: string): Promise<{ httpdid: number; port: number }>;
+  /** Deploys a handler on a free port (`extra`: more fields of the create request, e.g. `exposeErrors`); fails the test on anything but 201. */
+  deploy(source: string, limits?: Record<string, number>, token?: string, extra?: Record<string, unknown>): Promise<{ httpdid: number; port: number }>;
   stop(): Promise<void>;
 }
 
@@ -139,9 +139,9 @@ export async function startService(t: Teardown, extraArgs: string[] = [], extraE
     }
     return { status: res.status, headers: res.headers, body: parsed };
   };
-  const deploy = async (source: string, limits?: Record<string, number>, token?: string): Promise<{ httpdid: number; port: number }> => {
+  const deploy = async (source: string, limits?: Record<string, number>, token?: string, extra: Record<string, unknown> = {}): Promise<{ httpdid: number; port: number }> => {
     const port = await freePort();
-    const r = await api('POST', '/servers', { host: '127.0.0.1', port, source, ...(limits === undefined ? {} : { limits }) }, token);
+    const r = await api('POST', '/servers', { host: '127.0.0.1', port, source, ...(limits === undefined ? {} : { limits }), ...extra }, token);
     if (r.status !== 201) throw new Error(`deploy failed: ${r.status} ${JSON.stringify(r.body)}`);
     return { httpdid: (r.body as { httpdid: number }).httpdid, port };
   };

@@ -17,6 +17,8 @@ t.test('Atomics.wait and WebAssembly loops', async (t) => {
     return { version: '1.1', statuscode: 200, headers: {}, message: 'returned' };
   }`),
       { timeoutMs: 300 },
+      undefined,
+      { exposeErrors: true },
     )
   ).port;
   for (const path of ['/atomics', '/wasm']) {

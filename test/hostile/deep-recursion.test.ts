@@ -6,7 +6,7 @@ import { get, hostile } from './helpers.js';
 
 t.test('deep recursion', async (t) => {
   const svc = await startService(t);
-  const port = (await svc.deploy(hostile('function f(n) { return f(n + 1) + 1; }'))).port;
+  const port = (await svc.deploy(hostile('function f(n) { return f(n + 1) + 1; }'), undefined, undefined, { exposeErrors: true })).port;
   const r = await get(port, '/recurse');
   t.equal(r.status, 500);
   t.match(r.text, /^handler raised: Maximum call stack size exceeded/);

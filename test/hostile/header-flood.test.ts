@@ -16,6 +16,8 @@ t.test('response header flood', async (t) => {
       return { version: '1.1', statuscode: 200, headers, message: 'flood' };
     }`),
     { timeoutMs: 5000 },
+    undefined,
+    { exposeErrors: true },
   );
   const watch = watchNeighbour(neighbour.port, 50);
   for (const n of [400000, 50000, 101]) {

@@ -55,6 +55,9 @@ t.test('a non-Uint8Array body is an invalid response', async (t) => {
   const { httpdid, port } = await svc.deploy(
     `globalThis.Uint8Array = function () { return { byteLength: 5, length: 5 }; };
     export default function handler() { return { version: '1.1', statuscode: 200, headers: {}, message: new Uint8Array() }; }`,
+    undefined,
+    undefined,
+    { exposeErrors: true },
   );
   const r = await get(port, '/');
   t.equal(r.status, 500, 'invalid response');

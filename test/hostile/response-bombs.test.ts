@@ -18,6 +18,8 @@ t.test('getter and proxy bombs', async (t) => {
     if (r.path === '/resizable') { const b = new ArrayBuffer(8, { maxByteLength: 16 }); const m = new Uint8Array(b); b.resize(2); return { version: '1.1', statuscode: 200, headers: {}, message: m }; }
   }`),
       { timeoutMs: 300, maxResponseBytes: 1048576 },
+      undefined,
+      { exposeErrors: true },
     )
   ).port;
   for (const path of ['/getter', '/proxy', '/tojson']) {
@@ -40,8 +42,14 @@ t.test('getter and proxy bombs', async (t) => {
 
 t.test('__proto__ and constructor keys', async (t) => {
   const svc = await startService(t);
-  const port = (await svc.deploy(hostile(`() => ({ version: '1.1', statuscode: 200, headers: JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": "c", "X-Ok": "1"}'), message: 'p' })`)))
-    .port;
+  const port = (
+    await svc.deploy(
+      hostile(`() => ({ version: '1.1', statuscode: 200, headers: JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": "c", "X-Ok": "1"}'), message: 'p' })`),
+      undefined,
+      undefined,
+      { exposeErrors: true },
+    )
+  ).port;
   const [r] = parseResponses(await exchange(port, 'GET /p HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'));
   // A __proto__ key whose value is an object is refused by the schema (header values are strings or numbers).
   t.equal(r?.status, 500);

@@ -11,12 +11,14 @@ t.test('responses over maxResponseBytes', async (t) => {
       hostile(`(r) => ({ version: '1.1', statuscode: 200, headers: {},
     message: r.path === '/bytes' ? new Uint8Array(3 * 1024 * 1024) : 'x'.repeat(3 * 1024 * 1024) })`),
       { maxResponseBytes: 2 * 1024 * 1024, memoryMb: 128 },
+      undefined,
+      { exposeErrors: true },
     )
   ).port;
   for (const path of ['/string', '/bytes']) {
     const r = await get(port, path);
     t.equal(r.status, 500, path);
-    t.equal(r.text, 'invalid response: response is larger than maxResponseBytes (2097152 bytes)\n', path);
+    t.match(r.text, /^invalid response: response is larger than maxResponseBytes \(2097152 bytes\) \(request id [^)]+\)\n$/, path);
     t.equal((await get(port, '/ok')).status, 200, `${path}: served after`);
   }
 });

@@ -27,7 +27,19 @@ const TOKEN = /^iso_[A-Za-z0-9_-]{43}$/;
 
 /** A new server row of `tenant` (httpdid `httpdid`), with the given fields changed. */
 function newServer(httpdid: number, tenant: string, change: Partial<NewServerRow> = {}): NewServerRow {
-  return { httpdid, tenant, host: '127.0.0.1', port: 5000 + httpdid, source: `v1 of ${httpdid}`, limits: resolveLimits({}), replicas: 1, state: 'running', createdAt: CREATED_AT, ...change };
+  return {
+    httpdid,
+    tenant,
+    host: '127.0.0.1',
+    port: 5000 + httpdid,
+    source: `v1 of ${httpdid}`,
+    limits: resolveLimits({}),
+    exposeErrors: false,
+    replicas: 1,
+    state: 'running',
+    createdAt: CREATED_AT,
+    ...change,
+  };
 }
 
 /** Runs the contract as subtests of `t`, named after the implementation, each on fresh storage from `factory`. */
@@ -64,7 +76,9 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
     t.same(rest, []);
     t.match(row, { httpdid: 2, tenant: 'acme', host: '127.0.0.1', port: 5002, source: 'v1', replicas: 2, version: 1, state: 'running', reason: null, createdAt: CREATED_AT, updatedAt: CREATED_AT });
     t.same(row?.limits, limits, 'limits round-trip');
-    t.equal(await reg.insertServer(newServer(3, 'acme', { state: 'failed', reason: 'because' })), true);
+    t.equal(row?.exposeErrors, false, 'exposeErrors round-trips (false)');
+    t.equal(await reg.insertServer(newServer(3, 'acme', { state: 'failed', reason: 'because', exposeErrors: true })), true);
+    t.equal((await reg.servers())[1]?.exposeErrors, true, 'exposeErrors round-trips (true)');
     t.match((await reg.servers())[1], { httpdid: 3, state: 'failed', reason: 'because' }, 'a failed row with its reason');
   });
 
@@ -117,6 +131,17 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
     t.same(await reg.servers(), [third], 'what servers() reads is what updateServer returned');
     t.equal(await reg.updateServer(99, { source: 'x', version: 2 }), undefined, 'no such server');
     t.equal((await reg.servers()).length, 1, 'nothing created for a missing server');
+  });
+
+  fresh('updateServer records exposeErrors: set, kept when absent, cleared', async (t, reg) => {
+    await reg.insertServer(newServer(2, 'acme'));
+    const on = await reg.updateServer(2, { exposeErrors: true, version: 2 });
+    t.match(on, { exposeErrors: true, source: 'v1 of 2', version: 2 }, 'turned on alone');
+    const kept = await reg.updateServer(2, { source: 'v3', version: 3 });
+    t.match(kept, { exposeErrors: true, source: 'v3' }, 'kept when a change does not name it');
+    const off = await reg.updateServer(2, { exposeErrors: false, version: 4 });
+    t.equal(off?.exposeErrors, false, 'turned off');
+    t.same(await reg.servers(), [off], 'what servers() reads');
   });
 
   fresh('setServerState marks a server failed (with why) and running again', async (t, reg) => {

@@ -1,10 +1,11 @@
 // The SQLite registry: the Registry contract on a temporary data dir, then what is SQLite's own (migrations in user_version, WAL, only token hashes stored, the legacy sequence file).
 
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import t, { type Test } from 'tap';
 import { DB_FILE, hashToken, SqliteRegistry } from '../../src/api/registry/sqlite.js';
+import { resolveLimits } from '../../src/core/limits.js';
 import { tempDataDir } from '../helpers/service.js';
 import { registryContract } from './contract.js';
 
@@ -23,7 +24,7 @@ registryContract(t, 'SqliteRegistry', async (t) => {
 t.test('SqliteRegistry: migrations recorded in user_version, WAL, the tables', async (t) => {
   const dir = dataDir(t);
   const reg = SqliteRegistry.open(dir);
-  t.equal(reg.schemaVersion, 1, 'migration 001 applied');
+  t.equal(reg.schemaVersion, 2, 'migrations 001 and 002 applied');
   const peek = new DatabaseSync(path.join(dir, DB_FILE), { readOnly: true });
   t.same(peek.prepare('PRAGMA journal_mode').get(), { journal_mode: 'wal' });
   t.same(
@@ -35,8 +36,26 @@ t.test('SqliteRegistry: migrations recorded in user_version, WAL, the tables', a
 
   // Reopened: nothing applied twice.
   const again = SqliteRegistry.open(dir);
-  t.equal(again.schemaVersion, 1);
+  t.equal(again.schemaVersion, 2);
   await again.close();
+});
+
+t.test('SqliteRegistry: migration 002 gives the servers of a version-1 database exposeErrors false', async (t) => {
+  const dir = dataDir(t);
+  const old = new DatabaseSync(path.join(dir, DB_FILE));
+  old.exec(readFileSync(new URL('../../migrations/001-initial.sql', import.meta.url), 'utf8'));
+  old.exec('PRAGMA user_version = 1');
+  old
+    .prepare(
+      "INSERT INTO servers (httpdid, tenant, host, port, source, limits, replicas, state, version, created_at, updated_at) VALUES (1, 'acme', '127.0.0.1', 5001, 'src', ?, 1, 'running', 1, 'x', 'x')",
+    )
+    .run(JSON.stringify(resolveLimits({})));
+  old.close();
+  const reg = SqliteRegistry.open(dir);
+  t.equal(reg.schemaVersion, 2, 'migrated to 2');
+  const [row] = await reg.servers();
+  t.match(row, { httpdid: 1, source: 'src', exposeErrors: false }, 'the stored server kept, exposeErrors false');
+  await reg.close();
 });
 
 t.test('SqliteRegistry: only the SHA-256 of a token is stored', async (t) => {

@@ -62,9 +62,13 @@ t.test('dispatchBatch: one [kind, text, bytes] per request, in order, and the co
   t.equal(binary?.[0], 'ok');
   t.same(JSON.parse(binary?.[1] ?? ''), { version: '1.1', statuscode: 200, headers: { 'X-Path': '/binary' }, message: '' }, 'a binary message leaves the JSON empty');
   t.same(Array.from(binary?.[2] ?? []), [1, 2, 3], 'and crosses as bytes');
-  t.same(thrown, ['exception', 'boom', null]);
+  t.equal(thrown?.[0], 'exception');
+  t.match(thrown?.[1] ?? '', /^boom\u0000TypeError: boom\n {4}at handler \(handler\.js:\d+:\d+\)/, 'the message, a NUL, then the stack');
+  t.equal(thrown?.[2], null);
   t.same(thrownString, ['exception', 'plain', null]);
-  t.same(thrownLong, ['exception', `${'x'.repeat(1024)}...`, null], 'cut at 1024 characters');
+  const [longMessage, longStack] = (thrownLong?.[1] ?? '').split('\u0000');
+  t.equal(longMessage, `${'x'.repeat(1024)}...`, 'the message cut at 1024 characters');
+  t.ok(longStack?.startsWith('Error: x') === true && longStack.length <= 4096, 'then its stack, at most 4096 characters');
   t.same(array, ['invalid', 'response must be an object, got an array', null]);
   t.same(nul, ['invalid', 'response must be an object, got null', null]);
   t.same(num, ['invalid', 'response must be an object, got number', null]);
@@ -85,7 +89,8 @@ t.test('a handler that returns a thenable: null in its batch, then awaitResult',
   );
   const [kind, text, bytes, logs] = await g.call<[string, string, null, unknown]>('awaitResult', 7);
   t.same([kind, JSON.parse(text).message, bytes, logs], ['ok', 'later', null, [['warn', 'settled']]]);
-  t.same(await g.call('awaitResult', 8), ['exception', 'later boom', null, []]);
+  const later = (await g.call('awaitResult', 8)) as [string, string, null, unknown[]];
+  t.same([later[0], later[1].split('\u0000')[0], later[2], later[3]], ['exception', 'later boom', null, []], 'the message before the stack');
   t.equal(JSON.parse((await g.call<[string, string]>('awaitResult', 9))[1]).message, 'thenable');
   t.same(await g.call('awaitResult', 7), ['invalid', 'no such request', null, []], 'each is awaited once');
 });
@@ -125,7 +130,11 @@ t.test('datastream: the bytes received with the request, then more from the host
     ...req('/bad-size', 4),
   ]);
   const messages = results.map((r) => (r?.[0] === 'ok' ? JSON.parse(r[1]).message : r));
-  t.same(messages, ['complete', 'first-more-end', '2,1,8,0', ['exception', 'datastream.read(size): size must be a non-negative integer', null]]);
+  const last = messages[3] as [string, string, null];
+  t.same(
+    [...messages.slice(0, 3), [last[0], last[1].split('\u0000')[0], last[2]]],
+    ['complete', 'first-more-end', '2,1,8,0', ['exception', 'datastream.read(size): size must be a non-negative integer', null]],
+  );
   t.same(
     reads,
     [

@@ -115,6 +115,11 @@ t.test('what the bootstrap returned: ok once valid, else exception or invalidRes
   const binary = resultOutcome(['ok', JSON.stringify({ version: '1.1', statuscode: 200, headers: {}, message: '' }), new Uint8Array([7, 8])], LIMITS);
   t.same(binary.outcome === 'ok' ? Array.from(binary.response.body) : binary, [7, 8], 'a binary message is the body');
   t.same(resultOutcome(['exception', 'boom', null], LIMITS), { outcome: 'exception', detail: 'handler raised: boom' });
+  t.same(
+    resultOutcome(['exception', 'boom\u0000Error: boom\n    at handler (handler.js:3:9)', null], LIMITS),
+    { outcome: 'exception', detail: 'handler raised: boom', stack: 'Error: boom\n    at handler (handler.js:3:9)' },
+    'the stack after a NUL',
+  );
   t.same(resultOutcome(['invalid', 'response must be an object, got null', null], LIMITS), { outcome: 'invalidResponse', detail: 'invalid response: response must be an object, got null' });
   t.same(resultOutcome(['ok', JSON.stringify({ version: '1.1', headers: {}, message: '' }), null], LIMITS), {
     outcome: 'invalidResponse',
@@ -164,7 +169,7 @@ t.test('an ArrayBuffer allocation refused over the memory limit: `memory`, caugh
   t.same(failureOutcome(err, false, LIMITS), MEMORY, 'thrown across the boundary: memory');
   // Caught by the bootstrap as the handler's exception: the text is the error's message.
   const text = (err as Error).message;
-  t.same(resultOutcome(['exception', text, null], LIMITS), { outcome: 'memory', detail: `handler exceeded its memory limit (16 MiB): ${text}` }, 'as a handler exception: memory');
+  t.same(resultOutcome(['exception', text, null], LIMITS), { ...MEMORY, stack: text }, 'as a handler exception: memory (what it said for the log only)');
   t.same(resultOutcome(['exception', 'boom', null], LIMITS), { outcome: 'exception', detail: 'handler raised: boom' }, 'another exception stays an exception');
 });
 

@@ -1,22 +1,38 @@
-// Handlers' console output in the control process: the last lines of each server (a ring buffer) and the followers of `logs?follow=1`.
+// A server's log in the control process: its handler's console lines and the requests that did not end ok, the last entries of each server (a ring buffer) and the followers of `logs?follow=1`.
 
-/** One console line of a handler, as `GET /servers/:httpdid/logs` shows it. */
+import type { Outcome } from '../../core/outcome.js';
+import type { RequestFailure } from '../../host/worker/protocol.js';
+
+/** One console line of a handler, as `GET /servers/:httpdid/logs` shows it (schemas/log-entry.json). */
 export interface ConsoleLine {
+  readonly kind: 'console';
   /** ISO 8601 time the line reached the control process. */
-  time: string;
-  level: string;
-  message: string;
+  readonly time: string;
+  readonly level: string;
+  readonly message: string;
 }
 
-/** Receives a server's console lines as they arrive ({@link ConsoleLog.follow}). */
+/** A request to the handler that did not end ok, with what its client was not told (schemas/log-entry.json). */
+export interface RequestEntry extends RequestFailure {
+  readonly kind: 'request';
+  /** ISO 8601 time the response was written. */
+  readonly time: string;
+  readonly level: 'error';
+  readonly outcome: Exclude<Outcome, 'ok'>;
+}
+
+/** One entry of a server's log. */
+export type LogEntry = ConsoleLine | RequestEntry;
+
+/** Receives a server's log entries as they arrive ({@link ConsoleLog.follow}). */
 export interface ConsoleFollower {
-  /** A new console line. Called synchronously as lines arrive: must not block. */
-  line(line: ConsoleLine): void;
+  /** A new entry. Called synchronously as entries arrive: must not block. */
+  line(line: LogEntry): void;
   /** The server was deleted (or the service is stopping): no more lines will come. */
   end(): void;
 }
 
-/** Console lines kept per server (a ring buffer: the oldest go first). */
+/** Log entries (console lines and requests) kept per server (a ring buffer: the oldest go first). */
 export const CONSOLE_LINES_KEPT = 1000;
 
 /**
@@ -24,7 +40,7 @@ export const CONSOLE_LINES_KEPT = 1000;
  * included) until it is deleted. Lines of a server not {@link open}ed are dropped.
  */
 export class ConsoleLog {
-  readonly #lines = new Map<number, ConsoleLine[]>();
+  readonly #lines = new Map<number, LogEntry[]>();
   readonly #followers = new Map<number, Set<ConsoleFollower>>();
 
   /** Starts keeping a server's lines (an empty buffer). */
@@ -48,16 +64,30 @@ export class ConsoleLog {
     const kept = this.#lines.get(httpdid);
     if (kept === undefined) return;
     const iso = new Date(time).toISOString();
-    for (const [level, message] of lines) kept.push({ time: iso, level, message });
+    const entries = lines.map(([level, message]): ConsoleLine => ({ kind: 'console', time: iso, level, message }));
+    this.#keep(httpdid, kept, entries);
+  }
+
+  /** A request of a server that did not end ok, answered at `time` (ms since the epoch). */
+  addRequest(httpdid: number, time: number, outcome: Exclude<Outcome, 'ok'>, failure: RequestFailure): void {
+    const kept = this.#lines.get(httpdid);
+    if (kept === undefined) return;
+    const { requestId, method, path, status, detail, stack } = failure;
+    const entry: RequestEntry = { kind: 'request', time: new Date(time).toISOString(), level: 'error', requestId, method, path, outcome, status, detail, ...(stack === undefined ? {} : { stack }) };
+    this.#keep(httpdid, kept, [entry]);
+  }
+
+  #keep(httpdid: number, kept: LogEntry[], entries: readonly LogEntry[]): void {
+    for (const e of entries) kept.push(e);
     if (kept.length > CONSOLE_LINES_KEPT) kept.splice(0, kept.length - CONSOLE_LINES_KEPT);
     const followers = this.#followers.get(httpdid);
     if (followers !== undefined) {
-      for (const f of followers) for (const [level, message] of lines) f.line({ time: iso, level, message });
+      for (const f of followers) for (const e of entries) f.line(e);
     }
   }
 
-  /** The kept lines of a server, oldest first (a copy). */
-  lines(httpdid: number): ConsoleLine[] {
+  /** The kept entries of a server, oldest first (a copy). */
+  lines(httpdid: number): LogEntry[] {
     return [...(this.#lines.get(httpdid) ?? [])];
   }
 

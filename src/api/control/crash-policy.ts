@@ -45,8 +45,8 @@ export class CrashPolicy {
         log.error({ httpdid, worker: slot }, `server quarantined on a worker of its own: ${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s`);
         await Promise.all(old.map((s) => pool.undeploy(s, httpdid)));
         if (server.handle === null) throw new Error('the server has no bound socket');
-        const { source, limits } = server.version;
-        await pool.deploy(slot, { httpdid, port: server.port, source, limits, handle: server.handle });
+        const { source, limits, exposeErrors } = server.version;
+        await pool.deploy(slot, { httpdid, port: server.port, source, limits, exposeErrors, handle: server.handle });
         return;
       } catch (err) {
         log.error({ httpdid, err }, 'quarantine failed');

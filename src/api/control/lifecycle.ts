@@ -10,7 +10,7 @@ import { freshLife, type ManagedServer, type Placement, type ServerVersion } fro
 import type { Placer } from './placement.js';
 import { checkQuota, effectiveQuotas, type Quotas } from './quotas.js';
 import type { ServerTable } from './server-table.js';
-import { type CreateRequest, type ServerView, serverView, type UpdateRequest } from './views.js';
+import { type CreateRequest, EXPOSE_ERRORS_DEFAULT, type ServerView, serverView, type UpdateRequest } from './views.js';
 
 /** What the lifecycle needs of the server manager. */
 export interface LifecycleDeps {
@@ -46,6 +46,7 @@ export class ServerLifecycle {
     const sourceBytes = this.#sourceBytes(req.source);
     const replicas = req.replicas ?? 1;
     const limits = resolveLimits(req.limits);
+    const exposeErrors = req.exposeErrors ?? EXPOSE_ERRORS_DEFAULT;
     const memoryMb = limits.memoryMb * replicas;
     // Checked and counted in the same tick: concurrent creations cannot overshoot the quotas.
     checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 1, sourceBytes, memoryMb });
@@ -56,7 +57,7 @@ export class ServerLifecycle {
       console.open(httpdid);
       let placed: Placement;
       try {
-        placed = await placer.bindAndDeploy(httpdid, req.host, req.port, req.source, limits, replicas);
+        placed = await placer.bindAndDeploy(httpdid, req.host, req.port, { source: req.source, limits, exposeErrors }, replicas);
       } catch (err) {
         console.close(httpdid);
         throw err;
@@ -69,7 +70,7 @@ export class ServerLifecycle {
         port: req.port,
         createdAt: now,
         updatedAt: now,
-        version: { number: 1, source: req.source, limits },
+        version: { number: 1, source: req.source, limits, exposeErrors },
         replicas,
         ...placed,
         state: 'running',
@@ -77,7 +78,18 @@ export class ServerLifecycle {
       };
       try {
         // Committed before the 201: a server is acknowledged only once it is durable.
-        const stored = await registry.insertServer({ httpdid, tenant: caller.name, host: req.host, port: req.port, source: req.source, limits, replicas, state: 'running', createdAt: now });
+        const stored = await registry.insertServer({
+          httpdid,
+          tenant: caller.name,
+          host: req.host,
+          port: req.port,
+          source: req.source,
+          limits,
+          exposeErrors,
+          replicas,
+          state: 'running',
+          createdAt: now,
+        });
         if (!stored) throw new IsoError('ISO_ERR_API_UNAUTHORIZED', `tenant ${JSON.stringify(caller.name)} was removed (or tokens were turned on) during the request`);
       } catch (err) {
         await placer.release(server);
@@ -139,7 +151,8 @@ export class ServerLifecycle {
   async #update(caller: Caller, server: ManagedServer, req: UpdateRequest): Promise<ServerView> {
     const { httpdid } = server;
     if (!this.#deps.servers.holds(server)) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
-    if (req.source === undefined && req.limits === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source or limits (or both)');
+    if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined)
+      throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits or exposeErrors (or several)');
     if (server.state !== 'running' || server.handle === null)
       throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${server.reason ?? 'not serving'}); delete it and create it again`);
     const old = server.version;
@@ -157,12 +170,13 @@ export class ServerLifecycle {
         memoryMb: limits.memoryMb * server.replicas,
       },
     );
-    const next: ServerVersion = { number: old.number + 1, source, limits };
-    const prepared = await this.#deps.pool.prepare(server.slots, { httpdid, port: server.port, source, limits, handle: server.handle });
+    const exposeErrors = req.exposeErrors ?? old.exposeErrors;
+    const next: ServerVersion = { number: old.number + 1, source, limits, exposeErrors };
+    const prepared = await this.#deps.pool.prepare(server.slots, { httpdid, port: server.port, source, limits, exposeErrors, handle: server.handle });
     try {
       // The new version is compiled on every replica but not serving yet: it is made durable first;
       // if that fails, the prepared version is dropped and the old one serves on.
-      const stored = await this.#deps.registry.updateServer(httpdid, { source, limits, version: next.number });
+      const stored = await this.#deps.registry.updateServer(httpdid, { source, limits, exposeErrors, version: next.number });
       if (stored === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
       server.updatedAt = stored.updatedAt;
     } catch (err) {

@@ -9,7 +9,12 @@ export interface ServerVersion {
   readonly number: number;
   readonly source: string;
   readonly limits: Limits;
+  /** Whether error bodies carry the handler's detail (development; default false). */
+  readonly exposeErrors: boolean;
 }
+
+/** What a worker runs of a server version: its code, its limits, how its errors are answered. */
+export type HandlerCode = Omit<ServerVersion, 'number'>;
 
 /** A bound, deployed address: where a server's replicas run. */
 export interface Placement {

@@ -1,11 +1,10 @@
 // Placing a tenant server: the address policy, binding its address (once per address among this service's servers), deploying its replicas on worker slots, and releasing all that again.
 
 import { IsoError } from '../../core/errors.js';
-import type { Limits } from '../../core/limits.js';
 import type { WorkerPool } from '../supervisor/worker-pool.js';
 import { type AddressPolicy, checkAddress } from './address-policy.js';
 import { bindHandle, resolveBindAddress } from './bind.js';
-import type { ManagedServer, Placement } from './managed-server.js';
+import type { HandlerCode, ManagedServer, Placement } from './managed-server.js';
 
 /** Binds and deploys servers on the worker pool, and knows which addresses this service's servers hold. */
 export class Placer {
@@ -29,7 +28,7 @@ export class Placer {
    * Checks the address policy, binds the address and deploys `replicas` replicas.
    * @throws IsoError 403 (address policy), 409 (in use), 422 (source), 503 (worker); nothing is left bound.
    */
-  async bindAndDeploy(httpdid: number, host: string, port: number, source: string, limits: Limits, replicas: number): Promise<Placement> {
+  async bindAndDeploy(httpdid: number, host: string, port: number, code: HandlerCode, replicas: number): Promise<Placement> {
     const slots = this.#pool.place(replicas);
     // The host is checked against the allow-list before any name is resolved.
     checkAddress(this.#policy, host, port, '');
@@ -43,7 +42,7 @@ export class Placer {
       const handle = bindHandle(address, family, port);
       const deployed: number[] = [];
       try {
-        const spec = { httpdid, port, source, limits, handle };
+        const spec = { httpdid, port, source: code.source, limits: code.limits, exposeErrors: code.exposeErrors, handle };
         // The first replica compiles the source (a 422 stops here); the others follow together.
         const [first, ...rest] = slots;
         if (first !== undefined) {

@@ -5,7 +5,7 @@ import { RESTORE_LATER_INTERVAL_MS, RESTORE_RETRY_INTERVAL_MS, RESTORE_RETRY_MS 
 import type { Registry, ServerRow } from '../registry/registry.js';
 import type { Log } from '../supervisor/worker-pool.js';
 import type { ConsoleLog } from './console-log.js';
-import { freshLife, type ManagedServer, type Placement } from './managed-server.js';
+import { freshLife, type HandlerCode, type ManagedServer, type Placement } from './managed-server.js';
 import type { Placer } from './placement.js';
 import type { ServerTable } from './server-table.js';
 
@@ -42,12 +42,17 @@ async function placeAgain(placer: Placer, row: ServerRow): Promise<Placement> {
   const deadline = Date.now() + RESTORE_RETRY_MS;
   for (;;) {
     try {
-      return await placer.bindAndDeploy(row.httpdid, row.host, row.port, row.source, row.limits, row.replicas);
+      return await placer.bindAndDeploy(row.httpdid, row.host, row.port, codeOf(row), row.replicas);
     } catch (err) {
       if (!(err instanceof IsoError && err.code === 'ISO_ERR_API_ADDRESS_IN_USE') || Date.now() >= deadline) throw err;
       await new Promise((r) => setTimeout(r, RESTORE_RETRY_INTERVAL_MS));
     }
   }
+}
+
+/** What a stored server runs. */
+function codeOf(row: ServerRow): HandlerCode {
+  return { source: row.source, limits: row.limits, exposeErrors: row.exposeErrors };
 }
 
 async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
@@ -59,7 +64,7 @@ async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
     port: row.port,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
-    version: { number: row.version, source: row.source, limits: row.limits },
+    version: { number: row.version, ...codeOf(row) },
     replicas: row.replicas,
     ...freshLife(),
   };
@@ -104,7 +109,7 @@ async function restoreLater(deps: RestoreDeps, row: ServerRow, server: ManagedSe
     await new Promise((r) => setTimeout(r, RESTORE_LATER_INTERVAL_MS).unref());
     if (deps.stopping() || !deps.servers.holds(server)) return;
     try {
-      const placed = await deps.placer.bindAndDeploy(row.httpdid, row.host, row.port, row.source, row.limits, row.replicas);
+      const placed = await deps.placer.bindAndDeploy(row.httpdid, row.host, row.port, codeOf(row), row.replicas);
       if (deps.stopping() || !deps.servers.holds(server)) {
         // Deleted (or the service stopping) while it was being bound: let the address go again.
         await deps.placer.release({ ...server, ...placed, state: 'running' });

@@ -1,11 +1,11 @@
 // The tenant servers of this service, one facade for the API: wires the worker pool, placement, lifecycle, restore and crash policy together; console and drain go through it too.
 
-import type { WorkerInfo } from '../../host/worker/protocol.js';
+import type { FromWorker, WorkerInfo } from '../../host/worker/protocol.js';
 import type { Registry } from '../registry/registry.js';
 import { type Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { AddressPolicy } from './address-policy.js';
 import type { Caller } from './caller.js';
-import { type ConsoleFollower, type ConsoleLine, ConsoleLog } from './console-log.js';
+import { type ConsoleFollower, ConsoleLog, type LogEntry } from './console-log.js';
 import { CrashPolicy } from './crash-policy.js';
 import { ServerLifecycle } from './lifecycle.js';
 import type { ManagedServer } from './managed-server.js';
@@ -15,7 +15,7 @@ import { restoreAll } from './restore.js';
 import { ServerTable } from './server-table.js';
 import { type CreateRequest, type ServerMetrics, type ServerView, serverView, type UpdateRequest } from './views.js';
 
-export { CONSOLE_LINES_KEPT, type ConsoleFollower, type ConsoleLine } from './console-log.js';
+export { CONSOLE_LINES_KEPT, type ConsoleFollower, type ConsoleLine, type LogEntry, type RequestEntry } from './console-log.js';
 export type { CreateRequest, ServerMetrics, ServerView, StatsView, UpdateRequest } from './views.js';
 
 /** Options of {@link ServerManager.start}. */
@@ -56,6 +56,7 @@ export class ServerManager {
     const crashes = new CrashPolicy(shared);
     pool.on('crash', (httpdid: number, reason: string) => void crashes.onCrash(httpdid, reason));
     pool.on('console', (httpdid: number, time: number, lines: ReadonlyArray<readonly [string, string]>) => this.#console.add(httpdid, time, lines));
+    pool.on('request', (msg: Extract<FromWorker, { op: 'outcome' }>) => this.#console.addRequest(msg.httpdid, msg.time, msg.outcome, msg));
   }
 
   /**
@@ -159,14 +160,14 @@ export class ServerManager {
     return this.#servers.all().map((s) => ({ httpdid: s.httpdid, tenant: s.tenant, state: s.state, stats: this.#pool.stats(s.httpdid) }));
   }
 
-  /** The last console lines of one of the caller's servers, oldest first. @throws IsoError 404. */
-  consoleLines(caller: Caller, httpdid: number): ConsoleLine[] {
+  /** The last log entries (console lines, requests that did not end ok) of one of the caller's servers, oldest first. @throws IsoError 404. */
+  consoleLines(caller: Caller, httpdid: number): LogEntry[] {
     this.#servers.owned(caller, httpdid);
     return this.#console.lines(httpdid);
   }
 
   /**
-   * Calls `follower` with every console line of a server from now on, until the server is
+   * Calls `follower` with every log entry of a server from now on, until the server is
    * deleted (then `end()`) or the returned function is called. Take {@link consoleLines} in the
    * same tick to get the lines before. @throws IsoError 404.
    */

@@ -3,6 +3,7 @@
 import { quantile, totalCount } from '../../core/histogram.js';
 import type { Limits } from '../../core/limits.js';
 import { OUTCOMES } from '../../core/outcome.js';
+import { schemaDefaults } from '../../core/schemas.js';
 import type { OutcomeCounts, ServerStats } from '../supervisor/worker-pool.js';
 import type { ManagedServer } from './managed-server.js';
 
@@ -13,13 +14,19 @@ export interface CreateRequest {
   source: string;
   replicas?: number;
   limits?: Partial<Limits>;
+  exposeErrors?: boolean;
 }
+
+/** A new server's `exposeErrors` when its request has none (its default in schemas/create-server.json). */
+export const EXPOSE_ERRORS_DEFAULT: boolean = schemaDefaults('create-server')['exposeErrors'] === true;
 
 /** The body of `PUT /servers/:httpdid` after schema validation (schemas/update-server.json). */
 export interface UpdateRequest {
   source?: string;
   /** Merged into the server's current limits. */
   limits?: Partial<Limits>;
+  /** Absent: unchanged. */
+  exposeErrors?: boolean;
 }
 
 /** `stats` of a server view (schemas/server.json). */
@@ -45,6 +52,8 @@ export interface ServerView {
   createdAt: string;
   updatedAt: string;
   limits: Limits;
+  /** Whether error bodies carry the handler's detail. */
+  exposeErrors: boolean;
   replicas: number;
   quarantined: boolean;
   /** 1 at creation, +1 per successful `PUT`. */
@@ -75,6 +84,7 @@ export function serverView(server: ManagedServer, s: ServerStats, withSource: bo
     createdAt: server.createdAt,
     updatedAt: server.updatedAt,
     limits: server.version.limits,
+    exposeErrors: server.version.exposeErrors,
     replicas: server.replicas,
     quarantined: server.quarantined,
     stats: {

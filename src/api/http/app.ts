@@ -180,12 +180,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         querystring: {
           type: 'object',
           additionalProperties: false,
-          properties: { follow: { type: 'string', enum: ['0', '1'], description: '1: stream the lines, then new ones, as application/x-ndjson until the server is deleted' } },
+          properties: { follow: { type: 'string', enum: ['0', '1'], description: '1: stream the entries, then new ones, as application/x-ndjson until the server is deleted' } },
         },
         response: {
           200: {
             type: 'object',
-            properties: { lines: { type: 'array', items: { type: 'object', properties: { time: { type: 'string' }, level: { type: 'string' }, message: { type: 'string' } } } } },
+            properties: { lines: { type: 'array', items: { $ref: 'https://isohttpd.local/schemas/log-entry.json#' } } },
           },
           '4xx': ERROR_RESPONSE,
         },

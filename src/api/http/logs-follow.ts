@@ -2,7 +2,7 @@
 
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { ConsoleLine, ServerManager } from '../control/server-manager.js';
+import type { LogEntry, ServerManager } from '../control/server-manager.js';
 import type { Caller } from './auth.js';
 
 /**
@@ -35,7 +35,7 @@ export class ConsoleStream extends Readable {
   }
 
   /** Queues one line, or drops it (counted) while the queue is full. */
-  add(line: ConsoleLine): void {
+  add(line: LogEntry): void {
     if (this.destroyed || this.readableEnded) return;
     if (this.readableLength >= FOLLOW_QUEUE_BYTES) {
       this.#dropped++;

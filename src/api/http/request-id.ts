@@ -3,17 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance } from 'fastify';
+import { isSaneRequestId, REQUEST_ID_HEADER } from '../../core/request-id.js';
 
-/** The header a request id is read from and answered in. */
-export const REQUEST_ID_HEADER = 'x-request-id';
-
-/** An incoming id is kept only if it is 1–128 of these characters (no spaces, quotes or control characters reach the logs). */
-const VALID_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+export { REQUEST_ID_HEADER } from '../../core/request-id.js';
 
 /** The id of a request: the client's `x-request-id` if valid, else a random UUID. */
 export function requestId(req: IncomingMessage): string {
   const given = req.headers[REQUEST_ID_HEADER];
-  return typeof given === 'string' && VALID_ID.test(given) ? given : randomUUID();
+  return typeof given === 'string' && isSaneRequestId(given) ? given : randomUUID();
 }
 
 /**

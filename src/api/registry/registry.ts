@@ -26,6 +26,8 @@ export interface ServerRow {
   readonly port: number;
   readonly source: string;
   readonly limits: Limits;
+  /** Whether error bodies carry the handler's detail (the server's `exposeErrors`). */
+  readonly exposeErrors: boolean;
   readonly replicas: number;
   readonly state: 'running' | 'failed';
   readonly reason: string | null;
@@ -43,10 +45,11 @@ export type RemoveTenantResult = { removed: true } | { removed: false; servers: 
 /** A new server as {@link Registry.insertServer} takes it (stored as version 1). */
 export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason'> & { reason?: string | null };
 
-/** What a redeploy changes: the new source and/or limits, and the new version number. */
+/** What a redeploy changes: the new source, limits and/or exposeErrors, and the new version number. */
 export interface ServerChange {
   readonly source?: string;
   readonly limits?: Limits;
+  readonly exposeErrors?: boolean;
   readonly version: number;
 }
 

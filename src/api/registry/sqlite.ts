@@ -20,6 +20,7 @@ interface RawServer {
   port: number;
   source: string;
   limits: string;
+  expose_errors: number;
   replicas: number;
   state: 'running' | 'failed';
   reason: string | null;
@@ -42,6 +43,7 @@ const toServer = (r: RawServer): ServerRow => ({
   port: r.port,
   source: r.source,
   limits: JSON.parse(r.limits) as Limits,
+  exposeErrors: r.expose_errors === 1,
   replicas: r.replicas,
   state: r.state,
   reason: r.reason,
@@ -185,23 +187,44 @@ export class SqliteRegistry implements Registry {
     return settled(
       () =>
         this.#db
-          .prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, replicas, state, reason, version, created_at, updated_at)
-      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
+          .prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, expose_errors, replicas, state, reason, version, created_at, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
       WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`)
-          .run(row.httpdid, row.tenant, row.host, row.port, row.source, JSON.stringify(row.limits), row.replicas, row.state, row.reason ?? null, row.createdAt, row.createdAt, row.tenant).changes > 0,
+          .run(
+            row.httpdid,
+            row.tenant,
+            row.host,
+            row.port,
+            row.source,
+            JSON.stringify(row.limits),
+            row.exposeErrors ? 1 : 0,
+            row.replicas,
+            row.state,
+            row.reason ?? null,
+            row.createdAt,
+            row.createdAt,
+            row.tenant,
+          ).changes > 0,
     );
   }
 
   /**
-   * Records a redeploy: the new source and/or limits and the new version; committed on return.
+   * Records a redeploy: the new source, limits and/or exposeErrors and the new version; committed on return.
    * @returns the updated row, or undefined if there is no such server.
    */
   updateServer(httpdid: number, change: ServerChange): Promise<ServerRow | undefined> {
     return settled(() => {
       const raw = this.#db
-        .prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), version = ?, updated_at = ?
+        .prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), expose_errors = coalesce(?, expose_errors), version = ?, updated_at = ?
       WHERE httpdid = ? RETURNING *`)
-        .get(change.source ?? null, change.limits === undefined ? null : JSON.stringify(change.limits), change.version, new Date().toISOString(), httpdid) as RawServer | undefined;
+        .get(
+          change.source ?? null,
+          change.limits === undefined ? null : JSON.stringify(change.limits),
+          change.exposeErrors === undefined ? null : change.exposeErrors ? 1 : 0,
+          change.version,
+          new Date().toISOString(),
+          httpdid,
+        ) as RawServer | undefined;
       return raw === undefined ? undefined : toServer(raw);
     });
   }

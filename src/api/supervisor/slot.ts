@@ -13,6 +13,8 @@ export interface DeploySpec {
   readonly port: number;
   readonly source: string;
   readonly limits: Limits;
+  /** Whether its error bodies carry the handler's detail (the server's `exposeErrors`). */
+  readonly exposeErrors: boolean;
   readonly handle: BoundHandle;
 }
 
@@ -50,6 +52,6 @@ export interface Slot {
 
 /** Sends one server (with its handle) to a worker; resolves once it listens. @throws IsoError with the worker's code. */
 export async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
-  const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits }, spec.handle);
+  const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors }, spec.handle);
   if (!reply.ok) throw new IsoError(reply.code, reply.message);
 }

@@ -238,7 +238,8 @@ export class WorkerPool extends EventEmitter {
           else slot.running.delete(Number(id));
         }
       } else if (msg.op === 'outcome') {
-        this.#log.warn({ httpdid: msg.httpdid, outcome: msg.outcome, detail: msg.detail }, 'handler request did not end ok');
+        this.#log.warn({ httpdid: msg.httpdid, outcome: msg.outcome, requestId: msg.requestId, detail: msg.detail }, 'handler request did not end ok');
+        this.emit('request', msg);
       } else if (msg.op === 'throttled') {
         this.#log.warn(
           { httpdid: msg.httpdid, share: Number(msg.share.toFixed(2)), coolDownMs: msg.coolDownMs, refusedBefore: msg.refusedBefore },

@@ -9,6 +9,8 @@ export interface RequestContext {
   readonly version: HttpVersion;
   readonly method: string;
   readonly keepAlive: boolean;
+  /** The request's id, answered in `X-Request-Id` (src/host/worker/request-ids.ts). */
+  readonly requestId?: string;
 }
 
 /** Bytes to write and whether the connection closes after them. */
@@ -25,8 +27,8 @@ export function reasonPhrase(status: number): string {
   return RFC9110_REASONS[status] ?? STATUS_CODES[status] ?? '';
 }
 
-/** Header names a handler may not set: framing and connection management belong to the server. */
-const SERVER_OWNED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'proxy-connection', 'trailer', 'date']);
+/** Header names a handler may not set: framing, connection management and the request id belong to the server. */
+const SERVER_OWNED = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'proxy-connection', 'trailer', 'date', 'x-request-id']);
 
 let dateSecond = -1;
 let dateValue = '';
@@ -59,6 +61,7 @@ export function serializeResponse(res: ValidResponse, req: RequestContext): Seri
   // A 1xx as a final answer would leave the client waiting for another: close after it.
   const close = !req.keepAlive || res.statuscode < 200;
   let head = `HTTP/${version} ${res.statuscode} ${res.statusmsg ?? reasonPhrase(res.statuscode)}\r\nDate: ${httpDate()}\r\n`;
+  if (req.requestId !== undefined) head += `X-Request-Id: ${req.requestId}\r\n`;
   for (const name of Object.keys(res.headers)) {
     if (SERVER_OWNED.has(name.toLowerCase())) continue;
     head += `${name}: ${String(res.headers[name])}\r\n`;

@@ -1,6 +1,7 @@
 // One client connection of a tenant server: decodes requests as bytes arrive, runs each through the sandbox in order while its body streams in, writes the responses.
 
 import type { Socket } from 'node:net';
+import { ERRORS } from '../../core/errors.js';
 import { OUTCOME_ERROR } from '../../core/outcome.js';
 import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
 import type { Framing } from '../http1/framing.js';
@@ -8,7 +9,10 @@ import type { HttpFault, RequestHead } from '../http1/head-parser.js';
 import { RequestDecoder } from '../http1/request-decoder.js';
 import { serializeError, serializeResponse, type RequestContext, type Serialized } from '../http1/response-writer.js';
 import { BodyBuffer } from './body-buffer.js';
+import { errorBody } from './error-body.js';
+import type { RequestFailure } from './protocol.js';
 import { buildRequestData } from './request-dict.js';
+import { freshRequestId, requestIdOf } from './request-ids.js';
 import { RequestTimers } from './request-timers.js';
 import type { Refusal, ServerContext } from './server-context.js';
 import { CONTINUE, endAndLinger, writeSerialized } from './socket-output.js';
@@ -18,6 +22,8 @@ interface Entry {
   readonly head: RequestHead;
   readonly framing: Framing;
   readonly body: BodyBuffer;
+  /** Its id, answered in `X-Request-Id` (the client's when sane, see request-ids.ts). */
+  readonly requestId: string;
   /** `performance.now()` when the head was in (for the latency histogram). */
   readonly startedAt: number;
   /** Set when its body could not be completed (too large, timed out, malformed): answered instead of the handler. */
@@ -29,6 +35,8 @@ interface Entry {
 
 /** How long a connection accepted just before its worker began to drain may take to send its first request, ms. */
 const WIND_DOWN_FIRST_REQUEST_MS = 1000;
+/** Most characters of a request's path the tenant's log is told. */
+const MAX_LOGGED_PATH = 1024;
 
 /** Pause before a policy refusal (503 during a CPU share cool-down) is written, ms. */
 const REFUSAL_PAUSE_MS = 200;
@@ -146,6 +154,7 @@ export class Connection {
       fault: null,
       cutShort: false,
       continueSent: false,
+      requestId: requestIdOf(head.fields),
       startedAt: performance.now(),
       body: new BodyBuffer(
         () => this.#sendContinue(entry),
@@ -223,9 +232,9 @@ export class Connection {
     const entry = this.#queue.shift();
     if (entry !== undefined) {
       if (entry.cutShort) return this.destroy();
-      if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
+      if (entry.fault !== null) return this.#refuse(entry.fault, entry.head, entry.requestId);
       const refusal = this.#ctx.refuse?.() ?? null;
-      if (refusal !== null) return this.#refuseLater(refusal, entry.head);
+      if (refusal !== null) return this.#refuseLater(refusal, entry);
       this.#inFlight = entry;
       const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
       void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));
@@ -239,8 +248,8 @@ export class Connection {
    * A refusal from the server's policy (its CPU share cool-down), answered after a short pause so
    * that a client retrying at once does not make a busy loop of it; the connection then closes.
    */
-  #refuseLater(refusal: Refusal, head: RequestHead): void {
-    const out = serializeError(refusal.code, refusal.reason, head, { 'Retry-After': String(refusal.retryAfterS) });
+  #refuseLater(refusal: Refusal, entry: Entry): void {
+    const out = serializeError(refusal.code, refusal.reason, entry.head, { 'Retry-After': String(refusal.retryAfterS), 'X-Request-Id': entry.requestId });
     this.#shutDown();
     setTimeout(() => {
       if (this.#socket.destroyed) return;
@@ -249,8 +258,10 @@ export class Connection {
     }, REFUSAL_PAUSE_MS).unref();
   }
 
-  #refuse(fault: HttpFault, head: RequestHead | null): void {
-    this.#write(serializeError(fault.code, fault.reason, head === null ? null : { version: head.version, method: head.method }));
+  /** @param requestId the id of the request refused, when it was given one already */
+  #refuse(fault: HttpFault, head: RequestHead | null, requestId?: string): void {
+    const id = requestId ?? (head === null ? freshRequestId() : requestIdOf(head.fields));
+    this.#write(serializeError(fault.code, fault.reason, head === null ? null : { version: head.version, method: head.method }, { 'X-Request-Id': id }));
     this.#closeAfterWrite();
   }
 
@@ -259,13 +270,26 @@ export class Connection {
     if (this.#closed) return;
     if (entry.cutShort) return this.destroy();
     // A body that failed under the handler is answered with its fault, whatever the handler returned.
-    if (entry.fault !== null) return this.#refuse(entry.fault, entry.head);
+    if (entry.fault !== null) return this.#refuse(entry.fault, entry.head, entry.requestId);
     // RFC 9110 §10.1.1: a client told to wait for 100 may never send the body; do not wait for it.
     const unsentBody = entry.framing.expectContinue && !entry.continueSent && !entry.body.ended;
-    const req: RequestContext = { version: entry.head.version, method: entry.head.method, keepAlive: entry.framing.keepAlive && !unsentBody && !this.#windingDown };
-    const out: Serialized = result.outcome === 'ok' ? serializeResponse(result.response, req) : serializeError(OUTCOME_ERROR[result.outcome], result.detail, req);
+    const { requestId } = entry;
+    const req: RequestContext = { version: entry.head.version, method: entry.head.method, keepAlive: entry.framing.keepAlive && !unsentBody && !this.#windingDown, requestId };
+    if (result.outcome === 'ok') {
+      const out = serializeResponse(result.response, req);
+      this.#write(out);
+      this.#ctx.report('ok', entry.startedAt, null);
+      return this.#after(entry, out);
+    }
+    const code = OUTCOME_ERROR[result.outcome];
+    const out = serializeError(code, errorBody(result.outcome, result.detail, requestId, this.#ctx.exposeErrors()), req, { 'X-Request-Id': requestId });
     this.#write(out);
-    this.#ctx.report(result.outcome, result.outcome === 'ok' ? null : result.detail, entry.startedAt);
+    this.#ctx.report(result.outcome, entry.startedAt, failure(entry, ERRORS[code].status, result));
+    this.#after(entry, out);
+  }
+
+  /** After a response was written: close, or drain the rest of its body and go on with the next request. */
+  #after(entry: Entry, out: Serialized): void {
     if (out.close) return this.#closeAfterWrite();
     // What the handler did not read is drained (read and dropped) as it arrives.
     entry.body.discardRest();
@@ -313,4 +337,13 @@ export class Connection {
     this.#shutDown();
     endAndLinger(this.#socket);
   }
+}
+
+/** What the tenant's log is told of a request answered with an error `status`. */
+function failure(entry: Entry, status: number, result: { readonly detail: string; readonly stack?: string }): RequestFailure {
+  const { target, method } = entry.head;
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  const f = { requestId: entry.requestId, method, path: path.length > MAX_LOGGED_PATH ? path.slice(0, MAX_LOGGED_PATH) : path, status, detail: result.detail };
+  return result.stack === undefined ? f : { ...f, stack: result.stack };
 }

@@ -8,7 +8,7 @@ import type { Contention } from './contention.js';
 import { TrafficCounters } from './counters.js';
 import { CpuShare } from './cpu-share.js';
 import { Listener } from './listener.js';
-import type { FromWorker, ServerCounters, ToWorker } from './protocol.js';
+import type { FromWorker, RequestFailure, ServerCounters, ToWorker } from './protocol.js';
 import type { ServerContext } from './server-context.js';
 import { ServerVersion } from './server-version.js';
 
@@ -46,10 +46,10 @@ export class HostedServer {
   #sampling = false;
   #closed = false;
 
-  private constructor(httpdid: number, sandbox: TenantSandbox, limits: Limits, hooks: WorkerHooks) {
+  private constructor(httpdid: number, sandbox: TenantSandbox, limits: Limits, exposeErrors: boolean, hooks: WorkerHooks) {
     this.httpdid = httpdid;
     this.#hooks = hooks;
-    this.#current = this.#version(sandbox, limits);
+    this.#current = this.#version(sandbox, limits, exposeErrors);
     // The policy reads the limits of the version serving now (a redeploy may change them).
     this.#cpu = new CpuShare(
       () => this.#current.limits,
@@ -80,7 +80,7 @@ export class HostedServer {
       closeHandle();
       throw err;
     }
-    const server = new HostedServer(msg.httpdid, sandbox, msg.limits, hooks);
+    const server = new HostedServer(msg.httpdid, sandbox, msg.limits, msg.exposeErrors, hooks);
     try {
       await server.#listener.listen(handle, msg.port);
     } catch (err) {
@@ -134,6 +134,12 @@ export class HostedServer {
 
   /** Compiles a new version next to the serving one; nothing switches yet. @throws IsoError 422 (source), 500 (the server stopped meanwhile). */
   async prepare(source: string, limits: Limits): Promise<void> {
+  /**
+   * Compiles a new version next to the serving one; nothing switches yet.
+   * @param exposeErrors whether the new version's error bodies carry the handler's detail
+   * @throws IsoError 422 (source), 500 (the server stopped meanwhile).
+   */
+  async prepare(source: string, limits: Limits, exposeErrors: boolean): Promise<void> {
     this.abort();
     const sandbox = await ServerVersion.compile(source, limits, sandboxHooks(this.httpdid, this.#hooks));
     if (this.#closed) {
@@ -141,7 +147,7 @@ export class HostedServer {
       throw new IsoError('ISO_ERR_API_INTERNAL', `server ${this.httpdid} was stopped during the redeploy`);
     }
     this.abort();
-    this.#pending = this.#version(sandbox, limits);
+    this.#pending = this.#version(sandbox, limits, exposeErrors);
   }
 
   /** Switches new requests (and new connections) to the prepared version; the old one is disposed after its in-flight requests. */
@@ -209,7 +215,7 @@ export class HostedServer {
   }
 
   /** Wraps a sandbox as a version of this server. Its context's `invoke` runs each request on whichever version is current when the request starts. */
-  #version(sandbox: TenantSandbox, limits: Limits): ServerVersion {
+  #version(sandbox: TenantSandbox, limits: Limits, exposeErrors: boolean): ServerVersion {
     const { httpdid } = this;
     const ctx: ServerContext = {
       refuse: () => this.#cpu.refuse(),
@@ -234,12 +240,13 @@ export class HostedServer {
           if (version.leave()) void this.#dispose(version);
         }
       },
-      report: (outcome: Outcome, detail: string | null, startedAt: number) => {
+      report: (outcome: Outcome, startedAt: number, failure: RequestFailure | null) => {
         this.#counters.answered(outcome, startedAt);
-        if (outcome !== 'ok') this.#hooks.send({ op: 'outcome', httpdid, outcome, detail: detail ?? '' });
+        if (outcome !== 'ok' && failure !== null) this.#hooks.send({ op: 'outcome', httpdid, outcome, time: Date.now(), ...failure });
       },
+      exposeErrors: () => this.#current.exposeErrors,
     };
-    return new ServerVersion(sandbox, limits, ctx);
+    return new ServerVersion(sandbox, limits, exposeErrors, ctx);
   }
 
   /** Every version of this server on this worker: the serving one, the prepared one, replaced ones still running. */

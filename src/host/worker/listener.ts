@@ -3,6 +3,7 @@
 import net from 'node:net';
 import { IsoError } from '../../core/errors.js';
 import { serializeError } from '../http1/response-writer.js';
+import { freshRequestId } from './request-ids.js';
 import { Connection } from './connection.js';
 import type { ServerContext } from './server-context.js';
 import { LINGER_MS } from './socket-output.js';
@@ -22,7 +23,7 @@ export class Listener {
       const ctx = current();
       if (this.#connections.size >= ctx.limits.maxConnections) {
         socket.on('error', () => socket.destroy());
-        const { chunks } = serializeError('ISO_ERR_HTTP_TOO_MANY_CONNECTIONS', 'too many open connections to this server', null);
+        const { chunks } = serializeError('ISO_ERR_HTTP_TOO_MANY_CONNECTIONS', 'too many open connections to this server', null, { 'X-Request-Id': freshRequestId() });
         socket.end(Buffer.concat(chunks));
         setTimeout(() => socket.destroy(), LINGER_MS).unref();
         return;

@@ -83,7 +83,7 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
 
 /** Compiles a new version of a server next to the serving one (hot redeploy, step 1). */
 async function prepare(msg: Extract<ToWorker, { op: 'prepare' }>): Promise<void> {
-  await hostedOrThrow(msg.httpdid).prepare(msg.source, msg.limits);
+  await hostedOrThrow(msg.httpdid).prepare(msg.source, msg.limits, msg.exposeErrors);
 }
 
 async function undeploy(httpdid: number): Promise<void> {

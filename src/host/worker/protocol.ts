@@ -13,9 +13,9 @@ import type { Outcome } from '../../core/outcome.js';
  * drops a prepared version.
  */
 export type ToWorker =
-  | { readonly op: 'deploy'; readonly id: number; readonly httpdid: number; readonly port: number; readonly source: string; readonly limits: Limits }
+  | { readonly op: 'deploy'; readonly id: number; readonly httpdid: number; readonly port: number; readonly source: string; readonly limits: Limits; readonly exposeErrors: boolean }
   | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number }
-  | { readonly op: 'prepare'; readonly id: number; readonly httpdid: number; readonly source: string; readonly limits: Limits }
+  | { readonly op: 'prepare'; readonly id: number; readonly httpdid: number; readonly source: string; readonly limits: Limits; readonly exposeErrors: boolean }
   | { readonly op: 'commit'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'abort'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'ping'; readonly id: number }
@@ -23,6 +23,24 @@ export type ToWorker =
   | { readonly op: 'stats'; readonly id: number }
   /** Graceful stop: close every listener, answer once no request is in flight (or after `timeoutMs`). */
   | { readonly op: 'drain'; readonly id: number; readonly timeoutMs: number };
+
+/**
+ * What the tenant's log is told of a request that did not end ok. Bounded: `detail` at most about
+ * 1 KiB (the bootstrap caps messages), `stack` 4 KiB, `path` 1 KiB, `requestId` 128 characters.
+ */
+export interface RequestFailure {
+  /** The id the client was answered with in `X-Request-Id`. */
+  readonly requestId: string;
+  readonly method: string;
+  /** The request-target's path (without the query). */
+  readonly path: string;
+  /** The HTTP status answered. */
+  readonly status: number;
+  /** What happened, with the handler's own words (its exception's message, why its response is invalid). */
+  readonly detail: string;
+  /** An exception's stack, frames of the tenant's module as `handler.js:line:column`. */
+  readonly stack?: string;
+}
 
 /** The runtime a worker process runs on, as read inside it (`process.versions`). */
 export interface WorkerRuntime {
@@ -75,8 +93,8 @@ export type FromWorker =
    */
   | { readonly op: 'ready'; readonly pid: number; readonly uid: number; readonly runtime: WorkerRuntime }
   | Reply
-  /** A request that did not end `ok` (for the log); `ok` ones are not sent, to keep the hot path local. */
-  | { readonly op: 'outcome'; readonly httpdid: number; readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string }
+  /** A request that did not end `ok`, for the service's log and the server's (`ok` ones are not sent, to keep the hot path local). */
+  | ({ readonly op: 'outcome'; readonly httpdid: number; readonly outcome: Exclude<Outcome, 'ok'>; readonly time: number } & RequestFailure)
   /** Console output of a handler: `[level, text]` lines, each at most 4 KiB, at most 1000 per request. */
   | { readonly op: 'console'; readonly httpdid: number; readonly time: number; readonly lines: ReadonlyArray<readonly [string, string]> }
   /** A server went over its CPU share: its new requests get 503 for `coolDownMs` (see cpu-share.ts); `refusedBefore` counts earlier refusals on this worker. */

@@ -5,6 +5,7 @@ import type { Limits } from '../../core/limits.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { BodySource } from '../../sandbox/body-source.js';
 import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
+import type { RequestFailure } from './protocol.js';
 
 /** A policy's decision to turn a request away before it enters the sandbox: the connection answers it with `code` and `Retry-After`, then closes. */
 export interface Refusal {
@@ -22,8 +23,14 @@ export interface ServerContext {
   readonly limits: Limits;
   /** Runs the handler, its body pulled from `body`; never rejects. */
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult>;
-  /** Called once per request that reached the handler, with how it ended, once its response is written; `startedAt` is `performance.now()` when its head was in. */
-  report(outcome: Outcome, detail: string | null, startedAt: number): void;
+  /**
+   * Called once per request that reached the handler, with how it ended, once its response is
+   * written; `startedAt` is `performance.now()` when its head was in; `failure` what the tenant's
+   * log is told (null for `ok`).
+   */
+  report(outcome: Outcome, startedAt: number, failure: RequestFailure | null): void;
+  /** Whether error bodies carry the handler's detail: the `exposeErrors` of the server's version serving now. */
+  exposeErrors(): boolean;
   /** Before a request enters the sandbox: `null` to run it, or a refusal instead (CPU share cool-down, src/host/worker/cpu-share.ts). */
   refuse?(): Refusal | null;
 }

@@ -13,6 +13,8 @@ import type { ServerContext } from './server-context.js';
 export class ServerVersion {
   readonly sandbox: TenantSandbox;
   readonly limits: Limits;
+  /** Whether error bodies carry the handler's detail (the server's `exposeErrors` when this version was deployed). */
+  readonly exposeErrors: boolean;
   /** What connections accepted under this version use. */
   readonly ctx: ServerContext;
   /** Requests running on this version's sandbox. */
@@ -21,9 +23,10 @@ export class ServerVersion {
   #retired = false;
 
   /** @param ctx the context of connections accepted under this version */
-  constructor(sandbox: TenantSandbox, limits: Limits, ctx: ServerContext) {
+  constructor(sandbox: TenantSandbox, limits: Limits, exposeErrors: boolean, ctx: ServerContext) {
     this.sandbox = sandbox;
     this.limits = limits;
+    this.exposeErrors = exposeErrors;
     this.ctx = ctx;
   }
 

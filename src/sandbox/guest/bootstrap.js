@@ -163,6 +163,29 @@ function describe(e) {
   return s.length > 1024 ? stringSlice(s, 0, 1024) + '...' : s;
 }
 
+/** Most characters of a thrown value's stack taken out of the isolate (4 KiB). */
+const MAX_STACK = 4096;
+
+/**
+ * The `exception` result of a thrown value: what it says, then, if it is an object with a string
+ * `stack`, a NUL and that stack (at most {@link MAX_STACK} characters; frames of the tenant's module
+ * are named `handler.js:line:column`). The stack is read here, under the request's deadline, and a
+ * getter or proxy that throws only loses it.
+ * @param {unknown} e
+ * @returns {RawResult}
+ */
+function thrown(e) {
+  const message = describe(e);
+  let stack = '';
+  try {
+    const s = e !== null && typeof e === 'object' ? /** @type {{ stack?: unknown }} */ (e).stack : undefined;
+    if (typeof s === 'string') stack = s.length > MAX_STACK ? stringSlice(s, 0, MAX_STACK) : s;
+  } catch (_) {
+    stack = '';
+  }
+  return ['exception', stack === '' ? message : message + '\u0000' + stack, null];
+}
+
 /**
  * @param {unknown} v
  * @returns {string}
@@ -261,7 +284,7 @@ function start(requestJson, id, first, complete) {
       return checked(null);
     }
   } catch (e) {
-    return checked(['exception', describe(e), null]);
+    return checked(thrown(e));
   }
   return checked(serialize(res));
 }
@@ -275,7 +298,7 @@ async function settle(p) {
   try {
     res = await p;
   } catch (e) {
-    return checked(['exception', describe(e), null]);
+    return checked(thrown(e));
   }
   return checked(serialize(res));
 }
