@@ -2,11 +2,12 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 t.test('Atomics.waitAsync with a timeout', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
-  const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
+  const c = await contain(svc);
+  const neighbour = c.neighbour;
   const { httpdid, port } = await svc.deploy(
     hostile(`async (r) => {
     const a = new Int32Array(new SharedArrayBuffer(4));
@@ -28,4 +29,5 @@ t.test('Atomics.waitAsync with a timeout', async (t) => {
   t.equal(show.body.stats.workerRestarts, 0, 'its worker never restarted');
   t.equal(show.body.stats.outcomes.crashed, 0, 'nothing crashed');
   t.notMatch(svc.output(), /sandbox worker exited/, 'no worker exit logged');
+  await c.check(t);
 });

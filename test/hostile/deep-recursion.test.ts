@@ -2,13 +2,15 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 t.test('deep recursion', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const port = (await svc.deploy(hostile('function f(n) { return f(n + 1) + 1; }'))).port;
   const r = await get(port, '/recurse');
   t.equal(r.status, 500);
   t.match(r.text, /^handler raised: Maximum call stack size exceeded/);
   t.equal((await get(port, '/ok')).status, 200, 'served after');
+  await c.check(t);
 });

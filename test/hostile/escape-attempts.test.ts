@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 const PROBES: Array<[string, string]> = [
   ['process', 'typeof process'],
@@ -20,7 +20,8 @@ const PROBES: Array<[string, string]> = [
 ];
 
 t.test('escapes', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const port = (
     await svc.deploy(
       hostile(`async (request) => {
@@ -47,4 +48,5 @@ t.test('escapes', async (t) => {
   t.match(out['import'], /^threw /, 'import() of a host module fails');
   t.match(out['importIvm'], /^threw /);
   t.equal((await get(port, '/ok')).status, 200);
+  await c.check(t);
 });

@@ -3,10 +3,11 @@
 import t from 'tap';
 import { startService } from '../helpers/service.js';
 import { exchange, parseResponses } from '../helpers/raw-http.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 t.test('getter and proxy bombs', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const port = (
     await svc.deploy(
       hostile(`(r) => {
@@ -36,10 +37,12 @@ t.test('getter and proxy bombs', async (t) => {
   t.equal(resizable.text.length, 2);
   t.equal((await get(port, '/ok')).status, 200);
   t.notMatch(svc.output(), /sandbox worker exited/, 'the worker never died');
+  await c.check(t);
 });
 
 t.test('__proto__ and constructor keys', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const port = (await svc.deploy(hostile(`() => ({ version: '1.1', statuscode: 200, headers: JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": "c", "X-Ok": "1"}'), message: 'p' })`)))
     .port;
   const [r] = parseResponses(await exchange(port, 'GET /p HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'));
@@ -55,4 +58,5 @@ t.test('__proto__ and constructor keys', async (t) => {
   const [r3] = parseResponses(await exchange(port, 'GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'));
   t.equal(r3?.status, 200);
   t.equal(r3?.headers['polluted'], undefined);
+  await c.check(t);
 });

@@ -2,10 +2,11 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 t.test('responses over maxResponseBytes', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const port = (
     await svc.deploy(
       hostile(`(r) => ({ version: '1.1', statuscode: 200, headers: {},
@@ -19,4 +20,5 @@ t.test('responses over maxResponseBytes', async (t) => {
     t.equal(r.text, 'invalid response: response is larger than maxResponseBytes (2097152 bytes)\n', path);
     t.equal((await get(port, '/ok')).status, 200, `${path}: served after`);
   }
+  await c.check(t, { memoryMb: 128 });
 });

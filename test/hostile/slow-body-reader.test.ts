@@ -4,10 +4,11 @@ import net from 'node:net';
 import t from 'tap';
 import { startService } from '../helpers/service.js';
 import { parseResponses } from '../helpers/raw-http.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 t.test('slow body, byte-by-byte reader', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const port = (
     await svc.deploy(hostile(`(r) => { let n = 0; while (r.datastream.read(1).length === 1) n++; return { version: '1.1', statuscode: 200, headers: {}, message: String(n) }; }`), { timeoutMs: 500 })
   ).port;
@@ -28,4 +29,5 @@ t.test('slow body, byte-by-byte reader', async (t) => {
   t.equal(r?.status, 504, 'the time limit covers waiting for body bytes');
   t.equal(r?.body.toString(), 'handler exceeded its time limit (500 ms)\n');
   t.equal((await get(port, '/ok')).status, 200, 'served after');
+  await c.check(t);
 });
