@@ -31,7 +31,7 @@ t.test('a spinning server is cooled down while its neighbour waits, then recover
   // One worker: the spinner and its neighbour share it.
   const svc = await startService(t, ['--workers', '1']);
   // A quiet neighbour besides the busy one: answered within 2 s throughout.
-  const c = await contain(svc, 100);
+  const c = await contain(svc);
   const neighbour = await svc.deploy("export default () => { const end = Date.now() + 2; while (Date.now() < end) {} return { version: '1.1', statuscode: 200, headers: {}, message: 'n' }; }");
   const stopNeighbour = keepBusy(neighbour.port, 4);
   t.teardown(stopNeighbour);

@@ -10,7 +10,7 @@ const SERVE_MS = 15_000;
 t.test('crash loop → quarantine → failed', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const pid = svc.proc.pid ?? 0;
-  const c = await contain(svc, 100);
+  const c = await contain(svc);
   const neighbour = c.neighbour;
   const culprit = await svc.deploy(hostile(`() => { const end = Date.now() + 5000; while (Date.now() < end); return { version: '1.1', statuscode: 200, headers: {}, message: 'slow' }; }`), {
     timeoutMs: 10000,

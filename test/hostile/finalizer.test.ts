@@ -6,7 +6,7 @@ import { contain, cpuMs, get, hostile } from './helpers.js';
 
 t.test('finalizers', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
-  const c = await contain(svc, 100);
+  const c = await contain(svc);
   const { port } = await svc.deploy(
     hostile(
       `(r) => {

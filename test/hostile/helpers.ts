@@ -80,7 +80,8 @@ export function watchNeighbour(port: number, everyMs = 100): { stop(): Promise<N
   const loop = (async () => {
     while (running) {
       const t0 = performance.now();
-      const r = await get(port, '/ok');
+      // A connection reset (its worker killed under it) is a failed request, not the watcher's end.
+      const r = await get(port, '/ok').catch((err: unknown) => ({ status: 0, text: (err as Error).message }));
       const t1 = performance.now();
       count++;
       if (t1 - t0 > slowestMs) slowestMs = t1 - t0;
@@ -142,6 +143,8 @@ export interface CheckOptions {
   readonly workerKilled?: boolean;
   /** Longest the neighbour may go without a 200, ms; default 2000. */
   readonly gapMs?: number;
+  /** A known containment failure of the RSS bound, not fixed yet: the assertion is reported as a tap todo with this reason. */
+  readonly rssTodo?: string;
 }
 
 /** A neighbour deployed on a service's (one) worker, watched while an attack runs, and the workers' peak RSS. */
@@ -161,12 +164,16 @@ export interface Containment {
 
 /**
  * Deploys a neighbour (a `/ok` server) on a service started with `--workers 1`, so that it shares
- * the one worker with whatever is deployed next, and starts watching it (`/ok` every `everyMs` ms)
+ * the one worker with whatever is deployed next, and starts watching it (`/ok` every `everyMs` ms, default 100)
  * and the peak RSS of the service's workers.
  */
 export async function contain(
-  svc: { readonly proc: { readonly pid?: number | undefined }; deploy(source: string, limits?: Record<string, number>): Promise<{ httpdid: number; port: number }> },
-  everyMs = 50,
+  svc: {
+    readonly proc: { readonly pid?: number | undefined };
+    deploy(source: string, limits?: Record<string, number>): Promise<{ httpdid: number; port: number }>;
+    output?(): string;
+  },
+  everyMs = 100,
 ): Promise<Containment> {
   const parent = svc.proc.pid ?? 0;
   const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
@@ -184,13 +191,16 @@ export async function contain(
       const memoryMb = opts.memoryMb ?? 64;
       const gapMs = opts.gapMs ?? 2000;
       const failures = report.failures.join('; ');
+      // What happened to the workers meanwhile, for whoever reads a failure.
+      for (const line of (svc.output?.() ?? '').split('\n')) if (/sandbox worker (retired|exited)|answered no heartbeat/.test(line)) t.comment(line.slice(0, 300));
       if (opts.workerKilled === true) t.comment(`neighbour: ${report.failed} of ${report.count} requests failed while its worker was killed ${failures}`);
       else t.equal(report.failed, 0, `neighbour: no request failed (${report.count} sent) ${failures}`);
       // A request on a killed (or stopped) worker waits until it is gone: only the gap is bounded then.
       if (opts.workerKilled !== true) t.ok(report.slowestMs < 2000, `neighbour: every answer within 2 s (slowest ${report.slowestMs.toFixed(0)} ms)`);
       t.ok(report.longestGapMs < gapMs, `neighbour: never without a 200 for ${gapMs} ms (longest ${report.longestGapMs.toFixed(0)} ms)`);
       const bound = idleMb + 4 * memoryMb + 64;
-      t.ok(peakMb > 0 && peakMb < bound, `workers' peak RSS ${peakMb.toFixed(0)} MiB within idle ${idleMb.toFixed(0)} + 4 × ${memoryMb} + 64 MiB`);
+      const todo = opts.rssTodo === undefined ? {} : { todo: opts.rssTodo };
+      t.ok(peakMb > 0 && peakMb < bound, `workers' peak RSS ${peakMb.toFixed(0)} MiB within idle ${idleMb.toFixed(0)} + 4 × ${memoryMb} + 64 MiB`, todo);
       return { ...report, peakMb };
     },
   };

@@ -8,7 +8,7 @@ const EMPTY_MODULE = '[0,97,115,109,1,0,0,0]';
 
 t.test('work queued after the response', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
-  const c = await contain(svc, 100);
+  const c = await contain(svc);
   const { httpdid, port } = await svc.deploy(
     hostile(`(r) => {
       if (r.path === '/compile-then-spin') WebAssembly.compile(new Uint8Array(${EMPTY_MODULE})).then(() => { for (;;) {} });
