@@ -1,4 +1,4 @@
-// Hostile: Atomics.waitAsync(i32, 0, 0, 1) — which aborted the whole worker on isolated-vm 5 (std::terminate in platform_delegate.h) — is answered and contained; a neighbour on the same worker keeps answering.
+// Hostile: Atomics.waitAsync(i32, 0, 0, 1) — which aborted the whole worker on isolated-vm 5 (std::terminate in platform_delegate.h) — is answered and contained; a neighbour on the same worker keeps answering (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

@@ -1,4 +1,4 @@
-// Hostile: one huge string (V8 allocates it in one piece, past the heap limit) is a 503 `memory` (isolated-vm's heap limit or the worker's RSS backstop, whichever sees it first); the worker's memory comes back, the neighbour keeps answering and nothing restarts.
+// Hostile: one huge string (V8 allocates it in one piece, past the heap limit) is a 503 `memory` (isolated-vm's heap limit or the worker's RSS backstop, whichever sees it first); the worker's memory comes back, the neighbour keeps answering and nothing restarts (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

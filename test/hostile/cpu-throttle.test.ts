@@ -1,4 +1,4 @@
-// Hostile: a server whose handler keeps its isolate busy past its CPU share is answered 503 with Retry-After for a cool-down, then served again; a busy server within its share never is.
+// Hostile: a server whose handler keeps its isolate busy past its CPU share is answered 503 with Retry-After for a cool-down, then served again; a busy server within its share never is (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

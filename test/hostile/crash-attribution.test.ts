@@ -1,4 +1,4 @@
-// Hostile: a worker that dies between heartbeats (SIGKILL while one server's request runs) is charged to that server alone: its request counts as crashed, only its workerRestarts grows, the exit is logged with its cause, and the slot is replaced.
+// Hostile: a worker that dies between heartbeats (SIGKILL while one server's request runs) is charged to that server alone: its request counts as crashed, only its workerRestarts grows, the exit is logged with its cause, and the slot is replaced (contain(): a neighbour on the same worker is never without a 200 for longer than the bound its test sets, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

@@ -1,4 +1,4 @@
-// Hostile: a server that keeps crashing its worker is quarantined after 3 crashes in 60 s and marked failed after 3 more; a replacement that dies while its servers are being re-deployed is replaced again; the neighbour is served throughout and after the culprit is gone.
+// Hostile: a server that keeps crashing its worker is quarantined after 3 crashes in 60 s and marked failed after 3 more; a replacement that dies while its servers are being re-deployed is replaced again; the neighbour is served throughout and after the culprit is gone (contain(): a neighbour on the same worker is never without a 200 for longer than the bound its test sets, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

@@ -1,4 +1,4 @@
-// Hostile: unbounded recursion is a RangeError inside the isolate (500), not a crash; the next request is served.
+// Hostile: unbounded recursion is a RangeError inside the isolate (500), not a crash; the next request is served (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

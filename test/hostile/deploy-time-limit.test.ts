@@ -1,4 +1,4 @@
-// Hostile: module evaluation is bounded like a request: a top-level await followed by a spin or a built-in V8 cannot interrupt, or one that never settles, is a 422 naming the cause within timeoutMs plus a bounded margin, never a hang nor a worker crash; the neighbour keeps answering.
+// Hostile: module evaluation is bounded like a request: a top-level await followed by a spin or a built-in V8 cannot interrupt, or one that never settles, is a 422 naming the cause within timeoutMs plus a bounded margin, never a hang nor a worker crash; the neighbour keeps answering (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { freePort, startService } from '../helpers/service.js';

@@ -1,4 +1,4 @@
-// Hostile: FinalizationRegistry callbacks (which V8 runs as tasks, outside any request) never run tenant code outside a time limit: the API works, the callbacks do not run, the worker stays idle when the server is.
+// Hostile: FinalizationRegistry callbacks (which V8 runs as tasks, outside any request) never run tenant code outside a time limit: the API works, the callbacks do not run, the worker stays idle when the server is (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

@@ -1,4 +1,4 @@
-// Hostile: a response with a flood of header fields (each one letter, the whole under maxResponseBytes) is refused by count and size in time proportional to what is allowed: an invalid response, the heartbeat never missed, the neighbour keeps answering.
+// Hostile: a response with a flood of header fields (each one letter, the whole under maxResponseBytes) is refused by count and size in time proportional to what is allowed: an invalid response, the heartbeat never missed, the neighbour keeps answering (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

@@ -1,4 +1,4 @@
-// Hostile (supervision): a worker whose event loop is stopped for a while (SIGSTOP, as a loaded machine can starve it) is not killed if it comes back within the heartbeat window; one stopped longer is killed, replaced, and (idle) charged to nobody.
+// Hostile (supervision): a worker whose event loop is stopped for a while (SIGSTOP, as a loaded machine can starve it) is not killed if it comes back within the heartbeat window; one stopped longer is killed, replaced, and (idle) charged to nobody (contain(): a neighbour on the same worker is never without a 200 for longer than the bound its test sets, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { HEARTBEAT_DEAD_MS } from '../../src/core/supervision.js';

@@ -1,4 +1,4 @@
-// Hostile: tenant code that replaces the intrinsics the trusted bootstrap uses (at module level, before its first request, or during one) breaks only its own responses, never the worker: each request gets an answer, a non-Uint8Array body is an invalid response, the neighbour keeps answering and the worker never exits.
+// Hostile: tenant code that replaces the intrinsics the trusted bootstrap uses (at module level, before its first request, or during one) breaks only its own responses, never the worker: each request gets an answer, a non-Uint8Array body is an invalid response, the neighbour keeps answering and the worker never exits (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { freePort, startService } from '../helpers/service.js';

@@ -1,4 +1,4 @@
-// Hostile: growing memory past memoryMb disposes the isolate (503); a fresh isolate serves the next request.
+// Hostile: growing memory past memoryMb disposes the isolate (503); a fresh isolate serves the next request (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

@@ -1,4 +1,4 @@
-// Hostile: while one server's requests spin to their timeout, another server on the same worker keeps answering (p99 under 100 ms).
+// Hostile: while one server's requests spin to their timeout, another server on the same worker keeps answering (p99 under 100 ms) (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

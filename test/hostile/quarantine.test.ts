@@ -1,4 +1,4 @@
-// Hostile: a handler that crashes its worker 3 times within 60 s is moved to a worker of its own; 3 more and it is marked failed. Its neighbour is served throughout.
+// Hostile: a handler that crashes its worker 3 times within 60 s is moved to a worker of its own; 3 more and it is marked failed. Its neighbour is served throughout (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

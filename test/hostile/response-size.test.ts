@@ -1,4 +1,4 @@
-// Hostile: a response over maxResponseBytes (string or bytes) is refused with 500 before it leaves the isolate; the next request is served.
+// Hostile: a response over maxResponseBytes (string or bytes) is refused with 500 before it leaves the isolate; the next request is served (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';

@@ -1,4 +1,4 @@
-// Hostile: a handler that reads its body byte by byte from a client that sends slowly hits its time limit (504), not a hang; the next request is served.
+// Hostile: a handler that reads its body byte by byte from a client that sends slowly hits its time limit (504), not a hang; the next request is served (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import net from 'node:net';
 import t from 'tap';

@@ -1,4 +1,4 @@
-// Hostile: one request that spins, arriving together with quick ones for the same server (so likely in one isolate call), times out alone; the others are answered 200.
+// Hostile: one request that spins, arriving together with quick ones for the same server (so likely in one isolate call), times out alone; the others are answered 200 (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import net from 'node:net';
 import t from 'tap';

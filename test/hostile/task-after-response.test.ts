@@ -1,4 +1,4 @@
-// Hostile: code scheduled to run after a response (a wasm compilation's `.then`, a microtask chain) runs only within a request's time limit: no CPU is burned while the server is idle, the next request is not charged for it, and the neighbour keeps answering.
+// Hostile: code scheduled to run after a response (a wasm compilation's `.then`, a microtask chain) runs only within a request's time limit: no CPU is burned while the server is idle, the next request is not charged for it, and the neighbour keeps answering (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
