@@ -4,16 +4,8 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { example, freePort, startService } from './helpers/service.js';
 import { exchange, parseResponses } from './helpers/raw-http.js';
+import { until } from './helpers/until.js';
 import { childPids, workersUp } from './helpers/workers.js';
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
 
 t.test('replicas', async (t) => {
   const svc = await startService(t, ['--workers', '2']);

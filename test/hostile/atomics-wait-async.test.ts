@@ -1,12 +1,13 @@
-// Hostile: Atomics.waitAsync(i32, 0, 0, 1) — which aborted the whole worker on isolated-vm 5 (std::terminate in platform_delegate.h) — is answered and contained; a neighbour on the same worker keeps answering.
+// Hostile: Atomics.waitAsync(i32, 0, 0, 1) — which aborted the whole worker on isolated-vm 5 (std::terminate in platform_delegate.h) — is answered and contained; a neighbour on the same worker keeps answering (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 t.test('Atomics.waitAsync with a timeout', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
-  const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
+  const c = await contain(svc);
+  const neighbour = c.neighbour;
   const { httpdid, port } = await svc.deploy(
     hostile(`async (r) => {
     const a = new Int32Array(new SharedArrayBuffer(4));
@@ -28,4 +29,5 @@ t.test('Atomics.waitAsync with a timeout', async (t) => {
   t.equal(show.body.stats.workerRestarts, 0, 'its worker never restarted');
   t.equal(show.body.stats.outcomes.crashed, 0, 'nothing crashed');
   t.notMatch(svc.output(), /sandbox worker exited/, 'no worker exit logged');
+  await c.check(t);
 });

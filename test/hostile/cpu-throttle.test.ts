@@ -1,9 +1,9 @@
-// Hostile: a server whose handler keeps its isolate busy past its CPU share is answered 503 with Retry-After for a cool-down, then served again; a busy server within its share never is.
+// Hostile: a server whose handler keeps its isolate busy past its CPU share is answered 503 with Retry-After for a cool-down, then served again; a busy server within its share never is (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
 import { exchange, parseResponses } from '../helpers/raw-http.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 async function getWithHeaders(port: number, path: string): Promise<{ status: number; retryAfter: string | undefined; text: string }> {
   const [res] = parseResponses(await exchange(port, `GET ${path} HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n`, { idleMs: 15_000 }));
@@ -30,6 +30,8 @@ function keepBusy(port: number, clients: number): () => Promise<number> {
 t.test('a spinning server is cooled down while its neighbour waits, then recovers', async (t) => {
   // One worker: the spinner and its neighbour share it.
   const svc = await startService(t, ['--workers', '1']);
+  // A quiet neighbour besides the busy one: answered within 2 s throughout.
+  const c = await contain(svc);
   const neighbour = await svc.deploy("export default () => { const end = Date.now() + 2; while (Date.now() < end) {} return { version: '1.1', statuscode: 200, headers: {}, message: 'n' }; }");
   const stopNeighbour = keepBusy(neighbour.port, 4);
   t.teardown(stopNeighbour);
@@ -69,6 +71,7 @@ t.test('a spinning server is cooled down while its neighbour waits, then recover
     await new Promise((r) => setTimeout(r, 100));
   }
   t.same([outcomes['timeout'], outcomes['ok']], [statuses.length - 1, 2], 'refused requests are not counted as outcomes');
+  await c.check(t);
 });
 
 t.test('a spinning server alone on its worker is not refused: nobody waits for the time', async (t) => {

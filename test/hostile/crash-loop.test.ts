@@ -1,37 +1,33 @@
-// Hostile: a server that keeps crashing its worker is quarantined after 3 crashes in 60 s and marked failed after 3 more; a replacement that dies while its servers are being re-deployed is replaced again; the neighbour is served throughout and after the culprit is gone.
+// Hostile: a server that keeps crashing its worker is quarantined after 3 crashes in 60 s and marked failed after 3 more; a replacement that dies while its servers are being re-deployed is replaced again; the neighbour is served throughout and after the culprit is gone (contain(): a neighbour on the same worker is never without a 200 for longer than the bound its test sets, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
+import { HEARTBEAT_DEAD_MS } from '../../src/core/supervision.js';
 import { startService } from '../helpers/service.js';
 import { childPids, workersUp } from '../helpers/workers.js';
-import { cpuMs, get, hostile } from './helpers.js';
+import { contain, cpuMs, get, hostile, until } from './helpers.js';
 
-async function until(cond: () => Promise<boolean>, ms = 15_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return true;
-    await new Promise((res) => setTimeout(res, 100));
-  }
-  return false;
-}
+const SERVE_MS = 15_000;
 
 t.test('crash loop → quarantine → failed', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const pid = svc.proc.pid ?? 0;
-  const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
+  const c = await contain(svc);
+  const neighbour = c.neighbour;
   const culprit = await svc.deploy(hostile(`() => { const end = Date.now() + 5000; while (Date.now() < end); return { version: '1.1', statuscode: 200, headers: {}, message: 'slow' }; }`), {
     timeoutMs: 10000,
   });
   for (let round = 1; round <= 6; round++) {
     const state = (await svc.api('GET', `/servers/${culprit.httpdid}`)).body;
     if (state.state === 'failed') break;
-    t.ok(await until(async () => (await get(culprit.port, '/ok')).status === 200), `round ${round}: the culprit serves`);
+    t.ok(await until(async () => (await get(culprit.port, '/ok')).status === 200, SERVE_MS), `round ${round}: the culprit serves`);
     // The culprit's CPU share may refuse a spin (503) for a cool-down: wait until one is running.
-    let pending = get(culprit.port, '/spin');
+    const spin = (): Promise<{ status: number; text: string }> => get(culprit.port, '/spin').catch(() => ({ status: 0, text: '' })); // lost: closed or reset
+    let pending = spin();
     for (let tries = 0; tries < 20; tries++) {
       const early = await Promise.race([pending, new Promise<null>((res) => setTimeout(() => res(null), 300))]);
       if (early === null) break;
       await new Promise((res) => setTimeout(res, 1000));
-      pending = get(culprit.port, '/spin');
+      pending = spin();
     }
     // The culprit's worker is the one its spinning request keeps busy (tried again if the guess was wrong and the spin goes on).
     for (let guess = 0; guess < 5; guess++) {
@@ -48,18 +44,20 @@ t.test('crash loop → quarantine → failed', async (t) => {
       if (ended) break;
     }
     t.equal((await pending).status, 0, `round ${round}: the spinning request lost its connection`);
-    t.ok(await until(async () => (await get(neighbour.port, '/ok')).status === 200), `round ${round}: the neighbour serves`);
+    t.ok(await until(async () => (await get(neighbour.port, '/ok')).status === 200, SERVE_MS), `round ${round}: the neighbour serves`);
     const c = (await svc.api('GET', `/servers/${culprit.httpdid}`)).body;
     t.equal(c.stats.outcomes.crashed, round, `round ${round}: crashed counts exactly`);
     if (round === 3) t.match(svc.output(), /quarantin/i, 'after 3 crashes: quarantined');
   }
-  t.ok(await until(async () => (await svc.api('GET', `/servers/${culprit.httpdid}`)).body.state === 'failed'), 'after 6 crashes: failed');
+  t.ok(await until(async () => (await svc.api('GET', `/servers/${culprit.httpdid}`)).body.state === 'failed', SERVE_MS), 'after 6 crashes: failed');
   const failed = (await svc.api('GET', `/servers/${culprit.httpdid}`)).body;
   t.match(failed.reason ?? failed.failure ?? JSON.stringify(failed), /crash/i, 'with the reason');
   const n = (await svc.api('GET', `/servers/${neighbour.httpdid}`)).body.stats;
   t.equal(n.outcomes.crashed, 0, 'the neighbour: nothing crashed');
   t.equal(n.workerRestarts, 0, 'the neighbour: not charged');
   t.equal((await get(neighbour.port, '/ok')).status, 200, 'the neighbour serves after the culprit failed');
+  // Its worker killed under it in rounds 1–3: back within the heartbeat window plus 2 s each time (the kills are the test's).
+  await c.check(t, { workerKilled: true, gapMs: HEARTBEAT_DEAD_MS + 2000 });
 });
 
 t.test('a replacement that dies while re-deploying is replaced again', async (t) => {

@@ -1,7 +1,8 @@
-// Hostile: a handler that never returns (sync loop, microtask loop, promise that never settles) gets 504; the next request is served.
+// Hostile: a handler that never returns (sync loop, microtask loop, promise that never settles) gets 504; the next request is served (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
+import { contain } from './helpers.js';
 
 const HANDLER = `
 let served = 0;
@@ -15,7 +16,8 @@ export default async (r) => {
 };`;
 
 t.test('time limit', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const { port } = await svc.deploy(HANDLER, { timeoutMs: 300 });
   for (const path of ['/spin', '/microtasks', '/never', '/slow-getter']) {
     const res = await fetch(`http://127.0.0.1:${port}${path}`);
@@ -26,4 +28,5 @@ t.test('time limit', async (t) => {
     // The isolate was replaced: module state starts again.
     t.equal(await next.text(), 'served 1', `fresh isolate after ${path}`);
   }
+  await c.check(t);
 });

@@ -1,8 +1,8 @@
-// Hostile: tenant code that replaces the intrinsics the trusted bootstrap uses (at module level, before its first request, or during one) breaks only its own responses, never the worker: each request gets an answer, a non-Uint8Array body is an invalid response, the neighbour keeps answering and the worker never exits.
+// Hostile: tenant code that replaces the intrinsics the trusted bootstrap uses (at module level, before its first request, or during one) breaks only its own responses, never the worker: each request gets an answer, a non-Uint8Array body is an invalid response, the neighbour keeps answering and the worker never exits (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { freePort, startService } from '../helpers/service.js';
-import { get, hostile, statsWhen, watchNeighbour } from './helpers.js';
+import { contain, get, hostile, statsWhen } from './helpers.js';
 
 const TAMPERS: Record<string, string> = {
   'Uint8Array replaced': `globalThis.Uint8Array = function () { return { byteLength: 5, length: 5 }; };`,
@@ -19,8 +19,8 @@ const TAMPERS: Record<string, string> = {
 for (const [name, tamper] of Object.entries(TAMPERS)) {
   t.test(name, async (t) => {
     const svc = await startService(t, ['--workers', '1']);
-    const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
-    const watch = watchNeighbour(neighbour.port, 50);
+    const c = await contain(svc);
+    const neighbour = c.neighbour;
     // Once at module level, once inside a request (then every request after it sees the tampered globals).
     const modPort = await freePort();
     const atModule = await svc.api('POST', '/servers', {
@@ -42,8 +42,7 @@ function hi() { const b = new Uint8Array(2); b[0] = 104; b[1] = 105; return b; }
       const r = await get(port, path);
       t.ok(r.status === 200 || r.status >= 500, `in a request, ${path}: answered ${r.status} ${r.text.trim().slice(0, 80)}`);
     }
-    const report = await watch.stop();
-    t.equal(report.failed, 0, `neighbour: no request failed (${report.count} sent) ${report.failures.join('; ')}`);
+    await c.check(t);
     t.notMatch(svc.output(), /sandbox worker exited/, 'the worker never exited');
     const list = await svc.api('GET', `/servers/${neighbour.httpdid}`);
     t.equal(list.body.stats.workerRestarts, 0, 'no worker restart');

@@ -1,12 +1,13 @@
-// Hostile: a handler that crashes its worker 3 times within 60 s is moved to a worker of its own; 3 more and it is marked failed. Its neighbour is served throughout.
+// Hostile: a handler that crashes its worker 3 times within 60 s is moved to a worker of its own; 3 more and it is marked failed. Its neighbour is served throughout (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
 import { isRefused } from '../helpers/raw-http.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 t.test('quarantine, then failed', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const bomb = await svc.deploy(hostile('() => new Array(1e9).fill(0)'), { memoryMb: 64, timeoutMs: 10000 });
   const neighbour = await svc.deploy("export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: 'neighbour' })");
   const crash = async (): Promise<void> => {
@@ -43,4 +44,6 @@ t.test('quarantine, then failed', async (t) => {
   t.ok(await isRefused(bomb.port), 'a failed server refuses connections');
   t.equal((await get(neighbour.port, '/')).text, 'neighbour', 'the neighbour is still served');
   t.equal((await svc.api('DELETE', `/servers/${bomb.httpdid}`)).status, 204, 'a failed server can be deleted');
+  // Each catastrophic OOM retires its worker (the neighbour moved first): no neighbour request fails.
+  await c.check(t, { memoryMb: 64 });
 });

@@ -1,12 +1,13 @@
-// Hostile: getters, proxies and prototype keys in the response only spend the tenant's own time limit and change nothing in the host.
+// Hostile: getters, proxies and prototype keys in the response only spend the tenant's own time limit and change nothing in the host (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
 import { exchange, parseResponses } from '../helpers/raw-http.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 t.test('getter and proxy bombs', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const port = (
     await svc.deploy(
       hostile(`(r) => {
@@ -38,10 +39,12 @@ t.test('getter and proxy bombs', async (t) => {
   t.equal(resizable.text.length, 2);
   t.equal((await get(port, '/ok')).status, 200);
   t.notMatch(svc.output(), /sandbox worker exited/, 'the worker never died');
+  await c.check(t);
 });
 
 t.test('__proto__ and constructor keys', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const port = (
     await svc.deploy(
       hostile(`() => ({ version: '1.1', statuscode: 200, headers: JSON.parse('{"__proto__": {"polluted": "yes"}, "constructor": "c", "X-Ok": "1"}'), message: 'p' })`),
@@ -63,4 +66,5 @@ t.test('__proto__ and constructor keys', async (t) => {
   const [r3] = parseResponses(await exchange(port, 'GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'));
   t.equal(r3?.status, 200);
   t.equal(r3?.headers['polluted'], undefined);
+  await c.check(t);
 });

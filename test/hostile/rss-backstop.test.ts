@@ -5,7 +5,7 @@ import path from 'node:path';
 import t from 'tap';
 import { startService, tempDataDir } from '../helpers/service.js';
 import { workersUp } from '../helpers/workers.js';
-import { get, hostile, peakRssMb, rssMb, statsWhen, watchNeighbour } from './helpers.js';
+import { get, hostile, peakRssMb, rssMb, statsWhen, until, watchNeighbour } from './helpers.js';
 
 const ALLOC_MB = 80;
 const HEADROOM_MB = 40;
@@ -49,13 +49,6 @@ function resetPeak(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Waits up to `ms` for `ok()`; returns its last value. */
-async function until(ok: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!ok() && Date.now() < end) await new Promise((res) => setTimeout(res, 50));
-  return ok();
 }
 
 t.test('a worker over its RSS ceiling resets the server to blame', async (t) => {
@@ -106,7 +99,7 @@ t.test('a worker over its RSS ceiling resets the server to blame', async (t) => 
     fell.push(`${at} ms: ${rssMb(worker).toFixed(0)} MiB`);
   }
   t.comment(`RSS after the 503: ${fell.join(', ')}`);
-  const under = await until(() => rssMb(worker) < limitMb, 2000);
+  const under = await until(() => rssMb(worker) < limitMb, 2000, 50);
   t.ok(under, `the worker's RSS came back under its ceiling: ${rssMb(worker).toFixed(0)} MiB < ${limitMb} MiB`);
   const ok = await get(port, '/ok');
   t.equal(ok.status, 200, 'the server serves after');
@@ -120,7 +113,7 @@ t.test('a worker over its RSS ceiling resets the server to blame', async (t) => 
   const fastPeak = peakRssMb(worker);
   t.comment(`continuous allocation: peak RSS ${fastPeak.toFixed(0)} MiB, ${(fastPeak - limitMb).toFixed(0)} MiB over the ${limitMb} MiB ceiling`);
   t.ok(fastPeak - limitMb < FAST_MB / 3, `it overshoots by less than a third of what it would have allocated (${FAST_MB} MiB)`);
-  t.ok(await until(() => rssMb(worker) < limitMb, 2000), `back under the ceiling after it too: ${rssMb(worker).toFixed(0)} MiB`);
+  t.ok(await until(() => rssMb(worker) < limitMb, 2000, 50), `back under the ceiling after it too: ${rssMb(worker).toFixed(0)} MiB`);
 
   const report = await watch.stop();
   t.equal(report.failed, 0, `neighbour: no request failed (${report.count} sent) ${report.failures.join('; ')}`);

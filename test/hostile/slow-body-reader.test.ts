@@ -1,13 +1,14 @@
-// Hostile: a handler that reads its body byte by byte from a client that sends slowly hits its time limit (504), not a hang; the next request is served.
+// Hostile: a handler that reads its body byte by byte from a client that sends slowly hits its time limit (504), not a hang; the next request is served (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import net from 'node:net';
 import t from 'tap';
 import { startService } from '../helpers/service.js';
 import { parseResponses } from '../helpers/raw-http.js';
-import { get, hostile } from './helpers.js';
+import { contain, get, hostile } from './helpers.js';
 
 t.test('slow body, byte-by-byte reader', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const port = (
     await svc.deploy(hostile(`(r) => { let n = 0; while (r.datastream.read(1).length === 1) n++; return { version: '1.1', statuscode: 200, headers: {}, message: String(n) }; }`), { timeoutMs: 500 })
   ).port;
@@ -28,4 +29,5 @@ t.test('slow body, byte-by-byte reader', async (t) => {
   t.equal(r?.status, 504, 'the time limit covers waiting for body bytes');
   t.match(r?.body.toString(), /^the handler exceeded its time limit \(request id [^)]+\)\n$/);
   t.equal((await get(port, '/ok')).status, 200, 'served after');
+  await c.check(t);
 });

@@ -1,8 +1,9 @@
-// Hostile: one request that spins, arriving together with quick ones for the same server (so likely in one isolate call), times out alone; the others are answered 200.
+// Hostile: one request that spins, arriving together with quick ones for the same server (so likely in one isolate call), times out alone; the others are answered 200 (contain(): a neighbour on the same worker answers within 2 s throughout, the workers' peak RSS stays within idle + 4 × memoryMb + 64 MiB).
 
 import net from 'node:net';
 import t from 'tap';
 import { startService } from '../helpers/service.js';
+import { contain } from './helpers.js';
 
 const HANDLER = `
 export default (r) => {
@@ -37,7 +38,8 @@ async function together(port: number, paths: string[]): Promise<string[]> {
 }
 
 t.test('a spinning request among quick ones', async (t) => {
-  const svc = await startService(t);
+  const svc = await startService(t, ['--workers', '1']);
+  const c = await contain(svc);
   const { port } = await svc.deploy(HANDLER, { timeoutMs: 300 });
   // The spinner first, in the middle and last: whatever batch it shares, only it times out.
   for (const paths of [
@@ -52,4 +54,5 @@ t.test('a spinning request among quick ones', async (t) => {
   }
   const next = await fetch(`http://127.0.0.1:${port}/after`);
   t.equal(await next.text(), 'quick /after', 'the server is served afterwards');
+  await c.check(t);
 });

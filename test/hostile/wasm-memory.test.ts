@@ -2,8 +2,7 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { workersUp } from '../helpers/workers.js';
-import { get, hostile, peakRssMb, rssMb, statsWhen, watchNeighbour } from './helpers.js';
+import { contain, get, hostile, statsWhen } from './helpers.js';
 
 // (module (memory (export "m") 1)): a memory with no declared maximum.
 const NO_MAX = '[0,97,115,109,1,0,0,0,5,3,1,0,1,7,5,1,1,109,2,0]';
@@ -23,15 +22,11 @@ const ATTACKS: Record<string, string> = {
 
 t.test('wasm memory is held to memoryMb', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
-  const neighbour = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })'));
+  const c = await contain(svc);
   const { httpdid, port } = await svc.deploy(
     hostile(`(r) => (${JSON.stringify(ATTACKS)}[r.path] ? (0, eval)('(' + ${JSON.stringify(ATTACKS)}[r.path] + ')')(r) : { version: '1.1', statuscode: 404, headers: {}, message: '' })`),
     { memoryMb: 32, timeoutMs: 5000 },
   );
-  const worker = (await workersUp(svc.proc.pid ?? 0, 1)).serving[0] ?? 0;
-  t.ok(worker > 0, 'found the worker');
-  const idle = rssMb(worker);
-  const watch = watchNeighbour(neighbour.port);
   for (const path of Object.keys(ATTACKS)) {
     const r = await get(port, path);
     t.equal(r.status, 503, `${path}: answered 503`);
@@ -40,11 +35,8 @@ t.test('wasm memory is held to memoryMb', async (t) => {
     t.equal(ok.status, 200, `${path}: served after`);
     t.equal(ok.text, 'ok 1', `${path}: by a fresh isolate`);
   }
-  const report = await watch.stop();
-  t.equal(report.failed, 0, `neighbour: no request failed (${report.count} sent) ${report.failures.join('; ')}`);
-  t.ok(report.slowestMs < 2000, `neighbour: every answer within 2 s (slowest ${report.slowestMs.toFixed(0)} ms)`);
-  const peak = peakRssMb(worker);
-  t.ok(peak < idle + 2 * 2 * 32 + 64, `worker peak RSS ${peak.toFixed(0)} MiB stays within idle ${idle.toFixed(0)} MiB + 2 × (heap + wasm budget) + 64 MiB`);
+  // 4 × memoryMb: 2 × (heap + wasm budget).
+  await c.check(t, { memoryMb: 32 });
   const stats = await statsWhen(svc.api, httpdid, (s) => s.outcomes.memory === Object.keys(ATTACKS).length);
   const show = { body: { stats } };
   t.equal(show.body.stats.outcomes.memory, Object.keys(ATTACKS).length, 'every overrun counted as memory');

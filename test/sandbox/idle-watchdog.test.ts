@@ -58,15 +58,62 @@ function reportWithin<T>(ms: number): { onIdleRun: (inst: T, idleMs: number) => 
   return { onIdleRun: (inst, idleMs) => onIdleRun(inst, idleMs), report };
 }
 
+/** An IdleWatchdog over one raw isolate's instance, closed when the test ends. */
+function watchOne<T extends { isolate: ivm.Isolate }>(t: Test, inst: T, busy: () => boolean, onIdleRun: (inst: T, idleMs: number) => void): IdleWatchdog<T> {
+  const dog = new IdleWatchdog<T>({ instances: () => [inst], busy }, onIdleRun);
+  t.teardown(() => dog.close());
+  return dog;
+}
+
+/**
+ * A raw isolate's instance served through an IsolateReplacement (each instance it makes is a raw
+ * isolate, `prepare`d first with its index among those made), watched by an IdleWatchdog that replaces
+ * the instance it reports; `report` resolves with the first report (null after 5 s).
+ */
+async function watchedReplacement(
+  t: Test,
+  prepare: (context: ivm.Context, index: number) => Promise<void> = async () => undefined,
+): Promise<{
+  first: IsolateInstance;
+  firstIsolate: ivm.Isolate;
+  firstContext: ivm.Context;
+  made: IsolateInstance[];
+  isolates: IsolateReplacement;
+  report: Promise<{ inst: IsolateInstance; idleMs: number; at: number } | null>;
+}> {
+  const a = await raw(t);
+  const first = await instanceOf(a.isolate, a.context);
+  const made: IsolateInstance[] = [];
+  const isolates = new IsolateReplacement(first, async () => {
+    const { isolate, context } = await raw(t);
+    const inst = await instanceOf(isolate, context);
+    await prepare(context, made.length);
+    made.push(inst);
+    return inst;
+  });
+  t.teardown(() => isolates.close());
+  const { onIdleRun, report } = reportWithin<IsolateInstance>(5000);
+  const dog = new IdleWatchdog<IsolateInstance>({ instances: () => isolates.instances, busy: () => false }, (inst, idleMs) => {
+    isolates.replace(inst);
+    onIdleRun(inst, idleMs);
+  });
+  t.teardown(() => dog.close());
+  return { first, firstIsolate: a.isolate, firstContext: a.context, made, isolates, report };
+}
+
 t.test('a task queued by tenant code, run outside every call (on its own or at a heap sample), is stopped and reported', async (t) => {
   const { isolate, context } = await raw(t);
   const inst = { isolate };
   const { onIdleRun, report } = reportWithin<typeof inst>(5000);
-  const dog = new IdleWatchdog({ instances: () => [inst], busy: () => false }, (i, idleMs) => {
-    i.isolate.dispose();
-    onIdleRun(i, idleMs);
-  });
-  t.teardown(() => dog.close());
+  watchOne(
+    t,
+    inst,
+    () => false,
+    (i, idleMs) => {
+      i.isolate.dispose();
+      onIdleRun(i, idleMs);
+    },
+  );
   await context.eval(QUEUE_SPIN, { timeout: 200 });
   // The callback runs when the compilation ends if the isolate is still entered then, else at the
   // next entry: the heap sample's.
@@ -88,8 +135,7 @@ t.test('CPU time inside a window is the request’s; after it closes, nothing is
   const inst = { isolate };
   let busy = true;
   const { onIdleRun, report } = reportWithin<typeof inst>(900);
-  const dog = new IdleWatchdog({ instances: () => [inst], busy: () => busy }, onIdleRun);
-  t.teardown(() => dog.close());
+  const dog = watchOne(t, inst, () => busy, onIdleRun);
   // 400 ms on the CPU in a call, while a window is open.
   await context.eval('{ const end = Date.now() + 400; while (Date.now() < end); }', { timeout: 2000 });
   busy = false;
@@ -102,8 +148,7 @@ t.test('an idle isolate’s heap samples (GC steps included) stay under the budg
   await context.eval('globalThis.keep = []; for (let i = 0; i < 2e5; i++) keep.push({ i, s: "x" + i }); keep.length = 1e5; 1', { timeout: 5000 });
   const inst = { isolate };
   const { onIdleRun, report } = reportWithin<typeof inst>(1500);
-  const dog = new IdleWatchdog({ instances: () => [inst], busy: () => false }, onIdleRun);
-  t.teardown(() => dog.close());
+  watchOne(t, inst, () => false, onIdleRun);
   const end = performance.now() + 1200;
   while (performance.now() < end) {
     await isolate.getHeapStatistics();
@@ -114,30 +159,15 @@ t.test('an idle isolate’s heap samples (GC steps included) stay under the budg
 });
 
 t.test('the idle run goes on the CPU time of the replaced isolate: busyNs keeps it after the dispose', async (t) => {
-  const a = await raw(t);
-  const first = await instanceOf(a.isolate, a.context);
-  const made: IsolateInstance[] = [];
-  const isolates = new IsolateReplacement(first, async () => {
-    const { isolate, context } = await raw(t);
-    const inst = await instanceOf(isolate, context);
-    made.push(inst);
-    return inst;
-  });
-  t.teardown(() => isolates.close());
-  const { onIdleRun, report } = reportWithin<IsolateInstance>(5000);
-  const dog = new IdleWatchdog<IsolateInstance>({ instances: () => isolates.instances, busy: () => false }, (inst, idleMs) => {
-    isolates.replace(inst);
-    onIdleRun(inst, idleMs);
-  });
-  t.teardown(() => dog.close());
+  const { first, firstIsolate, firstContext, made, isolates, report } = await watchedReplacement(t);
   const before = isolates.busyNs;
-  await a.context.eval(QUEUE_SPIN, { timeout: 200 });
-  await sampleUntil(a.isolate, report);
+  await firstContext.eval(QUEUE_SPIN, { timeout: 200 });
+  await sampleUntil(firstIsolate, report);
   const r = await report;
   t.not(r, null, 'reported');
   if (r === null) return;
   t.equal(r.inst, first);
-  t.ok(a.isolate.isDisposed, 'the isolate that ran was disposed');
+  t.ok(firstIsolate.isDisposed, 'the isolate that ran was disposed');
   const next = await isolates.current;
   t.equal(next, made[0], 'the replacement serves');
   await sleep(10);
@@ -148,24 +178,10 @@ t.test('the idle run goes on the CPU time of the replaced isolate: busyNs keeps 
 });
 
 t.test('a standby that runs code while it waits is replaced by a new standby, its CPU time charged', async (t) => {
-  const a = await raw(t);
-  const first = await instanceOf(a.isolate, a.context);
-  const made: IsolateInstance[] = [];
-  const isolates = new IsolateReplacement(first, async () => {
-    const { isolate, context } = await raw(t);
-    const inst = await instanceOf(isolate, context);
-    // The second one made is the standby: its last call queued a spin.
-    if (made.length === 1) await context.eval(QUEUE_SPIN, { timeout: 200 });
-    made.push(inst);
-    return inst;
+  // The second one made is the standby: its last call queued a spin.
+  const { first, made, isolates, report } = await watchedReplacement(t, async (context, index) => {
+    if (index === 1) await context.eval(QUEUE_SPIN, { timeout: 200 });
   });
-  t.teardown(() => isolates.close());
-  const { onIdleRun, report } = reportWithin<IsolateInstance>(5000);
-  const dog = new IdleWatchdog<IsolateInstance>({ instances: () => isolates.instances, busy: () => false }, (inst, idleMs) => {
-    isolates.replace(inst);
-    onIdleRun(inst, idleMs);
-  });
-  t.teardown(() => dog.close());
   // A fatal outcome on the first: the replacement serves, a standby is made.
   isolates.replace(first);
   await sleep(0);

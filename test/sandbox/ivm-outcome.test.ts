@@ -21,12 +21,31 @@ const LIMITS = { memoryMb: 16, timeoutMs: 50, maxResponseBytes: 200, maxResponse
 const TIMEOUT = { outcome: 'timeout', detail: 'handler exceeded its time limit (50 ms)' };
 const MEMORY = { outcome: 'memory', detail: 'handler exceeded its memory limit (16 MiB)' };
 
-/** What calling `fn` (a function expression) in a fresh isolate rejects with, and whether the isolate was disposed. */
-async function failure(t: Test, fn: string, options: { timeout?: number; disposeAfterMs?: number; disposeFirst?: boolean } = {}): Promise<{ err: unknown; disposed: boolean }> {
+/** A fresh isolate under the test's memory limit, disposed when the test ends. */
+function freshIsolate(t: Test): ivm.Isolate {
   const isolate = new ivm.Isolate({ memoryLimit: LIMITS.memoryMb });
   t.teardown(() => {
     if (!isolate.isDisposed) isolate.dispose();
   });
+  return isolate;
+}
+
+/** Compiles `code` as handler.js, instantiates it without imports and evaluates it: the module and what evaluation rejected with (null if it resolved). */
+async function evaluateModule(isolate: ivm.Isolate, context: ivm.Context, code: string, timeout: number): Promise<{ mod: ivm.Module; err: unknown }> {
+  const mod = await isolate.compileModule(code, { filename: 'handler.js' });
+  await mod.instantiate(context, () => {
+    throw new Error('no imports');
+  });
+  const err = await mod.evaluate({ timeout }).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  return { mod, err };
+}
+
+/** What calling `fn` (a function expression) in a fresh isolate rejects with, and whether the isolate was disposed. */
+async function failure(t: Test, fn: string, options: { timeout?: number; disposeAfterMs?: number; disposeFirst?: boolean } = {}): Promise<{ err: unknown; disposed: boolean }> {
+  const isolate = freshIsolate(t);
   const context = await isolate.createContext();
   const ref = (await context.eval(fn, { reference: true })) as ivm.Reference<() => unknown>;
   if (options.disposeFirst === true) isolate.dispose();
@@ -132,10 +151,7 @@ t.test('what the bootstrap returned: ok once valid, else exception or invalidRes
 });
 
 t.test('a refused source: compile errors with their position, module evaluation failures by cause', async (t) => {
-  const isolate = new ivm.Isolate({ memoryLimit: LIMITS.memoryMb });
-  t.teardown(() => {
-    if (!isolate.isDisposed) isolate.dispose();
-  });
+  const isolate = freshIsolate(t);
   const syntax = await isolate.compileModule('export default function (r) {\n  return {;\n}', { filename: 'handler.js' }).then(
     () => null,
     (err: unknown) => err,
@@ -143,16 +159,7 @@ t.test('a refused source: compile errors with their position, module evaluation 
   t.equal(sourceErrorText(syntax), "SyntaxError: Unexpected token ';' at line 2, column 11");
   t.equal(sourceErrorText('not an error'), 'Error: not an error');
   const context = await isolate.createContext();
-  const evaluate = async (code: string, timeout: number): Promise<unknown> => {
-    const mod = await isolate.compileModule(code, { filename: 'handler.js' });
-    await mod.instantiate(context, () => {
-      throw new Error('no imports');
-    });
-    return mod.evaluate({ timeout }).then(
-      () => null,
-      (err: unknown) => err,
-    );
-  };
+  const evaluate = async (code: string, timeout: number): Promise<unknown> => (await evaluateModule(isolate, context, code, timeout)).err;
   const spin = await evaluate('for (;;) {}', 20);
   t.equal(evaluationErrorText(spin, isolate.isDisposed, 20), 'module evaluation exceeded the time limit (20 ms)');
   const thrown = await evaluate("throw new RangeError('at top level');", 1000);
@@ -174,23 +181,11 @@ t.test('an ArrayBuffer allocation refused over the memory limit: `memory`, caugh
 });
 
 t.test('a top-level await that never settles: evaluation resolves, the export read names the cause; the same error thrown by tenant code does not', async (t) => {
-  const isolate = new ivm.Isolate({ memoryLimit: LIMITS.memoryMb });
-  t.teardown(() => {
-    if (!isolate.isDisposed) isolate.dispose();
-  });
+  const isolate = freshIsolate(t);
   const context = await isolate.createContext();
   const load = async (code: string): Promise<{ mod: ivm.Module; evaluated: unknown }> => {
-    const mod = await isolate.compileModule(code, { filename: 'handler.js' });
-    await mod.instantiate(context, () => {
-      throw new Error('no imports');
-    });
-    return {
-      mod,
-      evaluated: await mod.evaluate({ timeout: 1000 }).then(
-        () => null,
-        (err: unknown) => err,
-      ),
-    };
+    const { mod, err } = await evaluateModule(isolate, context, code, 1000);
+    return { mod, evaluated: err };
   };
   const pending = await load('await new Promise(() => {});\nexport const handlerType = "function";');
   t.equal(pending.evaluated, null, 'isolated-vm’s evaluate() resolves at once');
