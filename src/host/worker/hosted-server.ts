@@ -132,8 +132,6 @@ export class HostedServer {
     return stopped.length === 0 ? null : Promise.all(stopped).then(() => undefined);
   }
 
-  /** Compiles a new version next to the serving one; nothing switches yet. @throws IsoError 422 (source), 500 (the server stopped meanwhile). */
-  async prepare(source: string, limits: Limits): Promise<void> {
   /**
    * Compiles a new version next to the serving one; nothing switches yet.
    * @param exposeErrors whether the new version's error bodies carry the handler's detail
