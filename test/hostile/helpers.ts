@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Test } from 'tap';
 import { exchange, parseResponses } from '../helpers/raw-http.js';
+import { freePort } from '../helpers/service.js';
 import { childPids, workersUp } from '../helpers/workers.js';
 
 export { until } from '../helpers/until.js';
@@ -16,6 +17,30 @@ export default async function handler(request) {
   if (request.path === '/ok') return { version: '1.1', statuscode: 200, headers: {}, message: 'ok ' + served };
   return (${attack})(request);
 }`;
+}
+
+/**
+ * A handler (for {@link hostile}) that evaluates the expression `cases[request.path]` and answers
+ * it as text; 404 for a path not in `cases`.
+ */
+export function evalTable(cases: Readonly<Record<string, string>>): string {
+  return `(r) => {
+      const table = ${JSON.stringify(cases)};
+      if (!(r.path in table)) return { version: '1.1', statuscode: 404, headers: {}, message: '' };
+      return { version: '1.1', statuscode: 200, headers: {}, message: String((0, eval)(table[r.path])) };
+    }`;
+}
+
+/** POSTs a server on a free port with `limits`; resolves with the API's answer, the port and how long the answer took, ms. */
+export async function timedDeploy(
+  api: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: any }>,
+  source: string,
+  limits: Record<string, number>,
+): Promise<{ status: number; body: any; port: number; ms: number }> {
+  const port = await freePort();
+  const t0 = performance.now();
+  const r = await api('POST', '/servers', { host: '127.0.0.1', port, source, limits });
+  return { status: r.status, body: r.body, port, ms: performance.now() - t0 };
 }
 
 /**

@@ -9,7 +9,7 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { contain, get, hostile, statsWhen, until } from './helpers.js';
+import { contain, evalTable, get, hostile, statsWhen, until } from './helpers.js';
 
 const BIG = `'1'.repeat(0x7ffffff)`;
 const CASES: Record<string, string> = {
@@ -27,11 +27,7 @@ t.test('strings at V8 length limits turned into arrays', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const c = await contain(svc);
   const { httpdid, port } = await svc.deploy(
-    hostile(`(r) => {
-      const table = ${JSON.stringify(CASES)};
-      if (!(r.path in table)) return { version: '1.1', statuscode: 404, headers: {}, message: '' };
-      return { version: '1.1', statuscode: 200, headers: {}, message: String((0, eval)(table[r.path])) };
-    }`),
+    hostile(evalTable(CASES)),
     // 128 MiB: enough for the 128 Mi-character string itself; the time limit as isolated-vm#202's.
     { memoryMb: 128, timeoutMs: 100, cpuShareWindowMs: 60000 },
   );

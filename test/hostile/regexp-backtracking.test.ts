@@ -8,7 +8,7 @@
 
 import t from 'tap';
 import { startService } from '../helpers/service.js';
-import { contain, get, hostile, peakRssMb, statsWhen } from './helpers.js';
+import { contain, evalTable, get, hostile, peakRssMb, statsWhen } from './helpers.js';
 
 /** path → the expression the handler evaluates. */
 const CASES: Record<string, string> = {
@@ -26,11 +26,7 @@ t.test('catastrophic regular expressions', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const c = await contain(svc);
   const { httpdid, port } = await svc.deploy(
-    hostile(`(r) => {
-      const table = ${JSON.stringify(CASES)};
-      if (!(r.path in table)) return { version: '1.1', statuscode: 404, headers: {}, message: '' };
-      return { version: '1.1', statuscode: 200, headers: {}, message: String((0, eval)(table[r.path])) };
-    }`),
+    hostile(evalTable(CASES)),
     // The CPU share over a 60 s window: back-to-back spins at their time limit stay under it (the cool-down is cpu-throttle's).
     { timeoutMs: 300, memoryMb: 32, cpuShareWindowMs: 60000 },
   );
