@@ -5,8 +5,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ivm from 'isolated-vm';
 
-/** The built module, next to the compiled sandbox (dist/sandbox/native/heap-guard.node). */
-export const HEAP_GUARD_PATH: string = path.join(path.dirname(fileURLToPath(import.meta.url)), 'native', 'heap-guard.node');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/**
+ * The built module: next to the compiled sandbox (dist/sandbox/native/heap-guard.node), also when
+ * this file runs from src/sandbox/ (the unit tests load the TypeScript sources).
+ */
+export const HEAP_GUARD_PATH: string =
+  [path.join(HERE, 'native', 'heap-guard.node'), path.join(HERE, '..', '..', 'dist', 'sandbox', 'native', 'heap-guard.node')].find((p) => existsSync(p)) ??
+  path.join(HERE, 'native', 'heap-guard.node');
 
 let loaded: ivm.NativeModule | undefined;
 
