@@ -4,6 +4,19 @@ import t from 'tap';
 import { startService } from '../helpers/service.js';
 import { contain, get, hostile, statsWhen } from './helpers.js';
 
+/**
+ * A GET that waits out the server's CPU share cool-down: the flood is the tenant's own work (400,000
+ * headers built in its isolate), so on a loaded machine the next request may be refused for a
+ * cool-down while the neighbour wants the time; that is the CPU share doing its job, not the response check.
+ */
+async function getPastCoolDown(port: number, path: string): Promise<{ status: number; text: string }> {
+  for (const end = Date.now() + 15_000; ; ) {
+    const r = await get(port, path);
+    if (r.status !== 503 || !/more than its CPU share/.test(r.text) || Date.now() > end) return r;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+}
+
 t.test('response header flood', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const c = await contain(svc);
@@ -20,14 +33,14 @@ t.test('response header flood', async (t) => {
     { exposeErrors: true },
   );
   for (const n of [400000, 50000, 101]) {
-    const r = await get(port, `/${n}`);
+    const r = await getPastCoolDown(port, `/${n}`);
     t.equal(r.status, 500, `${n} header fields: an invalid response`);
     t.match(r.text, /more than 100 header fields/, `${n}: says why`);
   }
-  const big = await get(port, '/1?big=1');
+  const big = await getPastCoolDown(port, '/1?big=1');
   t.equal(big.status, 500, 'one 70 KB field: an invalid response');
   t.match(big.text, /header section is larger than 65536 bytes/, 'says why');
-  const ok = await get(port, '/100');
+  const ok = await getPastCoolDown(port, '/100');
   t.equal(ok.status, 200, '100 fields are allowed');
   t.equal(ok.text, 'flood');
   await c.check(t);
