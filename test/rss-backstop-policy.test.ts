@@ -104,6 +104,17 @@ t.test('blame: the server the RSS grew under (by its CPU time), else the largest
   u.rss.mb = 250;
   await u.tick();
   t.same([light.resets, heavy.resets], [0, 1], 'growth its CPU time cannot explain is not blamed on it');
+  // A light server's requests ran while the RSS grew by another's module evaluation (40 MiB of
+  // buffers, in its heap sample with its external memory): the holder is blamed, not the light one.
+  const runner = new Server(1, 1);
+  const holder = new Server(2, 41);
+  const v = rig([runner, holder], 200, 150);
+  await v.tick();
+  runner.busyNs += 10_000_000n;
+  holder.busyNs += 1_000_000n;
+  v.rss.mb = 250;
+  await v.tick();
+  t.same([runner.resets, holder.resets], [0, 1], 'growth plus heap sample: the server holding more than the growth misattributed to another');
   t.same(rig([], 200, 500).events, [], 'no server: nothing to do');
 });
 

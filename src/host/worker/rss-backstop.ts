@@ -110,8 +110,8 @@ type State = { readonly kind: 'watch' } | Settling | { readonly kind: 'done' };
  * Every `pollMs` (an unref'd timer) it reads the resident set and each server's isolate CPU time.
  * Over the budget it blames one server: the one the RSS grew most under (growth between two polls
  * is split between the servers in proportion to the CPU time their isolates used meanwhile, at most
- * `growthPerCpuMsMb` per ms of it, halved every `growthHalfLifeMs`) if that is `blameMinGrowthMb`
- * or more; else the one with the largest heap sample. It resets that server's isolates (requests answered
+ * `growthPerCpuMsMb` per ms of it, halved every `growthHalfLifeMs`) plus its heap sample, once some
+ * server's growth is `blameMinGrowthMb` or more; else the one with the largest heap sample. It resets that server's isolates (requests answered
  * 503 `memory`, like any memory overrun) and acts on nothing else until the resident set is back
  * under the budget of that moment (hysteresis: a budget raised by the replacement's standby does
  * not re-arm it). It asks for the worker's retirement, and stops, when the resident set is still
@@ -238,15 +238,24 @@ export class RssBackstop {
     this.#lastAt = now;
   }
 
-  /** The server to blame: the one the RSS grew most under (from `blameMinGrowthMb`), else the largest heap sample (then the largest allowance). */
+  /**
+   * The server to blame: once some server's attributed growth reaches `blameMinGrowthMb`, the one
+   * whose growth plus heap sample is largest (growth split by CPU time can land on a light server
+   * whose requests ran while another's module evaluation filled its buffers; the one holding more
+   * than that growth in its own heap sample is the likelier cause); else the largest heap sample
+   * (then the largest allowance).
+   */
   #blame(servers: readonly BackstopServer[]): BackstopServer | null {
     let best: BackstopServer | null = null;
-    let bestGrowth = this.#opts.blameMinGrowthMb * MIB - 1;
-    for (const s of servers) {
-      const g = this.#growth.get(s.httpdid) ?? 0;
-      if (g > bestGrowth) [best, bestGrowth] = [s, g];
+    const minGrowth = this.#opts.blameMinGrowthMb * MIB;
+    if (servers.some((s) => (this.#growth.get(s.httpdid) ?? 0) >= minGrowth)) {
+      let bestScore = -1;
+      for (const s of servers) {
+        const score = (this.#growth.get(s.httpdid) ?? 0) + s.heapUsed;
+        if (score > bestScore) [best, bestScore] = [s, score];
+      }
+      return best;
     }
-    if (best !== null) return best;
     for (const s of servers) {
       if (best === null || s.heapUsed > best.heapUsed || (s.heapUsed === best.heapUsed && s.isolateMemoryMb() > best.isolateMemoryMb())) best = s;
     }
