@@ -47,7 +47,8 @@ t.test('after keep-alive load on two servers, a crash is charged to the one whos
   const pending = get(culprit.port, '/spin').catch(() => ({ status: 0, text: '' }));
   t.ok((await load(neighbour.port, 8, 1000)) > 0, 'the neighbour served while the culprit spun');
   await new Promise((res) => setTimeout(res, 50));
-  process.kill(worker, 'SIGKILL');
+  // Between two of the contain() watcher's requests (its own neighbour must not be running either).
+  await watched.quiet(() => process.kill(worker, 'SIGKILL'));
   t.equal((await pending).status, 0, 'the running request lost its connection');
   t.ok(await until(async () => (await get(neighbour.port, '/ok')).status === 200, 10_000), 'the slot was replaced and the neighbour serves again');
   const cs = (await svc.api('GET', `/servers/${culprit.httpdid}`)).body.stats;

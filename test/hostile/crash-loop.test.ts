@@ -12,6 +12,7 @@ t.test('crash loop → quarantine → failed', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   const pid = svc.proc.pid ?? 0;
   const c = await contain(svc);
+  const quiet = c.quiet;
   const neighbour = c.neighbour;
   const culprit = await svc.deploy(hostile(`() => { const end = Date.now() + 5000; while (Date.now() < end); return { version: '1.1', statuscode: 200, headers: {}, message: 'slow' }; }`), {
     timeoutMs: 10000,
@@ -39,7 +40,8 @@ t.test('crash loop → quarantine → failed', async (t) => {
         const used = cpuMs(p) - c;
         if (used > most) [worker, most] = [p, used];
       }
-      process.kill(worker, 'SIGKILL');
+      // Between two of the neighbour watcher's requests: only the culprit runs a request when it dies.
+      await quiet(() => process.kill(worker, 'SIGKILL'));
       const ended = await Promise.race([pending.then(() => true), new Promise<boolean>((res) => setTimeout(() => res(false), 1000))]);
       if (ended) break;
     }
@@ -55,13 +57,9 @@ t.test('crash loop → quarantine → failed', async (t) => {
   t.equal((await get(neighbour.port, '/ok')).status, 200, 'the neighbour serves after the culprit failed');
   // Its worker killed under it in rounds 1–3: back within the heartbeat window plus 2 s each time (the kills are the test's).
   const report = await c.check(t, { workerKilled: true, gapMs: HEARTBEAT_DEAD_MS + 2000 });
-  // A kill is charged to every server with a request running in the worker (docs/security.md,
-  // residual): the neighbour only when the worker had last said one of its requests was running
-  // (seen once in a CI run of six kills). Nothing else is charged to it.
   const n = (await svc.api('GET', `/servers/${neighbour.httpdid}`)).body.stats;
-  t.comment(`the neighbour: ${n.outcomes.crashed} crashed, ${report.failed} of its requests lost with a killed worker`);
-  t.equal(n.workerRestarts, n.outcomes.crashed, 'the neighbour: charged with no restart it lost no request in');
-  t.ok(n.workerRestarts < 6, `the neighbour: not charged with every kill (${n.workerRestarts} of 6)`);
+  t.equal(n.outcomes.crashed, 0, `the neighbour: nothing crashed (${report.failed} of its requests lost with a killed worker)`);
+  t.equal(n.workerRestarts, 0, 'the neighbour: not charged');
 });
 
 t.test('a replacement that dies while re-deploying is replaced again', async (t) => {

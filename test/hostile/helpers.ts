@@ -94,9 +94,25 @@ export interface NeighbourReport {
   readonly failures: readonly string[];
 }
 
+/** A neighbour watcher: see {@link watchNeighbour}. */
+export interface NeighbourWatch {
+  stop(): Promise<NeighbourReport>;
+  /**
+   * Runs `fn` between two of the watcher's requests, none in flight (the last one answered
+   * `settleMs` before, so that its worker has told the control process it stopped running): a test
+   * that kills the worker itself charges the kill to the attacker alone this way (a neighbour
+   * request in flight at a kill is charged too, docs/security.md).
+   */
+  quiet<T>(fn: () => Promise<T> | T, settleMs?: number): Promise<T>;
+}
+
 /** GETs `/ok` on `port` over and over (one request at a time, `everyMs` apart) until `stop()`. */
-export function watchNeighbour(port: number, everyMs = 100): { stop(): Promise<NeighbourReport> } {
+export function watchNeighbour(port: number, everyMs = 100): NeighbourWatch {
   let running = true;
+  /** Set by quiet(): the loop waits on it before its next request. */
+  let hold = null as Promise<void> | null;
+  /** Resolved by the loop when it is between requests and sees `hold`. */
+  let idle = null as (() => void) | null;
   let count = 0;
   let slowestMs = 0;
   let longestGapMs = 0;
@@ -104,6 +120,11 @@ export function watchNeighbour(port: number, everyMs = 100): { stop(): Promise<N
   const failures: string[] = [];
   const loop = (async () => {
     while (running) {
+      if (hold !== null) {
+        idle?.();
+        await hold;
+        continue;
+      }
       const t0 = performance.now();
       // A connection reset (its worker killed under it) is a failed request, not the watcher's end.
       const r = await get(port, '/ok').catch((err: unknown) => ({ status: 0, text: (err as Error).message }));
@@ -127,6 +148,24 @@ export function watchNeighbour(port: number, everyMs = 100): { stop(): Promise<N
       // Still down when stopped: the gap runs to now.
       if (downSince !== undefined) longestGapMs = Math.max(longestGapMs, performance.now() - downSince);
       return { count, failed: failures.length, slowestMs, longestGapMs, failures };
+    },
+    async quiet<T>(fn: () => Promise<T> | T, settleMs = 50): Promise<T> {
+      let release = (): void => undefined;
+      const between = new Promise<void>((res) => {
+        idle = res;
+      });
+      hold = new Promise<void>((res) => {
+        release = res;
+      });
+      await between;
+      await new Promise((res) => setTimeout(res, settleMs));
+      try {
+        return await fn();
+      } finally {
+        hold = null;
+        idle = null;
+        release();
+      }
     },
   };
 }
@@ -185,6 +224,8 @@ export interface Containment {
    * RSS above idle + 4 × memoryMb + 64 MiB (isolated-vm documents its limit as within 2–3×).
    */
   check(t: Test, opts?: CheckOptions): Promise<NeighbourReport & { readonly peakMb: number }>;
+  /** Runs `fn` while no neighbour request is in flight (see {@link NeighbourWatch.quiet}). */
+  quiet<T>(fn: () => Promise<T> | T): Promise<T>;
 }
 
 /**
@@ -210,6 +251,7 @@ export async function contain(
     neighbour,
     worker,
     idleMb,
+    quiet: (fn) => watch.quiet(fn),
     async check(t: Test, opts: CheckOptions = {}): Promise<NeighbourReport & { readonly peakMb: number }> {
       const report = await watch.stop();
       const peakMb = rss.stop();
