@@ -21,6 +21,7 @@ export const GUEST_PATHS = [
   'prelude/containment.js',
   'prelude/encoding.js',
   'prelude/intrinsics.js',
+  'prelude/regexp-source.js',
   'prelude/url-search-params.js',
   'prelude/url.js',
   'bootstrap.js',

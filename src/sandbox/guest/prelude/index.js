@@ -8,6 +8,7 @@ import { atob, btoa } from './base64.js';
 import { createConsole, drainLogs } from './console.js';
 import { installContainment, takeMemoryOverrun } from './containment.js';
 import { TextDecoder, TextEncoder, utf8Decode } from './encoding.js';
+import { installRegExpLimit } from './regexp-source.js';
 import { bare, I, nd } from './intrinsics.js';
 import { setUrlLoader, URL } from './url.js';
 import { URLSearchParams } from './url-search-params.js';
@@ -32,6 +33,9 @@ define('TextEncoder', TextEncoder);
 define('TextDecoder', TextDecoder);
 define('btoa', btoa);
 define('atob', atob);
+
+// RegExp sources held to the budget (the RegExp compiler's memory is outside the heap: regexp-source.js).
+installRegExpLimit(globalThis);
 
 // Last: wasm memories and resizable buffers held to the budget, no SharedArrayBuffer, no V8 tasks that run tenant code (containment.js).
 installContainment(globalThis);
