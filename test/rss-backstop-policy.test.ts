@@ -44,17 +44,21 @@ class Server implements BackstopServer {
 
 /** A backstop over `servers` whose RSS is `rss.mb`; `tick(ms)` advances the clock and polls. */
 function rig(servers: Server[], limitMb: number, idleMb = 100) {
-  const rss = { mb: idleMb };
+  const rss = { mb: idleMb, compiling: 0 };
   const events: BackstopEvent[] = [];
   const retired: Array<[number, string]> = [];
   let now = 0;
-  const b = new RssBackstop({ servers: () => servers, rss: () => rss.mb * MIB, report: (e) => events.push(e), retire: (id, m) => retired.push([id, m]) }, backstopOptions(limitMb), now);
+  const b = new RssBackstop(
+    { servers: () => servers, compiling: () => rss.compiling, rss: () => rss.mb * MIB, report: (e) => events.push(e), retire: (id, m) => retired.push([id, m]) },
+    backstopOptions(limitMb),
+    now,
+  );
   const tick = async (ms = 100): Promise<void> => {
     now += ms;
     b.check(now);
     await new Promise((r) => setImmediate(r));
   };
-  return { b, rss, events, retired, tick };
+  return { b, rss, events, retired, tick, servers };
 }
 
 t.test('the budget: fixed, or idle RSS + 64 MiB + 4 × memoryMb per isolate', async (t) => {
@@ -116,6 +120,30 @@ t.test('blame: the server the RSS grew under (by its CPU time), else the largest
   await v.tick();
   t.same([runner.resets, holder.resets], [0, 1], 'growth plus heap sample: the server holding more than the growth misattributed to another');
   t.same(rig([], 200, 500).events, [], 'no server: nothing to do');
+
+  // A server deployed beside a busy one: its module evaluation fills 60 MiB of buffers before it is
+  // hosted (not among the servers, no heap sample yet), while the busy one's requests use CPU.
+  const busy = new Server(1, 1);
+  const w = rig([busy], 200, 150);
+  await w.tick();
+  w.rss.compiling = 1;
+  for (let i = 0; i < 5; i++) {
+    busy.busyNs += 5_000_000n;
+    w.rss.mb += 12;
+    await w.tick();
+  }
+  t.same([busy.resets, w.events.length], [0, 0], 'over the budget while a server is compiled: held, nobody blamed yet');
+  const deployed = new Server(2, 0);
+  deployed.busyNs = 40_000_000n;
+  w.servers.push(deployed);
+  w.rss.compiling = 0;
+  await w.tick();
+  t.same([busy.resets, deployed.resets], [0, 1], 'once it is hosted, its module evaluation counts whole: it is blamed, not the busy one');
+  const x = rig([new Server(1, 1)], 200, 150);
+  x.rss.compiling = 1;
+  x.rss.mb = 500;
+  await x.tick();
+  t.match(x.events, [{ httpdid: 1, action: 'reset' }], 'a runaway past 2 × the budget is acted on even while a server is compiled');
 });
 
 t.test('hysteresis: one reset, re-armed only under the budget of that moment', async (t) => {

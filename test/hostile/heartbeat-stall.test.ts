@@ -32,6 +32,9 @@ t.test('a worker stopped past the window is killed, replaced, charged to nobody'
   const c = await contain(svc);
   const a = await svc.deploy(hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "a" })'));
   t.equal((await get(a.port, '/ok')).status, 200, 'served');
+  // The worker tells the control process a request ended in the event-loop turn after it wrote the
+  // answer; a fresh stats read is a round trip behind that message, so the stop below finds `a` idle.
+  t.equal((await svc.api('GET', `/servers/${a.httpdid}`)).body.stats.requests, 1, 'counted, and known idle');
   process.kill(c.worker, 'SIGSTOP');
   await until(() => /answered no heartbeat/.test(svc.output()), HEARTBEAT_DEAD_MS + 5000);
   t.match(svc.output(), /answered no heartbeat/, 'killed for its silence');

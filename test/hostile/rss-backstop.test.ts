@@ -168,7 +168,8 @@ t.test('a worker a reset cannot bring under its ceiling is retired; the neighbou
   t.ok(report.slowestMs < 2000, `neighbour: every answer within 2 s (slowest ${report.slowestMs.toFixed(0)} ms)`);
   const n = (await svc.api('GET', `/servers/${neighbour.httpdid}`)).body;
   t.equal(n.state, 'running', 'the neighbour runs on');
-  t.equal(n.stats.outcomes.memory, 0, 'the neighbour was never blamed');
+  const said = JSON.stringify((await svc.api('GET', `/servers/${neighbour.httpdid}/logs`)).body).match(/\[isohttpd\][^"]*/g) ?? [];
+  t.equal(n.stats.outcomes.memory, 0, `the neighbour was never blamed ${said.join('; ')}`);
   const worker = (await workersUp(svc.proc.pid ?? 0, 1)).serving[0] ?? 0;
   t.ok(rssMb(worker) < limitMb, `the neighbour's worker is under the ceiling: ${rssMb(worker).toFixed(0)} MiB < ${limitMb} MiB`);
 });

@@ -163,7 +163,9 @@ export class HostedServer {
   abort(): void {
     const p = this.#pending;
     this.#pending = null;
-    if (p !== null) void p.sandbox.close();
+    if (p === null) return;
+    this.#closedBusyNs += p.sandbox.busyNs;
+    void p.sandbox.close();
   }
 
   /** Client connections open now. */
@@ -261,7 +263,7 @@ export class HostedServer {
 
   /** The run time of every version of this server this worker has run, ns (monotonic). */
   #busyNs(): bigint {
-    let ns = this.#closedBusyNs + this.#current.sandbox.busyNs;
+    let ns = this.#closedBusyNs + this.#current.sandbox.busyNs + (this.#pending?.sandbox.busyNs ?? 0n);
     for (const v of this.#retiring) ns += v.sandbox.busyNs;
     return ns;
   }

@@ -84,14 +84,28 @@ function hostedOrThrow(httpdid: number): HostedServer {
   return h;
 }
 
+/** Deploys and prepares under way: their module evaluation's memory is not yet a hosted server's (the RSS backstop waits for them). */
+let compiling = 0;
+
+/** Runs `f` counted in {@link compiling}. */
+async function compile<T>(f: () => Promise<T>): Promise<T> {
+  compiling++;
+  try {
+    return await f();
+  } finally {
+    compiling--;
+  }
+}
+
 async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown): Promise<void> {
   if (hosted.has(msg.httpdid)) throw new IsoError('ISO_ERR_API_INTERNAL', `server ${msg.httpdid} is already deployed on this worker`);
-  hosted.set(msg.httpdid, await HostedServer.deploy(msg, handle, hooks));
+  hosted.set(msg.httpdid, await compile(() => HostedServer.deploy(msg, handle, hooks)));
 }
 
 /** Compiles a new version of a server next to the serving one (hot redeploy, step 1). */
 async function prepare(msg: Extract<ToWorker, { op: 'prepare' }>): Promise<void> {
-  await hostedOrThrow(msg.httpdid).prepare(msg.source, msg.limits, msg.exposeErrors);
+  const h = hostedOrThrow(msg.httpdid);
+  await compile(() => h.prepare(msg.source, msg.limits, msg.exposeErrors));
 }
 
 async function undeploy(httpdid: number): Promise<void> {
@@ -174,6 +188,6 @@ const dropped = dropPrivileges();
 send({ op: 'ready', pid: process.pid, uid: dropped.uid, runtime: { node: process.versions.node, v8: process.versions.v8 } });
 // The last guard of this process's memory: its budget starts from the resident set now (idle).
 new RssBackstop(
-  { servers: () => hosted.values(), rss: () => process.memoryUsage.rss(), report: (e) => send({ op: 'memory', ...e }), retire: onCatastrophic },
+  { servers: () => hosted.values(), compiling: () => compiling, rss: () => process.memoryUsage.rss(), report: (e) => send({ op: 'memory', ...e }), retire: onCatastrophic },
   backstopOptions(workerOptions(process.argv).rssLimitMb),
 ).start();

@@ -42,6 +42,8 @@ export interface BackstopEvent {
 export interface BackstopHooks {
   /** The servers hosted now. */
   servers(): Iterable<BackstopServer>;
+  /** How many servers are being compiled now (a deploy or a prepared version whose module evaluation may be running, not yet among `servers()`). */
+  compiling(): number;
   /** The process's resident set size now, bytes (`process.memoryUsage.rss`). */
   rss(): number;
   /** Tells the control process what the backstop did (a warn log line). */
@@ -168,16 +170,19 @@ export class RssBackstop {
     if (this.#state.kind === 'done') return;
     const servers = [...this.#hooks.servers()];
     const rss = this.#hooks.rss();
-    this.#account(servers, rss, now);
     const rssMb = rss / MIB;
     const budgetMb = this.budgetMb(servers);
-    const over = rssMb > budgetMb;
     const state = this.#state;
+    // While a server is compiled, the growth its module evaluation causes cannot be split fairly (it is
+    // not among the servers yet, and its allowance is not in the budget): the poll holds its figures
+    // until the server is seen, when all of its CPU time counts, unless the growth is a runaway.
+    if (state.kind === 'watch' && this.#hooks.compiling() > 0 && rssMb <= this.#opts.runawayFactor * budgetMb) return;
+    this.#account(servers, rss, now);
     if (state.kind === 'settle') {
       this.#settle(state, rssMb, budgetMb, now);
       return;
     }
-    if (!over) return;
+    if (rssMb <= budgetMb) return;
     const blamed = this.#blame(servers);
     if (blamed === null) return;
     this.#growth.delete(blamed.httpdid);
