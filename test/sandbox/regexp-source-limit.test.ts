@@ -25,6 +25,11 @@ t.test('a source over the limit is refused, every way a RegExp is made from a st
     ['String.prototype.match', `'x'.match(${LONG})`],
     ['String.prototype.matchAll', `'x'.matchAll(${LONG})`],
     ['String.prototype.search', `'x'.search(${LONG})`],
+    ['match, an object whose toString returns it', `'x'.match({ toString: () => ${LONG} })`],
+    ['matchAll, an object whose toString returns it', `'x'.matchAll({ toString: () => ${LONG} })`],
+    ['search, an object whose toString returns it', `'x'.search({ toString: () => ${LONG} })`],
+    ['search, a function whose toString returns it', `const f = () => 1; f.toString = () => ${LONG}; 'x'.search(f)`],
+    ['search, an object whose Symbol.search getter answers nothing', `const o = { get [Symbol.search]() { return undefined; }, toString: () => ${LONG} }; 'x'.search(o)`],
     [
       'a handler trap put on Object.prototype',
       `Object.prototype.get = (target) => target; Object.prototype.construct = (target, args) => new target(...args); const re = new RegExp(${LONG}); return 'made ' + re.source.length`,
@@ -50,5 +55,18 @@ t.test('within the limit, RegExp is the native one', async (t) => {
     'split, matchAll, search, match',
   );
   t.equal(await run(t, `/(\\d)/.test('a5'); return RegExp.$1 + ' ' + RegExp.name + ' ' + RegExp.length + ' ' + typeof RegExp.prototype.exec`), '5 RegExp 2 function', 'statics and the prototype');
+  t.equal(
+    await run(
+      t,
+      `const o = { [Symbol.search](s) { return 'searched ' + s; } }; const m = { [Symbol.match]: (s) => 'matched ' + s }; return 'ab'.search(o) + ' ' + 'cd'.match(m) + ' ' + 'a1'.match({ toString: () => '\\\\d' })[0]`,
+    ),
+    'searched ab matched cd 1',
+    "an object's own method is called, an object without one is its string",
+  );
+  t.equal(await run(t, `let n = 0; const o = { get [Symbol.match]() { n++; return undefined; }, toString: () => 'a' }; 'a'.match(o); return n`), '1', 'the method is read once');
+  t.equal(await run(t, `return [...'a1b2'.matchAll({ toString: () => '\\\\d' })].length + ' ' + [...'aa'.matchAll(/a/g)].length`), '2 2', 'matchAll of an object: global');
+  t.equal(await run(t, `'aa'.matchAll(/a/)`), 'TypeError: String.prototype.matchAll called with a non-global RegExp argument', 'matchAll of a non-global RegExp: the TypeError');
+  t.match(await run(t, `String.prototype.search.call(null, 'a')`), /^TypeError: String.prototype.search called on null or undefined/, 'on null: the native TypeError');
+  t.equal(await run(t, `const S = Symbol.search; Symbol.search = 1; delete String.prototype.includes; return 'ab'.search({ [S]: () => 7 })`), '7', 'no global the tenant replaces is used');
   t.equal(await run(t, `return new RegExp('(').source`), 'SyntaxError: Invalid regular expression: /(/: Unterminated group', 'a SyntaxError as before');
 });

@@ -16,10 +16,9 @@ export const SOURCE_CHARS_PER_MIB = 8192;
  * construction refuses (RangeError) a RegExp whose source is longer than the limit, before it is
  * ever matched (V8 parses at construction, compiles at the first match); `RegExp.prototype.compile`
  * the same; `String.prototype.match`, `matchAll` and `search`, which build a RegExp from a string
- * argument inside the engine, check a string argument first. Everything else about `RegExp` is the
- * native one's (`instanceof`, subclassing, `Symbol.species`, statics, `RegExp(re) === re`).
- * Residual: an object argument to those three string methods whose `toString` returns a long
- * string is converted inside the engine, unchecked.
+ * argument inside the engine, convert an object argument without the method to a string themselves
+ * and check it first. Everything else about `RegExp` is the native one's (`instanceof`,
+ * subclassing, `Symbol.species`, statics, `RegExp(re) === re`).
  *
  * @param {typeof globalThis} g
  * @param {number} [budgetBytes] the server's memoryMb, bytes
@@ -92,14 +91,42 @@ export function installRegExpLimit(g, budgetBytes = MEMORY_BUDGET_BYTES) {
   defineProperty(NativeRegExp.prototype, 'compile', nd({ ...getOwnPropertyDescriptor(NativeRegExp.prototype, 'compile'), value: compile }));
 
   const SP = g.String.prototype;
+  const NativeTypeError = g.TypeError;
+  const includes = uncurry(SP.includes);
+  const symbols = { match: g.Symbol.match, matchAll: g.Symbol.matchAll, search: g.Symbol.search };
+  const symbolMatch = g.Symbol.match;
   for (const name of /** @type {const} */ (['match', 'matchAll', 'search'])) {
     const native = uncurry(SP[name]);
+    const symbol = symbols[name];
     const wrapped = {
       /**
+       * The spec's steps (ECMA-262 §22.1.3.13, .14, .23), with the pattern's string checked before
+       * the engine makes a RegExp of it: an object's method is read once and called here, and an
+       * object without one is converted to a string here, so no later read or conversion of the
+       * tenant's object can hand the engine a different, unchecked, value.
+       *
        * @this {unknown}
        * @param {unknown} regexp
        */
       [name](regexp) {
+        if (this === undefined || this === null) return native(this, regexp);
+        if ((typeof regexp === 'object' && regexp !== null) || typeof regexp === 'function') {
+          const r = /** @type {any} */ (regexp);
+          if (name === 'matchAll') {
+            const m = r[symbolMatch];
+            if (m !== undefined ? Boolean(m) : isRegExp(r)) {
+              const flags = r.flags;
+              if (flags === undefined || flags === null) throw new NativeTypeError('String.prototype.matchAll called with a RegExp whose flags are undefined or null');
+              if (!includes(`${flags}`, 'g')) throw new NativeTypeError('String.prototype.matchAll called with a non-global RegExp argument');
+            }
+          }
+          const method = r[symbol];
+          if (method !== undefined && method !== null) return apply(method, r, [this]);
+          const string = `${this}`;
+          regexp = `${r}`;
+          if (/** @type {string} */ (regexp).length > max) throw tooLong(/** @type {string} */ (regexp).length);
+          return native(string, regexp);
+        }
         if (typeof regexp === 'string' && regexp.length > max) throw tooLong(regexp.length);
         return native(this, regexp);
       },
