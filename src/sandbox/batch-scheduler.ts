@@ -1,5 +1,6 @@
 // The requests of one sandbox from `invoke` to their answer: those ready in the same event-loop turn go into the isolate in one call, under their deadlines; what a timed-out batch finished is salvaged.
 
+import type ivm from 'isolated-vm';
 import type { BodySource } from './body-source.js';
 import { consoleLines, type IsolateInstance, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 import { crashed, failureOutcome, isUnhandledRejection, unhandledRejectionLine, type InvokeResult, RESET, type RawResult, resultOutcome, stoppedByTimeout, timeoutResult } from './ivm-outcome.js';
@@ -386,9 +387,28 @@ export class BatchScheduler {
    * Nothing is disposed or replaced; the caller stops using the sandbox.
    */
   abandonAll(result: InvokeResult): void {
-    for (const r of [...this.#inflight, ...this.#queue]) this.#finish(r, result);
+    for (const r of [...this.#inflight, ...this.#queue]) this.#lose(r, result);
     this.#queue = [];
     this.#abandonRunning?.(null);
+  }
+
+  /**
+   * isolated-vm lost control of `isolate`, no longer serving (the host disposed it): answers the
+   * requests still in flight on it with `result` and stops waiting for its running call; the
+   * others go on.
+   */
+  abandonOn(isolate: ivm.Isolate, result: InvokeResult): void {
+    for (const r of [...this.#inflight]) if (r.inst?.isolate === isolate) this.#lose(r, result);
+    if (this.#runningOn?.isolate === isolate) this.#abandonRunning?.(null);
+  }
+
+  /**
+   * Answers `r`, whose isolate was lost, with `result`, or `timeout` when its time had run out
+   * ("Script failed to terminate" follows isolated-vm's timeout of the oldest request of a batch).
+   */
+  #lose(r: SandboxRequest, result: InvokeResult): void {
+    const late = r.deadlinePassed || (r.timer !== null && performance.now() - r.t0 >= this.#limits.timeoutMs - 1);
+    this.#finish(r, late && result.outcome === 'crashed' ? timeoutResult(this.#limits) : result);
   }
 
   #console(raw: unknown): void {

@@ -22,10 +22,20 @@ export type ConsoleLines = ReadonlyArray<readonly [string, string]>;
 
 /** Callbacks from a sandbox to its host. */
 export interface SandboxHooks {
-  /** isolated-vm lost control of the isolate: the process must not go on. */
-  onCatastrophicError(message: string): void;
+  /**
+   * isolated-vm lost control of the isolate: the process must not go on. `disposed`: the host had
+   * already disposed it (at a request's deadline, or a reset) and answered its requests; it was
+   * no longer serving, and the sandbox serves on meanwhile (its other isolates are unaffected).
+   */
+  onCatastrophicError(message: string, disposed: boolean): void;
   /** Console output of the handler (module evaluation or a request), already bounded in count and length. */
   onConsole(lines: ConsoleLines): void;
+}
+
+/** The callbacks of one isolate: {@link SandboxHooks}, its catastrophic error naming the isolate (the sandbox tells whether it was serving). */
+export interface InstanceHooks {
+  onCatastrophicError(message: string, isolate: ivm.Isolate): void;
+  onConsole: SandboxHooks['onConsole'];
 }
 
 /**
@@ -77,8 +87,8 @@ export function consoleLines(raw: unknown): ConsoleLines {
  * modules under the time limit, checks the default export and hands the bootstrap its body reader.
  * @throws SourceError for anything wrong with the source.
  */
-export async function instantiate(source: string, limits: SandboxLimits, hooks: SandboxHooks, reader: BodyReader): Promise<IsolateInstance> {
-  const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => hooks.onCatastrophicError(m) });
+export async function instantiate(source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader): Promise<IsolateInstance> {
+  const isolate: ivm.Isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => hooks.onCatastrophicError(m, isolate) });
   // The host's own deadline: isolated-vm's timeouts bound each call, not what V8 runs between them
   // (a callback of a top-level promise) nor a built-in it cannot interrupt.
   let timer: NodeJS.Timeout | undefined;
@@ -99,7 +109,7 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
   }
 }
 
-async function build(isolate: ivm.Isolate, source: string, limits: SandboxLimits, hooks: SandboxHooks, reader: BodyReader): Promise<IsolateInstance> {
+async function build(isolate: ivm.Isolate, source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader): Promise<IsolateInstance> {
   try {
     const context = await isolate.createContext();
     // Before any code runs in it: V8 may raise this isolate's heap limit to twice memoryMb, not by 1 GiB.

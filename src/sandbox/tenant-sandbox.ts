@@ -3,7 +3,7 @@
 import ivm from 'isolated-vm';
 import { BatchScheduler } from './batch-scheduler.js';
 import type { BodySource } from './body-source.js';
-import { type BodyReader, type IsolateInstance, instantiate, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
+import { type BodyReader, type InstanceHooks, type IsolateInstance, instantiate, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 import { catastrophicResult, crashed, type InvokeResult } from './ivm-outcome.js';
 import { IdleWatchdog } from './idle-watchdog.js';
 import { IsolateReplacement } from './replacement.js';
@@ -40,7 +40,7 @@ export class TenantSandbox {
   /** Set once isolated-vm lost control of an isolate: what every request is answered from then on. */
   #abandoned: InvokeResult | null = null;
 
-  private constructor(source: string, limits: SandboxLimits, hooks: SandboxHooks, first: IsolateInstance, bodies: Map<number, BodySource>) {
+  private constructor(source: string, limits: SandboxLimits, hooks: InstanceHooks, first: IsolateInstance, bodies: Map<number, BodySource>) {
     this.#limits = limits;
     this.#onConsole = hooks.onConsole;
     const isolates = new IsolateReplacement(first, () => instantiate(source, limits, hooks, readerFor(bodies)));
@@ -67,8 +67,25 @@ export class TenantSandbox {
    */
   static async create(source: string, limits: SandboxLimits, hooks: SandboxHooks): Promise<TenantSandbox> {
     const bodies = new Map<number, BodySource>();
-    const first = await instantiate(source, limits, hooks, readerFor(bodies));
-    return new TenantSandbox(source, limits, hooks, first, bodies);
+    let sandbox: TenantSandbox | null = null;
+    const own: InstanceHooks = {
+      onConsole: hooks.onConsole,
+      onCatastrophicError: (message, isolate) => hooks.onCatastrophicError(message, sandbox === null ? isolate.isDisposed : sandbox.#lost(message, isolate)),
+    };
+    const first = await instantiate(source, limits, own, readerFor(bodies));
+    sandbox = new TenantSandbox(source, limits, own, first, bodies);
+    return sandbox;
+  }
+
+  /**
+   * isolated-vm lost control of `isolate`. One the host had disposed (at a deadline, a reset) and
+   * that no longer serves: the requests still counted on it are answered now and the sandbox serves
+   * on (true). Else false: the caller abandons the sandbox (see {@link abandon}).
+   */
+  #lost(message: string, isolate: ivm.Isolate): boolean {
+    if (!isolate.isDisposed || this.#isolates.live.isolate === isolate) return false;
+    this.#scheduler.abandonOn(isolate, catastrophicResult(message, this.#limits));
+    return true;
   }
 
   /**

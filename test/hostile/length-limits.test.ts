@@ -35,11 +35,10 @@ t.test('strings at V8 length limits turned into arrays', async (t) => {
     const t0 = performance.now();
     const r = await get(port, path);
     const ms = performance.now() - t0;
-    // Measured: which call outlasts isolated-vm's termination wait varies from run to run; its request was
-    // then answered 502 "the sandbox was lost: Script failed to terminate", or not at all (status 0).
-    t.ok([500, 503, 504].includes(r.status), `${path}: refused (${r.status} ${r.text.trim().slice(0, 100)})`, {
-      todo: r.status === 502 || r.status === 0 ? 'an isolate that fails to terminate loses its request its 504 at the deadline (issue 11: an answer at the deadline, always)' : false,
-    });
+    // Which call outlasts isolated-vm's termination wait varies from run to run: its isolate's loss is
+    // reported seconds after its 504, while a later case runs on the server's fresh isolate, which it
+    // must leave alone (before, that request was answered 502 "the sandbox was lost", or not at all).
+    t.ok([500, 503, 504].includes(r.status), `${path}: refused (${r.status} ${r.text.trim().slice(0, 100)})`);
     // A call V8 cannot interrupt may run past the deadline, never the answer (plus a bounded grace).
     t.ok(ms < 3000, `${path}: answered in ${ms.toFixed(0)} ms (timeoutMs 100)`);
     t.ok(await until(async () => (await get(port, '/ok')).status === 200, 10_000), `${path}: served after (a retired worker's servers are hosted again meanwhile)`);

@@ -16,8 +16,11 @@ import { ServerVersion } from './server-version.js';
 export interface WorkerHooks {
   /** Sends a message to the control process. */
   send(msg: FromWorker): void;
-  /** isolated-vm lost control of one of the server's isolates (the worker must die). */
-  onCatastrophic(httpdid: number, message: string): void;
+  /**
+   * isolated-vm lost control of one of the server's isolates (the worker must die). `disposed`: an
+   * isolate the host had already disposed and answered for (the server serves on until it moves).
+   */
+  onCatastrophic(httpdid: number, message: string, disposed?: boolean): void;
   /** The activity of the worker's servers, shared by their CPU shares. */
   readonly contention: Contention;
   /** A server's requests in its sandbox went from 0 to 1, or back to 0 (the control process is told, for crash blame). */
@@ -272,7 +275,7 @@ export class HostedServer {
 /** The sandbox's callbacks for one server: catastrophic errors and console lines go to the worker. */
 function sandboxHooks(httpdid: number, hooks: WorkerHooks): SandboxHooks {
   return {
-    onCatastrophicError: (m) => hooks.onCatastrophic(httpdid, m),
+    onCatastrophicError: (m, disposed) => hooks.onCatastrophic(httpdid, m, disposed),
     onConsole: (lines) => hooks.send({ op: 'console', httpdid, time: Date.now(), lines }),
   };
 }

@@ -20,22 +20,28 @@ function send(msg: FromWorker, then?: () => void): void {
 /** Set once isolated-vm lost control of an isolate here: the worker is being retired. */
 let retiring = false;
 
-/** Servers given up after isolated-vm lost control of one of their isolates (told to the control process once each). */
+/** Servers given up after isolated-vm lost control of an isolate serving them. */
 const abandoned = new Set<number>();
+/** Servers whose loss of an isolate the control process was told of (once each). */
+const reported = new Set<number>();
 
 /**
  * isolated-vm has lost control of one of a server's isolates (an out-of-memory, or a call V8 could
  * not interrupt outlasting its termination wait): that isolate's thread never comes back. The server
- * is given up on this worker (its requests answered now); the others serve on while the control
- * process hosts them all on a fresh worker, then drains this one and kills it. Should the control
- * process not do so in time, the worker kills itself.
+ * is given up on this worker (its requests answered now), unless the isolate lost was one the host
+ * had already disposed (`disposed`: its requests answered at their deadline, a fresh isolate
+ * serving); the others serve on while the control process hosts them all on a fresh worker, then
+ * drains this one and kills it. Should the control process not do so in time, the worker kills itself.
  */
-function onCatastrophic(httpdid: number, message: string): void {
+function onCatastrophic(httpdid: number, message: string, disposed = false): void {
   // One incident per server: its servers are given up at the first, so a second report for the same
   // server (the RSS backstop seeing the memory isolated-vm's out-of-memory error is about) is not a new one.
-  if (abandoned.has(httpdid)) return;
-  abandoned.add(httpdid);
-  hosted.get(httpdid)?.abandon(message);
+  if (!disposed && !abandoned.has(httpdid)) {
+    abandoned.add(httpdid);
+    hosted.get(httpdid)?.abandon(message);
+  }
+  if (reported.has(httpdid)) return;
+  reported.add(httpdid);
   send({ op: 'retire', httpdid, message });
   if (retiring) return;
   retiring = true;
