@@ -3,7 +3,7 @@
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
 import { DRAIN_REPLY_SLACK_MS, FRESH_STATS_WAIT_MS } from '../../core/supervision.js';
-import type { FromWorker, Reply, WorkerInfo, WorkerOptions } from '../../host/worker/protocol.js';
+import type { FromWorker, Reply, ServerCounters, WorkerInfo, WorkerOptions } from '../../host/worker/protocol.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Log } from './log.js';
 import { prepareRedeploy, type PreparedRedeploy } from './redeploy.js';
@@ -161,19 +161,34 @@ export class WorkerPool extends EventEmitter {
    * last heartbeat's figures (their age is in {@link ServerStats.ageMs}).
    */
   async refresh(timeoutMs: number = FRESH_STATS_WAIT_MS): Promise<void> {
+    const read = async (worker: WorkerProcess, keep: (stats: Record<string, ServerCounters>) => void): Promise<void> => {
+      if (worker.exited) return;
+      try {
+        const reply = await worker.request({ op: 'stats' }, undefined, timeoutMs);
+        if (reply.ok && reply.stats !== undefined) keep({ ...reply.stats });
+      } catch {
+        // Not in time: the last figures stand.
+      }
+    };
     await Promise.all(
-      this.#slots.map(async (slot) => {
+      this.#slots.flatMap((slot) => {
         const worker = slot.live;
-        if (worker === null || worker.exited) return;
-        try {
-          const reply = await worker.request({ op: 'stats' }, undefined, timeoutMs);
-          if (reply.ok && reply.stats !== undefined && slot.live === worker) {
-            slot.lastStats = { ...reply.stats };
-            slot.statsAt = performance.now();
-          }
-        } catch {
-          // Not in time: the last heartbeat's figures stand.
+        const reads = [...slot.draining.keys()].map((old) =>
+          // A retired worker draining (up to RETIRE_DRAIN_MS) still answers: what it counted since its last heartbeat is counted now.
+          read(old, (stats) => {
+            if (slot.draining.has(old)) slot.draining.set(old, stats);
+          }),
+        );
+        if (worker !== null) {
+          reads.push(
+            read(worker, (stats) => {
+              if (slot.live !== worker) return;
+              slot.lastStats = stats;
+              slot.statsAt = performance.now();
+            }),
+          );
         }
+        return reads;
       }),
     );
   }
