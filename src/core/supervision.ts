@@ -100,6 +100,15 @@ export const RSS_SETTLE_MS = 500;
  */
 export const RSS_STOP_WAIT_MS = 6000;
 
+/**
+ * Longest the replacement of an isolate disposed under a running call (at a request's deadline, or
+ * an RSS reset) waits for that call to return before it serves, ms. A call inside a built-in V8
+ * cannot interrupt returns only when the built-in does, its isolate's memory held until then: a
+ * server serves on one isolate at a time. isolated-vm gives up on such a call after 5 s ("Script
+ * failed to terminate"), which ends the wait too.
+ */
+export const DISPOSED_CALL_WAIT_MS = 6000;
+
 /** While it waits for a reset isolate to stop, the RSS backstop retires the worker at once if its resident set passes this multiple of the budget (count). */
 export const RSS_RUNAWAY_FACTOR = 2;
 

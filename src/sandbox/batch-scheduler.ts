@@ -5,6 +5,7 @@ import type { BodySource } from './body-source.js';
 import { consoleLines, type IsolateInstance, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 import { crashed, failureOutcome, isUnhandledRejection, unhandledRejectionLine, type InvokeResult, RESET, type RawResult, resultOutcome, stoppedByTimeout, timeoutResult } from './ivm-outcome.js';
 import type { IsolateReplacement } from './replacement.js';
+import { DISPOSED_CALL_WAIT_MS } from '../core/supervision.js';
 
 /**
  * Extra time a running batch gets past a request's deadline for isolated-vm's own timeout to stop
@@ -66,6 +67,8 @@ export class BatchScheduler {
 
   /** Request calls into an isolate not returned yet (one abandoned at a dispose returns once its isolate's thread is free). */
   readonly #calls = new Set<Promise<unknown>>();
+  /** Ends the replacement's waits for the calls of a disposed isolate (see {@link #stopped}): isolated-vm gave up on one. */
+  readonly #endStopWaits = new Set<() => void>();
 
   /** Called each time the last request running ends (see {@link busy}). */
   readonly #onWindowClosed: () => void;
@@ -349,7 +352,7 @@ export class BatchScheduler {
    * while a call inside a non-interruptible built-in returns only when the built-in does.
    */
   #drop(inst: IsolateInstance, cause: InvokeResult = RESET): void {
-    this.#isolates.replace(inst);
+    this.#isolates.replace(inst, this.#stopped());
     for (const r of [...this.#inflight]) {
       if (r.inst !== inst) continue;
       this.#finish(r, r.deadlinePassed ? timeoutResult(this.#limits) : cause);
@@ -373,6 +376,25 @@ export class BatchScheduler {
     return Promise.allSettled(calls).then(() => undefined);
   }
 
+  /**
+   * Resolves once every call into this sandbox's isolates running now has returned, isolated-vm
+   * gave up on an isolate ({@link abandonOn}, {@link abandonAll}), or {@link DISPOSED_CALL_WAIT_MS}
+   * passed: what the replacement of an isolate disposed under a running call waits for.
+   */
+  #stopped(): Promise<void> {
+    if (this.#calls.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const end = (): void => {
+        clearTimeout(timer);
+        this.#endStopWaits.delete(end);
+        resolve();
+      };
+      const timer = setTimeout(end, DISPOSED_CALL_WAIT_MS);
+      this.#endStopWaits.add(end);
+      void Promise.allSettled([...this.#calls]).then(end);
+    });
+  }
+
   /** Keeps `call` in {@link #calls} until it returns; returns it. */
   #track<T>(call: Promise<T>): Promise<T> {
     this.#calls.add(call);
@@ -390,6 +412,7 @@ export class BatchScheduler {
     for (const r of [...this.#inflight, ...this.#queue]) this.#lose(r, result);
     this.#queue = [];
     this.#abandonRunning?.(null);
+    for (const end of [...this.#endStopWaits]) end();
   }
 
   /**
@@ -400,6 +423,8 @@ export class BatchScheduler {
   abandonOn(isolate: ivm.Isolate, result: InvokeResult): void {
     for (const r of [...this.#inflight]) if (r.inst?.isolate === isolate) this.#lose(r, result);
     if (this.#runningOn?.isolate === isolate) this.#abandonRunning?.(null);
+    // Its calls never return: the replacement serves now.
+    for (const end of [...this.#endStopWaits]) end();
   }
 
   /**

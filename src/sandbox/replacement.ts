@@ -78,8 +78,11 @@ export class IsolateReplacement {
    * Disposes `inst` and, if it is still the current instance, swaps in the standby (or a fresh one),
    * then readies a new standby. The standby itself (the watchdog saw it run while idle) is replaced
    * by a new standby, its CPU time charged.
+   * @param stopped resolves once the calls still running on `inst` have returned (never rejects):
+   *   the replacement serves only then, so that a server never has two isolates running at once (a
+   *   call V8 cannot interrupt holds its isolate's memory, disposed or not, until it returns)
    */
-  replace(inst: IsolateInstance): void {
+  replace(inst: IsolateInstance, stopped?: Promise<void>): void {
     if (inst === this.#standbyReady) {
       this.#retiredNs += runNs(inst);
       inst.isolate.dispose();
@@ -99,7 +102,8 @@ export class IsolateReplacement {
         const standby = this.#standby;
         this.#standby = null;
         this.#standbyReady = null;
-        this.#current = standby === null ? this.#fresh() : standby.catch(() => this.#fresh());
+        const next = standby === null ? this.#fresh() : standby.catch(() => this.#fresh());
+        this.#current = stopped === undefined ? next : Promise.all([next, stopped]).then(([n]) => n);
         this.#current.catch(() => undefined);
         void this.#current.then(
           (next) => {

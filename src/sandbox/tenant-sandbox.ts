@@ -78,12 +78,15 @@ export class TenantSandbox {
   }
 
   /**
-   * isolated-vm lost control of `isolate`. One the host had disposed (at a deadline, a reset) and
-   * that no longer serves: the requests still counted on it are answered now and the sandbox serves
-   * on (true). Else false: the caller abandons the sandbox (see {@link abandon}).
+   * isolated-vm lost control of `isolate`. One already disposed (by the host at a deadline or a
+   * reset, or by isolated-vm): the requests still counted on it are answered now, it is replaced if
+   * it was not yet, and the sandbox serves on (true). Else false: the caller abandons the sandbox
+   * (see {@link abandon}).
    */
   #lost(message: string, isolate: ivm.Isolate): boolean {
-    if (!isolate.isDisposed || this.#isolates.live.isolate === isolate) return false;
+    if (!isolate.isDisposed) return false;
+    const live = this.#isolates.live;
+    if (live.isolate === isolate) this.#isolates.replace(live);
     this.#scheduler.abandonOn(isolate, catastrophicResult(message, this.#limits));
     return true;
   }

@@ -21,7 +21,7 @@ t.test('a string far larger than memoryMb', async (t) => {
   t.match(svc.output(), /sandbox worker retired \(isolated-vm lost control of an isolate: Catastrophic out-of-memory error\)/, "V8's out-of-memory error retired it");
   // Measured: ~610 MiB (idle ~97 + the 512 MiB flat string); 1.1 GiB before the heap guard (both strings).
   // The first flat string is one allocation V8 makes whatever the heap limit (a young large object).
-  await c.check(t, { memoryMb: 64, rssTodo: 'the first flattened string (512 MiB) is one allocation no heap limit checks: the worker peaks at ~610 MiB (issue 11, Memory: strings)' });
+  await c.check(t, { memoryMb: 64, largeObjectMb: 512 });
   const stats = await statsWhen(svc.api, httpdid, (s) => s.outcomes.memory === 1 && s.workerRestarts === 1);
   t.equal(stats.outcomes.memory, 1, 'counted as memory');
   t.equal(stats.workerRestarts, 1, `charged with the retirement (${JSON.stringify(stats)})`);

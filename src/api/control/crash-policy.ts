@@ -1,6 +1,6 @@
 // The crash policy: a server whose handler keeps crashing its worker is moved to a worker of its own (quarantine), and if it goes on there, marked failed and its port released.
 
-import { CRASH_LIMIT, CRASH_WINDOW_MS } from '../../core/supervision.js';
+import { CRASH_LIMIT, CRASH_WINDOW_MS, RETIRE_DRAIN_MS } from '../../core/supervision.js';
 import type { Registry } from '../registry/registry.js';
 import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { ServerTable } from './server-table.js';
@@ -43,10 +43,11 @@ export class CrashPolicy {
         server.slots = [slot];
         server.quarantined = true;
         log.error({ httpdid, worker: slot }, `server quarantined on a worker of its own: ${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s`);
-        await Promise.all(old.map((s) => pool.undeploy(s, httpdid)));
         if (server.handle === null) throw new Error('the server has no bound socket');
         const { source, limits, exposeErrors } = server.version;
+        // Serving on its own worker first, then wound down where it was: its requests in flight there are answered.
         await pool.deploy(slot, { httpdid, port: server.port, source, limits, exposeErrors, handle: server.handle });
+        await Promise.all(old.map((s) => pool.undeploy(s, httpdid, RETIRE_DRAIN_MS)));
         return;
       } catch (err) {
         log.error({ httpdid, err }, 'quarantine failed');

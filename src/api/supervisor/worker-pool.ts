@@ -111,17 +111,21 @@ export class WorkerPool extends EventEmitter {
     slot.specs.set(spec.httpdid, spec);
   }
 
-  /** Stops hosting a server on a slot. A worker that is gone has closed its copy of the socket with it. */
-  async undeploy(slotIndex: number, httpdid: number): Promise<void> {
+  /**
+   * Stops hosting a server on a slot. A worker that is gone has closed its copy of the socket with it.
+   * @param drainMs wind it down first (its requests in flight finished, at most this long, ms): it moves to another worker
+   */
+  async undeploy(slotIndex: number, httpdid: number, drainMs?: number): Promise<void> {
+    const op = drainMs === undefined ? { op: 'undeploy' as const, httpdid } : { op: 'undeploy' as const, httpdid, drainMs };
     const slot = this.#slot(slotIndex);
     slot.specs.delete(httpdid);
     this.#retire(slot, httpdid);
     // A worker being retired (or draining) still has its copy of the socket: it stops serving the server too.
     for (const old of [slot.retiring, ...slot.draining.keys()]) {
-      if (old !== null && !old.exited) void old.request({ op: 'undeploy', httpdid }).catch(() => undefined);
+      if (old !== null && !old.exited) void old.request(op).catch(() => undefined);
     }
     try {
-      await (await slot.worker).request({ op: 'undeploy', httpdid });
+      await (await slot.worker).request(op);
     } catch (err) {
       this.#log.warn({ httpdid, worker: slotIndex, err }, 'undeploy did not reach the worker');
     }

@@ -114,9 +114,18 @@ async function prepare(msg: Extract<ToWorker, { op: 'prepare' }>): Promise<void>
   await compile(() => h.prepare(msg.source, msg.limits, msg.exposeErrors));
 }
 
-async function undeploy(httpdid: number): Promise<void> {
+/** Stops hosting a server; after `drainMs` of winding down (its requests in flight finished) if given, ms. */
+async function undeploy(httpdid: number, drainMs = 0): Promise<void> {
   const h = hosted.get(httpdid);
   if (h === undefined) return;
+  if (drainMs > 0) {
+    h.windDown();
+    const deadline = Date.now() + drainMs;
+    while ((h.inFlight > 0 || h.connections > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+    await new Promise((r) => setTimeout(r, DRAIN_FLUSH_MS));
+    // Deployed here again meanwhile: that one stays.
+    if (hosted.get(httpdid) !== h) return;
+  }
   hosted.delete(httpdid);
   await h.close();
 }
@@ -137,7 +146,7 @@ function run(msg: Exclude<ToWorker, { op: 'ping' | 'stats' }>, handle: unknown):
     case 'deploy':
       return deploy(msg, handle);
     case 'undeploy':
-      return undeploy(msg.httpdid);
+      return undeploy(msg.httpdid, msg.drainMs);
     case 'prepare':
       return prepare(msg);
     case 'commit':

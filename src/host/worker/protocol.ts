@@ -14,7 +14,8 @@ import type { Outcome } from '../../core/outcome.js';
  */
 export type ToWorker =
   | { readonly op: 'deploy'; readonly id: number; readonly httpdid: number; readonly port: number; readonly source: string; readonly limits: Limits; readonly exposeErrors: boolean }
-  | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number }
+  /** `drainMs`: wind the server down first (no new connections, in-flight requests finished, at most this long, ms), as when it moves to another worker; without it, stop now. */
+  | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number; readonly drainMs?: number }
   | { readonly op: 'prepare'; readonly id: number; readonly httpdid: number; readonly source: string; readonly limits: Limits; readonly exposeErrors: boolean }
   | { readonly op: 'commit'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'abort'; readonly id: number; readonly httpdid: number }
