@@ -5,7 +5,8 @@ import type { BodySource } from './body-source.js';
 import { consoleLines, type IsolateInstance, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 import { crashed, failureOutcome, isUnhandledRejection, unhandledRejectionLine, type InvokeResult, RESET, type RawResult, resultOutcome, stoppedByTimeout, timeoutResult } from './ivm-outcome.js';
 import type { IsolateReplacement } from './replacement.js';
-import { DISPOSED_CALL_WAIT_MS } from '../core/supervision.js';
+import { RunningCalls } from './running-calls.js';
+import type { SandboxRequest } from './sandbox-request.js';
 
 /**
  * Extra time a running batch gets past a request's deadline for isolated-vm's own timeout to stop
@@ -15,30 +16,6 @@ import { DISPOSED_CALL_WAIT_MS } from '../core/supervision.js';
 const BATCH_GRACE_MS = 50;
 /** Time limit of the call that collects what a timed-out batch finished, ms. */
 const SALVAGE_TIMEOUT_MS = 100;
-
-/**
- * One request from `invoke` to its answer: the innermost lifetime (server → version → isolate →
- * request). It may outlive an isolate: one that never started when its batch timed out goes in the
- * next batch, on the replacement.
- */
-export interface SandboxRequest {
-  readonly json: string;
-  readonly body: BodySource;
-  readonly id: number;
-  /** When it was first handed to a ready isolate (performance.now(), ms): its time limit runs from here. */
-  t0: number;
-  readonly resolve: (r: InvokeResult) => void;
-  /** Body bytes taken when it was first dispatched (kept, should it be dispatched again). */
-  first: Uint8Array | null;
-  complete: boolean;
-  /** queued: waiting for a batch; batch: its batch is running; waiting: its handler's promise is pending. */
-  state: 'queued' | 'batch' | 'waiting' | 'done';
-  /** The isolate it was dispatched to. */
-  inst: IsolateInstance | null;
-  deadlinePassed: boolean;
-  graced: boolean;
-  timer: NodeJS.Timeout | null;
-}
 
 /**
  * Runs the requests of one sandbox. Requests submitted in the same event-loop turn go into the
@@ -65,10 +42,8 @@ export class BatchScheduler {
   #runningOn: IsolateInstance | null = null;
   #abandonRunning: ((none: null) => void) | null = null;
 
-  /** Request calls into an isolate not returned yet (one abandoned at a dispose returns once its isolate's thread is free). */
-  readonly #calls = new Set<Promise<unknown>>();
-  /** Ends the replacement's waits for the calls of a disposed isolate (see {@link #stopped}): isolated-vm gave up on one. */
-  readonly #endStopWaits = new Set<() => void>();
+  /** Request calls into an isolate not returned yet. */
+  readonly #calls = new RunningCalls();
 
   /** Called each time the last request running ends (see {@link busy}). */
   readonly #onWindowClosed: () => void;
@@ -192,7 +167,7 @@ export class BatchScheduler {
       const received = this.#received;
       this.#received = [];
       const call = inst.dispatchBatch.apply(undefined, [args, received], { arguments: { copy: true }, result: { copy: true }, timeout });
-      this.#track(call);
+      this.#calls.track(call);
       // Settled by the call, or with null by an abandonment; the call's late settling after an
       // abandonment (it returns only once the isolate's thread is free) then changes nothing.
       // No closure here captures `inst` (the abandonment compares `#runningOn`): with one that did,
@@ -235,7 +210,7 @@ export class BatchScheduler {
   async #await(r: SandboxRequest, inst: IsolateInstance): Promise<void> {
     const remaining = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - r.t0)));
     try {
-      const [kind, text, bytes, logs] = await this.#track(
+      const [kind, text, bytes, logs] = await this.#calls.track(
         inst.awaitResult.apply(undefined, [r.id], {
           arguments: { copy: true },
           result: { copy: true, promise: true },
@@ -352,7 +327,7 @@ export class BatchScheduler {
    * while a call inside a non-interruptible built-in returns only when the built-in does.
    */
   #drop(inst: IsolateInstance, cause: InvokeResult = RESET): void {
-    this.#isolates.replace(inst, this.#stopped());
+    this.#isolates.replace(inst, this.#calls.stopped());
     for (const r of [...this.#inflight]) {
       if (r.inst !== inst) continue;
       this.#finish(r, r.deadlinePassed ? timeoutResult(this.#limits) : cause);
@@ -371,36 +346,9 @@ export class BatchScheduler {
   resetAll(cause: InvokeResult): Promise<void> {
     const insts = new Set<IsolateInstance>([this.#isolates.live]);
     for (const r of this.#inflight) if (r.inst !== null) insts.add(r.inst);
-    const calls = [...this.#calls];
+    const returned = this.#calls.returned();
     for (const inst of insts) this.#drop(inst, cause);
-    return Promise.allSettled(calls).then(() => undefined);
-  }
-
-  /**
-   * Resolves once every call into this sandbox's isolates running now has returned, isolated-vm
-   * gave up on an isolate ({@link abandonOn}, {@link abandonAll}), or {@link DISPOSED_CALL_WAIT_MS}
-   * passed: what the replacement of an isolate disposed under a running call waits for.
-   */
-  #stopped(): Promise<void> {
-    if (this.#calls.size === 0) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const end = (): void => {
-        clearTimeout(timer);
-        this.#endStopWaits.delete(end);
-        resolve();
-      };
-      const timer = setTimeout(end, DISPOSED_CALL_WAIT_MS);
-      this.#endStopWaits.add(end);
-      void Promise.allSettled([...this.#calls]).then(end);
-    });
-  }
-
-  /** Keeps `call` in {@link #calls} until it returns; returns it. */
-  #track<T>(call: Promise<T>): Promise<T> {
-    this.#calls.add(call);
-    const done = (): void => void this.#calls.delete(call);
-    call.then(done, done);
-    return call;
+    return returned;
   }
 
   /**
@@ -412,7 +360,7 @@ export class BatchScheduler {
     for (const r of [...this.#inflight, ...this.#queue]) this.#lose(r, result);
     this.#queue = [];
     this.#abandonRunning?.(null);
-    for (const end of [...this.#endStopWaits]) end();
+    this.#calls.giveUp();
   }
 
   /**
@@ -424,7 +372,7 @@ export class BatchScheduler {
     for (const r of [...this.#inflight]) if (r.inst?.isolate === isolate) this.#lose(r, result);
     if (this.#runningOn?.isolate === isolate) this.#abandonRunning?.(null);
     // Its calls never return: the replacement serves now.
-    for (const end of [...this.#endStopWaits]) end();
+    this.#calls.giveUp();
   }
 
   /**

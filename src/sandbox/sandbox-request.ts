@@ -1,0 +1,29 @@
+// One request in a sandbox, from `invoke` to its answer: the innermost lifetime (server → version → isolate → request), its state as the batch scheduler moves it.
+
+import type { BodySource } from './body-source.js';
+import type { IsolateInstance } from './isolate-instance.js';
+import type { InvokeResult } from './ivm-outcome.js';
+
+/**
+ * One request from `invoke` to its answer: the innermost lifetime (server → version → isolate →
+ * request). It may outlive an isolate: one that never started when its batch timed out goes in the
+ * next batch, on the replacement.
+ */
+export interface SandboxRequest {
+  readonly json: string;
+  readonly body: BodySource;
+  readonly id: number;
+  /** When it was first handed to a ready isolate (performance.now(), ms): its time limit runs from here. */
+  t0: number;
+  readonly resolve: (r: InvokeResult) => void;
+  /** Body bytes taken when it was first dispatched (kept, should it be dispatched again). */
+  first: Uint8Array | null;
+  complete: boolean;
+  /** queued: waiting for a batch; batch: its batch is running; waiting: its handler's promise is pending. */
+  state: 'queued' | 'batch' | 'waiting' | 'done';
+  /** The isolate it was dispatched to. */
+  inst: IsolateInstance | null;
+  deadlinePassed: boolean;
+  graced: boolean;
+  timer: NodeJS.Timeout | null;
+}
