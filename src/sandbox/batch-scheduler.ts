@@ -44,6 +44,8 @@ export class BatchScheduler {
 
   /** Request calls into an isolate not returned yet. */
   readonly #calls = new RunningCalls();
+  /** Set by {@link refuse}: what every request not yet dispatched is answered from then on. */
+  #refused: InvokeResult | null = null;
 
   /** Called each time the last request running ends (see {@link busy}). */
   readonly #onWindowClosed: () => void;
@@ -134,6 +136,7 @@ export class BatchScheduler {
     }
     const live = reqs.filter((r) => r.state === 'queued');
     if (live.length === 0) return;
+    if (this.#refused !== null) return live.forEach((r) => this.#finish(r, this.#refused ?? RESET));
     if (this.#isolates.closed) return live.forEach((r) => this.#finish(r, crashed('server is stopping')));
     if (inst.isolate.isDisposed) {
       // Being replaced right now: the next turn gets the new instance.
@@ -361,6 +364,17 @@ export class BatchScheduler {
     this.#queue = [];
     this.#abandonRunning?.(null);
     this.#calls.giveUp();
+  }
+
+  /**
+   * From now on no request goes into an isolate: those queued, waiting for an isolate or submitted
+   * later are answered `result`; the calls running finish as they would.
+   */
+  refuse(result: InvokeResult): void {
+    this.#refused = result;
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const r of queued) this.#finish(r, result);
   }
 
   /**

@@ -11,6 +11,9 @@ import { IsolateReplacement } from './replacement.js';
 export { type ConsoleLines, type IsolateInstance, type SandboxHooks, type SandboxLimits, SourceError } from './isolate-instance.js';
 export type { InvokeResult } from './ivm-outcome.js';
 
+/** What a request is answered once one of its server's isolates was lost in this worker process, which is being retired. */
+const MOVING: InvokeResult = crashed('the server is moving to a fresh sandbox worker after one of its isolates was lost; retry');
+
 /** The host function behind `datastream` reads: looks the body up by id; the bytes cross as a fresh copy. */
 function readerFor(bodies: Map<number, BodySource>): BodyReader {
   return async (id, max) => {
@@ -39,6 +42,8 @@ export class TenantSandbox {
   readonly #onConsole: SandboxHooks['onConsole'];
   /** Set once isolated-vm lost control of an isolate: what every request is answered from then on. */
   #abandoned: InvokeResult | null = null;
+  /** Set once isolated-vm lost control of a disposed isolate: what every new request is answered (see {@link #lost}). */
+  #refusing: InvokeResult | null = null;
 
   private constructor(source: string, limits: SandboxLimits, hooks: InstanceHooks, first: IsolateInstance, bodies: Map<number, BodySource>) {
     this.#limits = limits;
@@ -79,14 +84,16 @@ export class TenantSandbox {
 
   /**
    * isolated-vm lost control of `isolate`. One already disposed (by the host at a deadline or a
-   * reset, or by isolated-vm): the requests still counted on it are answered now, it is replaced if
-   * it was not yet, and the sandbox serves on (true). Else false: the caller abandons the sandbox
-   * (see {@link abandon}).
+   * reset, or by isolated-vm): the requests still counted on it are answered now, and true: the
+   * calls running on the version's fresh isolate finish, but no request enters an isolate in this
+   * process again (the lost one's memory stays held until the worker is killed: one more isolate's
+   * worth would be two), so later ones are answered {@link MOVING} while the server moves to a
+   * fresh worker. Else false: the caller abandons the sandbox (see {@link abandon}).
    */
   #lost(message: string, isolate: ivm.Isolate): boolean {
     if (!isolate.isDisposed) return false;
-    const live = this.#isolates.live;
-    if (live.isolate === isolate) this.#isolates.replace(live);
+    this.#refusing = MOVING;
+    this.#scheduler.refuse(MOVING);
     this.#scheduler.abandonOn(isolate, catastrophicResult(message, this.#limits));
     return true;
   }
@@ -100,6 +107,7 @@ export class TenantSandbox {
    */
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
     if (this.#abandoned !== null) return Promise.resolve(this.#abandoned);
+    if (this.#refusing !== null) return Promise.resolve(this.#refusing);
     if (this.#isolates.closed) return Promise.resolve(crashed('server is stopping'));
     return this.#scheduler.submit(requestJson, body);
   }

@@ -38,7 +38,9 @@ t.test('strings at V8 length limits turned into arrays', async (t) => {
     // Which call outlasts isolated-vm's termination wait varies from run to run: its isolate's loss is
     // reported seconds after its 504, while a later case runs on the server's fresh isolate, which it
     // must leave alone (before, that request was answered 502 "the sandbox was lost", or not at all).
-    t.ok([500, 503, 504].includes(r.status), `${path}: refused (${r.status} ${r.text.trim().slice(0, 100)})`);
+    // 502 "moving": sent to a worker retired meanwhile, which lets no isolate of the server in again.
+    const moving = r.status === 502 && /moving to a fresh sandbox worker/.test(r.text);
+    t.ok([500, 503, 504].includes(r.status) || moving, `${path}: refused (${r.status} ${r.text.trim().slice(0, 100)})`);
     // A call V8 cannot interrupt may run past the deadline, never the answer (plus a bounded grace).
     t.ok(ms < 3000, `${path}: answered in ${ms.toFixed(0)} ms (timeoutMs 100)`);
     t.ok(await until(async () => (await get(port, '/ok')).status === 200, 10_000), `${path}: served after (a retired worker's servers are hosted again meanwhile)`);

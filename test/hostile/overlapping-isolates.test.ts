@@ -14,7 +14,9 @@ t.test('a server serves on one isolate at a time, however its disposed ones are 
   // ones before still fill their arrays.
   for (let i = 1; i <= 8; i++) {
     const r = await get(port, `/attack-${i}`);
-    t.ok([503, 504].includes(r.status), `attack ${i}: refused (${r.status} ${r.text.trim().slice(0, 90)})`);
+    // 502 "moving": sent to a worker retired meanwhile, which lets no isolate of the server in again.
+    const moving = r.status === 502 && /moving to a fresh sandbox worker/.test(r.text);
+    t.ok([503, 504].includes(r.status) || moving, `attack ${i}: refused (${r.status} ${r.text.trim().slice(0, 90)})`);
   }
   t.equal((await get(port, '/ok')).status, 200, 'served after');
   // One 1 GiB array at a time (the young large object V8 allocates past any heap limit), never two.

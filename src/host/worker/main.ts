@@ -29,8 +29,9 @@ const reported = new Set<number>();
  * isolated-vm has lost control of one of a server's isolates (an out-of-memory, or a call V8 could
  * not interrupt outlasting its termination wait): that isolate's thread never comes back. The server
  * is given up on this worker (its requests answered now), unless the isolate lost was one the host
- * had already disposed (`disposed`: its requests answered at their deadline, a fresh isolate
- * serving); the others serve on while the control process hosts them all on a fresh worker, then
+ * had already disposed (`disposed`: its requests answered at their deadline; the calls running on
+ * its fresh isolate finish, new requests are refused here and new connections wait for the fresh
+ * worker); the others serve on while the control process hosts them all on a fresh worker, then
  * drains this one and kills it. Should the control process not do so in time, the worker kills itself.
  */
 function onCatastrophic(httpdid: number, message: string, disposed = false): void {
@@ -40,6 +41,8 @@ function onCatastrophic(httpdid: number, message: string, disposed = false): voi
     abandoned.add(httpdid);
     hosted.get(httpdid)?.abandon(message);
   }
+  // New connections wait for the fresh worker (the sandbox refuses new requests here, see TenantSandbox).
+  if (disposed) hosted.get(httpdid)?.windDown();
   if (reported.has(httpdid)) return;
   reported.add(httpdid);
   send({ op: 'retire', httpdid, message });
