@@ -18,7 +18,7 @@ t.test('an address in use at start-up is retried until it is free', async (t) =>
   const svc = await startService(t, [], { ISOHTTPD_LOG_LEVEL: 'info' }, { dataDir });
   const waiting = (await svc.api('GET', `/servers/${httpdid}`)).body;
   t.equal(waiting.state, 'failed', 'not serving while the address is taken');
-  t.match(waiting.reason, /not restored yet: .*in use.*retried every 1 s until it is free; still running in the registry/, 'the reason says it is retried');
+  t.match(waiting.reason, /not restored yet: .*in use.*retried every 1 s until it can be bound; still running in the registry/, 'the reason says it is retried');
   t.match(svc.output(), /server not restored yet: its address is in use; retrying/, 'the decision is logged');
 
   await new Promise<void>((r) => squatter.close(() => r()));

@@ -23,6 +23,32 @@ export async function resolveBindAddress(host: string): Promise<{ address: strin
   return { address: r.address, family: r.family === 6 ? 6 : 4 };
 }
 
+/** A bind the kernel refused, with its errno name (`EADDRNOTAVAIL`, `EACCES`, …). */
+export class BindError extends IsoError {
+  readonly errno: string;
+
+  constructor(code: ConstructorParameters<typeof IsoError>[0], message: string, errno: string) {
+    super(code, message);
+    this.errno = errno;
+  }
+}
+
+/** DNS answers that may change by themselves (a resolver not up yet at boot, a name not yet published). */
+const DNS_TRANSIENT = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ESERVFAIL', 'ETIMEOUT', 'ECONNREFUSED']);
+
+/**
+ * Whether binding and deploying a stored server failed for a cause that may pass by itself, so that
+ * a restart's restore waits it out instead of failing the server for good: the address in use
+ * (another program, or the previous instance's workers), an address not configured yet
+ * (`EADDRNOTAVAIL`: an interface not up at boot), a host name that does not resolve yet, or no
+ * sandbox worker for a moment.
+ */
+export function transientPlacementFailure(err: unknown): boolean {
+  if (err instanceof IsoError) return err.code === 'ISO_ERR_API_ADDRESS_IN_USE' || err.code === 'ISO_ERR_API_WORKER_UNAVAILABLE' || (err instanceof BindError && err.errno === 'EADDRNOTAVAIL');
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && DNS_TRANSIENT.has(code);
+}
+
 const ERRNO: Readonly<Record<number, string>> = { [-98]: 'EADDRINUSE', [-99]: 'EADDRNOTAVAIL', [-13]: 'EACCES' };
 
 /**
@@ -48,6 +74,6 @@ export function bindHandle(address: string, family: 4 | 6, port: number): BoundH
   }
   const name = ERRNO[errno] ?? `errno ${errno}`;
   if (name === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `${address} port ${port} is already in use`);
-  if (name === 'EADDRNOTAVAIL' || name === 'EACCES') throw new IsoError('ISO_ERR_API_ADDRESS_NOT_ALLOWED', `${address} port ${port} cannot be bound here (${name})`);
-  throw new IsoError('ISO_ERR_API_BIND_FAILED', `${address} port ${port} could not be bound (${name})`);
+  if (name === 'EADDRNOTAVAIL' || name === 'EACCES') throw new BindError('ISO_ERR_API_ADDRESS_NOT_ALLOWED', `${address} port ${port} cannot be bound here (${name})`, name);
+  throw new BindError('ISO_ERR_API_BIND_FAILED', `${address} port ${port} could not be bound (${name})`, name);
 }

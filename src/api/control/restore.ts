@@ -4,6 +4,7 @@ import { IsoError } from '../../core/errors.js';
 import { RESTORE_LATER_INTERVAL_MS, RESTORE_RETRY_INTERVAL_MS, RESTORE_RETRY_MS } from '../../core/supervision.js';
 import type { Registry, ServerRow } from '../registry/registry.js';
 import type { Log } from '../supervisor/worker-pool.js';
+import { transientPlacementFailure } from './bind.js';
 import type { ConsoleLog } from './console-log.js';
 import { freshLife, type HandlerCode, type ManagedServer, type Placement } from './managed-server.js';
 import type { Placer } from './placement.js';
@@ -22,12 +23,13 @@ export interface RestoreDeps {
 
 /**
  * Restores every stored server, one after the other in httpdid order: each `running` one is bound
- * and deployed again before this resolves. One whose address is still in use after
- * {@link RESTORE_RETRY_MS} is shown `failed` with the reason but stays `running` in the registry (a
- * transient cause never fails a server for good) and is retried every
- * {@link RESTORE_LATER_INTERVAL_MS} until it binds, is deleted, or the service stops. One that cannot
- * be restored for any other reason is stored and held as `failed` with the reason. Stored `failed`
- * servers are held as they are.
+ * and deployed again before this resolves. One that still fails for a transient cause after
+ * {@link RESTORE_RETRY_MS} (see {@link transientPlacementFailure}: its address in use or not
+ * configured yet, its host name not resolving yet, no worker) is shown `failed` with the reason but
+ * stays `running` in the registry (a transient cause never fails a server for good) and is retried
+ * every {@link RESTORE_LATER_INTERVAL_MS} until it binds, is deleted, or the service stops. One that
+ * cannot be restored for any other reason is stored and held as `failed` with the reason. Stored
+ * `failed` servers are held as they are. Every decision is logged.
  */
 export async function restoreAll(deps: RestoreDeps): Promise<void> {
   for (const row of await deps.registry.servers()) await restore(deps, row);
@@ -35,8 +37,8 @@ export async function restoreAll(deps: RestoreDeps): Promise<void> {
 
 /**
  * Binds and deploys a stored server. The previous instance's workers may still hold the socket for
- * a moment after it was killed (they exit when the control process is gone), so an address in
- * use is retried for up to {@link RESTORE_RETRY_MS}.
+ * a moment after it was killed (they exit when the control process is gone), so a transient
+ * failure (an address in use, above all) is retried for up to {@link RESTORE_RETRY_MS}.
  */
 async function placeAgain(placer: Placer, row: ServerRow): Promise<Placement> {
   const deadline = Date.now() + RESTORE_RETRY_MS;
@@ -44,7 +46,7 @@ async function placeAgain(placer: Placer, row: ServerRow): Promise<Placement> {
     try {
       return await placer.bindAndDeploy(row.httpdid, row.host, row.port, codeOf(row), row.replicas);
     } catch (err) {
-      if (!(err instanceof IsoError && err.code === 'ISO_ERR_API_ADDRESS_IN_USE') || Date.now() >= deadline) throw err;
+      if (!transientPlacementFailure(err) || Date.now() >= deadline) throw err;
       await new Promise((r) => setTimeout(r, RESTORE_RETRY_INTERVAL_MS));
     }
   }
@@ -76,10 +78,12 @@ async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
       deps.log.info({ httpdid: row.httpdid, host: row.host, port: row.port, workers: placed.slots }, 'server restored');
       return;
     } catch (err) {
-      if (err instanceof IsoError && err.code === 'ISO_ERR_API_ADDRESS_IN_USE') {
-        const waiting: ManagedServer = { ...base, key: '', handle: null, slots: [], state: 'failed', reason: waitingReason(err.message) };
+      if (transientPlacementFailure(err)) {
+        const message = (err as Error).message;
+        const waiting: ManagedServer = { ...base, key: '', handle: null, slots: [], state: 'failed', reason: waitingReason(message) };
         deps.servers.add(waiting);
-        deps.log.warn({ httpdid: row.httpdid, host: row.host, port: row.port, reason: waiting.reason }, 'server not restored yet: its address is in use; retrying');
+        const what = err instanceof IsoError && err.code === 'ISO_ERR_API_ADDRESS_IN_USE' ? 'its address is in use' : `a transient cause (${message})`;
+        deps.log.warn({ httpdid: row.httpdid, host: row.host, port: row.port, reason: waiting.reason }, `server not restored yet: ${what}; retrying`);
         void restoreLater(deps, row, waiting);
         return;
       }
@@ -87,30 +91,35 @@ async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
       await deps.registry.setServerState(row.httpdid, 'failed', reason);
       deps.log.error({ httpdid: row.httpdid, reason }, 'server failed: not restored');
     }
-  }
+  } else deps.log.info({ httpdid: row.httpdid, reason }, 'server kept failed: it was failed before the restart');
   const failed: ManagedServer = { ...base, key: '', handle: null, slots: [], state: 'failed', reason };
   deps.servers.add(failed);
 }
 
-/** What a server still waiting for its address at start-up shows as its reason. */
+/** What a server still waiting out a transient cause at start-up shows as its reason. */
 function waitingReason(message: string): string {
   return (
-    `not restored yet: ${message} (retried for ${RESTORE_RETRY_MS / 1000} s at start-up; retried every ` + `${RESTORE_LATER_INTERVAL_MS / 1000} s until it is free; still running in the registry)`
+    `not restored yet: ${message} (retried for ${RESTORE_RETRY_MS / 1000} s at start-up; retried every ` + `${RESTORE_LATER_INTERVAL_MS / 1000} s until it can be bound; still running in the registry)`
   );
 }
 
 /**
- * Retries a server whose address was in use at start-up until it binds (it is then `running`, the
- * same object), is deleted, or the service stops. A failure other than the address in use or a
- * worker going away fails it for good, in the registry too.
+ * Retries a server that failed for a transient cause at start-up until it binds (it is then
+ * `running`, the same object), is deleted, or the service stops. A failure for another cause fails
+ * it for good, in the registry too.
  */
 async function restoreLater(deps: RestoreDeps, row: ServerRow, server: ManagedServer): Promise<void> {
+  const gone = (): boolean => {
+    if (!deps.stopping() && deps.servers.holds(server)) return false;
+    deps.log.info({ httpdid: row.httpdid }, `server no longer retried: ${deps.stopping() ? 'the service is stopping' : 'it was deleted'}`);
+    return true;
+  };
   for (;;) {
     await new Promise((r) => setTimeout(r, RESTORE_LATER_INTERVAL_MS).unref());
-    if (deps.stopping() || !deps.servers.holds(server)) return;
+    if (gone()) return;
     try {
       const placed = await deps.placer.bindAndDeploy(row.httpdid, row.host, row.port, codeOf(row), row.replicas);
-      if (deps.stopping() || !deps.servers.holds(server)) {
+      if (gone()) {
         // Deleted (or the service stopping) while it was being bound: let the address go again.
         await deps.placer.release({ ...server, ...placed, state: 'running' });
         return;
@@ -120,9 +129,8 @@ async function restoreLater(deps: RestoreDeps, row: ServerRow, server: ManagedSe
       deps.log.info({ httpdid: row.httpdid, host: row.host, port: row.port, workers: placed.slots }, 'server restored: its address became free');
       return;
     } catch (err) {
-      const transient = err instanceof IsoError && (err.code === 'ISO_ERR_API_ADDRESS_IN_USE' || err.code === 'ISO_ERR_API_WORKER_UNAVAILABLE');
-      if (transient) continue;
-      if (deps.stopping() || !deps.servers.holds(server)) return;
+      if (transientPlacementFailure(err)) continue;
+      if (gone()) return;
       server.reason = `could not be restored: ${(err as Error).message}`;
       await deps.registry.setServerState(row.httpdid, 'failed', server.reason);
       deps.log.error({ httpdid: row.httpdid, reason: server.reason }, 'server failed: not restored');
