@@ -41,8 +41,11 @@ export class SlotKeeper {
     const current = slot.live === worker;
     if (current) slot.live = null;
     if (slot.retiring === worker) slot.retiring = null;
-    if (this.#deps.closing()) return;
     const signalOrCode = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
+    if (this.#deps.closing()) {
+      this.#deps.log.info({ worker: slot.index, pid: worker.pid, code, signal, cause: signalOrCode }, `sandbox worker stopped (${signalOrCode}) as the service stops`);
+      return;
+    }
     if (slot.draining.has(worker)) {
       this.#deps.log.info({ worker: slot.index, pid: worker.pid, code, signal }, `retired sandbox worker stopped (${signalOrCode})`);
       return;

@@ -4,12 +4,17 @@ import type { WorkerOptions } from '../../host/worker/protocol.js';
 import type { Log } from './log.js';
 import { WorkerProcess } from './worker-process.js';
 
+/** After a spare failed to start, how long before the next attempt, ms (a take meanwhile starts a worker of its own). */
+const SPARE_RETRY_MS = 1000;
+
 /** Keeps one spare worker started in the background; taking it starts the next. */
 export class Spare {
   readonly #log: Log;
   readonly #options: WorkerOptions;
   #spare: Promise<WorkerProcess> | null = null;
   #closed = false;
+  /** For each ready spare: stops watching its exit (once taken, the pool watches it). */
+  readonly #taken = new WeakMap<WorkerProcess, () => void>();
 
   /** @param options what every worker is forked with */
   constructor(log: Log, options: WorkerOptions) {
@@ -21,10 +26,28 @@ export class Spare {
   refill(): void {
     if (this.#closed) return;
     const spare = WorkerProcess.start(this.#options);
-    spare.catch((err: unknown) => {
-      this.#log.error({ err }, 'spare sandbox worker failed to start');
-      if (this.#spare === spare) this.#spare = null;
-    });
+    spare.then(
+      (w) => {
+        // Until it is taken, its exit is the spare's to log and make up for.
+        const onExit = (code: number | null, signal: string | null): void => {
+          if (this.#spare !== spare || this.#closed) return;
+          this.#spare = null;
+          const cause = signal !== null ? `signal ${signal}` : `exit code ${String(code)}`;
+          this.#log.error({ pid: w.pid, code, signal, cause }, `spare sandbox worker exited (${cause}); starting another`);
+          this.refill();
+        };
+        w.once('exit', onExit);
+        this.#taken.set(w, () => w.off('exit', onExit));
+      },
+      (err: unknown) => {
+        if (this.#spare !== spare || this.#closed) return;
+        this.#spare = null;
+        this.#log.error({ err }, `spare sandbox worker failed to start; starting another in ${SPARE_RETRY_MS} ms`);
+        setTimeout(() => {
+          if (this.#spare === null) this.refill();
+        }, SPARE_RETRY_MS).unref();
+      },
+    );
     this.#spare = spare;
   }
 
@@ -36,6 +59,7 @@ export class Spare {
     if (spare !== null) {
       try {
         const w = await spare;
+        this.#taken.get(w)?.();
         if (!w.exited) return w;
       } catch {
         // fall through to a fresh start
