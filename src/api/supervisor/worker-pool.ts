@@ -301,19 +301,22 @@ export class WorkerPool extends EventEmitter {
     );
   }
 
-  /** Stops the heartbeat and kills every worker. */
+  /** Stops the heartbeat and kills every worker, a retired one still draining included. */
   async close(): Promise<void> {
     this.#closing = true;
     this.#heartbeat?.stop();
     await this.#spare.close();
     await Promise.all(
-      this.#slots.map(async (s) => {
-        try {
-          await (await s.worker).kill();
-        } catch {
-          // never started
-        }
-      }),
+      this.#slots.flatMap((s) => [
+        (async () => {
+          try {
+            await (await s.worker).kill();
+          } catch {
+            // never started
+          }
+        })(),
+        ...[s.retiring, ...s.draining.keys()].map((old) => old?.kill()),
+      ]),
     );
   }
 }

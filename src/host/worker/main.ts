@@ -193,7 +193,8 @@ process.on('message', (raw: ToWorker, handle: unknown) => {
 });
 
 // The control process holds every listening socket; without it this worker has no reason to live.
-process.on('disconnect', () => process.exit(0));
+// A worker that lost an isolate's thread kills itself instead: exit would wait for that thread (see onCatastrophic).
+process.on('disconnect', () => (retiring ? process.kill(process.pid, 'SIGKILL') : process.exit(0)));
 // Ctrl-C, and SIGTERM to the process group (systemd's KillMode=control-group, `kill -- -PGID`), reach
 // every process: the control process decides when workers stop (after draining). The worker still
 // exits when the control process goes away (disconnect, above); SIGKILL still kills it.
