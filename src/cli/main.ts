@@ -57,6 +57,17 @@ async function serve(config: Config): Promise<void> {
     if (err instanceof DataDirInUse) throw new StartError(err.message);
     throw err;
   }
+  // A stop asked for while the service starts (restoring its servers) is carried out once it has
+  // started: the same drain, exit 0 (the default action would kill it mid-restore, exit 143).
+  let stopAsked: string | null = null;
+  const askStop = (signal: string) => (): void => {
+    stopAsked ??= signal;
+  };
+  const earlyHandlers = [
+    ['SIGTERM', askStop('SIGTERM')],
+    ['SIGINT', askStop('SIGINT')],
+  ] as const;
+  for (const [signal, handler] of earlyHandlers) process.on(signal, handler);
   // And before any server is restored: the API address is free (held until the API listens on it).
   const apiHold = await holdAddress(config.apiHost, config.apiPort).catch((err: unknown) => {
     lock.release();
@@ -141,8 +152,10 @@ async function serve(config: Config): Promise<void> {
       process.exit(1);
     });
   };
+  for (const [signal, handler] of earlyHandlers) process.off(signal, handler);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (stopAsked !== null) stop(stopAsked);
 }
 
 async function main(argv: string[]): Promise<number> {
