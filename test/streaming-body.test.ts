@@ -1,18 +1,18 @@
-// Request bodies stream: the handler starts before the body is complete, pulls bytes as it reads, and what it leaves unread is drained.
+// Request bodies larger than the server's bodyWindowBytes stream: the handler starts once the window is in, before the body is complete, pulls bytes as it reads, and what it leaves unread is drained.
 
 import net from 'node:net';
 import t from 'tap';
 import { startService } from './helpers/service.js';
 import { exchange, parseResponses } from './helpers/raw-http.js';
 
-t.test('the handler runs before the body has arrived', async (t) => {
+t.test('the handler runs once its body window is in, before the body has arrived', async (t) => {
   const svc = await startService(t);
   const { port } = await svc.deploy(
     `export default (r) => {
     const first = new TextDecoder().decode(r.datastream.read(5));
     return { version: '1.1', statuscode: 200, headers: {}, message: r.path + ':' + first };
   }`,
-    { timeoutMs: 5000 },
+    { timeoutMs: 5000, bodyWindowBytes: 5 },
   );
   const s = net.connect(port, '127.0.0.1');
   let got = '';

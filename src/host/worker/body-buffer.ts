@@ -2,7 +2,7 @@
 
 import type { BodySource } from '../../sandbox/body-source.js';
 
-/** Bytes buffered for one body before the connection stops reading the socket. */
+/** Bytes buffered for one body before the connection stops reading the socket (at least; more when the server's `bodyWindowBytes` is larger). */
 export const BODY_WINDOW_BYTES = 64 * 1024;
 
 interface Waiter {
@@ -46,14 +46,40 @@ export class BodyBuffer implements BodySource {
   #discarding = false;
   #read = false;
   #waiter: Waiter | null = null;
+  readonly #windowBytes: number;
+  /** Set by {@link whenFilled}: called once `need` bytes are buffered, or the body ended or failed. */
+  #filled: { readonly need: number; readonly then: () => void } | null = null;
 
   /**
    * @param onFirstRead called on the handler's first read that has to wait (for 100-continue).
    * @param onDrained called when the buffer falls back under the window (to resume reading).
+   * @param windowBytes bytes buffered before the connection stops reading (at least {@link BODY_WINDOW_BYTES})
    */
-  constructor(onFirstRead: () => void, onDrained: () => void) {
+  constructor(onFirstRead: () => void, onDrained: () => void, windowBytes: number = BODY_WINDOW_BYTES) {
     this.#onFirstRead = onFirstRead;
     this.#onDrained = onDrained;
+    this.#windowBytes = Math.max(BODY_WINDOW_BYTES, windowBytes);
+  }
+
+  /** Bytes buffered now (arrived, not yet taken by the handler). */
+  get buffered(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * Calls `then` once `need` bytes are buffered, or the body has ended or failed (at once if so
+   * already): the connection starts the handler then (the server's `bodyWindowBytes`).
+   */
+  whenFilled(need: number, then: () => void): void {
+    this.#filled = { need, then };
+    this.#checkFilled();
+  }
+
+  #checkFilled(): void {
+    const f = this.#filled;
+    if (f === null || !(this.#ended || this.#error !== null || this.#bytes >= f.need)) return;
+    this.#filled = null;
+    f.then();
   }
 
   /** Whether every byte of the body has arrived. */
@@ -68,7 +94,7 @@ export class BodyBuffer implements BodySource {
 
   /** Whether more than the window is buffered: the connection should stop reading. */
   get full(): boolean {
-    return this.#bytes > BODY_WINDOW_BYTES;
+    return this.#bytes > this.#windowBytes;
   }
 
   push(chunk: Buffer): void {
@@ -76,11 +102,13 @@ export class BodyBuffer implements BodySource {
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
     this.#serve();
+    this.#checkFilled();
   }
 
   end(): void {
     this.#ended = true;
     this.#serve();
+    this.#checkFilled();
   }
 
   fail(err: Error): void {
@@ -91,6 +119,7 @@ export class BodyBuffer implements BodySource {
     const w = this.#waiter;
     this.#waiter = null;
     w?.reject(err);
+    this.#checkFilled();
   }
 
   /** The response is written: drop what is buffered and whatever else of this body arrives. */

@@ -159,6 +159,7 @@ export class Connection {
       body: new BodyBuffer(
         () => this.#sendContinue(entry),
         () => this.#flow(),
+        this.#bodyWindow(),
       ),
     };
     this.#decoding = entry;
@@ -236,12 +237,35 @@ export class Connection {
       const refusal = this.#ctx.refuse?.() ?? null;
       if (refusal !== null) return this.#refuseLater(refusal, entry);
       this.#inFlight = entry;
-      const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
-      void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));
-      this.#flow();
-      return;
+      // The body's first bodyWindowBytes arrive before the handler starts (not with Expect: 100-continue,
+      // whose client waits to be asked): a slow upload holds no isolate, and its time is the connection's.
+      const window = this.#bodyWindow();
+      if (window > 0 && !entry.body.ended && !entry.framing.expectContinue) {
+        entry.body.whenFilled(window, () => this.#dispatch(entry));
+        this.#flow();
+        return;
+      }
+      return this.#dispatch(entry);
     }
     if (this.#fault !== null) this.#refuse(this.#fault.fault, this.#fault.head);
+  }
+
+  /** The server's `bodyWindowBytes`, at most its `maxBodyBytes`. */
+  #bodyWindow(): number {
+    return Math.min(this.#ctx.limits.bodyWindowBytes, this.#ctx.limits.maxBodyBytes);
+  }
+
+  /** Runs the in-flight request's handler (its body window filled, or the body ended or failed: then it is answered with the fault). */
+  #dispatch(entry: Entry): void {
+    if (this.#closed) return;
+    if (entry.cutShort || entry.fault !== null) {
+      this.#inFlight = null;
+      if (entry.cutShort) return this.destroy();
+      if (entry.fault !== null) return this.#refuse(entry.fault, entry.head, entry.requestId);
+    }
+    const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
+    void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));
+    this.#flow();
   }
 
   /**
