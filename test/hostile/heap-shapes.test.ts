@@ -24,7 +24,7 @@ t.test('heap growth shapes under the smallest memoryMb', async (t) => {
   const c = await contain(svc);
   const { httpdid, port } = await svc.deploy(
     hostile(`(r) => (${JSON.stringify(CASES)}[r.path] ? (0, eval)('(' + ${JSON.stringify(CASES)}[r.path] + ')')(r) : { version: '1.1', statuscode: 404, headers: {}, message: '' })`),
-    { memoryMb: 8, timeoutMs: 10000 },
+    { memoryMb: 8, timeoutMs: 10000, cpuShareWindowMs: 60000 },
   );
   for (const path of Object.keys(CASES)) {
     const r = await get(port, path);

@@ -4,7 +4,7 @@ import http from 'node:http';
 import t from 'tap';
 import { startService } from '../helpers/service.js';
 import { childPids, workersUp } from '../helpers/workers.js';
-import { get, hostile, statsWhen, watchNeighbour } from './helpers.js';
+import { get, hostile, statsWhen, until, watchNeighbour } from './helpers.js';
 
 t.test('a slow built-in answers at the deadline', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
@@ -21,7 +21,12 @@ t.test('a slow built-in answers at the deadline', async (t) => {
     t.equal(r.status, 504, `${path}: 504`);
     // The built-in alone runs 1–3 s; the answer must not wait for it.
     t.ok(ms < 1000, `${path}: answered in ${ms.toFixed(0)} ms (deadline 200 ms)`);
-    t.equal((await get(port, '/ok')).status, 200, `${path}: served after`);
+    // Served once the stuck call returned (a server runs one isolate at a time); should it outlast isolated-vm's
+    // 5 s wait (a loaded machine), a request its retired worker had accepted is answered 502 "moving … retry".
+    const after = await get(port, '/ok');
+    const moving = after.status === 502 && /moving to a fresh sandbox worker/.test(after.text);
+    t.ok(after.status === 200 || moving, `${path}: served after (${after.status})`);
+    if (moving) t.ok(await until(async () => (await get(port, '/ok')).status === 200, 10_000), `${path}: served by the fresh worker`);
   }
   const report = await watch.stop();
   t.equal(report.failed, 0, `neighbour: no request failed (${report.count} sent) ${report.failures.join('; ')}`);

@@ -31,7 +31,7 @@ import * as tenant from 'tenant';
 const handler = /** @type {(request: unknown) => unknown} */ (tenant.default);
 export const handlerType = typeof handler;
 
-const { U8, parse, stringify, freeze, isArray, floor, isU8, u8Buffer, u8Length, u8Offset, u8Set, mapGet, mapSet, mapDelete, promiseThen, stringSlice, keys, str } = I;
+const { U8, parse, stringify, freeze, isArray, floor, isU8, u8Buffer, u8Length, u8Offset, u8Set, mapGet, mapSet, mapDelete, promiseThen, asyncIterator, stringSlice, keys, str } = I;
 
 /** @typedef {[kind: 'ok' | 'exception' | 'invalid' | 'memory', text: string, bytes: Uint8Array | null]} RawResult */
 /** @typedef {import('./prelude/console.js').ConsoleLine} ConsoleLine */
@@ -62,6 +62,20 @@ function fetchMore(id, want) {
 }
 
 /**
+ * More body bytes of request `id` (at most `want`, -1: all there is once some arrived), without
+ * blocking this isolate: the host answers when it has them; empty at the end.
+ * @param {number} id
+ * @param {number} want
+ * @returns {Promise<Uint8Array>}
+ */
+function fetchMoreAsync(id, want) {
+  const ref = /** @type {HostReference<[id: number, want: number], Uint8Array>} */ (pull);
+  return new I.Promise((resolve, reject) => {
+    promiseThen(ref.apply(undefined, [id, want], bare({ result: bare({ promise: /** @type {const} */ (true) }) })), (/** @type {unknown} */ got) => resolve(isU8(got) ? got : new U8(0)), reject);
+  });
+}
+
+/**
  * A fresh copy of `src[start, end)` (`new U8(view)` copies, without the species lookups of `slice` and `subarray`).
  * @param {Uint8Array} src
  * @param {number} start
@@ -88,23 +102,31 @@ function concat(parts, total) {
 }
 
 /**
- * The request's `datastream`: `read(size?)` and `text()` over the bytes received with the request, then more from the host.
+ * The request's `datastream`: `read(size?)` and `text()` over the bytes received with the request,
+ * then more from the host, blocking the isolate while they arrive; `readAsync(size?)`,
+ * `textAsync()` and `for await (const chunk of datastream)` the same without blocking it.
  * @param {number} id
  * @param {Uint8Array} first
  * @param {boolean} complete `first` is the whole body
- * @returns {Readonly<{ read: (size?: number | null) => Uint8Array, text: () => string }>}
  */
 function makeDatastream(id, first, complete) {
   let buf = first;
   let offset = 0;
   let ended = complete;
+  /** An async read is waiting for the host: no other read may run meanwhile. */
+  let waiting = false;
+  /** @param {unknown} size */
+  function checkSize(size) {
+    if (size !== undefined && size !== null && (typeof size !== 'number' || !(size >= 0) || floor(size) !== size)) throw new I.TypeError('datastream.read(size): size must be a non-negative integer');
+  }
   /**
    * @param {number | null} [size]
    * @returns {Uint8Array}
    */
   function read(size) {
+    if (waiting) throw new I.TypeError('datastream: an async read is still waiting');
     if (size !== undefined && size !== null) {
-      if (typeof size !== 'number' || !(size >= 0) || floor(size) !== size) throw new I.TypeError('datastream.read(size): size must be a non-negative integer');
+      checkSize(size);
       if (size === 0) return new U8(0);
       if (offset >= u8Length(buf)) {
         if (ended) return new U8(0);
@@ -137,6 +159,62 @@ function makeDatastream(id, first, complete) {
     offset = 0;
     return concat(parts, total);
   }
+  /**
+   * Like {@link read}, without blocking the isolate while bytes are on their way.
+   * @param {number | null} [size]
+   * @returns {Promise<Uint8Array>}
+   */
+  function readAsync(size) {
+    return new I.Promise((resolve, reject) => {
+      if (waiting) throw new I.TypeError('datastream: an async read is still waiting');
+      checkSize(size);
+      const sized = size !== undefined && size !== null;
+      // What is here already is answered at once (read does not wait for it).
+      if (ended || (sized && (size === 0 || offset < u8Length(buf)))) return resolve(read(size));
+      waiting = true;
+      /** @type {Uint8Array[]} */
+      const parts = bare([]);
+      let total = 0;
+      if (!sized) {
+        parts[0] = copy(buf, offset, u8Length(buf));
+        total = u8Length(buf) - offset;
+        buf = new U8(0);
+        offset = 0;
+      }
+      const fail = (/** @type {unknown} */ err) => {
+        waiting = false;
+        reject(err);
+      };
+      const more = () =>
+        promiseThen(
+          fetchMoreAsync(id, sized ? /** @type {number} */ (size) : -1),
+          (/** @type {Uint8Array} */ got) => {
+            try {
+              if (u8Length(got) === 0) ended = true;
+              if (sized) {
+                buf = got;
+                offset = 0;
+                waiting = false;
+                return resolve(read(size));
+              }
+              if (!ended) {
+                parts[parts.length] = got;
+                total += u8Length(got);
+                return more();
+              }
+              waiting = false;
+              resolve(concat(parts, total));
+            } catch (err) {
+              fail(err);
+            }
+          },
+          fail,
+        );
+      more();
+    });
+  }
+  /** Chunks of at most this many bytes for `for await`. */
+  const CHUNK = 65536;
   // Without a prototype, made so after the literal: a `__proto__: null` literal is created in V8's
   // slow dictionary mode, which cost every request about a microsecond.
   const datastream = bare({
@@ -144,7 +222,23 @@ function makeDatastream(id, first, complete) {
     text() {
       return utf8Decode(read(), false);
     },
+    readAsync,
+    textAsync() {
+      return promiseThen(readAsync(), (/** @type {Uint8Array} */ bytes) => utf8Decode(bytes, false));
+    },
   });
+  I.defineProperty(
+    datastream,
+    asyncIterator,
+    nd({
+      value: () =>
+        freeze(
+          bare({
+            next: () => promiseThen(readAsync(CHUNK), (/** @type {Uint8Array} */ chunk) => freeze(bare(u8Length(chunk) === 0 ? { done: true, value: undefined } : { done: false, value: chunk }))),
+          }),
+        ),
+    }),
+  );
   return freeze(datastream);
 }
 

@@ -8,6 +8,7 @@
 interface HostReference<A extends unknown[], R> {
   applySync(receiver: undefined, args: A): R;
   applySyncPromise(receiver: undefined, args: A): R;
+  apply(receiver: undefined, args: A, options: { result: { promise: true } }): Promise<R>;
 }
 
 /** An instance of whatwg-url's URL class (the parts of it the URL facade uses). */

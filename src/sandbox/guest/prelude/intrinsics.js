@@ -33,6 +33,7 @@ export const I = Object.freeze({
   mapSet: uncurry(Map.prototype.set),
   mapDelete: uncurry(Map.prototype.delete),
   promiseThen: uncurry(Promise.prototype.then),
+  asyncIterator: Symbol.asyncIterator,
   stringSlice: uncurry(String.prototype.slice),
   /** `String(v)` without the global: a template literal calls the intrinsic ToString. */
   str: (/** @type {unknown} */ v) => `${v}`,
