@@ -41,7 +41,7 @@ t.test('escapes', async (t) => {
   t.equal(out['globalThis.constructor.constructor'], 'undefined');
   t.equal(out['Function(return this)'], 'undefined undefined undefined undefined ');
   t.equal(out['constructor chain from a request value'], 'undefined');
-  t.equal(out['datastream internals'], 'read,text undefined');
+  t.equal(out['datastream internals'], 'read,readAsync,text,textAsync undefined');
   t.equal(out['error stack frames'], 'clean');
   t.equal(out['eval'], 'undefined');
   t.equal(out['Symbol registry'], '');
