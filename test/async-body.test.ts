@@ -3,7 +3,7 @@
 import net from 'node:net';
 import t from 'tap';
 import { startService } from './helpers/service.js';
-import { parseResponses } from './helpers/raw-http.js';
+import { parseResponses, trickleUpload } from './helpers/raw-http.js';
 
 const HANDLER = `export default async (r) => {
   const ok = (message) => ({ version: '1.1', statuscode: 200, headers: {}, message });
@@ -18,28 +18,15 @@ t.test('async reads do not block the isolate', async (t) => {
   const svc = await startService(t, ['--workers', '1']);
   // Window 0: every body streams while its handler runs.
   const { port } = await svc.deploy(HANDLER, { timeoutMs: 8000, bodyWindowBytes: 0, cpuShareWindowMs: 60000 });
-  const s = net.connect(port, '127.0.0.1');
-  let got = '';
-  s.on('data', (d: Buffer) => (got += d.toString()));
-  const closed = new Promise((r) => s.once('close', r));
-  await new Promise((r) => s.once('connect', r));
-  s.write('POST /iterate HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\nConnection: close\r\n\r\n');
-  let sent = 0;
-  const trickle = setInterval(() => {
-    if (sent < 20) {
-      s.write('y');
-      sent++;
-    }
-  }, 60);
-  t.teardown(() => clearInterval(trickle));
+  const upload = await trickleUpload(port, 'POST /iterate HTTP/1.1\r\nHost: h\r\nContent-Length: 20\r\nConnection: close\r\n\r\n', 20, 60, 'y');
+  t.teardown(() => upload.stop());
   for (let i = 0; i < 3; i++) {
     await new Promise((r) => setTimeout(r, 200));
     const r = await fetch(`http://127.0.0.1:${port}/quick`);
     t.equal(await r.text(), 'quick', `request ${i + 1} of the same server answered`);
-    t.ok(sent < 20 && got === '', `while the iterating handler still waits for its body (${sent} of 20 bytes sent)`);
+    t.ok(upload.sent() < 20 && !upload.answered(), `while the iterating handler still waits for its body (${upload.sent()} of 20 bytes sent)`);
   }
-  await closed;
-  t.equal(parseResponses(Buffer.from(got))[0]?.body.toString(), 'iterated 20 in chunks', 'for await saw the whole body');
+  t.equal(parseResponses(await upload.closed)[0]?.body.toString(), 'iterated 20 in chunks', 'for await saw the whole body');
 
   /** One request whose body is sent `delayMs` after its head; resolves with the answer's body. */
   const one = async (path: string, body: string, delayMs = 0): Promise<string> => {

@@ -79,6 +79,7 @@ export class BatchScheduler {
 
   /** Queues one request for the next batch; resolves with its result (never rejects). */
   submit(requestJson: string, body: BodySource): Promise<InvokeResult> {
+    if (this.#refused !== null) return Promise.resolve(this.#refused);
     return new Promise((resolve) => {
       const req: SandboxRequest = {
         json: requestJson,
@@ -136,7 +137,8 @@ export class BatchScheduler {
     }
     const live = reqs.filter((r) => r.state === 'queued');
     if (live.length === 0) return;
-    if (this.#refused !== null) return live.forEach((r) => this.#finish(r, this.#refused ?? RESET));
+    const refused = this.#refused;
+    if (refused !== null) return live.forEach((r) => this.#finish(r, refused));
     if (this.#isolates.closed) return live.forEach((r) => this.#finish(r, crashed('server is stopping')));
     if (inst.isolate.isDisposed) {
       // Being replaced right now: the next turn gets the new instance.
@@ -368,7 +370,7 @@ export class BatchScheduler {
 
   /**
    * From now on no request goes into an isolate: those queued, waiting for an isolate or submitted
-   * later are answered `result`; the calls running finish as they would.
+   * later (see {@link submit}) are answered `result`; the calls running finish as they would.
    */
   refuse(result: InvokeResult): void {
     this.#refused = result;

@@ -42,8 +42,6 @@ export class TenantSandbox {
   readonly #onConsole: SandboxHooks['onConsole'];
   /** Set once isolated-vm lost control of an isolate: what every request is answered from then on. */
   #abandoned: InvokeResult | null = null;
-  /** Set once isolated-vm lost control of a disposed isolate: what every new request is answered (see {@link #lost}). */
-  #refusing: InvokeResult | null = null;
 
   private constructor(source: string, limits: SandboxLimits, hooks: InstanceHooks, first: IsolateInstance, bodies: Map<number, BodySource>) {
     this.#limits = limits;
@@ -92,7 +90,6 @@ export class TenantSandbox {
    */
   #lost(message: string, isolate: ivm.Isolate): boolean {
     if (!isolate.isDisposed) return false;
-    this.#refusing = MOVING;
     this.#scheduler.refuse(MOVING);
     this.#scheduler.abandonOn(isolate, catastrophicResult(message, this.#limits));
     return true;
@@ -107,7 +104,6 @@ export class TenantSandbox {
    */
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
     if (this.#abandoned !== null) return Promise.resolve(this.#abandoned);
-    if (this.#refusing !== null) return Promise.resolve(this.#refusing);
     if (this.#isolates.closed) return Promise.resolve(crashed('server is stopping'));
     return this.#scheduler.submit(requestJson, body);
   }

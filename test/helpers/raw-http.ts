@@ -88,3 +88,35 @@ export function isRefused(port: number, host = '127.0.0.1'): Promise<boolean> {
     s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
   });
 }
+
+/** A request whose body is sent one byte every `everyMs` ms on a connection of its own (see {@link trickleUpload}). */
+export interface Trickle {
+  /** Body bytes written so far. */
+  sent(): number;
+  /** Whether any byte of an answer has arrived. */
+  answered(): boolean;
+  /** Everything the server sent, once it closed the connection. */
+  readonly closed: Promise<Buffer>;
+  /** Stops sending. */
+  stop(): void;
+}
+
+/** Sends `head` (with its Content-Length of `bodyBytes`) at once, then `fill` one byte every `everyMs` ms until the body is complete. */
+export async function trickleUpload(port: number, head: string, bodyBytes: number, everyMs: number, fill = 'x'): Promise<Trickle> {
+  const s = net.connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  s.on('data', (d: Buffer) => chunks.push(d));
+  s.on('error', () => undefined);
+  const closed = new Promise<Buffer>((r) => s.once('close', () => r(Buffer.concat(chunks))));
+  await new Promise((r) => s.once('connect', r));
+  s.write(head);
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (sent < bodyBytes && !s.destroyed) {
+      s.write(fill);
+      sent++;
+    }
+  }, everyMs);
+  void closed.then(() => clearInterval(timer));
+  return { sent: () => sent, answered: () => chunks.length > 0, closed, stop: () => clearInterval(timer) };
+}

@@ -28,3 +28,13 @@ export async function workersUp(parent: number, workers: number): Promise<{ serv
   while (childPids(parent).length < workers + 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   return workerPids(parent);
 }
+
+/** Whether a process exists (signal 0 reaches it; a zombie not yet reaped counts as existing). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

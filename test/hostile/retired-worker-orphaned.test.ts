@@ -3,18 +3,8 @@
 import t from 'tap';
 import { startService } from '../helpers/service.js';
 import { until } from '../helpers/until.js';
-import { childPids, workersUp } from '../helpers/workers.js';
+import { alive, childPids, workersUp } from '../helpers/workers.js';
 import { get, hostile } from './helpers.js';
-
-/** Whether a process is still alive (and not a zombie). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 t.test('an orphaned retiring worker exits', async (t) => {
   const svc = await startService(t, ['--workers', '1']);

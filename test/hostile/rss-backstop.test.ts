@@ -4,7 +4,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { startService, tempDataDir } from '../helpers/service.js';
-import { workersUp } from '../helpers/workers.js';
+import { alive, workersUp } from '../helpers/workers.js';
 import { get, hostile, peakRssMb, rssMb, statsWhen, until, watchNeighbour } from './helpers.js';
 
 const ALLOC_MB = 80;
@@ -30,16 +30,6 @@ const FAST = hostile(`() => {
 }`);
 const NEIGHBOUR = hostile('() => ({ version: "1.1", statuscode: 200, headers: {}, message: "n" })');
 const LIMITS = { memoryMb: 128, timeoutMs: 5000 };
-
-/** Whether a process is still there. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Resets a process's peak RSS (VmHWM) to its RSS now (`5` to /proc/PID/clear_refs); returns whether it could. */
 function resetPeak(pid: number): boolean {

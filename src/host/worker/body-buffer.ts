@@ -61,11 +61,6 @@ export class BodyBuffer implements BodySource {
     this.#windowBytes = Math.max(BODY_WINDOW_BYTES, windowBytes);
   }
 
-  /** Bytes buffered now (arrived, not yet taken by the handler). */
-  get buffered(): number {
-    return this.#bytes;
-  }
-
   /**
    * Calls `then` once `need` bytes are buffered, or the body has ended or failed (at once if so
    * already): the connection starts the handler then (the server's `bodyWindowBytes`).

@@ -258,10 +258,13 @@ export class Connection {
   /** Runs the in-flight request's handler (its body window filled, or the body ended or failed: then it is answered with the fault). */
   #dispatch(entry: Entry): void {
     if (this.#closed) return;
-    if (entry.cutShort || entry.fault !== null) {
+    if (entry.cutShort) {
       this.#inFlight = null;
-      if (entry.cutShort) return this.destroy();
-      if (entry.fault !== null) return this.#refuse(entry.fault, entry.head, entry.requestId);
+      return this.destroy();
+    }
+    if (entry.fault !== null) {
+      this.#inFlight = null;
+      return this.#refuse(entry.fault, entry.head, entry.requestId);
     }
     const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
     void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));

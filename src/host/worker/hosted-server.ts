@@ -18,7 +18,8 @@ export interface WorkerHooks {
   send(msg: FromWorker): void;
   /**
    * isolated-vm lost control of one of the server's isolates (the worker must die). `disposed`: an
-   * isolate the host had already disposed and answered for (the server serves on until it moves).
+   * isolate the host had already disposed and answered for (the calls running on the server's fresh
+   * isolate finish; new requests are refused here until it moves).
    */
   onCatastrophic(httpdid: number, message: string, disposed?: boolean): void;
   /** The activity of the worker's servers, shared by their CPU shares. */

@@ -122,10 +122,7 @@ async function undeploy(httpdid: number, drainMs = 0): Promise<void> {
   const h = hosted.get(httpdid);
   if (h === undefined) return;
   if (drainMs > 0) {
-    h.windDown();
-    const deadline = Date.now() + drainMs;
-    while ((h.inFlight > 0 || h.connections > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
-    await new Promise((r) => setTimeout(r, DRAIN_FLUSH_MS));
+    await windDown([h], drainMs);
     // Deployed here again meanwhile: that one stays.
     if (hosted.get(httpdid) !== h) return;
   }
@@ -134,11 +131,16 @@ async function undeploy(httpdid: number, drainMs = 0): Promise<void> {
 }
 
 /** Graceful stop: no new connections, idle ones closed, busy ones closed after their response; resolves once every connection has closed (none is in flight), or after `timeoutMs`. */
-async function drain(timeoutMs: number): Promise<void> {
-  for (const h of hosted.values()) h.windDown();
+function drain(timeoutMs: number): Promise<void> {
+  return windDown([...hosted.values()], timeoutMs);
+}
+
+/** Winds `servers` down (see {@link drain}) and resolves once none has a connection or a request in flight, or after `timeoutMs`. */
+async function windDown(servers: readonly HostedServer[], timeoutMs: number): Promise<void> {
+  for (const h of servers) h.windDown();
   const deadline = Date.now() + timeoutMs;
   // Wound down, every connection closes: idle ones now, busy ones after their response, one just accepted after its first.
-  const busy = (): boolean => [...hosted.values()].some((h) => h.inFlight > 0 || h.connections > 0);
+  const busy = (): boolean => servers.some((h) => h.inFlight > 0 || h.connections > 0);
   while (busy() && Date.now() < deadline) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
   // A response just handed to its socket may still sit in userland buffers: give it a moment to reach the kernel.
   await new Promise((r) => setTimeout(r, DRAIN_FLUSH_MS));
