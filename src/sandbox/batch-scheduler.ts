@@ -17,8 +17,16 @@ const BATCH_GRACE_MS = 50;
 /** Time limit of the call that collects what a timed-out batch finished, ms. */
 const SALVAGE_TIMEOUT_MS = 100;
 
+/** What a scheduler reports to its lane. */
+export interface SchedulerEvents {
+  /** Called each time {@link BatchScheduler.busy} turns false (for the idle-CPU watchdog). */
+  windowClosed(): void;
+  /** Called each time a batch has ended (the isolate can take more requests). */
+  batchEnded(): void;
+}
+
 /**
- * Runs the requests of one sandbox. Requests submitted in the same event-loop turn go into the
+ * Runs the requests of one isolate lane. Requests submitted in the same event-loop turn go into the
  * isolate together in one call, which runs their handlers one after the other; a handler that
  * returns a promise is awaited by a call of its own. One batch at a time, so no request is charged
  * for another's time.
@@ -47,20 +55,19 @@ export class BatchScheduler {
   /** Set by {@link refuse}: what every request not yet dispatched is answered from then on. */
   #refused: InvokeResult | null = null;
 
-  /** Called each time the last request running ends (see {@link busy}). */
-  readonly #onWindowClosed: () => void;
+  readonly #events: SchedulerEvents;
 
   /**
    * @param bodies where the requests' bodies go while they are in flight (the map the isolates' body reader reads)
    * @param hooks `onConsole` receives the console lines each call into the isolate returns (re-checked), when there are any
-   * @param onWindowClosed called each time {@link busy} turns false (for the idle-CPU watchdog)
+   * @param events what the scheduler reports to its lane
    */
-  constructor(limits: SandboxLimits, isolates: IsolateReplacement, bodies: Map<number, BodySource>, hooks: Pick<SandboxHooks, 'onConsole'>, onWindowClosed: () => void = () => undefined) {
+  constructor(limits: SandboxLimits, isolates: IsolateReplacement, bodies: Map<number, BodySource>, hooks: Pick<SandboxHooks, 'onConsole'>, events: SchedulerEvents) {
     this.#limits = limits;
     this.#isolates = isolates;
     this.#bodies = bodies;
     this.#hooks = hooks;
-    this.#onWindowClosed = onWindowClosed;
+    this.#events = events;
   }
 
   /**
@@ -74,7 +81,17 @@ export class BatchScheduler {
 
   /** Tells the watchdog when the last window closed. */
   #windowMaybeClosed(): void {
-    if (!this.busy) this.#onWindowClosed();
+    if (!this.busy) this.#events.windowClosed();
+  }
+
+  /** A batch is being dispatched or running: a request submitted now waits for it to end. */
+  get running(): boolean {
+    return this.#batchRunning;
+  }
+
+  /** Requests queued for the next batch. */
+  get queued(): number {
+    return this.#queue.length;
   }
 
   /** Queues one request for the next batch; resolves with its result (never rejects). */
@@ -122,6 +139,7 @@ export class BatchScheduler {
       this.#batchRunning = false;
       this.#windowMaybeClosed();
       if (this.#queue.length > 0) this.#schedule();
+      this.#events.batchEnded();
     }
   }
 

@@ -1,12 +1,12 @@
-// One tenant server version's sandbox, its facade: invoke a request, read its CPU time and heap use, close; the batching (batch-scheduler.ts), the isolate replacement (replacement.ts) and the idle-CPU watchdog (idle-watchdog.ts) behind it.
+// One tenant server version's sandbox, its facade: invoke a request (on one of its isolate lanes, isolate-lane.ts), read its CPU time and heap use, reset, close.
 
-import ivm from 'isolated-vm';
-import { BatchScheduler } from './batch-scheduler.js';
+import type ivm from 'isolated-vm';
+import type { Limits } from '../core/limits.js';
 import type { BodySource } from './body-source.js';
-import { type BodyReader, type InstanceHooks, type IsolateInstance, instantiate, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
+import type { InstanceHooks, SandboxHooks, SandboxLimits } from './isolate-instance.js';
+import { IsolateLane, type LaneEvents } from './isolate-lane.js';
 import { catastrophicResult, crashed, type InvokeResult } from './ivm-outcome.js';
-import { IdleWatchdog } from './idle-watchdog.js';
-import { IsolateReplacement } from './replacement.js';
+import type { IsolateReplacement } from './replacement.js';
 
 export { type ConsoleLines, type IsolateInstance, type SandboxHooks, type SandboxLimits, SourceError } from './isolate-instance.js';
 export type { InvokeResult } from './ivm-outcome.js';
@@ -14,69 +14,67 @@ export type { InvokeResult } from './ivm-outcome.js';
 /** What a request is answered once one of its server's isolates was lost in this worker process, which is being retired. */
 const MOVING: InvokeResult = crashed('the server is moving to a fresh sandbox worker after one of its isolates was lost; retry');
 
-/** The host function behind `datastream` reads: looks the body up by id; the bytes cross as a fresh copy. */
-function readerFor(bodies: Map<number, BodySource>): BodyReader {
-  return async (id, max) => {
-    const body = bodies.get(id);
-    if (body === undefined) throw new Error('the request has ended');
-    if (typeof max !== 'number' || !(max === -1 || max > 0)) throw new TypeError('invalid read size');
-    // applySyncPromise takes no `result` options: the value must be a transferable, so a copy that
-    // materializes as a plain Uint8Array inside the isolate.
-    return new ivm.ExternalCopy(await body.read(max)).copyInto({ release: true });
-  };
+/** A request waiting for a lane free to take it (every lane's isolate is running a batch). */
+interface Waiting {
+  readonly json: string;
+  readonly body: BodySource;
+  readonly resolve: (result: InvokeResult) => void;
 }
 
 /**
- * The sandbox of one tenant server version: its requests run in one isolate at a time, under the
- * time and memory limits, batched per event-loop turn; after a timeout, a memory overrun or a crash
- * the isolate is disposed and replaced (module-level state does not survive that).
+ * The sandbox of one tenant server version: its requests run on `isolates` lanes (isolate-lane.ts),
+ * each one isolate at a time on its own thread, under the time and memory limits, batched per
+ * event-loop turn; after a timeout, a memory overrun or a crash a lane's isolate is disposed and
+ * replaced (module-level state does not survive that). A request goes to a lane whose isolate is
+ * not running a batch (an idle one first, else one whose next batch is about to start); when every
+ * lane's is, it waits here and goes to the first lane whose batch ends, so a request blocked in a
+ * body read holds up its own lane only.
  */
 export class TenantSandbox {
-  readonly #isolates: IsolateReplacement;
-  readonly #scheduler: BatchScheduler;
-  readonly #watchdog: IdleWatchdog<IsolateInstance>;
-  /** The last heap figure, bytes, and whether a request ran since it was taken. */
-  #heapUsed = 0;
-  #ranSinceSample = true;
+  readonly #lanes: IsolateLane[];
+  readonly #waiting: Waiting[] = [];
   readonly #limits: SandboxLimits;
   readonly #onConsole: SandboxHooks['onConsole'];
   /** Set once isolated-vm lost control of an isolate: what every request is answered from then on. */
   #abandoned: InvokeResult | null = null;
+  /** Set by a disposed isolate's loss: what requests not yet in a lane are answered. */
+  #refused: InvokeResult | null = null;
+  #closed = false;
 
-  private constructor(source: string, limits: SandboxLimits, hooks: InstanceHooks, first: IsolateInstance, bodies: Map<number, BodySource>) {
+  private constructor(limits: SandboxLimits, hooks: SandboxHooks, lanes: IsolateLane[]) {
     this.#limits = limits;
     this.#onConsole = hooks.onConsole;
-    const isolates = new IsolateReplacement(first, () => instantiate(source, limits, hooks, readerFor(bodies)));
-    this.#isolates = isolates;
-    this.#scheduler = new BatchScheduler(limits, isolates, bodies, hooks, () => {
-      this.#ranSinceSample = true;
-      this.#watchdog.windowClosed(isolates.live);
-    });
-    this.#watchdog = new IdleWatchdog<IsolateInstance>(
-      // A request window is open on the instance serving only; a standby never has one.
-      { instances: () => isolates.instances, busy: (inst) => inst === isolates.live && this.#scheduler.busy },
-      (inst, idleMs) => {
-        hooks.onConsole([['error', `[isohttpd] code ran outside a request for ${idleMs} ms; the isolate was reset`]]);
-        // Its CPU time so far stays in busyNs (read before the dispose): charged to the server's share.
-        isolates.replace(inst);
-      },
-    );
+    this.#lanes = lanes;
   }
 
   /**
-   * Compiles and evaluates the handler module and checks its default export.
+   * Compiles and evaluates the handler module and checks its default export, in `limits.isolates`
+   * isolates (1 when not given), instantiated side by side.
    * @throws SourceError when the source does not compile, imports anything, fails or times out at
    *   module level, or does not default-export a function.
    */
-  static async create(source: string, limits: SandboxLimits, hooks: SandboxHooks): Promise<TenantSandbox> {
-    const bodies = new Map<number, BodySource>();
+  static async create(source: string, limits: SandboxLimits & Partial<Pick<Limits, 'isolates'>>, hooks: SandboxHooks): Promise<TenantSandbox> {
     let sandbox: TenantSandbox | null = null;
     const own: InstanceHooks = {
       onConsole: hooks.onConsole,
       onCatastrophicError: (message, isolate) => hooks.onCatastrophicError(message, sandbox === null ? isolate.isDisposed : sandbox.#lost(message, isolate)),
     };
-    const first = await instantiate(source, limits, own, readerFor(bodies));
-    sandbox = new TenantSandbox(source, limits, own, first, bodies);
+    const events: LaneEvents = {
+      batchEnded: (lane) => {
+        if (sandbox !== null) sandbox.#handOver(lane);
+      },
+    };
+    // The first lane checks the source; the others are the same source, instantiated side by side.
+    const first = await IsolateLane.create(source, limits, own, events);
+    const rest = await Promise.allSettled(Array.from({ length: (limits.isolates ?? 1) - 1 }, () => IsolateLane.create(source, limits, own, events)));
+    const lanes = [first];
+    for (const r of rest) if (r.status === 'fulfilled') lanes.push(r.value);
+    const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.all(lanes.map((l) => l.close()));
+      throw failed.reason;
+    }
+    sandbox = new TenantSandbox(limits, hooks, lanes);
     return sandbox;
   }
 
@@ -90,61 +88,102 @@ export class TenantSandbox {
    */
   #lost(message: string, isolate: ivm.Isolate): boolean {
     if (!isolate.isDisposed) return false;
-    this.#scheduler.refuse(MOVING);
-    this.#scheduler.abandonOn(isolate, catastrophicResult(message, this.#limits));
+    this.#refuse(MOVING);
+    for (const lane of this.#lanes) if (lane.owns(isolate)) lane.abandonOn(isolate, catastrophicResult(message, this.#limits));
     return true;
+  }
+
+  /** No request enters an isolate again: those waiting and those submitted later are answered `result`; the calls running finish. */
+  #refuse(result: InvokeResult): void {
+    this.#refused = result;
+    for (const lane of this.#lanes) lane.refuse(result);
+    this.#answerWaiting(result);
+  }
+
+  #answerWaiting(result: InvokeResult): void {
+    for (const w of this.#waiting.splice(0)) w.resolve(result);
   }
 
   /**
    * Runs the handler for one request, its body pulled from `body` as the handler reads. Never
    * rejects: every failure is an outcome. The time limit runs from the moment the request's batch
-   * is handed to a ready isolate: time spent waiting for the isolate to be instantiated (after a
-   * replacement) or for the batch before it to end is not the request's; time waiting for body
-   * bytes counts against `timeoutMs`.
+   * is handed to a ready isolate: time spent waiting for a free lane, for the isolate to be
+   * instantiated (after a replacement) or for the batch before it to end is not the request's;
+   * time waiting for body bytes past the body window counts against `timeoutMs`.
    */
   invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
     if (this.#abandoned !== null) return Promise.resolve(this.#abandoned);
-    if (this.#isolates.closed) return Promise.resolve(crashed('server is stopping'));
-    return this.#scheduler.submit(requestJson, body);
+    if (this.#closed) return Promise.resolve(crashed('server is stopping'));
+    if (this.#refused !== null) return Promise.resolve(this.#refused);
+    const lane = this.#free();
+    if (lane !== null) return lane.submit(requestJson, body);
+    return new Promise((resolve) => this.#waiting.push({ json: requestJson, body, resolve }));
   }
 
   /**
-   * Bytes the current isolate uses (V8's used heap plus external memory counted against
-   * `memoryMb`), bytes. A sample enters the isolate, which lets V8 run its pending tasks outside
-   * any call's time limit, so one is taken only while no request runs and only if one ran since
-   * the last (an idle server's isolate is never entered), under the idle-CPU watchdog; otherwise
-   * this is the last figure. Never blocks this process.
+   * The lane a request goes to now: the first whose isolate runs no batch and has none queued, else
+   * the first whose next batch is about to start; null when every lane's isolate is running one
+   * (always the one lane when there is one: it queues for its next batch itself).
+   */
+  #free(): IsolateLane | null {
+    const lanes = this.#lanes;
+    if (lanes.length === 1) return lanes[0] ?? null;
+    let next: IsolateLane | null = null;
+    for (const lane of lanes) {
+      if (lane.running) continue;
+      if (lane.queued === 0) return lane;
+      next ??= lane;
+    }
+    return next;
+  }
+
+  /** A batch of `lane` ended: the requests waiting for a free lane go in its next one. */
+  #handOver(lane: IsolateLane): void {
+    if (this.#waiting.length === 0 || lane.closed) return;
+    for (const w of this.#waiting.splice(0)) void lane.submit(w.json, w.body).then(w.resolve);
+  }
+
+  /**
+   * Bytes the server version's isolates use (V8's used heap plus external memory counted against
+   * `memoryMb`, summed over its lanes), bytes. A sample enters an isolate, which lets V8 run its
+   * pending tasks outside any call's time limit, so a lane's is taken only while none of its
+   * requests runs and only if one ran since the last (an idle server's isolate is never entered),
+   * under the idle-CPU watchdog; otherwise its last figure counts. Never blocks this process.
    */
   async heapUsed(): Promise<number> {
-    if (this.#scheduler.busy || this.#abandoned !== null || !this.#ranSinceSample) return this.#heapUsed;
-    this.#ranSinceSample = false;
-    const bytes = await this.#isolates.heapUsed();
-    if (bytes !== null) this.#heapUsed = bytes;
-    return this.#heapUsed;
+    if (this.#abandoned !== null) return 0;
+    let bytes = 0;
+    for (const n of await Promise.all(this.#lanes.map((l) => l.heapUsed()))) bytes += n;
+    return bytes;
   }
 
-  /** CPU time this server version's isolates have used, ns, summed over every isolate it has had (see {@link IsolateReplacement.busyNs}). */
+  /** CPU time this server version's isolates have used, ns, summed over its lanes and every isolate each has had (see {@link IsolateReplacement.busyNs}). */
   get busyNs(): bigint {
-    return this.#isolates.busyNs;
+    let ns = 0n;
+    for (const lane of this.#lanes) ns += lane.busyNs;
+    return ns;
   }
 
-  /** Isolates this version holds or is instantiating (the live one and the standby; 0 once closed or abandoned). */
+  /** Isolates this version holds or is instantiating (each lane's live one and standby; 0 once closed or abandoned). */
   get isolateCount(): number {
-    return this.#abandoned === null ? this.#isolates.count : 0;
+    if (this.#abandoned !== null || this.#closed) return 0;
+    let n = 0;
+    for (const lane of this.#lanes) n += lane.isolateCount;
+    return n;
   }
 
   /**
-   * Disposes the isolate serving now and replaces it, like a memory overrun of its own (the
+   * Disposes the isolates serving now and replaces them, like a memory overrun of their own (the
    * worker's RSS backstop: the worker's memory is over its budget and this server is the one to
-   * blame). Its requests in flight are answered `outcome` with `detail` (queued ones go to the
-   * replacement) and the tenant's console gets `[isohttpd] <detail>; the isolate was reset`.
+   * blame). The requests in flight are answered `outcome` with `detail` (queued ones go to the
+   * replacements) and the tenant's console gets `[isohttpd] <detail>; the isolate was reset`.
    * Returns null when there is no isolate to reset (closed or abandoned), else a promise resolved
-   * once the calls that were running on it have returned (its memory is released then).
+   * once the calls that were running on them have returned (their memory is released then).
    */
   reset(outcome: 'memory', detail: string): Promise<void> | null {
-    if (this.#abandoned !== null || this.#isolates.closed) return null;
+    if (this.#abandoned !== null || this.#closed) return null;
     this.#onConsole([['error', `[isohttpd] ${detail}; the isolate was reset`]]);
-    return this.#scheduler.resetAll({ outcome, detail });
+    return Promise.all(this.#lanes.map((l) => l.reset({ outcome, detail }))).then(() => undefined);
   }
 
   /**
@@ -155,14 +194,14 @@ export class TenantSandbox {
   abandon(message: string): void {
     const result = catastrophicResult(message, this.#limits);
     this.#abandoned = result;
-    this.#watchdog.close();
-    this.#isolates.abandon();
-    this.#scheduler.abandonAll(result);
+    for (const lane of this.#lanes) lane.abandon(result);
+    this.#answerWaiting(result);
   }
 
-  /** Disposes the isolate (and the standby); later invocations answer `crashed`. */
-  close(): Promise<void> {
-    this.#watchdog.close();
-    return this.#isolates.close();
+  /** Disposes the isolates (and the standbys); later invocations answer `crashed`. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#answerWaiting(crashed('server is stopping'));
+    await Promise.all(this.#lanes.map((l) => l.close()));
   }
 }

@@ -8,7 +8,7 @@ import type { Caller } from './caller.js';
 import type { ConsoleLog } from './console-log.js';
 import { freshLife, type ManagedServer, type Placement, type ServerVersion } from './managed-server.js';
 import type { Placer } from './placement.js';
-import { checkQuota, effectiveQuotas, type Quotas } from './quotas.js';
+import { checkQuota, effectiveQuotas, type Quotas, serverMemoryMb } from './quotas.js';
 import type { ServerTable } from './server-table.js';
 import { type CreateRequest, EXPOSE_ERRORS_DEFAULT, type ServerView, serverView, type UpdateRequest } from './views.js';
 
@@ -47,7 +47,7 @@ export class ServerLifecycle {
     const replicas = req.replicas ?? 1;
     const limits = resolveLimits(req.limits);
     const exposeErrors = req.exposeErrors ?? EXPOSE_ERRORS_DEFAULT;
-    const memoryMb = limits.memoryMb * replicas;
+    const memoryMb = serverMemoryMb(limits, replicas);
     // Checked and counted in the same tick: concurrent creations cannot overshoot the quotas.
     checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 1, sourceBytes, memoryMb });
     const pending = this.#pending.get(caller.name) ?? { servers: 0, memoryMb: 0 };
@@ -117,7 +117,7 @@ export class ServerLifecycle {
     return bytes;
   }
 
-  /** A tenant's servers and memory (`memoryMb × replicas` of its running servers), creations in progress included. */
+  /** A tenant's servers and memory (`memoryMb × isolates × replicas` of its running servers), creations in progress included. */
   #usage(tenant: string): { servers: number; memoryMb: number } {
     const pending = this.#pending.get(tenant) ?? { servers: 0, memoryMb: 0 };
     const held = this.#deps.servers.usage(tenant);
@@ -163,11 +163,11 @@ export class ServerLifecycle {
     checkQuota(
       caller.name,
       effectiveQuotas(this.#deps.quotas, caller.overrides),
-      { servers: usage.servers, memoryMb: usage.memoryMb - old.limits.memoryMb * server.replicas },
+      { servers: usage.servers, memoryMb: usage.memoryMb - serverMemoryMb(old.limits, server.replicas) },
       {
         servers: 0,
         sourceBytes,
-        memoryMb: limits.memoryMb * server.replicas,
+        memoryMb: serverMemoryMb(limits, server.replicas),
       },
     );
     const exposeErrors = req.exposeErrors ?? old.exposeErrors;

@@ -1,6 +1,7 @@
 // Per-tenant quotas: how many servers, how large a source, how much isolate memory in total; over → 403 ISO_ERR_API_QUOTA.
 
 import { IsoError } from '../../core/errors.js';
+import type { Limits } from '../../core/limits.js';
 import type { QuotaOverrides } from '../registry/registry.js';
 
 /** The effective quotas of one tenant (config defaults, then the tenant's overrides). */
@@ -9,8 +10,13 @@ export interface Quotas {
   readonly maxServers: number;
   /** Largest handler source, bytes (UTF-8). */
   readonly maxSourceBytes: number;
-  /** Total `limits.memoryMb × replicas` across the tenant's running servers, MiB. */
+  /** Total `limits.memoryMb × limits.isolates × replicas` across the tenant's running servers, MiB. */
   readonly memoryMb: number;
+}
+
+/** The isolate memory a server holds against its tenant's `memoryMb` quota: `memoryMb` for each of its isolates on each replica, MiB. */
+export function serverMemoryMb(limits: Pick<Limits, 'memoryMb' | 'isolates'>, replicas: number): number {
+  return limits.memoryMb * limits.isolates * replicas;
 }
 
 /** The config defaults with a tenant's overrides applied. */
@@ -39,7 +45,7 @@ export function checkQuota(tenant: string, quotas: Quotas, usage: Usage, add: { 
   if (usage.memoryMb + add.memoryMb > quotas.memoryMb) {
     throw new IsoError(
       'ISO_ERR_API_QUOTA',
-      `quota memoryMb of tenant ${JSON.stringify(tenant)} exceeded: its servers use ${usage.memoryMb} MiB, this one asks ${add.memoryMb} MiB (memoryMb × replicas), at most ${quotas.memoryMb} MiB in total are allowed`,
+      `quota memoryMb of tenant ${JSON.stringify(tenant)} exceeded: its servers use ${usage.memoryMb} MiB, this one asks ${add.memoryMb} MiB (memoryMb × isolates × replicas), at most ${quotas.memoryMb} MiB in total are allowed`,
     );
   }
 }

@@ -2,6 +2,7 @@
 
 import { IsoError } from '../../core/errors.js';
 import type { Caller } from './caller.js';
+import { serverMemoryMb } from './quotas.js';
 import type { ManagedServer } from './managed-server.js';
 
 /** Every {@link ManagedServer} of this service (all tenants, running or failed). */
@@ -40,14 +41,14 @@ export class ServerTable {
     return this.#servers.values();
   }
 
-  /** What one tenant holds: its servers, and `memoryMb × replicas` of its running ones, MiB. */
+  /** What one tenant holds: its servers, and the isolate memory of its running ones ({@link serverMemoryMb}), MiB. */
   usage(tenant: string): { servers: number; memoryMb: number } {
     let servers = 0;
     let memoryMb = 0;
     for (const server of this.#servers.values()) {
       if (server.tenant !== tenant) continue;
       servers++;
-      if (server.state === 'running') memoryMb += server.version.limits.memoryMb * server.replicas;
+      if (server.state === 'running') memoryMb += serverMemoryMb(server.version.limits, server.replicas);
     }
     return { servers, memoryMb };
   }

@@ -6,7 +6,7 @@ import type { Limits } from '../../core/limits.js';
 export interface QuotaOverrides {
   maxServers?: number;
   maxSourceBytes?: number;
-  /** Total `memoryMb × replicas` across the tenant's running servers, MiB. */
+  /** Total `memoryMb × isolates × replicas` across the tenant's running servers, MiB. */
   memoryMb?: number;
 }
 

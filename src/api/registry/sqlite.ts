@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { Limits } from '../../core/limits.js';
+import { type Limits, resolveLimits } from '../../core/limits.js';
 import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, ServerChange, ServerRow, TenantRow } from './registry.js';
 
 /** The database file inside the data dir. */
@@ -42,7 +42,8 @@ const toServer = (r: RawServer): ServerRow => ({
   host: r.host,
   port: r.port,
   source: r.source,
-  limits: JSON.parse(r.limits) as Limits,
+  // A row stored before a limit existed gets its default.
+  limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
   exposeErrors: r.expose_errors === 1,
   replicas: r.replicas,
   state: r.state,
