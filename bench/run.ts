@@ -6,6 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { autocannonLoad, wrkBinary, wrkLoad, type LoadResult, type LoadSpec } from './load.js';
+import { ECHO, HELLO, JSON_4K } from './handlers.js';
 import { writeSection } from './readme-section.js';
 import { startService, type BenchService } from './service.js';
 
@@ -23,13 +24,6 @@ const want = (name: string): boolean => ONLY === undefined || ONLY.includes(name
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const TSNODE = ['--import=@isaacs/ts-node-temp-fork-for-pr-2009/import'];
 const CHILD_ENV = { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: 'tsconfig.test.json' };
-
-/** The same handler functions run sandboxed in isohttpd and unsandboxed under node:http. */
-const HELLO = "export default function handler(request) { return { version: '1.1', statuscode: 200, headers: { 'content-type': 'text/plain' }, message: 'hello world' }; }";
-const ECHO = "export default function handler(request) { return { version: '1.1', statuscode: 200, headers: { 'content-type': 'application/json' }, message: request.datastream.text() }; }";
-const BODY_ITEMS = { items: Array.from({ length: 40 }, (_, i) => ({ id: i, name: `item-${i}` })), pad: '' };
-/** A JSON document of exactly 4096 bytes. */
-const JSON_4K = JSON.stringify({ ...BODY_ITEMS, pad: 'x'.repeat(4096 - JSON.stringify(BODY_ITEMS).length) });
 
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
 function pct(xs: number[], p: number): number {
@@ -256,6 +250,10 @@ if (want('density')) {
 if (want('neighbour')) {
   log('scenario 5: noisy neighbour (bench/neighbour.bench.ts)');
   results['neighbour'] = await child('neighbour.bench.ts', []);
+}
+if (want('isolates')) {
+  log('isolate scaling (bench/isolates.bench.ts)');
+  results['isolates'] = await child('isolates.bench.ts', []);
 }
 if (want('replacement')) {
   log('isolate replacement (bench/replacement.bench.ts)');

@@ -121,26 +121,33 @@ export class TenantSandbox {
   }
 
   /**
-   * The lane a request goes to now: the first whose isolate runs no batch and has none queued, else
-   * the first whose next batch is about to start; null when every lane's isolate is running one
-   * (always the one lane when there is one: it queues for its next batch itself).
+   * The lane a request goes to now: of those whose isolate runs no batch, the one with the fewest
+   * requests queued for its next (so the requests of one event-loop turn spread over the idle
+   * lanes and run side by side); null when every lane's isolate is running one (always the one
+   * lane when there is one: it queues for its next batch itself).
    */
   #free(): IsolateLane | null {
     const lanes = this.#lanes;
     if (lanes.length === 1) return lanes[0] ?? null;
-    let next: IsolateLane | null = null;
+    let best: IsolateLane | null = null;
     for (const lane of lanes) {
       if (lane.running) continue;
       if (lane.queued === 0) return lane;
-      next ??= lane;
+      if (best === null || lane.queued < best.queued) best = lane;
     }
-    return next;
+    return best;
   }
 
-  /** A batch of `lane` ended: the requests waiting for a free lane go in its next one. */
+  /**
+   * A batch of `lane` ended: its share of the requests waiting for a free lane (an even split over
+   * the lanes, so that lanes ending one after the other each get some) goes in its next batch; the
+   * rest wait for the next lane to end.
+   */
   #handOver(lane: IsolateLane): void {
-    if (this.#waiting.length === 0 || lane.closed) return;
-    for (const w of this.#waiting.splice(0)) void lane.submit(w.json, w.body).then(w.resolve);
+    const waiting = this.#waiting;
+    if (waiting.length === 0 || lane.closed) return;
+    const share = Math.ceil(waiting.length / this.#lanes.length);
+    for (const w of waiting.splice(0, share)) void lane.submit(w.json, w.body).then(w.resolve);
   }
 
   /**
