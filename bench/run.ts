@@ -251,6 +251,10 @@ if (want('neighbour')) {
   log('scenario 5: noisy neighbour (bench/neighbour.bench.ts)');
   results['neighbour'] = await child('neighbour.bench.ts', []);
 }
+if (want('uploaders')) {
+  log('slow uploaders (bench/slow-uploader.bench.ts)');
+  results['slowUploaders'] = await child('slow-uploader.bench.ts', []);
+}
 if (want('isolates')) {
   log('isolate scaling (bench/isolates.bench.ts)');
   results['isolates'] = await child('isolates.bench.ts', []);
