@@ -8,6 +8,7 @@ import path from 'node:path';
 import { autocannonLoad, wrkBinary, wrkLoad, type LoadResult, type LoadSpec } from './load.js';
 import { ECHO, HELLO, JSON_4K } from './handlers.js';
 import { writeSection } from './readme-section.js';
+import { startWorkerd, WORKERD_HANDLERS, WORKERD_VERSION, workerdBinary } from './workerd-peer.js';
 import { startService, type BenchService } from './service.js';
 
 const env = (k: string, d: number): number => (process.env[k] !== undefined ? Number(process.env[k]) : d);
@@ -55,13 +56,18 @@ interface SideBySide {
   nodeHttp: LoadResult;
   throughputRatio: number;
   p99Ratio: number;
-  rounds: Array<{ isohttpd: LoadResult; nodeHttp: LoadResult }>;
+  rounds: Array<{ isohttpd: LoadResult; nodeHttp: LoadResult; workerd?: LoadResult }>;
+  /** The second peer, when it could be installed: its medians, and isohttpd ÷ workerd (median of the per-round ratios). */
+  workerd?: LoadResult;
+  workerdRatio?: number;
 }
 
 /** Alternating rounds against both servers with one load generator; ratios per neighbouring pair, then the median. */
-async function compare(name: string, source: string, spec: Omit<LoadSpec, 'url' | 'durationS'>, svc: BenchService): Promise<SideBySide[]> {
+async function compare(name: 'hello' | 'echo', source: string, spec: Omit<LoadSpec, 'url' | 'durationS'>, svc: BenchService): Promise<SideBySide[]> {
   const iso = await svc.deploy(source);
   const base = await startBaseline(source);
+  const bin = workerdBinary();
+  const peer = bin === null ? null : await startWorkerd(bin, WORKERD_HANDLERS[name]);
   const out: SideBySide[] = [];
   try {
     const loaders: Array<[string, (s: LoadSpec) => Promise<LoadResult | null>]> = [['autocannon', autocannonLoad]];
@@ -70,22 +76,28 @@ async function compare(name: string, source: string, spec: Omit<LoadSpec, 'url' 
       const at = (port: number, durationS: number): LoadSpec => ({ ...spec, url: `http://127.0.0.1:${port}/`, durationS });
       await run(at(iso.port, WARMUP_S));
       await run(at(base.port, WARMUP_S));
-      const rounds: Array<{ isohttpd: LoadResult; nodeHttp: LoadResult }> = [];
+      if (peer !== null) await run(at(peer.port, WARMUP_S));
+      const rounds: SideBySide['rounds'] = [];
       for (let i = 0; i < ROUNDS; i++) {
         const a = await run(at(iso.port, ROUND_S));
         const b = await run(at(base.port, ROUND_S));
+        const c = peer === null ? null : await run(at(peer.port, ROUND_S));
         if (a === null || b === null) break;
-        rounds.push({ isohttpd: a, nodeHttp: b });
+        rounds.push(c === null ? { isohttpd: a, nodeHttp: b } : { isohttpd: a, nodeHttp: b, workerd: c });
         log(
-          `  ${name} ${loader} round ${i + 1}: isohttpd ${Math.round(a.reqPerSec)} req/s p50 ${a.p50} p99 ${a.p99} (${a.errors} err) | node:http ${Math.round(b.reqPerSec)} req/s p50 ${b.p50} p99 ${b.p99} (${b.errors} err)`,
+          `  ${name} ${loader} round ${i + 1}: isohttpd ${Math.round(a.reqPerSec)} req/s p50 ${a.p50} p99 ${a.p99} (${a.errors} err) | node:http ${Math.round(b.reqPerSec)} req/s p50 ${b.p50} p99 ${b.p99} (${b.errors} err)${c === null ? '' : ` | workerd ${Math.round(c.reqPerSec)} req/s p50 ${c.p50} p99 ${c.p99} (${c.errors} err)`}`,
         );
       }
-      const pick = (side: 'isohttpd' | 'nodeHttp'): LoadResult => ({
-        reqPerSec: median(rounds.map((r) => r[side].reqPerSec)),
-        p50: median(rounds.map((r) => r[side].p50)),
-        p99: median(rounds.map((r) => r[side].p99)),
-        errors: rounds.reduce((n, r) => n + r[side].errors, 0),
-      });
+      const pick = (side: 'isohttpd' | 'nodeHttp' | 'workerd'): LoadResult => {
+        const of = rounds.map((r) => r[side]).filter((x): x is LoadResult => x !== undefined);
+        return {
+          reqPerSec: median(of.map((x) => x.reqPerSec)),
+          p50: median(of.map((x) => x.p50)),
+          p99: median(of.map((x) => x.p99)),
+          errors: of.reduce((n, x) => n + x.errors, 0),
+        };
+      };
+      const withPeer = rounds.filter((r) => r.workerd !== undefined);
       out.push({
         loader,
         isohttpd: pick('isohttpd'),
@@ -93,10 +105,12 @@ async function compare(name: string, source: string, spec: Omit<LoadSpec, 'url' 
         rounds,
         throughputRatio: median(rounds.map((r) => r.isohttpd.reqPerSec / r.nodeHttp.reqPerSec)),
         p99Ratio: median(rounds.map((r) => r.isohttpd.p99 / r.nodeHttp.p99)),
+        ...(withPeer.length === 0 ? {} : { workerd: pick('workerd'), workerdRatio: median(withPeer.map((r) => r.isohttpd.reqPerSec / (r.workerd?.reqPerSec ?? NaN))) }),
       });
     }
   } finally {
     base.proc.kill();
+    peer?.stop();
     await fetch(`${svc.url}/servers/${iso.httpdid}`, { method: 'DELETE' });
   }
   return out;
@@ -288,6 +302,10 @@ function summary(r: Record<string, unknown>): string {
       rows.push(
         `| ${label} (${s.loader}) | ${Math.round(s.isohttpd.reqPerSec)} req/s, p50 ${s.isohttpd.p50} ms, p99 ${s.isohttpd.p99} ms | ${Math.round(s.nodeHttp.reqPerSec)} req/s, p50 ${s.nodeHttp.p50} ms, p99 ${s.nodeHttp.p99} ms | ${s.throughputRatio.toFixed(2)}× req/s, ${s.p99Ratio.toFixed(2)}× p99 | ${goal} |`,
       );
+      if (s.workerd !== undefined && s.workerdRatio !== undefined)
+        rows.push(
+          `| ${label} (${s.loader}), against workerd ${WORKERD_VERSION} | ${Math.round(s.isohttpd.reqPerSec)} req/s | workerd ${Math.round(s.workerd.reqPerSec)} req/s, p50 ${s.workerd.p50} ms, p99 ${s.workerd.p99} ms | ${s.workerdRatio.toFixed(2)}× req/s | ${key === 'hello' ? `≥ 3× → ${yes(s.workerdRatio >= 3)}` : '(peer)'} |`,
+        );
     }
   }
   const c = r['coldStart'] as { p50: number; p99: number; deploys: number } | undefined;
@@ -302,6 +320,20 @@ function summary(r: Record<string, unknown>): string {
     rows.push(
       `| 5 noisy neighbour | B with A spinning: ${Math.round(n.noisy.reqPerSec)} req/s, p99 ${n.noisy.p99} ms | B alone: ${Math.round(n.solo.reqPerSec)} req/s, p99 ${n.solo.p99} ms | ${n.ratio.toFixed(2)}× | ≥ 0.7×, p99 ≤ 100 ms → ${yes(n.ratio >= 0.7 && n.noisy.p99 <= 100)} |`,
     );
+  const up = r['slowUploaders'] as { uploaders: number; rows: Array<{ window: string; target: string; solo: LoadResult; loaded: LoadResult }> } | null | undefined;
+  for (const row of up?.rows ?? []) {
+    const p99x = row.loaded.p99 / Math.max(1, row.solo.p99);
+    const goal = row.window.includes('default') ? `0 errors, p99 ≤ 2× alone → ${yes(row.loaded.errors === 0 && p99x <= 2)}` : '(before the window)';
+    rows.push(
+      `| 7 GETs to ${row.target} while ${up?.uploaders ?? 0} uploaders trickle, ${row.window} | ${Math.round(row.loaded.reqPerSec)} req/s, p99 ${row.loaded.p99} ms, ${row.loaded.errors} errors | alone: ${Math.round(row.solo.reqPerSec)} req/s, p99 ${row.solo.p99} ms | ${(row.loaded.reqPerSec / row.solo.reqPerSec).toFixed(2)}× req/s, ${p99x.toFixed(2)}× p99 | ${goal} |`,
+    );
+  }
+  const iso = r['isolates'] as { rows: Array<{ workload: string; isolates: number; reqPerSec: number; ratio: number; machineCores: number; mainCores: number; otherCores: number }> } | null | undefined;
+  for (const row of iso?.rows ?? [])
+    if (row.isolates > 1)
+      rows.push(
+        `| 8 isolate scaling, ${row.workload}, isolates ${row.isolates} | ${Math.round(row.reqPerSec)} req/s; cores: machine ${row.machineCores}, worker main ${row.mainCores}, other threads ${row.otherCores} | isolates 1 | ${row.ratio.toFixed(2)}× | (measured; see Isolate scaling) |`,
+      );
   const rep = r['replacement'] as
     | { figures: Array<{ handler: string; replacementP50: number; replacementP99: number }>; swap?: { p50: number; p99: number; warmP50: number; warmP99: number } }
     | null
@@ -320,7 +352,8 @@ function summary(r: Record<string, unknown>): string {
 
 \`bench/run.ts\` runs every scenario in one go on loopback: it starts the built service (\`dist/cli.js serve\`)
 and a plain \`node:http\` baseline (\`bench/baseline-server.ts\`: the same handler function, unsandboxed, in
-its own process, with the same request and response dicts), and drives them with autocannon${r['wrk'] === true ? ' and wrk (`-t1`)' : ''}.
+its own process, with the same request and response dicts) and, as a second peer, workerd (\`bench/workerd-peer.ts\`: installed from npm into
+\`bench/.peers\` on first use, the same handlers as Workers modules), and drives them with autocannon${r['wrk'] === true ? ' and wrk (`-t1`)' : ''}.
 Scenarios 1 and 2 use one sandbox worker (\`--workers 1\`, one process against the one node:http process),
 a warm-up of ${WARMUP_S} s on each, then ${ROUNDS} alternating rounds of ${ROUND_S} s; figures are medians, ratios the median
 of the per-round ratios. Cold start deploys a different source each time (no code cache) and

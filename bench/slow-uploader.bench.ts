@@ -100,7 +100,9 @@ for (const [label, bodyWindowBytes] of [
       const loaded = await load(port);
       const { answered } = await uploads.stop();
       rows.push({ window: label, target, solo, loaded, uploads: answered });
-      log(`  ${label}, GETs to ${target}: alone ${Math.round(solo.reqPerSec)} req/s p99 ${solo.p99} ms, with uploaders ${Math.round(loaded.reqPerSec)} req/s p99 ${loaded.p99} ms, ${loaded.errors} errors; uploads ${JSON.stringify(answered)}`);
+      log(
+        `  ${label}, GETs to ${target}: alone ${Math.round(solo.reqPerSec)} req/s p99 ${solo.p99} ms, with uploaders ${Math.round(loaded.reqPerSec)} req/s p99 ${loaded.p99} ms, ${loaded.errors} errors; uploads ${JSON.stringify(answered)}`,
+      );
     }
   } finally {
     await svc.stop();
@@ -111,7 +113,9 @@ const table = [
   '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...rows.map(
     (r) =>
-      `| ${r.window} | ${r.target} | ${Math.round(r.solo.reqPerSec)} | ${r.solo.p99} | ${Math.round(r.loaded.reqPerSec)} | ${r.loaded.p99} | ${r.loaded.errors} | ${(r.loaded.reqPerSec / r.solo.reqPerSec).toFixed(2)}× | ${(r.loaded.p99 / Math.max(1, r.solo.p99)).toFixed(2)}× | ${Object.entries(r.uploads)
+      `| ${r.window} | ${r.target} | ${Math.round(r.solo.reqPerSec)} | ${r.solo.p99} | ${Math.round(r.loaded.reqPerSec)} | ${r.loaded.p99} | ${r.loaded.errors} | ${(r.loaded.reqPerSec / r.solo.reqPerSec).toFixed(2)}× | ${(r.loaded.p99 / Math.max(1, r.solo.p99)).toFixed(2)}× | ${Object.entries(
+        r.uploads,
+      )
         .map(([k, v]) => `${v} × ${k}`)
         .join(', ')} |`,
   ),
