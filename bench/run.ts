@@ -328,7 +328,10 @@ function summary(r: Record<string, unknown>): string {
       `| 7 GETs to ${row.target} while ${up?.uploaders ?? 0} uploaders trickle, ${row.window} | ${Math.round(row.loaded.reqPerSec)} req/s, p99 ${row.loaded.p99} ms, ${row.loaded.errors} errors | alone: ${Math.round(row.solo.reqPerSec)} req/s, p99 ${row.solo.p99} ms | ${(row.loaded.reqPerSec / row.solo.reqPerSec).toFixed(2)}× req/s, ${p99x.toFixed(2)}× p99 | ${goal} |`,
     );
   }
-  const iso = r['isolates'] as { rows: Array<{ workload: string; isolates: number; reqPerSec: number; ratio: number; machineCores: number; mainCores: number; otherCores: number }> } | null | undefined;
+  const iso = r['isolates'] as
+    | { rows: Array<{ workload: string; isolates: number; reqPerSec: number; ratio: number; machineCores: number; mainCores: number; otherCores: number }> }
+    | null
+    | undefined;
   for (const row of iso?.rows ?? [])
     if (row.isolates > 1)
       rows.push(

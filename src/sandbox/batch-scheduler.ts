@@ -106,6 +106,7 @@ export class BatchScheduler {
         resolve,
         first: null,
         complete: false,
+        text: null,
         state: 'queued',
         inst: null,
         deadlinePassed: false,
@@ -175,11 +176,14 @@ export class BatchScheduler {
         const { bytes, complete } = r.body.takeBuffered();
         r.first = bytes;
         r.complete = complete;
+        // A whole body is decoded here, natively (WHATWG UTF-8 decode, U+FFFD for invalid bytes):
+        // `text()` then takes the string instead of decoding the bytes in the isolate's JavaScript.
+        if (complete && bytes.byteLength > 0) r.text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
       }
       r.state = 'batch';
       r.inst = inst;
       this.#inflight.add(r);
-      args.push(r.json, r.id, r.first, r.complete);
+      args.push(r.json, r.id, r.first, r.complete, r.text);
       if (r.t0 < oldest) oldest = r.t0;
     }
     // isolated-vm's timeout covers the synchronous run of the whole batch; it ends no later than the

@@ -46,7 +46,7 @@ export interface InstanceHooks {
  */
 export interface IsolateInstance {
   readonly isolate: ivm.Isolate;
-  /** `(flat [json, id, first, complete, ...], ids of awaited results received since the last batch) → [results (null: still pending), console lines]`. */
+  /** `(flat [json, id, first, complete, text, ...], ids of awaited results received since the last batch) → [results (null: still pending), console lines]`. */
   readonly dispatchBatch: ivm.Reference<(batch: unknown[], received: number[]) => [Array<RawResult | null>, unknown]>;
   /** `(id) → Promise<[kind, text, bytes, console lines]>` for a request left pending by its batch. */
   readonly awaitResult: ivm.Reference<(id: number) => Promise<[string, string, Uint8Array | null, unknown]>>;

@@ -12,8 +12,8 @@ import { checkResponse, type ValidResponse } from './response-check.js';
  */
 export type InvokeResult = { readonly outcome: 'ok'; readonly response: ValidResponse } | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string; readonly stack?: string };
 
-/** What a request's handler run came to inside the isolate: `[kind, text, bytes]` (see src/sandbox/guest/bootstrap.js). */
-export type RawResult = [string, string, Uint8Array | null];
+/** What a request's handler run came to inside the isolate: `[kind, text, message]` (see src/sandbox/guest/bootstrap.js); nothing in it is trusted. */
+export type RawResult = [string, string, Uint8Array | string | null];
 
 /** The limits the details name. */
 type OutcomeLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes' | 'maxResponseHeaderFields' | 'maxResponseHeaderBytes'>;
@@ -114,7 +114,7 @@ function splitThrown(text: string): { message: string; stack: string } {
 }
 
 /** What the bootstrap returned for one request: `ok` once the response passes validation, else `exception` or `invalidResponse`. */
-export function resultOutcome([kind, text, bytes]: RawResult, limits: OutcomeLimits): InvokeResult {
+export function resultOutcome([kind, text, message]: RawResult, limits: OutcomeLimits): InvokeResult {
   if (kind === 'exception') {
     const { message, stack } = splitThrown(text);
     // The allocator's refusal, whether the handler let it through or rethrew its message: what it said goes to the log only.
@@ -124,7 +124,7 @@ export function resultOutcome([kind, text, bytes]: RawResult, limits: OutcomeLim
   // The guest's containment refused an allocation over the server's budget (wasm memory, a resizable buffer): the isolate is replaced.
   if (kind === 'memory') return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB): ${text}` };
   if (kind !== 'ok') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };
-  const checked = checkResponse(text, bytes, limits);
+  const checked = checkResponse(text, message, limits);
   return checked.ok ? { outcome: 'ok', response: checked.response } : { outcome: 'invalidResponse', detail: `invalid response: ${checked.reason}` };
 }
 

@@ -38,17 +38,20 @@ function headersOverLimit(headers: unknown, limits: ResponseLimits): string | nu
 }
 
 /**
- * Parses and validates a serialized response dict. `bytes`, when not null, is a binary message
- * (the JSON then carries `message: ""`); anything but a Uint8Array there is refused. JSON.parse
+ * Parses and validates a serialized response dict. `message`, when not null, is the message sent
+ * beside the JSON (which then carries `message: ""`): a string, or a Uint8Array for a binary one;
+ * anything else there is refused. JSON.parse
  * gives `__proto__` keys as plain own properties, so no key a tenant returns can change a
  * prototype in the host. The size and header limits are checked before the schema, so validation
  * costs time proportional to what the limits allow.
  */
-export function checkResponse(json: unknown, bytes: unknown, limits: ResponseLimits): CheckResult {
+export function checkResponse(json: unknown, message: unknown, limits: ResponseLimits): CheckResult {
   const { maxResponseBytes } = limits;
   if (typeof json !== 'string') return { ok: false, reason: 'response is not serializable' };
-  if (bytes !== null && !(bytes instanceof Uint8Array)) return { ok: false, reason: 'a binary message must be a Uint8Array' };
-  if (json.length + (bytes?.byteLength ?? 0) > maxResponseBytes) {
+  if (message !== null && typeof message !== 'string' && !(message instanceof Uint8Array)) return { ok: false, reason: 'a binary message must be a Uint8Array' };
+  const bytes = message instanceof Uint8Array ? message : null;
+  const text = typeof message === 'string' ? message : null;
+  if (json.length + (bytes?.byteLength ?? text?.length ?? 0) > maxResponseBytes) {
     return { ok: false, reason: `response is larger than maxResponseBytes (${maxResponseBytes} bytes)` };
   }
   let value: unknown;
@@ -61,8 +64,8 @@ export function checkResponse(json: unknown, bytes: unknown, limits: ResponseLim
   if (over !== null) return { ok: false, reason: over };
   const validate = validator<ResponseDictJson>('response-dict');
   if (!validate(value)) return { ok: false, reason: formatAjvError(validate.errors, 'response') };
-  const body = bytes ?? Buffer.from(value.message, 'utf8');
-  if (Buffer.byteLength(json) + (bytes?.byteLength ?? 0) > maxResponseBytes) {
+  const body = bytes ?? Buffer.from(text ?? value.message, 'utf8');
+  if (Buffer.byteLength(json) + (message === null ? 0 : body.byteLength) > maxResponseBytes) {
     return { ok: false, reason: `response is larger than maxResponseBytes (${maxResponseBytes} bytes)` };
   }
   return {

@@ -19,6 +19,8 @@ export interface SandboxRequest {
   /** Body bytes taken when it was first dispatched (kept, should it be dispatched again). */
   first: Uint8Array | null;
   complete: boolean;
+  /** `first` decoded as UTF-8 by the host when it is the whole body (what `datastream.text()` returns without decoding in the isolate), else null. */
+  text: string | null;
   /** queued: waiting for a batch; batch: its batch is running; waiting: its handler's promise is pending. */
   state: 'queued' | 'batch' | 'waiting' | 'done';
   /** The isolate it was dispatched to. */

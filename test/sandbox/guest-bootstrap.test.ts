@@ -26,17 +26,18 @@ export default function handler(r) {
   if (q === 'thenable') return { then(res) { res(ok('thenable')); } };
   if (q === 'spin') for (;;) {}
   if (q === 'body') return ok(r.datastream.text());
+  if (q === 'read-then-text') { const a = r.datastream.read(2); return ok(a.length + ':' + r.datastream.text()); }
   if (q === 'chunks') { const a = r.datastream.read(2), b = r.datastream.read(100), c = r.datastream.read(100), z = r.datastream.read(0); return ok([a.length, b.length, c.length, z.length].join()); }
   if (q === 'bad-size') return ok(String(r.datastream.read(-1)));
   return ok(JSON.stringify(r));
 }`;
 
 const enc = new TextEncoder();
-/** One request's four entries of a dispatchBatch argument. */
-function req(path: string, id: number, first: Uint8Array = new Uint8Array(0), complete = true): unknown[] {
-  return [JSON.stringify({ verb: 'GET', path }), id, first, complete];
+/** One request's five entries of a dispatchBatch argument. */
+function req(path: string, id: number, first: Uint8Array = new Uint8Array(0), complete = true, text: string | null = null): unknown[] {
+  return [JSON.stringify({ verb: 'GET', path }), id, first, complete, text];
 }
-type Raw = [string, string, Uint8Array | null] | null;
+type Raw = [string, string, Uint8Array | string | null] | null;
 
 t.test('handlerType is typeof the default export', async (t) => {
   for (const [tenant, type] of [
@@ -49,7 +50,7 @@ t.test('handlerType is typeof the default export', async (t) => {
   }
 });
 
-t.test('dispatchBatch: one [kind, text, bytes] per request, in order, and the console lines', async (t) => {
+t.test('dispatchBatch: one [kind, text, message] per request, in order, and the console lines', async (t) => {
   const g = await loadGuest(t, ENTRY, { tenant: TENANT, maxResponseBytes: 256 });
   const paths = ['/text', '/binary', '/throw', '/throw-string', '/throw-long', '/array', '/null', '/number', '/bigint', '/undefined-json', '/large', '/echo'];
   const [results, logs] = await g.call<[Raw[], unknown]>(
@@ -58,10 +59,10 @@ t.test('dispatchBatch: one [kind, text, bytes] per request, in order, and the co
   );
   t.equal(results.length, paths.length);
   const [text, binary, thrown, thrownString, thrownLong, array, nul, num, big, undef, large, echo] = results;
-  t.same(text, ['ok', JSON.stringify({ version: '1.1', statuscode: 200, headers: { 'X-Path': '/text' }, message: 'hello' }), null]);
+  t.same(text, ['ok', JSON.stringify({ version: '1.1', statuscode: 200, headers: { 'X-Path': '/text' }, message: '' }), 'hello'], 'a string message leaves beside the JSON, not escaped into it');
   t.equal(binary?.[0], 'ok');
   t.same(JSON.parse(binary?.[1] ?? ''), { version: '1.1', statuscode: 200, headers: { 'X-Path': '/binary' }, message: '' }, 'a binary message leaves the JSON empty');
-  t.same(Array.from(binary?.[2] ?? []), [1, 2, 3], 'and crosses as bytes');
+  t.same(Array.from((binary?.[2] ?? []) as ArrayLike<number>), [1, 2, 3], 'and crosses as bytes');
   t.equal(thrown?.[0], 'exception');
   t.match(thrown?.[1] ?? '', /^boom\u0000TypeError: boom\n {4}at handler \(handler\.js:\d+:\d+\)/, 'the message, a NUL, then the stack');
   t.equal(thrown?.[2], null);
@@ -75,7 +76,7 @@ t.test('dispatchBatch: one [kind, text, bytes] per request, in order, and the co
   t.same(big, ['invalid', 'response could not be serialized: Do not know how to serialize a BigInt', null]);
   t.same(undef, ['invalid', 'response could not be serialized', null]);
   t.same(large, ['invalid', 'response is larger than maxResponseBytes (256 bytes)', null], 'MAX_RESPONSE_BYTES from the constants module');
-  t.same(JSON.parse(JSON.parse(echo?.[1] ?? '').message), { verb: 'GET', path: '/echo', datastream: {} }, 'the request dict, with its datastream');
+  t.same(JSON.parse(String(echo?.[2])), { verb: 'GET', path: '/echo', datastream: {} }, 'the request dict, with its datastream');
   t.same(logs, [['log', 'text for /text']]);
   t.same(await g.call('drainLogs'), [], 'the batch drained them');
 });
@@ -87,11 +88,11 @@ t.test('a handler that returns a thenable: null in its batch, then awaitResult',
     results.map((r) => r?.[0] ?? null),
     [null, null, null, 'ok'],
   );
-  const [kind, text, bytes, logs] = await g.call<[string, string, null, unknown]>('awaitResult', 7);
-  t.same([kind, JSON.parse(text).message, bytes, logs], ['ok', 'later', null, [['warn', 'settled']]]);
+  const [kind, text, message, logs] = await g.call<[string, string, string, unknown]>('awaitResult', 7);
+  t.same([kind, JSON.parse(text).message, message, logs], ['ok', '', 'later', [['warn', 'settled']]]);
   const later = (await g.call('awaitResult', 8)) as [string, string, null, unknown[]];
   t.same([later[0], later[1].split('\u0000')[0], later[2], later[3]], ['exception', 'later boom', null, []], 'the message before the stack');
-  t.equal(JSON.parse((await g.call<[string, string]>('awaitResult', 9))[1]).message, 'thenable');
+  t.equal((await g.call<[string, string, string]>('awaitResult', 9))[2], 'thenable');
   t.same(await g.call('awaitResult', 7), ['invalid', 'no such request', null, []], 'each is awaited once');
 });
 
@@ -128,13 +129,17 @@ t.test('datastream: the bytes received with the request, then more from the host
     ...req('/body', 2, enc.encode('first'), false),
     ...req('/chunks', 3, enc.encode('xyz'), false),
     ...req('/bad-size', 4),
+    ...req('/body', 5, enc.encode('the bytes'), true, 'decoded by the host'),
+    ...req('/read-then-text', 6, enc.encode('hello'), true, 'hello'),
   ]);
-  const messages = results.map((r) => (r?.[0] === 'ok' ? JSON.parse(r[1]).message : r));
+  const messages = results.map((r) => (r?.[0] === 'ok' ? r[2] : r));
   const last = messages[3] as [string, string, null];
   t.same(
     [...messages.slice(0, 3), [last[0], last[1].split('\u0000')[0], last[2]]],
     ['complete', 'first-more-end', '2,1,8,0', ['exception', 'datastream.read(size): size must be a non-negative integer', null]],
   );
+  t.equal(messages[4], 'decoded by the host', 'text() of a complete body is the text the host decoded, while nothing was read');
+  t.equal(messages[5], '2:llo', 'after a read, text() decodes the rest of the bytes');
   t.same(
     reads,
     [

@@ -4,11 +4,13 @@
 // It imports the tenant module as `tenant`, and exports:
 // - `handlerType`: `typeof` the tenant's default export (the host refuses anything but "function");
 // - `setBodyReader(ref)`: once per isolate, the host's body reader (kept private to this module);
-// - `dispatchBatch([requestJson, id, first, complete, ...])`: for each request in turn parses the
-//   request dict, adds `datastream` (the bytes `first` already received, then more pulled from the
-//   host for request `id` unless the body was `complete`) and calls the handler; returns
-//   `[results, logs]`: per request `[kind, text, bytes]`, where kind is `ok` (text: the response
-//   dict as JSON, bytes: a binary `message` or null), `exception` or `invalid` (text: the reason),
+// - `dispatchBatch([requestJson, id, first, complete, text, ...])`: for each request in turn parses
+//   the request dict, adds `datastream` (the bytes `first` already received, then more pulled from
+//   the host for request `id` unless the body was `complete`; `text`: a complete body decoded by the
+//   host, which `text()` returns while nothing was read, or null) and calls the handler; returns
+//   `[results, logs]`: per request `[kind, text, message]`, where kind is `ok` (text: the response
+//   dict as JSON with `message: ""`, message: the string or a copy of the Uint8Array it replaces,
+//   or null when it is neither), `exception` or `invalid` (text: the reason),
 //   or null when the handler returned a promise that has not settled yet; logs are the console
 //   lines written (`[[level, text], ...]`);
 // - `awaitResult(id)`: the `[kind, text, bytes, logs]` of a request its batch left pending;
@@ -33,7 +35,7 @@ export const handlerType = typeof handler;
 
 const { U8, parse, stringify, freeze, isArray, floor, isU8, u8Buffer, u8Length, u8Offset, u8Set, mapGet, mapSet, mapDelete, promiseThen, asyncIterator, stringSlice, keys, str } = I;
 
-/** @typedef {[kind: 'ok' | 'exception' | 'invalid' | 'memory', text: string, bytes: Uint8Array | null]} RawResult */
+/** @typedef {[kind: 'ok' | 'exception' | 'invalid' | 'memory', text: string, message: Uint8Array | string | null]} RawResult */
 /** @typedef {import('./prelude/console.js').ConsoleLine} ConsoleLine */
 
 // The host's body reader: an isolated-vm Reference kept in this module's scope only (never exported,
@@ -108,9 +110,12 @@ function concat(parts, total) {
  * @param {number} id
  * @param {Uint8Array} first
  * @param {boolean} complete `first` is the whole body
+ * @param {string | null} decoded `first` decoded by the host when it is the whole body
  */
-function makeDatastream(id, first, complete) {
+function makeDatastream(id, first, complete, decoded) {
   let buf = first;
+  /** The whole body as text, decoded by the host; dropped at the first read. */
+  let whole = decoded;
   let offset = 0;
   let ended = complete;
   /** An async read is waiting for the host: no other read may run meanwhile. */
@@ -125,6 +130,7 @@ function makeDatastream(id, first, complete) {
    */
   function read(size) {
     if (waiting) throw new I.TypeError('datastream: an async read is still waiting');
+    whole = null;
     if (size !== undefined && size !== null) {
       checkSize(size);
       if (size === 0) return new U8(0);
@@ -220,10 +226,18 @@ function makeDatastream(id, first, complete) {
   const datastream = bare({
     read,
     text() {
+      if (whole !== null && !waiting) {
+        const text = whole;
+        whole = null;
+        buf = new U8(0);
+        offset = 0;
+        return text;
+      }
       return utf8Decode(read(), false);
     },
     readAsync,
     textAsync() {
+      if (whole !== null && !waiting) return new I.Promise((resolve) => resolve(datastream.text()));
       return promiseThen(readAsync(), (/** @type {Uint8Array} */ bytes) => utf8Decode(bytes, false));
     },
   });
@@ -300,15 +314,22 @@ const waiting = new I.Map();
 
 /**
  * Runs each request of the batch in turn.
- * @param {unknown[]} batch flat `[requestJson, id, first, complete, ...]`, as the host copied it in
+ * @param {unknown[]} batch flat `[requestJson, id, first, complete, text, ...]`, as the host copied it in
  * @param {unknown[]} [received] ids of awaited requests whose results the host has received since the last batch: their kept results are dropped
  * @returns {[Array<RawResult | null>, ConsoleLine[]]}
  */
 export function dispatchBatch(batch, received) {
   if (isArray(received)) for (let i = 0; i < received.length; i++) mapDelete(settledResults, received[i]);
   done = bare([]);
-  for (let i = 0; i + 3 < batch.length; i += 4) {
-    done[done.length] = start(/** @type {string} */ (batch[i]), /** @type {number} */ (batch[i + 1]), /** @type {Uint8Array} */ (batch[i + 2]), /** @type {boolean} */ (batch[i + 3]));
+  for (let i = 0; i + 4 < batch.length; i += 5) {
+    const text = batch[i + 4];
+    done[done.length] = start(
+      /** @type {string} */ (batch[i]),
+      /** @type {number} */ (batch[i + 1]),
+      /** @type {Uint8Array} */ (batch[i + 2]),
+      /** @type {boolean} */ (batch[i + 3]),
+      typeof text === 'string' ? text : null,
+    );
   }
   const out = done;
   done = [];
@@ -362,11 +383,12 @@ const DATASTREAM = nd({ value: undefined, writable: true, enumerable: true, conf
  * @param {number} id
  * @param {Uint8Array} first
  * @param {boolean} complete
+ * @param {string | null} text
  * @returns {RawResult | null}
  */
-function start(requestJson, id, first, complete) {
+function start(requestJson, id, first, complete, text) {
   const request = parse(requestJson);
-  DATASTREAM.value = makeDatastream(id, first, complete);
+  DATASTREAM.value = makeDatastream(id, first, complete, text);
   I.defineProperty(request, 'datastream', DATASTREAM);
   DATASTREAM.value = undefined;
   let res;
@@ -417,7 +439,7 @@ function headersOverLimit(headers) {
 }
 
 /**
- * The response as JSON (a binary `message` apart, as a fresh copy), or why it is not one.
+ * The response as JSON with its `message` apart (a string as it is, a Uint8Array as a fresh copy), or why it is not one.
  * @param {unknown} res
  * @returns {RawResult}
  */
@@ -426,17 +448,20 @@ function serialize(res) {
     if (res === null || typeof res !== 'object' || isArray(res)) return ['invalid', 'response must be an object, got ' + kindOf(res), null];
     const over = headersOverLimit(/** @type {{ headers?: unknown }} */ (res).headers);
     if (over !== '') return ['invalid', over, null];
+    // The message is read once and leaves beside the JSON of the other fields (which carries
+    // `message: ""`), never escaped into it: a binary one as a fresh copy, a string as it is.
     const message = /** @type {{ message?: unknown }} */ (res).message;
-    const bytes = isU8(message) ? new U8(message) : null;
+    const beside = isU8(message) ? new U8(message) : typeof message === 'string' ? message : null;
     const json =
-      bytes === null
+      beside === null
         ? stringify(res)
         : stringify(res, function (k, v) {
             return this === res && k === 'message' ? '' : v;
           });
     if (typeof json !== 'string') return ['invalid', 'response could not be serialized', null];
-    if (json.length + (bytes === null ? 0 : u8Length(bytes)) > MAX) return ['invalid', 'response is larger than maxResponseBytes (' + MAX + ' bytes)', null];
-    return ['ok', json, bytes];
+    if (json.length + (beside === null ? 0 : typeof beside === 'string' ? beside.length : u8Length(beside)) > MAX)
+      return ['invalid', 'response is larger than maxResponseBytes (' + MAX + ' bytes)', null];
+    return ['ok', json, beside];
   } catch (e) {
     return ['invalid', 'response could not be serialized: ' + describe(e), null];
   }
