@@ -1,7 +1,7 @@
 // Slow uploaders: N clients trickle request bodies to server U while autocannon loads body-less GETs to U itself and to a neighbour server on the same worker; throughput, p99 and errors with and without them, for U's body window on (the default) and off (bodyWindowBytes 0: the body streams while the handler reads it, the behaviour before the window).
 
 import net from 'node:net';
-import autocannon from 'autocannon';
+import { autocannonLoad, type LoadResult } from './load.js';
 import { machineLines, writeResult, writeSection } from './readme-section.js';
 import { startService } from './service.js';
 
@@ -18,15 +18,9 @@ const log = (s: string): void => void process.stdout.write(`${s}\n`);
 const UPLOAD = "export default (r) => ({ version: '1.1', statuscode: 200, headers: {}, message: r.verb === 'POST' ? String(r.datastream.read().length) : 'hello' })";
 const HELLO = "export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: 'hello' })";
 
-interface Load {
-  reqPerSec: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-async function load(port: number): Promise<Load> {
-  const r = await autocannon({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, duration: DURATION_S });
-  return { reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts };
+/** Body-less GETs to `port`, as the other throughput scenarios load them. */
+function load(port: number): Promise<LoadResult> {
+  return autocannonLoad({ url: `http://127.0.0.1:${port}/`, connections: CONNECTIONS, durationS: DURATION_S });
 }
 
 /** UPLOADERS connections, each trickling one upload after another until stopped; counts the answers by status. */
@@ -76,8 +70,8 @@ function trickle(port: number): { stop(): Promise<{ answered: Record<string, num
 interface Row {
   window: string;
   target: string;
-  solo: Load;
-  loaded: Load;
+  solo: LoadResult;
+  loaded: LoadResult;
   uploads: Record<string, number>;
 }
 const rows: Row[] = [];
