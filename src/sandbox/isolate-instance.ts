@@ -3,11 +3,9 @@
 import ivm from 'isolated-vm';
 import type { Limits } from '../core/limits.js';
 import { compileCached } from './code-cache.js';
-import { GuestLinker } from './guest-linker.js';
-import { guardHeap } from './heap-guard.js';
-import { BOOTSTRAP, MAX_LINE_CHARS, MAX_PENDING_LINES, PRELUDE } from './guest-source.js';
+import { MAX_LINE_CHARS, MAX_PENDING_LINES } from './guest-source.js';
 import { evaluationErrorText, exportReadErrorText, type RawResult, sourceErrorText } from './ivm-outcome.js';
-import { installUrlLoader } from './url-loader.js';
+import { ReadyIsolate, readyIsolate } from './ready-pool.js';
 
 /** The handler source cannot be used; the message says why (with line and column where there is one). */
 export class SourceError extends Error {
@@ -83,22 +81,37 @@ export function consoleLines(raw: unknown): ConsoleLines {
 }
 
 /**
- * A fresh isolate for `source`: compiles (from the code cache when possible), evaluates the
- * modules under the time limit, checks the default export and hands the bootstrap its body reader.
+ * A fresh isolate for `source`: takes a ready isolate (src/sandbox/ready-pool.ts: the prelude
+ * already evaluated) or prepares one, compiles the tenant's module (from the code cache when
+ * possible), evaluates it under the time limit, checks the default export and hands the bootstrap
+ * its body reader.
+ * @param pooled take the ready isolate from the worker's pool when it has one for these limits (a
+ *   deploy does; a replacement or standby prepares its own, so that it never empties the pool a deploy waits on)
  * @throws SourceError for anything wrong with the source.
  */
-export async function instantiate(source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader): Promise<IsolateInstance> {
-  const isolate: ivm.Isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => hooks.onCatastrophicError(m, isolate) });
+export async function instantiate(source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, pooled = false): Promise<IsolateInstance> {
   // The host's own deadline: isolated-vm's timeouts bound each call, not what V8 runs between them
   // (a callback of a top-level promise) nor a built-in it cannot interrupt.
+  let isolate: ivm.Isolate | null = null;
+  let late = false;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      if (!isolate.isDisposed) isolate.dispose();
+      late = true;
+      if (isolate !== null && !isolate.isDisposed) isolate.dispose();
       reject(new SourceError(`module evaluation exceeded the time limit (${limits.timeoutMs} ms)`));
     }, limits.timeoutMs + DEPLOY_MARGIN_MS);
   });
-  const work = build(isolate, source, limits, hooks, reader);
+  const onLost = (m: string, lost: ivm.Isolate): void => hooks.onCatastrophicError(m, lost);
+  const work = (pooled ? readyIsolate(limits, onLost) : ReadyIsolate.prepare(limits, onLost)).then((ready) => {
+    isolate = ready.isolate;
+    // Ready only after the deadline: no tenant code runs in it.
+    if (late) {
+      ready.dispose();
+      throw new SourceError(`module evaluation exceeded the time limit (${limits.timeoutMs} ms)`);
+    }
+    return build(ready, source, limits, hooks, reader);
+  });
   // Whichever loses the race is settled later and changes nothing.
   work.catch(() => undefined);
   expired.catch(() => undefined);
@@ -109,24 +122,15 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
   }
 }
 
-async function build(isolate: ivm.Isolate, source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader): Promise<IsolateInstance> {
+async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader): Promise<IsolateInstance> {
+  const { isolate, context, guest, boot } = ready;
   try {
-    const context = await isolate.createContext();
-    // Before any code runs in it: V8 may raise this isolate's heap limit to twice memoryMb, not by 1 GiB.
-    await guardHeap(context);
     let tenant: ivm.Module;
     try {
       tenant = await compileCached(isolate, source, FILENAME);
     } catch (err) {
       throw new SourceError(sourceErrorText(err));
     }
-    // The prelude (with the guest modules it imports) is evaluated before any tenant code runs.
-    const guest = new GuestLinker(isolate, limits);
-    const prelude = await guest.module(PRELUDE);
-    await prelude.instantiate(context, guest.resolve);
-    await prelude.evaluate({ timeout: limits.timeoutMs });
-    await installUrlLoader(prelude, limits.timeoutMs);
-    const boot = await guest.module(BOOTSTRAP);
     try {
       await tenant.instantiate(context, (specifier) => {
         throw new Error(`imports are not available to handlers (import of ${JSON.stringify(specifier)})`);
@@ -171,14 +175,16 @@ async function build(isolate: ivm.Isolate, source: string, limits: SandboxLimits
     // The reader goes to the bootstrap's module scope, where tenant code cannot reach it.
     const setReader = await ref<(r: unknown) => void>('setBodyReader');
     await setReader.apply(undefined, [new ivm.Reference(reader)], { timeout: limits.timeoutMs });
-    return {
-      isolate,
-      dispatchBatch: await ref<IsolateInstance['dispatchBatch'] extends ivm.Reference<infer F> ? F : never>('dispatchBatch'),
-      awaitResult: await ref<IsolateInstance['awaitResult'] extends ivm.Reference<infer F> ? F : never>('awaitResult'),
-      salvage: await ref<IsolateInstance['salvage'] extends ivm.Reference<infer F> ? F : never>('salvage'),
-      takeLast: await ref<IsolateInstance['takeLast'] extends ivm.Reference<infer F> ? F : never>('takeLast'),
-      takeSettled: await ref<IsolateInstance['takeSettled'] extends ivm.Reference<infer F> ? F : never>('takeSettled'),
-    };
+    type F<K extends keyof IsolateInstance> = IsolateInstance[K] extends ivm.Reference<infer T> ? T : never;
+    // Read together: each is a round trip to the isolate's thread.
+    const [dispatchBatch, awaitResult, salvage, takeLast, takeSettled] = await Promise.all([
+      ref<F<'dispatchBatch'>>('dispatchBatch'),
+      ref<F<'awaitResult'>>('awaitResult'),
+      ref<F<'salvage'>>('salvage'),
+      ref<F<'takeLast'>>('takeLast'),
+      ref<F<'takeSettled'>>('takeSettled'),
+    ]);
+    return { isolate, dispatchBatch, awaitResult, salvage, takeLast, takeSettled };
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();
     throw err;

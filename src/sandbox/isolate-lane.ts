@@ -80,12 +80,13 @@ export class IsolateLane {
     const bodies = new Map<number, BodySource>();
     const mine = new WeakSet<ivm.Isolate>();
     const reader = readerFor(bodies);
-    const fresh = async (): Promise<IsolateInstance> => {
-      const inst = await instantiate(source, limits, hooks, reader);
+    const fresh = async (pooled = false): Promise<IsolateInstance> => {
+      const inst = await instantiate(source, limits, hooks, reader, pooled);
       mine.add(inst.isolate);
       return inst;
     };
-    return new IsolateLane(await fresh(), fresh, mine, limits, hooks, bodies, events);
+    // The deploy's isolate from the worker's ready pool; replacements and standbys prepare their own.
+    return new IsolateLane(await fresh(true), () => fresh(), mine, limits, hooks, bodies, events);
   }
 
   /** Whether `isolate` is (or was) one of this lane's. */

@@ -2,10 +2,12 @@
 
 import { IsoError } from '../../core/errors.js';
 import { validator } from '../../core/schemas.js';
-import { DRAIN_FLUSH_MS, DRAIN_POLL_MS, RETIRE_DEADLINE_MS } from '../../core/supervision.js';
+import { resolveLimits } from '../../core/limits.js';
+import { DRAIN_FLUSH_MS, DRAIN_POLL_MS, READY_POOL_SIZE, RETIRE_DEADLINE_MS } from '../../core/supervision.js';
 import { Contention } from './contention.js';
 import { HostedServer, type WorkerHooks } from './hosted-server.js';
 import { loadHeapGuard } from '../../sandbox/heap-guard.js';
+import { usePool } from '../../sandbox/ready-pool.js';
 import { dropPrivileges } from './privileges.js';
 import { type FromWorker, type ServerCounters, type ToWorker, workerOptions } from './protocol.js';
 import { backstopOptions, RssBackstop } from './rss-backstop.js';
@@ -212,3 +214,6 @@ new RssBackstop(
   { servers: () => hosted.values(), compiling: () => compiling, rss: () => process.memoryUsage.rss(), report: (e) => send({ op: 'memory', ...e }), retire: onCatastrophic },
   backstopOptions(workerOptions(process.argv).rssLimitMb),
 ).start();
+// Ready isolates for deploys with the default limits (src/sandbox/ready-pool.ts). One lost before a
+// tenant claimed it ran no tenant code: the worker retires (its servers move to a fresh one), charged to none.
+usePool(resolveLimits(undefined), READY_POOL_SIZE, (m) => onCatastrophic(0, `a ready isolate, before any tenant code ran in it: ${m}`));
