@@ -99,6 +99,7 @@ export class ReadyPool {
    * @param limits the limits its isolates are made for
    * @param size how many ready isolates it keeps, count (0: none)
    * @param onLost what to do if isolated-vm loses control of an isolate not yet claimed
+   * @param startMs when it first fills, ms from now
    */
   constructor(limits: ReadyLimits, size: number, onLost: LostHook, startMs = READY_POOL_START_MS) {
     this.#limits = limits;
@@ -173,10 +174,13 @@ export class ReadyPool {
 
 let pool: ReadyPool | null = null;
 
-/** Gives this process a ready-isolate pool (the worker's main does, for its default limits); replaces (and closes) any earlier one. */
-export function usePool(limits: ReadyLimits, size: number, onLost: LostHook): ReadyPool {
+/**
+ * Gives this process a ready-isolate pool (the worker's main does, for its default limits); replaces (and closes) any earlier one.
+ * @param startMs when it first fills, ms from now
+ */
+export function usePool(limits: ReadyLimits, size: number, onLost: LostHook, startMs = READY_POOL_START_MS): ReadyPool {
   pool?.close();
-  pool = new ReadyPool(limits, size, onLost);
+  pool = new ReadyPool(limits, size, onLost, startMs);
   return pool;
 }
 

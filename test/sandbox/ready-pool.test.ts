@@ -55,13 +55,7 @@ t.test('a deploy on a pooled isolate serves, and the pool gives the next deploy 
   await pool.settled();
   t.equal(pool.size, 2);
   // Module state of the first tenant: must not be seen by the second.
-  const first = await instantiate(
-    'globalThis.leak = "first"; let n = 0; export default (r) => ({ statuscode: 200, message: String(++n) + " " + r.path });',
-    LIMITS,
-    HOOKS,
-    async () => null,
-    true,
-  );
+  const first = await instantiate('globalThis.leak = "first"; let n = 0; export default (r) => ({ statuscode: 200, message: String(++n) + " " + r.path });', LIMITS, HOOKS, async () => null, true);
   t.equal(pool.taken, 1, 'the deploy took a ready isolate');
   const second = await instantiate('export default () => ({ statuscode: 200, message: String(globalThis.leak) });', LIMITS, HOOKS, async () => null, true);
   t.equal(pool.taken, 2);
@@ -93,7 +87,10 @@ t.test('a source error on a pooled isolate disposes it; the next deploy gets ano
   t.ok(ready);
   ready?.dispose();
   await pool.settled();
-  await t.rejects(instantiate('export default 1;', LIMITS, HOOKS, async () => null, true), { name: 'SourceError', message: /default export must be a function/ });
+  await t.rejects(
+    instantiate('export default 1;', LIMITS, HOOKS, async () => null, true),
+    { name: 'SourceError', message: /default export must be a function/ },
+  );
   t.equal(pool.taken, 2);
   await pool.settled();
   t.equal(pool.size, 1, 'refilled after the failed deploy');
