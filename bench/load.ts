@@ -22,6 +22,8 @@ export interface LoadSpec {
   readonly method?: 'GET' | 'POST';
   readonly body?: string;
   readonly contentType?: string;
+  /** Offered load over all connections, requests per second (autocannon only; none: as fast as the server answers). */
+  readonly rate?: number;
 }
 
 /** Runs autocannon (keep-alive) against `spec`. */
@@ -31,6 +33,7 @@ export async function autocannonLoad(spec: LoadSpec): Promise<LoadResult> {
     connections: spec.connections,
     duration: spec.durationS,
     method: spec.method ?? 'GET',
+    ...(spec.rate !== undefined ? { overallRate: spec.rate } : {}),
     ...(spec.body !== undefined ? { body: spec.body, headers: { 'content-type': spec.contentType ?? 'application/octet-stream' } } : {}),
   });
   return { reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts };

@@ -1,6 +1,6 @@
 // `npm run bench`: every scenario of the benchmark issue in one run on loopback (throughput vs node:http, cold start, density, noisy neighbour, isolate replacement, codec), written to bench/results.json and bench/README.md.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -9,7 +9,7 @@ import { autocannonLoad, wrkBinary, wrkLoad, type LoadResult, type LoadSpec } fr
 import { ECHO, HELLO, JSON_4K } from './handlers.js';
 import { writeSection } from './readme-section.js';
 import { startWorkerd, WORKERD_HANDLERS, WORKERD_VERSION, workerdBinary } from './workerd-peer.js';
-import { startService, type BenchService } from './service.js';
+import { startBaseline, startService, type BenchService } from './service.js';
 
 const env = (k: string, d: number): number => (process.env[k] !== undefined ? Number(process.env[k]) : d);
 const ROUNDS = env('BENCH_ROUNDS', 3);
@@ -33,22 +33,6 @@ function pct(xs: number[], p: number): number {
 }
 const median = (xs: number[]): number => pct(xs, 50);
 const r2 = (x: number): number => Math.round(x * 100) / 100;
-
-/** Starts the node:http baseline for `source` in a child process. */
-async function startBaseline(source: string): Promise<{ port: number; proc: ChildProcess }> {
-  const url = `data:text/javascript,${encodeURIComponent(source)}`;
-  const proc = spawn(process.execPath, [...TSNODE, path.join(HERE, 'baseline-server.ts'), url], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: CHILD_ENV });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening (\d+)/.exec(out);
-      if (m?.[1] !== undefined) resolve(Number(m[1]));
-    });
-    proc.once('exit', (c) => reject(new Error(`baseline exited with ${String(c)}`)));
-  });
-  return { port, proc };
-}
 
 interface SideBySide {
   loader: string;
@@ -296,6 +280,10 @@ if (want('isolates')) {
   log('isolate scaling (bench/isolates.bench.ts)');
   results['isolates'] = await child('isolates.bench.ts', []);
 }
+if (want('latency')) {
+  log('where the p99 comes from (bench/latency.bench.ts)');
+  results['latency'] = await child('latency.bench.ts', []);
+}
 if (want('cold')) {
   log('cold start, where the time goes (bench/cold-start.bench.ts)');
   results['coldStartSteps'] = await child('cold-start.bench.ts', ['--no-node-snapshot']);
@@ -325,7 +313,9 @@ function summary(r: Record<string, unknown>): string {
   ] as const) {
     const sides = r[key] as SideBySide[] | undefined;
     for (const s of sides ?? []) {
-      const goal = key === 'hello' ? `≥ 0.8× req/s; p99 ≤ 2× → ${yes(s.throughputRatio >= 0.8 && s.p99Ratio <= 2)}` : `≥ 0.8× req/s → ${yes(s.throughputRatio >= 0.8)}`;
+      // The execution-model issue's goals: hello ≥ 1.0×, the echo ≥ 0.8×, p99 ≤ 2× node:http's for both.
+      const min = key === 'hello' ? 1.0 : 0.8;
+      const goal = `≥ ${min.toFixed(1)}× req/s; p99 ≤ 2× → ${yes(s.throughputRatio >= min && s.p99Ratio <= 2)} (p99: see Where the p99 comes from)`;
       rows.push(
         `| ${label} (${s.loader}) | ${Math.round(s.isohttpd.reqPerSec)} req/s, p50 ${s.isohttpd.p50} ms, p99 ${s.isohttpd.p99} ms | ${Math.round(s.nodeHttp.reqPerSec)} req/s, p50 ${s.nodeHttp.p50} ms, p99 ${s.nodeHttp.p99} ms | ${s.throughputRatio.toFixed(2)}× req/s, ${s.p99Ratio.toFixed(2)}× p99 | ${goal} |`,
       );

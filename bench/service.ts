@@ -7,6 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
+const BASELINE = new URL('./baseline-server.ts', import.meta.url).pathname;
+const TSNODE = ['--import=@isaacs/ts-node-temp-fork-for-pr-2009/import'];
+const TSNODE_ENV = { TS_NODE_TRANSPILE_ONLY: '1', TS_NODE_PROJECT: 'tsconfig.test.json' };
 
 /** A running isohttpd for a benchmark. */
 export interface BenchService {
@@ -63,4 +66,20 @@ export async function startService(args: string[] = []): Promise<BenchService> {
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Starts the node:http baseline (bench/baseline-server.ts) for `source` in a child process. */
+export async function startBaseline(source: string): Promise<{ port: number; proc: ChildProcess }> {
+  const url = `data:text/javascript,${encodeURIComponent(source)}`;
+  const proc = spawn(process.execPath, [...TSNODE, BASELINE, url], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env: { ...process.env, ...TSNODE_ENV } });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m?.[1] !== undefined) resolve(Number(m[1]));
+    });
+    proc.once('exit', (c) => reject(new Error(`baseline exited with ${String(c)}`)));
+  });
+  return { port, proc };
 }
