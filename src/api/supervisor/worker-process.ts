@@ -3,7 +3,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { IsoError } from '../../core/errors.js';
-import { REPLY_TIMEOUT_MS } from '../../core/supervision.js';
+import { REPLY_TIMEOUT_MS, WORKER_SEMI_SPACE_MB } from '../../core/supervision.js';
 import { type FromWorker, type Reply, type ToWorker, type WorkerOptions, type WorkerRuntime, workerArgv } from '../../host/worker/protocol.js';
 import type { BoundHandle } from '../control/bind.js';
 
@@ -64,7 +64,8 @@ export class WorkerProcess extends EventEmitter {
    */
   static start(options: WorkerOptions): Promise<WorkerProcess> {
     const child = fork(WORKER_MAIN, workerArgv(options), {
-      execArgv: ['--no-node-snapshot'],
+      // The worker's own heap only: its main thread's scavenges stay short (src/host/worker/young-generation.ts).
+      execArgv: ['--no-node-snapshot', `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`],
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', NODE_ENV: process.env['NODE_ENV'] ?? 'production', MALLOC_MMAP_THRESHOLD_: MALLOC_MMAP_THRESHOLD },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',

@@ -1,5 +1,7 @@
 // Entry point of a sandbox worker process: the IPC loop. Receives listening handles and handler sources from the control process and hands each op to the server it names.
 
+// First: before any isolate is made (see the module).
+import './young-generation.js';
 import { IsoError } from '../../core/errors.js';
 import { validator } from '../../core/schemas.js';
 import { resolveLimits } from '../../core/limits.js';
