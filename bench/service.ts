@@ -32,10 +32,13 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts `isohttpd serve` with the given flags on a free API port and a temporary data dir. */
-export async function startService(args: string[] = []): Promise<BenchService> {
+/**
+ * Starts `isohttpd serve` with the given flags on a free API port and a temporary data dir.
+ * @param cli the built entry point to run (another checkout's `dist/cli.js` to compare builds)
+ */
+export async function startService(args: string[] = [], cli = CLI): Promise<BenchService> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'isohttpd-bench-'));
-  const proc = spawn(process.execPath, [CLI, 'serve', '--api-port', '0', '--data-dir', dataDir, ...args], {
+  const proc = spawn(process.execPath, [cli, 'serve', '--api-port', '0', '--data-dir', dataDir, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ISOHTTPD_LOG_LEVEL: 'error' },
   });
