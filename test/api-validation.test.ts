@@ -38,9 +38,9 @@ t.test('malformed bodies and parameters', async (t) => {
   t.equal(wrongType.status, 415);
   t.equal(((await wrongType.json()) as { error: { code: string } }).error.code, 'ISO_ERR_API_UNSUPPORTED_MEDIA_TYPE');
 
-  const badId = await svc.api('GET', '/servers/abc');
-  t.equal(badId.status, 400);
-  t.match(badId.body.error.message, /params\.httpdid must be a positive integer/);
+  const badId = await svc.api('GET', '/servers/Abc');
+  t.equal(badId.status, 400, 'neither an httpdid nor a name');
+  t.match(badId.body.error.message, /params\.httpdid must be the server's httpdid \(a positive integer\) or its name/);
   t.equal((await svc.api('DELETE', '/servers/0')).status, 400);
   const unknown = await svc.api('GET', '/servers/12345');
   t.equal(unknown.status, 404);

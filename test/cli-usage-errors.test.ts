@@ -12,6 +12,10 @@ t.test('command-line errors exit 2 without calling the API', async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'h.js');
   writeFileSync(file, example('hello.js'));
+  writeFileSync(path.join(dir, 'broken.json'), '{"name": "x",');
+  writeFileSync(path.join(dir, 'no-entry.json'), JSON.stringify({ name: 'hello' }));
+  writeFileSync(path.join(dir, 'bad-port.json'), JSON.stringify({ name: 'hello', entry: 'h.js', port: 70000 }));
+  writeFileSync(path.join(dir, 'extra.json'), JSON.stringify({ name: 'hello', entry: 'h.js', colour: 'blue' }));
   // Nothing listens there: a usage error must be found before any connection is tried.
   const env = { ISOHTTPD_URL: `http://127.0.0.1:${await freePort()}` };
   const cases: Array<[string, string[], RegExp]> = [
@@ -26,8 +30,19 @@ t.test('command-line errors exit 2 without calling the API', async (t) => {
     ['a value for a flag', ['ls', '--json=yes'], /--json takes no value/],
     ['an extra argument', ['ls', 'extra'], /unexpected argument "extra" for ls/],
     ['show without ID', ['show'], /show needs ID/],
-    ['an ID that is not a number', ['show', 'abc'], /the server ID must be a positive whole number, not "abc"/],
-    ['ID zero', ['rm', '0'], /the server ID must be a positive whole number, not "0"/],
+    [
+      'an ID that is neither a number nor a name',
+      ['show', 'Abc'],
+      /a server is named by its ID \(a positive whole number\) or its NAME \(lower case letters, digits and hyphens, starting with a letter\), not "Abc"/,
+    ],
+    ['ID zero', ['rm', '0'], /a server is named by its ID .*, not "0"/],
+    ['a name that is not one', ['deploy', file, '--name', 'My_App', '--port', '8080'], /--name must be lower case letters, digits and hyphens, starting with a letter \(at most 63\), not "My_App"/],
+    ['two files', ['deploy', file, file], /unexpected argument .* for deploy/],
+    ['a missing project file', ['deploy', '--project', path.join(dir, 'nope.json')], /cannot read \S+nope\.json: ENOENT/],
+    ['a project file that is not JSON', ['deploy', '--project', path.join(dir, 'broken.json')], /broken\.json is not valid JSON/],
+    ['a project file without entry', ['deploy', '--project', path.join(dir, 'no-entry.json')], /no-entry\.json: project\.entry is required/],
+    ['a project file with a bad port', ['deploy', '--project', path.join(dir, 'bad-port.json')], /bad-port\.json: project\.port must be <= 65535/],
+    ['a project file with an unknown field', ['deploy', '--project', path.join(dir, 'extra.json')], /extra\.json: project\.colour is not an allowed field/],
     ['a missing file', ['deploy', path.join(dir, 'missing.js'), '--port', '8080'], /^isohttpd: cannot read \S+missing\.js: ENOENT\n$/],
     ['a directory as the file', ['deploy', dir, '--port', '8080'], /cannot read \S+: EISDIR/],
     ['update with a missing file', ['update', '1', path.join(dir, 'missing.js')], /cannot read \S+missing\.js: ENOENT/],
@@ -51,6 +66,6 @@ t.test('an unknown command exits 2 and shows the usage', async (t) => {
 t.test('--help prints the usage and exits 0', async (t) => {
   const r = await runCli(['deploy', '--help']);
   t.equal(r.code, 0);
-  t.match(r.stdout, /isohttpd deploy FILE --port P/);
+  t.match(r.stdout, /isohttpd deploy \[FILE\] \[--name NAME\] \[--port P\]/);
   t.match(r.stdout, /exit codes: 0 ok, 1 API error, 2 usage, 3 not found, 4 unauthorized or forbidden/);
 });

@@ -58,7 +58,7 @@ t.test('refused updates change nothing', async (t) => {
   const missing = await svc.api('PUT', '/servers/999', { source: V1 });
   t.equal(missing.status, 404);
   t.equal(missing.body.error.code, 'ISO_ERR_API_NOT_FOUND');
-  const badId = await svc.api('PUT', '/servers/abc', { source: V1 });
+  const badId = await svc.api('PUT', '/servers/ABC', { source: V1 });
   t.equal(badId.status, 400);
 
   const view = await svc.api('GET', `/servers/${httpdid}?source=1`);

@@ -77,9 +77,13 @@ export function stringOption(options: ReadonlyMap<string, string | true>, name: 
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Checks a server id argument (a positive integer, as the API wants it). @throws UsageError */
-export function httpdidArg(value: string | undefined, command: string): string {
-  if (value === undefined) throw new UsageError(`${command} needs a server ID`);
-  if (!/^[1-9][0-9]{0,14}$/.test(value)) throw new UsageError(`the server ID must be a positive whole number, not ${JSON.stringify(value)}`);
+/** A server name as the API takes it (schemas/create-server.json): a DNS label that starts with a letter. */
+export const SERVER_NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** Checks a server argument: an httpdid (a positive integer) or a server name, as the API takes either. @throws UsageError */
+export function serverArg(value: string | undefined, command: string): string {
+  if (value === undefined) throw new UsageError(`${command} needs a server ID or NAME`);
+  if (!/^[1-9][0-9]{0,14}$/.test(value) && !SERVER_NAME.test(value))
+    throw new UsageError(`a server is named by its ID (a positive whole number) or its NAME (lower case letters, digits and hyphens, starting with a letter), not ${JSON.stringify(value)}`);
   return value;
 }

@@ -1,20 +1,26 @@
 // The client commands of `isohttpd` (deploy, ls, show, logs, update, rm): talk to the control API at ISOHTTPD_URL with ISOHTTPD_TOKEN, print tables or the API's JSON.
 
 import { readFile } from 'node:fs/promises';
-import { httpdidArg, intOption, parseArgs, stringOption, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
+import { intOption, parseArgs, SERVER_NAME, serverArg, stringOption, UsageError, type OptionSpec, type ParsedArgs } from './args.js';
 import { ApiClient, ApiError, DEFAULT_API_URL, UnreachableError } from './client.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { formatPairs, formatTable, printable } from './table.js';
+import { loadProject, PROJECT_FILE, type Project } from './project.js';
 
 /** Usage of the client commands (appended to the `isohttpd` usage). */
 export const CLIENT_USAGE = `
 client commands (talk to a running service):
-       isohttpd deploy FILE --port P [--host H] [--memory-mb M] [--timeout-ms T] [--replicas N]
+       isohttpd deploy [FILE] [--name NAME] [--port P] [--host H] [--memory-mb M] [--timeout-ms T] [--replicas N] [--project F]
        isohttpd ls
-       isohttpd show ID [--source]
-       isohttpd logs ID [--follow|-f]
-       isohttpd update ID FILE [--memory-mb M] [--timeout-ms T]
-       isohttpd rm ID
+       isohttpd show ID|NAME [--source]
+       isohttpd logs ID|NAME [--follow|-f]
+       isohttpd update ID|NAME FILE [--memory-mb M] [--timeout-ms T]
+       isohttpd rm ID|NAME
+
+  deploy with --name creates the server if you have none of that name and hot-redeploys it
+  otherwise (the same source and limits again: nothing changes, and it says so); without FILE it
+  reads ${PROJECT_FILE} (name, entry, host, port, limits, replicas; see schemas/project.json)
+  from the current directory, or the file --project names; flags win over the file.
 
   --url U     the API (env ISOHTTPD_URL, default ${DEFAULT_API_URL})
   --token T   tenant token, sent as Authorization: Bearer (env ISOHTTPD_TOKEN)
@@ -32,6 +38,7 @@ export interface ClientIo {
 /** A server as the API shows it (schemas/server.json; `version` once hot redeploy exists). */
 interface ServerView {
   httpdid: number;
+  name?: string;
   host: string;
   port: number;
   state: string;
@@ -121,25 +128,101 @@ function consoleLine(line: string): string {
   return `${head}${printable(what)}\n${stack.map((l) => `    ${printable(l.trim())}\n`).join('')}`;
 }
 
+/** What `deploy` sends: its flags over the project file's fields. */
+interface DeployPlan {
+  readonly name: string | undefined;
+  readonly file: string;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly replicas: number | undefined;
+  readonly limits: Partial<Record<string, number>> | undefined;
+  readonly exposeErrors: boolean | undefined;
+}
+
+async function deployPlan(ctx: Context): Promise<DeployPlan> {
+  const got = ctx.args.positionals;
+  if (got.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(got[1])} for deploy`);
+  const o = ctx.args.options;
+  const projectFile = stringOption(o, 'project');
+  let project: Project | undefined;
+  let file = got[0];
+  if (file === undefined || projectFile !== undefined) {
+    const loaded = await loadProject(projectFile ?? PROJECT_FILE).catch((err: unknown) => {
+      // No FILE and no project file here: say what deploy wants.
+      if (projectFile === undefined && err instanceof UsageError && /ENOENT/.test(err.message))
+        throw new UsageError(`deploy needs FILE, or a ${PROJECT_FILE} in the current directory (isohttpd deploy --help)`);
+      throw err;
+    });
+    project = loaded.project;
+    file ??= loaded.entryPath;
+  }
+  const name = stringOption(o, 'name') ?? project?.name;
+  if (name !== undefined && !SERVER_NAME.test(name)) throw new UsageError(`--name must be lower case letters, digits and hyphens, starting with a letter (at most 63), not ${JSON.stringify(name)}`);
+  const flags = limitsFrom(ctx);
+  const limits = project?.limits === undefined && flags === undefined ? undefined : { ...project?.limits, ...flags };
+  return {
+    name,
+    file,
+    host: stringOption(o, 'host') ?? project?.host,
+    port: intOption(o, 'port') ?? project?.port,
+    replicas: intOption(o, 'replicas') ?? project?.replicas,
+    limits,
+    exposeErrors: project?.exposeErrors,
+  };
+}
+
+/**
+ * `deploy`: without a name, creates a server (as always); with one (from --name or the project
+ * file), creates it if the tenant has none of that name and hot-redeploys it otherwise.
+ */
+async function deploy(ctx: Context): Promise<void> {
+  const plan = await deployPlan(ctx);
+  const source = await readSource(plan.file);
+  const opt = <K extends keyof DeployPlan>(k: K): Partial<Pick<DeployPlan, K>> => (plan[k] === undefined ? {} : ({ [k]: plan[k] } as Partial<Pick<DeployPlan, K>>));
+  const create = async (): Promise<ServerView> => {
+    if (plan.port === undefined) throw new UsageError(plan.name === undefined ? 'deploy needs --port P' : `deploy of the new server ${plan.name} needs --port P (or port in ${PROJECT_FILE})`);
+    const body = { ...opt('name'), host: plan.host ?? '127.0.0.1', port: plan.port, source, ...opt('replicas'), ...opt('limits'), ...opt('exposeErrors') };
+    return (await ctx.client.call('POST', '/servers', body)) as ServerView;
+  };
+  const created = (s: ServerView): void =>
+    ctx.out(
+      ctx.json ? json(s) : `deployed ${s.name === undefined ? '' : `${s.name}, `}httpdid ${s.httpdid} on http://${address(s)}/ (memory ${s.limits.memoryMb} MiB, timeout ${s.limits.timeoutMs} ms)\n`,
+    );
+  if (plan.name === undefined) return created(await create());
+  let current: ServerView | undefined;
+  try {
+    current = (await ctx.client.call('GET', `/servers/${plan.name}`)) as ServerView;
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 404)) throw err;
+  }
+  if (current === undefined) {
+    try {
+      return created(await create());
+    } catch (err) {
+      // Created meanwhile by another deploy: redeploy it instead.
+      if (!(err instanceof ApiError && err.code === 'ISO_ERR_API_NAME_TAKEN')) throw err;
+      current = (await ctx.client.call('GET', `/servers/${plan.name}`)) as ServerView;
+    }
+  }
+  const moved = [
+    plan.host !== undefined && plan.host !== current.host ? `host ${plan.host} (it has ${current.host})` : null,
+    plan.port !== undefined && plan.port !== current.port ? `port ${plan.port} (it has ${current.port})` : null,
+    plan.replicas !== undefined && plan.replicas !== current.replicas ? `replicas ${plan.replicas} (it has ${String(current.replicas)})` : null,
+  ].filter((m): m is string => m !== null);
+  if (moved.length > 0) throw new UsageError(`${plan.name} (httpdid ${current.httpdid}) exists; a redeploy cannot change its ${moved.join(', ')}: remove it first (isohttpd rm ${plan.name})`, false);
+  const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, ...opt('limits'), ...opt('exposeErrors') })) as ServerView;
+  if (ctx.json) return ctx.out(json(s));
+  ctx.out(
+    s.version === current.version
+      ? `${plan.name} (httpdid ${s.httpdid}) is up to date: the same source and limits as version ${String(s.version)}, nothing deployed\n`
+      : `updated ${plan.name} (httpdid ${s.httpdid}) to version ${String(s.version)} on http://${address(s)}/\n`,
+  );
+}
+
 const COMMANDS: Readonly<Record<string, Command>> = {
   deploy: {
-    options: { port: 'value', host: 'value', replicas: 'value', ...LIMIT_OPTIONS },
-    async run(ctx) {
-      const [file = ''] = positionals(ctx, 'deploy', ['FILE']);
-      const port = intOption(ctx.args.options, 'port');
-      if (port === undefined) throw new UsageError('deploy needs --port P');
-      const replicas = intOption(ctx.args.options, 'replicas');
-      const limits = limitsFrom(ctx);
-      const body = {
-        host: stringOption(ctx.args.options, 'host') ?? '127.0.0.1',
-        port,
-        source: await readSource(file),
-        ...(replicas === undefined ? {} : { replicas }),
-        ...(limits === undefined ? {} : { limits }),
-      };
-      const s = (await ctx.client.call('POST', '/servers', body)) as ServerView;
-      ctx.out(ctx.json ? json(s) : `deployed httpdid ${s.httpdid} on http://${address(s)}/ (memory ${s.limits.memoryMb} MiB, timeout ${s.limits.timeoutMs} ms)\n`);
-    },
+    options: { name: 'value', port: 'value', host: 'value', replicas: 'value', project: 'value', ...LIMIT_OPTIONS },
+    run: deploy,
   },
   ls: {
     options: {},
@@ -149,9 +232,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       if (ctx.json) return ctx.out(json(answer));
       if (answer.servers.length === 0) return ctx.out('no servers\n');
       const withVersion = answer.servers.some((s) => s.version !== undefined);
-      const header = ['ID', 'ADDRESS', 'STATE', ...(withVersion ? ['VERSION'] : []), 'REQUESTS', 'MEMORY', 'TIMEOUT', 'CREATED'];
+      const withName = answer.servers.some((s) => s.name !== undefined);
+      const header = ['ID', ...(withName ? ['NAME'] : []), 'ADDRESS', 'STATE', ...(withVersion ? ['VERSION'] : []), 'REQUESTS', 'MEMORY', 'TIMEOUT', 'CREATED'];
       const rows = answer.servers.map((s) => [
         String(s.httpdid),
+        ...(withName ? [printable(s.name ?? '-')] : []),
         address(s),
         s.state,
         ...(withVersion ? [String(s.version ?? '-')] : []),
@@ -168,7 +253,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     async run(ctx) {
       const [id] = positionals(ctx, 'show', ['ID']);
       const withSource = ctx.args.options.has('source');
-      const s = (await ctx.client.call('GET', `/servers/${httpdidArg(id, 'show')}${withSource ? '?source=1' : ''}`)) as ServerView;
+      const s = (await ctx.client.call('GET', `/servers/${serverArg(id, 'show')}${withSource ? '?source=1' : ''}`)) as ServerView;
       if (ctx.json) return ctx.out(json(s));
       const { source, ...rest } = s;
       // The source is the tenant's own file: printed as is, after the table.
@@ -179,7 +264,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: { follow: 'flag' },
     async run(ctx) {
       const [id] = positionals(ctx, 'logs', ['ID']);
-      const path = `/servers/${httpdidArg(id, 'logs')}/logs`;
+      const path = `/servers/${serverArg(id, 'logs')}/logs`;
       if (ctx.args.options.has('follow')) {
         return ctx.client.stream(`${path}?follow=1`, (line) => ctx.out(ctx.json ? `${line}\n` : consoleLine(line)));
       }
@@ -192,7 +277,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: LIMIT_OPTIONS,
     async run(ctx) {
       const [id, file = ''] = positionals(ctx, 'update', ['ID', 'FILE']);
-      const httpdid = httpdidArg(id, 'update');
+      const httpdid = serverArg(id, 'update');
       const limits = limitsFrom(ctx);
       const s = (await ctx.client.call('PUT', `/servers/${httpdid}`, { source: await readSource(file), ...(limits === undefined ? {} : { limits }) })) as ServerView;
       ctx.out(ctx.json ? json(s) : `updated httpdid ${s.httpdid}${s.version === undefined ? '' : ` to version ${s.version}`}\n`);
@@ -202,7 +287,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: {},
     async run(ctx) {
       const [id] = positionals(ctx, 'rm', ['ID']);
-      const httpdid = httpdidArg(id, 'rm');
+      const httpdid = serverArg(id, 'rm');
       await ctx.client.call('DELETE', `/servers/${httpdid}`);
       // 204 has no body: --json prints nothing, the exit code says it.
       if (!ctx.json) ctx.out(`removed httpdid ${httpdid}\n`);

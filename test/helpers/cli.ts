@@ -21,14 +21,14 @@ function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...env };
 }
 
-/** Starts `node dist/cli.js ...args` without waiting for it. */
-export function spawnCli(args: readonly string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(env) });
+/** Starts `node dist/cli.js ...args` without waiting for it (in `cwd`, default the test's). */
+export function spawnCli(args: readonly string[], env: Record<string, string> = {}, cwd?: string): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: cliEnv(env), ...(cwd === undefined ? {} : { cwd }) });
 }
 
-/** Runs `node dist/cli.js ...args` to its end. */
-export async function runCli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  const proc = spawnCli(args, env);
+/** Runs `node dist/cli.js ...args` to its end (in `cwd`, default the test's). */
+export async function runCli(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
+  const proc = spawnCli(args, env, cwd);
   let stdout = '';
   let stderr = '';
   proc.stdout?.on('data', (d: Buffer) => {

@@ -112,6 +112,22 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
     t.match(await reg.servers(), [{ httpdid: 1, source: 'v1 of 1' }], 'the first one is kept');
   });
 
+  fresh('a name is unique per tenant, kept with its row, and optional', async (t, reg) => {
+    t.ok(await reg.insertServer(newServer(1, 'acme', { name: 'hello' })));
+    await t.rejects(reg.insertServer(newServer(2, 'acme', { name: 'hello' })), { code: 'ISO_ERR_API_NAME_TAKEN' }, 'a second server of that name of the same tenant is refused');
+    t.ok(await reg.insertServer(newServer(3, 'other', { name: 'hello' })), 'another tenant may use the same name');
+    t.ok(await reg.insertServer(newServer(4, 'acme')), 'no name');
+    t.ok(await reg.insertServer(newServer(5, 'acme', { name: null })), 'a second server without a name');
+    t.match(await reg.servers(), [
+      { httpdid: 1, tenant: 'acme', name: 'hello' },
+      { httpdid: 3, tenant: 'other', name: 'hello' },
+      { httpdid: 4, name: null },
+      { httpdid: 5, name: null },
+    ]);
+    await reg.deleteServer(1);
+    t.ok(await reg.insertServer(newServer(6, 'acme', { name: 'hello' })), 'free again once the server is deleted');
+  });
+
   fresh('updateServer records a redeploy: source, limits or both, the version and updatedAt', async (t, reg) => {
     const limits = resolveLimits({ memoryMb: 32 });
     await reg.insertServer(newServer(2, 'acme', { source: 'v1', limits }));

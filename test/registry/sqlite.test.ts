@@ -24,7 +24,7 @@ registryContract(t, 'SqliteRegistry', async (t) => {
 t.test('SqliteRegistry: migrations recorded in user_version, WAL, the tables', async (t) => {
   const dir = dataDir(t);
   const reg = SqliteRegistry.open(dir);
-  t.equal(reg.schemaVersion, 2, 'migrations 001 and 002 applied');
+  t.equal(reg.schemaVersion, 3, 'migrations 001 to 003 applied');
   const peek = new DatabaseSync(path.join(dir, DB_FILE), { readOnly: true });
   t.same(peek.prepare('PRAGMA journal_mode').get(), { journal_mode: 'wal' });
   t.same(
@@ -36,11 +36,11 @@ t.test('SqliteRegistry: migrations recorded in user_version, WAL, the tables', a
 
   // Reopened: nothing applied twice.
   const again = SqliteRegistry.open(dir);
-  t.equal(again.schemaVersion, 2);
+  t.equal(again.schemaVersion, 3);
   await again.close();
 });
 
-t.test('SqliteRegistry: migration 002 gives the servers of a version-1 database exposeErrors false', async (t) => {
+t.test('SqliteRegistry: migrations 002 and 003 give the servers of a version-1 database exposeErrors false and no name', async (t) => {
   const dir = dataDir(t);
   const old = new DatabaseSync(path.join(dir, DB_FILE));
   old.exec(readFileSync(new URL('../../migrations/001-initial.sql', import.meta.url), 'utf8'));
@@ -52,9 +52,9 @@ t.test('SqliteRegistry: migration 002 gives the servers of a version-1 database 
     .run(JSON.stringify(resolveLimits({})));
   old.close();
   const reg = SqliteRegistry.open(dir);
-  t.equal(reg.schemaVersion, 2, 'migrated to 2');
+  t.equal(reg.schemaVersion, 3, 'migrated to 3');
   const [row] = await reg.servers();
-  t.match(row, { httpdid: 1, source: 'src', exposeErrors: false }, 'the stored server kept, exposeErrors false');
+  t.match(row, { httpdid: 1, source: 'src', exposeErrors: false, name: null }, 'the stored server kept, exposeErrors false, no name (migration 003)');
   await reg.close();
 });
 

@@ -31,6 +31,8 @@ export class ServerLifecycle {
   readonly #deps: LifecycleDeps;
   /** Creations in progress, counted against their tenant's quotas until they finish. */
   readonly #pending = new Map<string, { servers: number; memoryMb: number }>();
+  /** Names of creations in progress, `tenant\0name`: a second creation of one name is refused in the same tick. */
+  readonly #pendingNames = new Set<string>();
 
   constructor(deps: LifecycleDeps) {
     this.#deps = deps;
@@ -39,9 +41,23 @@ export class ServerLifecycle {
   /**
    * Checks the tenant's quotas, binds, deploys and stores a new server of `caller`. Resolves once
    * every replica accepts connections and the row is committed.
-   * @throws IsoError 400 (replicas), 403 (address policy, quota), 409 (in use), 413 (source too large), 422 (source), 503 (worker).
+   * @throws IsoError 400 (replicas), 403 (address policy, quota), 409 (in use, name taken), 413 (source too large), 422 (source), 503 (worker).
    */
   async create(caller: Caller, req: CreateRequest): Promise<ServerView> {
+    const name = req.name ?? null;
+    const nameKey = name === null ? null : `${caller.name}\0${name}`;
+    if (name !== null && (this.#deps.servers.named(caller.name, name) !== undefined || this.#pendingNames.has(nameKey ?? '')))
+      throw new IsoError('ISO_ERR_API_NAME_TAKEN', `you have a server named ${JSON.stringify(name)} already; deploy to it with PUT /servers/${name}`);
+    // Reserved before the first await: a concurrent creation of the same name is refused above.
+    if (nameKey !== null) this.#pendingNames.add(nameKey);
+    try {
+      return await this.#create(caller, req, name);
+    } finally {
+      if (nameKey !== null) this.#pendingNames.delete(nameKey);
+    }
+  }
+
+  async #create(caller: Caller, req: CreateRequest, name: string | null): Promise<ServerView> {
     const { registry, console, placer, servers } = this.#deps;
     const sourceBytes = this.#sourceBytes(req.source);
     const replicas = req.replicas ?? 1;
@@ -66,6 +82,7 @@ export class ServerLifecycle {
       const server: ManagedServer = {
         httpdid,
         tenant: caller.name,
+        name,
         host: req.host,
         port: req.port,
         createdAt: now,
@@ -81,6 +98,7 @@ export class ServerLifecycle {
         const stored = await registry.insertServer({
           httpdid,
           tenant: caller.name,
+          name,
           host: req.host,
           port: req.port,
           source: req.source,
@@ -97,7 +115,7 @@ export class ServerLifecycle {
         throw err;
       }
       servers.add(server);
-      this.#deps.log.info({ httpdid, tenant: caller.name, host: req.host, port: req.port, workers: placed.slots }, 'server deployed');
+      this.#deps.log.info({ httpdid, tenant: caller.name, ...(name === null ? {} : { name }), host: req.host, port: req.port, workers: placed.slots }, 'server deployed');
       return this.#view(server);
     } finally {
       const p = this.#pending.get(caller.name);
@@ -134,6 +152,8 @@ export class ServerLifecycle {
    * finish on the old. Connection limits apply to connections accepted after the switch.
    * The new version is committed to the registry before it serves. Updates of one server run one
    * after the other.
+   * A PUT that changes nothing (the same source, limits and exposeErrors as the version serving)
+   * deploys nothing and keeps the version number.
    * @throws IsoError 400 (neither field), 403 (quota), 404 (also another tenant's), 409 (failed server), 413 (source too large), 422 (source), 503 (worker).
    */
   async update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ServerView> {
@@ -171,6 +191,9 @@ export class ServerLifecycle {
       },
     );
     const exposeErrors = req.exposeErrors ?? old.exposeErrors;
+    // The same source, limits and exposeErrors as the version serving: nothing to deploy (an
+    // idempotent PUT; `isohttpd deploy` run twice says so), the version stays.
+    if (source === old.source && exposeErrors === old.exposeErrors && sameLimits(limits, old.limits)) return this.#view(server);
     const next: ServerVersion = { number: old.number + 1, source, limits, exposeErrors };
     const prepared = await this.#deps.pool.prepare(server.slots, { httpdid, port: server.port, source, limits, exposeErrors, handle: server.handle });
     try {
@@ -207,4 +230,9 @@ export class ServerLifecycle {
     pool.forget(httpdid);
     this.#deps.log.info({ httpdid }, 'server stopped');
   }
+}
+
+/** Whether two complete limit sets are equal. */
+function sameLimits(a: Limits, b: Limits): boolean {
+  return (Object.keys(a) as Array<keyof Limits>).every((k) => a[k] === b[k]) && Object.keys(a).length === Object.keys(b).length;
 }

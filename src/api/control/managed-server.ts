@@ -33,6 +33,8 @@ export interface Placement {
 export interface ManagedServer {
   readonly httpdid: number;
   readonly tenant: string;
+  /** Its name, unique per tenant (the API takes it wherever it takes the httpdid), or null. */
+  readonly name: string | null;
   readonly host: string;
   readonly port: number;
   /** ISO 8601. */

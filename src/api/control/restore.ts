@@ -62,6 +62,7 @@ async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
   const base = {
     httpdid: row.httpdid,
     tenant: row.tenant,
+    name: row.name,
     host: row.host,
     port: row.port,
     createdAt: row.createdAt,

@@ -130,6 +130,14 @@ export class ServerManager {
     return this.#lifecycle.remove(caller, httpdid);
   }
 
+  /**
+   * The httpdid of the caller's server that `ref` names: an httpdid (all digits), or the server's name.
+   * @throws IsoError 404 (also for another tenant's).
+   */
+  httpdidOf(caller: Caller, ref: string): number {
+    return this.#servers.resolve(caller, ref).httpdid;
+  }
+
   #view(server: ManagedServer, withSource: boolean): ServerView {
     return serverView(server, this.#pool.stats(server.httpdid), withSource);
   }

@@ -31,6 +31,23 @@ export class ServerTable {
     return server;
   }
 
+  /**
+   * One of the caller's servers by reference: an httpdid (all digits) or a name.
+   * @throws IsoError 404 (also for another tenant's).
+   */
+  resolve(caller: Caller, ref: string): ManagedServer {
+    if (/^[0-9]+$/.test(ref)) return this.owned(caller, Number(ref));
+    const server = this.named(caller.name, ref);
+    if (server === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server named ${JSON.stringify(ref)}`);
+    return server;
+  }
+
+  /** The tenant's server of that name, or undefined. */
+  named(tenant: string, name: string): ManagedServer | undefined {
+    for (const server of this.#servers.values()) if (server.tenant === tenant && server.name === name) return server;
+    return undefined;
+  }
+
   /** Every server, in httpdid order. */
   all(): ManagedServer[] {
     return [...this.#servers.values()].sort((a, b) => a.httpdid - b.httpdid);

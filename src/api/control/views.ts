@@ -9,6 +9,8 @@ import type { ManagedServer } from './managed-server.js';
 
 /** The body of `POST /servers` after schema validation (schemas/create-server.json). */
 export interface CreateRequest {
+  /** Unique per tenant; a DNS label that starts with a letter. */
+  name?: string;
   host: string;
   port: number;
   source: string;
@@ -45,6 +47,8 @@ export interface StatsView {
 export interface ServerView {
   httpdid: number;
   tenant: string;
+  /** Only when it has one. */
+  name?: string;
   host: string;
   port: number;
   state: 'running' | 'failed';
@@ -98,6 +102,7 @@ export function serverView(server: ManagedServer, s: ServerStats, withSource: bo
     },
     statsAgeMs: s.ageMs,
   };
+  if (server.name !== null) view.name = server.name;
   if (server.reason !== undefined) view.reason = server.reason;
   if (withSource) view.source = server.version.source;
   return view;

@@ -17,7 +17,13 @@ const ID_PARAMS = {
   type: 'object',
   additionalProperties: false,
   required: ['httpdid'],
-  properties: { httpdid: { type: 'string', pattern: '^[1-9][0-9]{0,14}$', description: 'must be a positive integer' } },
+  properties: {
+    httpdid: {
+      type: 'string',
+      pattern: '^(?:[1-9][0-9]{0,14}|[a-z][a-z0-9-]{0,62})$',
+      description: "the server's httpdid (a positive integer) or its name (a DNS label that starts with a letter)",
+    },
+  },
 } as const;
 
 const ERROR_RESPONSE = { $ref: 'https://isohttpd.local/schemas/error.json#' } as const;
@@ -152,7 +158,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE },
       },
     },
-    (request) => manager.get(callerOf(request), Number(request.params.httpdid), request.query.source === '1'),
+    (request) => manager.get(callerOf(request), manager.httpdidOf(callerOf(request), request.params.httpdid), request.query.source === '1'),
   );
 
   app.put<{ Params: { httpdid: string }; Body: UpdateRequest }>(
@@ -164,7 +170,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
       },
     },
-    (request) => manager.update(callerOf(request), Number(request.params.httpdid), request.body),
+    (request) => manager.update(callerOf(request), manager.httpdidOf(callerOf(request), request.params.httpdid), request.body),
   );
 
   // Prometheus text format, computed at scrape time; not behind tenant auth.
@@ -193,8 +199,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
     (request, reply) => {
       const caller = callerOf(request);
-      if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, Number(request.params.httpdid)) };
-      followLogs(caller, Number(request.params.httpdid), reply);
+      if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, manager.httpdidOf(caller, request.params.httpdid)) };
+      followLogs(caller, manager.httpdidOf(caller, request.params.httpdid), reply);
       return undefined;
     },
   );
@@ -205,7 +211,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },
     },
     async (request, reply) => {
-      await manager.remove(callerOf(request), Number(request.params.httpdid));
+      await manager.remove(callerOf(request), manager.httpdidOf(callerOf(request), request.params.httpdid));
       return reply.code(204).send();
     },
   );

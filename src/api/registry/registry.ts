@@ -22,6 +22,8 @@ export interface TenantRow {
 export interface ServerRow {
   readonly httpdid: number;
   readonly tenant: string;
+  /** Its name (unique per tenant), or null for a server created without one. */
+  readonly name: string | null;
   readonly host: string;
   readonly port: number;
   readonly source: string;
@@ -43,7 +45,7 @@ export interface ServerRow {
 export type RemoveTenantResult = { removed: true } | { removed: false; servers: number[] } | { removed: false; missing: true };
 
 /** A new server as {@link Registry.insertServer} takes it (stored as version 1). */
-export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason'> & { reason?: string | null };
+export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason' | 'name'> & { reason?: string | null; name?: string | null };
 
 /** What a redeploy changes: the new source, limits and/or exposeErrors, and the new version number. */
 export interface ServerChange {
@@ -65,6 +67,8 @@ export interface Registry {
   /**
    * Stores a new server (version 1) if its tenant still exists, or if no tenant exists at all.
    * @returns whether it was stored.
+   * Rejects with IsoError ISO_ERR_API_NAME_TAKEN if the tenant has a server of that name already
+   * (a constraint of the storage, so it holds across processes).
    */
   insertServer(row: NewServerRow): Promise<boolean>;
   /** Records a redeploy (and a new updatedAt). @returns the updated row, or undefined if there is no such server. */

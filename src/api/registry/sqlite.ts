@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { type Limits, resolveLimits } from '../../core/limits.js';
+import { IsoError } from '../../core/errors.js';
 import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, ServerChange, ServerRow, TenantRow } from './registry.js';
 
 /** The database file inside the data dir. */
@@ -16,6 +17,7 @@ const LEGACY_SEQUENCE_FILE = 'httpdid-sequence.json';
 interface RawServer {
   httpdid: number;
   tenant: string;
+  name: string | null;
   host: string;
   port: number;
   source: string;
@@ -39,6 +41,7 @@ interface RawTenant {
 const toServer = (r: RawServer): ServerRow => ({
   httpdid: r.httpdid,
   tenant: r.tenant,
+  name: r.name,
   host: r.host,
   port: r.port,
   source: r.source,
@@ -79,6 +82,11 @@ const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
  * method of {@link SqliteRegistry} does its whole statement or transaction this way before it
  * returns, so two transactions never interleave on the one connection however callers await.
  */
+/** Whether a node:sqlite error is the unique index on (tenant, name) refusing a second server of one name. */
+function isNameConflict(err: unknown): boolean {
+  return err instanceof Error && /UNIQUE constraint failed: servers\.tenant, servers\.name/.test(err.message);
+}
+
 function settled<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
@@ -185,28 +193,35 @@ export class SqliteRegistry implements Registry {
    * @returns whether it was stored.
    */
   insertServer(row: NewServerRow): Promise<boolean> {
-    return settled(
-      () =>
-        this.#db
-          .prepare(`INSERT INTO servers (httpdid, tenant, host, port, source, limits, expose_errors, replicas, state, reason, version, created_at, updated_at)
-      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
+    return settled(() => {
+      try {
+        return (
+          this.#db
+            .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, source, limits, expose_errors, replicas, state, reason, version, created_at, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
       WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`)
-          .run(
-            row.httpdid,
-            row.tenant,
-            row.host,
-            row.port,
-            row.source,
-            JSON.stringify(row.limits),
-            row.exposeErrors ? 1 : 0,
-            row.replicas,
-            row.state,
-            row.reason ?? null,
-            row.createdAt,
-            row.createdAt,
-            row.tenant,
-          ).changes > 0,
-    );
+            .run(
+              row.httpdid,
+              row.tenant,
+              row.name ?? null,
+              row.host,
+              row.port,
+              row.source,
+              JSON.stringify(row.limits),
+              row.exposeErrors ? 1 : 0,
+              row.replicas,
+              row.state,
+              row.reason ?? null,
+              row.createdAt,
+              row.createdAt,
+              row.tenant,
+            ).changes > 0
+        );
+      } catch (err) {
+        if (isNameConflict(err)) throw new IsoError('ISO_ERR_API_NAME_TAKEN', `tenant ${JSON.stringify(row.tenant)} has a server named ${JSON.stringify(row.name)} already`);
+        throw err;
+      }
+    });
   }
 
   /**
