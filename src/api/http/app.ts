@@ -21,7 +21,7 @@ const ID_PARAMS = {
     httpdid: {
       type: 'string',
       pattern: '^(?:[1-9][0-9]{0,14}|[a-z][a-z0-9-]{0,62})$',
-      description: "the server's httpdid (a positive integer) or its name (a DNS label that starts with a letter)",
+      description: "must be the server's httpdid (a positive integer) or its name (a DNS label that starts with a letter)",
     },
   },
 } as const;
