@@ -50,5 +50,11 @@ t.test('the token goes in Authorization: Bearer', async (t) => {
 
 t.test('a 401 is one line with the code and exit 4', async (t) => {
   const api = await recordingApi(t);
-  assertFailure(t, await runCli(['ls'], { ISOHTTPD_URL: api.url, ISOHTTPD_TOKEN: 'wrong' }), EXIT.forbidden, /^isohttpd: 401 ISO_ERR_API_UNAUTHORIZED: the token is not valid\n$/, 'wrong token');
+  assertFailure(
+    t,
+    await runCli(['ls'], { ISOHTTPD_URL: api.url, ISOHTTPD_TOKEN: 'wrong' }),
+    EXIT.forbidden,
+    /^isohttpd: 401 ISO_ERR_API_UNAUTHORIZED: the token is not valid; check ISOHTTPD_TOKEN \(or --token\): the token was refused or is missing\n$/,
+    'wrong token',
+  );
 });

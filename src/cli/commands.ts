@@ -5,26 +5,33 @@ import { intOption, parseArgs, SERVER_NAME, serverArg, stringOption, UsageError,
 import { ApiClient, ApiError, DEFAULT_API_URL, UnreachableError } from './client.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { formatPairs, formatTable, printable } from './table.js';
+import type { Limits } from '../core/limits.js';
+import { initProject } from './init.js';
+import { LIMIT_OPTIONS, limitFlagsHelp, limitsFromFlags } from './limit-flags.js';
 import { loadProject, PROJECT_FILE, type Project } from './project.js';
 
 /** Usage of the client commands (appended to the `isohttpd` usage). */
 export const CLIENT_USAGE = `
-client commands (talk to a running service):
-       isohttpd deploy [FILE] [--name NAME] [--port P] [--host H] [--memory-mb M] [--timeout-ms T] [--replicas N] [--project F]
+client commands (talk to a running service; \`isohttpd COMMAND --help\` for each):
+       isohttpd init [DIR] [--name NAME] [--port P]
+       isohttpd deploy [FILE] [--name NAME] [--port P] [--host H] [--replicas N] [--project F] [LIMIT FLAGS]
        isohttpd ls
        isohttpd show ID|NAME [--source]
        isohttpd logs ID|NAME [--follow|-f]
-       isohttpd update ID|NAME FILE [--memory-mb M] [--timeout-ms T]
+       isohttpd update ID|NAME [FILE] [LIMIT FLAGS]
        isohttpd rm ID|NAME
-
-  deploy with --name creates the server if you have none of that name and hot-redeploys it
-  otherwise (the same source and limits again: nothing changes, and it says so); without FILE it
-  reads ${PROJECT_FILE} (name, entry, host, port, limits, replicas; see schemas/project.json)
-  from the current directory, or the file --project names; flags win over the file.
 
   --url U     the API (env ISOHTTPD_URL, default ${DEFAULT_API_URL})
   --token T   tenant token, sent as Authorization: Bearer (env ISOHTTPD_TOKEN)
-  --json      print the API's JSON (NDJSON for logs --follow) instead of tables
+  --json      print JSON (the API's; NDJSON for logs --follow) instead of text
+  exit codes: 0 ok, 1 API error, 2 usage, 3 not found, 4 unauthorized or forbidden,
+              5 invalid source, 6 cannot reach the API
+`;
+
+const GLOBAL_HELP = `
+  --url U     the API (env ISOHTTPD_URL, default ${DEFAULT_API_URL})
+  --token T   tenant token, sent as Authorization: Bearer (env ISOHTTPD_TOKEN)
+  --json      print JSON instead of text
   exit codes: 0 ok, 1 API error, 2 usage, 3 not found, 4 unauthorized or forbidden,
               5 invalid source, 6 cannot reach the API
 `;
@@ -74,12 +81,13 @@ interface Context {
 }
 
 interface Command {
+  /** What `isohttpd COMMAND --help` prints above the global options: usage, what it does, an example. */
+  readonly help: string;
   readonly options: OptionSpec;
   run(ctx: Context): Promise<void>;
 }
 
 const GLOBAL_OPTIONS: OptionSpec = { url: 'value', token: 'value', json: 'flag', help: 'flag' };
-const LIMIT_OPTIONS: OptionSpec = { 'memory-mb': 'value', 'timeout-ms': 'value' };
 
 function positionals(ctx: Context, command: string, names: readonly string[]): string[] {
   const got = ctx.args.positionals;
@@ -89,11 +97,8 @@ function positionals(ctx: Context, command: string, names: readonly string[]): s
   return got;
 }
 
-function limitsFrom(ctx: Context): { memoryMb?: number; timeoutMs?: number } | undefined {
-  const memoryMb = intOption(ctx.args.options, 'memory-mb');
-  const timeoutMs = intOption(ctx.args.options, 'timeout-ms');
-  if (memoryMb === undefined && timeoutMs === undefined) return undefined;
-  return { ...(memoryMb === undefined ? {} : { memoryMb }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+function limitsFrom(ctx: Context): Partial<Limits> | undefined {
+  return limitsFromFlags(ctx.args.options);
 }
 
 async function readSource(file: string): Promise<string> {
@@ -220,11 +225,59 @@ async function deploy(ctx: Context): Promise<void> {
 }
 
 const COMMANDS: Readonly<Record<string, Command>> = {
+  init: {
+    help: `usage: isohttpd init [DIR] [--name NAME] [--port P]
+
+Writes a starter project into DIR (default: the current directory; made if missing): handler.js,
+isohttpd.json (name: DIR's name, port 8080) and handler.test.mjs, a test of the handler that
+\`node --test\` runs. It refuses to overwrite a file that exists. Then: isohttpd deploy.
+
+  --name NAME  the server's name in isohttpd.json
+  --port P     its port
+
+example: isohttpd init hello && cd hello && node --test && isohttpd deploy
+`,
+    options: { name: 'value', port: 'value' },
+    async run(ctx) {
+      const got = ctx.args.positionals;
+      if (got.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(got[1])} for init`);
+      const name = stringOption(ctx.args.options, 'name');
+      const port = intOption(ctx.args.options, 'port');
+      const made = await initProject(got[0] ?? '.', { ...(name === undefined ? {} : { name }), ...(port === undefined ? {} : { port }) });
+      if (ctx.json) return ctx.out(json(made));
+      ctx.out(`${made.files.map((f) => `wrote ${f}\n`).join('')}next: cd ${made.dir} && node --test && isohttpd deploy   (server ${made.name} on port ${made.port})\n`);
+    },
+  },
   deploy: {
+    help: `usage: isohttpd deploy [FILE] [--name NAME] [--port P] [--host H] [--replicas N] [--project F] [LIMIT FLAGS]
+
+Without --name: creates a new server from the handler in FILE (--port needed, host 127.0.0.1 by default).
+With --name (or a name in the project file): creates server NAME if you have none of that name,
+and hot-redeploys it otherwise; the same source and limits again deploy nothing, and it says so.
+Without FILE it reads isohttpd.json in the current directory (or the file --project names):
+name, entry, host, port, limits, replicas, exposeErrors (schemas/project.json); flags win over it.
+
+  --name NAME     the server's name (lower case letters, digits, hyphens; starts with a letter)
+  --port P        the port, when it is created
+  --host H        the address, when it is created (default 127.0.0.1)
+  --replicas N    worker processes serving it, when it is created
+  --project F     the project file to read (default ./isohttpd.json when FILE is not given)
+LIMIT FLAGS (merged into a redeployed server's current limits):
+${limitFlagsHelp()}
+
+example: isohttpd deploy hello.js --name hello --port 8080 --timeout-ms 500
+`,
     options: { name: 'value', port: 'value', host: 'value', replicas: 'value', project: 'value', ...LIMIT_OPTIONS },
     run: deploy,
   },
   ls: {
+    help: `usage: isohttpd ls
+
+Your servers, one row each: ID, NAME, ADDRESS, STATE, VERSION, REQUESTS, MEMORY, TIMEOUT, CREATED,
+and REASON when one has failed.
+
+example: isohttpd ls --json
+`,
     options: {},
     async run(ctx) {
       positionals(ctx, 'ls', []);
@@ -233,7 +286,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       if (answer.servers.length === 0) return ctx.out('no servers\n');
       const withVersion = answer.servers.some((s) => s.version !== undefined);
       const withName = answer.servers.some((s) => s.name !== undefined);
-      const header = ['ID', ...(withName ? ['NAME'] : []), 'ADDRESS', 'STATE', ...(withVersion ? ['VERSION'] : []), 'REQUESTS', 'MEMORY', 'TIMEOUT', 'CREATED'];
+      const withReason = answer.servers.some((s) => s.reason !== undefined);
+      const header = ['ID', ...(withName ? ['NAME'] : []), 'ADDRESS', 'STATE', ...(withVersion ? ['VERSION'] : []), 'REQUESTS', 'MEMORY', 'TIMEOUT', 'CREATED', ...(withReason ? ['REASON'] : [])];
       const rows = answer.servers.map((s) => [
         String(s.httpdid),
         ...(withName ? [printable(s.name ?? '-')] : []),
@@ -244,11 +298,18 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         `${s.limits.memoryMb} MiB`,
         `${s.limits.timeoutMs} ms`,
         s.createdAt,
+        ...(withReason ? [printable(s.reason ?? '')] : []),
       ]);
       ctx.out(formatTable(header, rows));
     },
   },
   show: {
+    help: `usage: isohttpd show ID|NAME [--source]
+
+One server: address, state, limits, stats; with --source, its handler's source after them.
+
+example: isohttpd show hello --source
+`,
     options: { source: 'flag' },
     async run(ctx) {
       const [id] = positionals(ctx, 'show', ['ID']);
@@ -261,6 +322,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   logs: {
+    help: `usage: isohttpd logs ID|NAME [--follow|-f]
+
+The server's last log entries: console lines, and requests that did not end ok with their detail
+and stack. --follow keeps printing new ones until the server is deleted or the service stops.
+
+example: isohttpd logs hello -f
+`,
     options: { follow: 'flag' },
     async run(ctx) {
       const [id] = positionals(ctx, 'logs', ['ID']);
@@ -274,23 +342,44 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   update: {
+    help: `usage: isohttpd update ID|NAME [FILE] [LIMIT FLAGS]
+
+Hot redeploy: the source in FILE, new limits (merged into the current ones), or both. The new
+version is compiled and checked first; on any error the old one serves on.
+LIMIT FLAGS:
+${limitFlagsHelp()}
+
+example: isohttpd update hello --timeout-ms 500
+`,
     options: LIMIT_OPTIONS,
     async run(ctx) {
-      const [id, file = ''] = positionals(ctx, 'update', ['ID', 'FILE']);
-      const httpdid = serverArg(id, 'update');
+      const got = ctx.args.positionals;
+      if (got.length > 2) throw new UsageError(`unexpected argument ${JSON.stringify(got[2])} for update`);
+      const ref = serverArg(got[0], 'update');
+      const file = got[1];
       const limits = limitsFrom(ctx);
-      const s = (await ctx.client.call('PUT', `/servers/${httpdid}`, { source: await readSource(file), ...(limits === undefined ? {} : { limits }) })) as ServerView;
+      if (file === undefined && limits === undefined) throw new UsageError('update needs FILE, a limit flag (e.g. --timeout-ms 500), or both');
+      const body = { ...(file === undefined ? {} : { source: await readSource(file) }), ...(limits === undefined ? {} : { limits }) };
+      const s = (await ctx.client.call('PUT', `/servers/${ref}`, body)) as ServerView;
       ctx.out(ctx.json ? json(s) : `updated httpdid ${s.httpdid}${s.version === undefined ? '' : ` to version ${s.version}`}\n`);
     },
   },
   rm: {
+    help: `usage: isohttpd rm ID|NAME
+
+Stops a server and releases its port (its name is free again).
+
+example: isohttpd rm hello
+`,
     options: {},
     async run(ctx) {
       const [id] = positionals(ctx, 'rm', ['ID']);
-      const httpdid = serverArg(id, 'rm');
-      await ctx.client.call('DELETE', `/servers/${httpdid}`);
-      // 204 has no body: --json prints nothing, the exit code says it.
-      if (!ctx.json) ctx.out(`removed httpdid ${httpdid}\n`);
+      const ref = serverArg(id, 'rm');
+      // By its httpdid, so that a name taken again meanwhile is not the one removed.
+      const s = (await ctx.client.call('GET', `/servers/${ref}`)) as ServerView;
+      await ctx.client.call('DELETE', `/servers/${s.httpdid}`);
+      if (ctx.json) return ctx.out(json({ httpdid: s.httpdid, ...(s.name === undefined ? {} : { name: s.name }), removed: true }));
+      ctx.out(s.name === undefined ? `removed httpdid ${s.httpdid}\n` : `removed ${s.name} (httpdid ${s.httpdid})\n`);
     },
   },
 };
@@ -298,11 +387,27 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 /** The names of the client commands, for the `isohttpd` dispatcher. */
 export const CLIENT_COMMANDS: ReadonlySet<string> = new Set(Object.keys(COMMANDS));
 
+/**
+ * A token must be sendable in an HTTP header (visible ASCII): a stray space, quote or newline
+ * pasted with it would otherwise surface as a confusing failure to reach the API.
+ * @throws UsageError naming where the token came from and the position of the character
+ */
+function checkToken(token: string | undefined, from: string): void {
+  if (token === undefined || token === '') return;
+  const bad = [...token].findIndex((c) => c < '!' || c > '~');
+  if (bad !== -1)
+    throw new UsageError(
+      `${from} holds a character that cannot be sent in an HTTP header (${JSON.stringify(token[bad])} at position ${bad + 1} of ${token.length}): a stray space, quote or line break pasted with it?`,
+      false,
+    );
+}
+
 /** The one line printed for a failure, and its exit code. */
 function failure(err: unknown): { message: string; code: number } {
   if (err instanceof UsageError) return { message: err.hint ? `${err.message} (see isohttpd --help)` : err.message, code: EXIT.usage };
   if (err instanceof ApiError) {
-    return { message: `${err.status}${err.code === undefined ? '' : ` ${err.code}`}: ${printable(err.message)}`, code: exitCodeForStatus(err.status) };
+    const hint = err.code === 'ISO_ERR_API_UNAUTHORIZED' ? '; check ISOHTTPD_TOKEN (or --token): the token was refused or is missing' : '';
+    return { message: `${err.status}${err.code === undefined ? '' : ` ${err.code}`}: ${printable(err.message)}${hint}`, code: exitCodeForStatus(err.status) };
   }
   if (err instanceof UnreachableError) return { message: printable(err.message), code: EXIT.unreachable };
   throw err;
@@ -321,7 +426,7 @@ export async function runClientCommand(argv: readonly string[], env: NodeJS.Proc
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
     const args = parseArgs(rest, { ...GLOBAL_OPTIONS, ...command.options }, name);
     if (args.options.has('help')) {
-      io.stdout.write(CLIENT_USAGE);
+      io.stdout.write(command.help + GLOBAL_HELP);
       return EXIT.ok;
     }
     const url = stringOption(args.options, 'url') ?? (env['ISOHTTPD_URL'] || DEFAULT_API_URL);
@@ -332,7 +437,9 @@ export async function runClientCommand(argv: readonly string[], env: NodeJS.Proc
       throw new UsageError(`the API URL ${JSON.stringify(url)} is not a URL`);
     }
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`the API URL ${JSON.stringify(url)} must be http: or https:`);
-    const client = new ApiClient(url, stringOption(args.options, 'token') ?? env['ISOHTTPD_TOKEN']);
+    const token = stringOption(args.options, 'token') ?? env['ISOHTTPD_TOKEN'];
+    checkToken(token, stringOption(args.options, 'token') !== undefined ? '--token' : 'ISOHTTPD_TOKEN');
+    const client = new ApiClient(url, token);
     await command.run({ client, json: args.options.has('json'), args, out: (s) => io.stdout.write(s) });
     return EXIT.ok;
   } catch (err) {

@@ -1,5 +1,6 @@
 // The `isohttpd` command past the runtime check (src/cli.ts): `serve` starts the control process (API + tenant listeners) and its sandbox workers; `tenant` manages tenants; the client commands are in cli/.
 
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../api/control/config.js';
@@ -158,11 +159,25 @@ async function serve(config: Config): Promise<void> {
   if (stopAsked !== null) stop(stopAsked);
 }
 
+/** This package's version (package.json). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE + CLIENT_USAGE);
     return command === undefined ? 2 : 0;
+  }
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`isohttpd ${packageVersion()} (Node.js ${process.versions.node})\n`);
+    return 0;
+  }
+  if (command === 'serve' && (rest.includes('--help') || rest.includes('-h'))) {
+    process.stdout.write(USAGE);
+    return 0;
   }
   if (command === 'tenant') {
     if (rest[0] === '--help' || rest[0] === '-h') {
