@@ -1,6 +1,6 @@
 // `isohttpd init [DIR]`: a starter project (handler.js, isohttpd.json, handler.test.mjs) that deploys as it is and passes its own test under `node --test`.
 
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { SERVER_NAME, UsageError } from './args.js';
 import { PROJECT_FILE } from './project.js';
@@ -30,59 +30,12 @@ export function nameFromDir(dir: string): string {
   return SERVER_NAME.test(base) ? base : 'hello';
 }
 
-function handlerSource(name: string): string {
-  return `// The ${name} handler for isohttpd. \`request\` is the request dict, the value returned the response dict (see isohttpd's README, "Handlers").
-export default function handler(request) {
-  if (request.path === '/') {
-    return { version: '1.1', statuscode: 200, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, message: 'Hello from ${name}!\\n' };
-  }
-  if (request.path === '/echo' && request.verb === 'POST') {
-    // The body, as bytes; datastream.text() reads it as UTF-8.
-    return { version: '1.1', statuscode: 200, headers: { 'Content-Type': 'application/octet-stream' }, message: request.datastream.read() };
-  }
-  return { version: '1.1', statuscode: 404, headers: { 'Content-Type': 'text/plain; charset=utf-8' }, message: \`no route \${request.verb} \${request.path}\\n\` };
+/** The starter files (examples/starter/, shipped in the package): `__NAME__` is the server's name. */
+const STARTER = new URL('../../examples/starter/', import.meta.url);
+
+async function starter(file: string, name: string): Promise<string> {
+  return (await readFile(new URL(file, STARTER), 'utf8')).replaceAll('__NAME__', name);
 }
-`;
-}
-
-const TEST_SOURCE = `// A test of handler.js without a server: \`node --test\` runs it. The request dicts are built as isohttpd builds them.
-import assert from 'node:assert/strict';
-import test from 'node:test';
-import handler from './handler.js';
-
-/** A request dict for \`verb path\`, with \`body\` as its datastream. */
-function request(verb, path, body = '') {
-  let rest = new TextEncoder().encode(body);
-  const datastream = {
-    read(size) {
-      const n = size === undefined ? rest.length : Math.min(size, rest.length);
-      const out = rest.slice(0, n);
-      rest = rest.slice(n);
-      return out;
-    },
-    text() {
-      return new TextDecoder().decode(this.read());
-    },
-  };
-  return { verb, path, querystr: null, querydict: {}, version: '1.1', headers: { Host: 'localhost' }, datastream, httpdid: 1, remoteipstr: '127.0.0.1', remoteportnum: 50000 };
-}
-
-test('GET / greets', () => {
-  const r = handler(request('GET', '/'));
-  assert.equal(r.statuscode, 200);
-  assert.match(r.message, /^Hello from /);
-});
-
-test('POST /echo answers the body', () => {
-  const r = handler(request('POST', '/echo', 'ping'));
-  assert.equal(r.statuscode, 200);
-  assert.equal(new TextDecoder().decode(r.message), 'ping');
-});
-
-test('anything else is 404', () => {
-  assert.equal(handler(request('GET', '/nope')).statuscode, 404);
-});
-`;
 
 /**
  * Writes the starter project into `dir` (made if missing).
@@ -95,9 +48,9 @@ export async function initProject(dir: string, opts: { name?: string; port?: num
   if (port < 1 || port > 65535) throw new UsageError(`--port must be 1–65535, not ${port}`);
   const project = { name, entry: 'handler.js', port };
   const files: Array<[string, string]> = [
-    ['handler.js', handlerSource(name)],
+    ['handler.js', await starter('handler.js', name)],
     [PROJECT_FILE, `${JSON.stringify(project, null, 2)}\n`],
-    ['handler.test.mjs', TEST_SOURCE],
+    ['handler.test.mjs', await starter('handler.test.mjs', name)],
   ];
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
