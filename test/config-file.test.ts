@@ -16,7 +16,7 @@ t.test('precedence and merging', async (t) => {
   writeFileSync(file, JSON.stringify({ apiPort: 8000, apiHost: '::1', dataDir: '/from/file', reservedPorts: [9000], workerRssLimitMb: 900, quotas: { memoryMb: 1000 }, rateLimit: { max: 7 } }));
   const c = loadConfig(['--config', file], {});
   t.match(c, { apiPort: 8000, apiHost: '::1', dataDir: '/from/file', reservedPorts: [9000], workerRssLimitMb: 900 });
-  t.same(c.quotas, { maxServers: 100, maxSourceBytes: 1048576, memoryMb: 1000 }, 'nested objects merge over the defaults');
+  t.same(c.quotas, { maxServers: 100, maxSourceBytes: 1048576, memoryMb: 1000, versionsKept: 10 }, 'nested objects merge over the defaults');
   t.same(c.rateLimit, { max: 7, timeWindowMs: 60000 });
   t.ok(Object.isFrozen(c.quotas) && Object.isFrozen(c.reservedPorts), 'frozen');
   const e = loadConfig(['--config', file], { ISOHTTPD_API_PORT: '8001' });
@@ -26,7 +26,7 @@ t.test('precedence and merging', async (t) => {
   t.equal(f.apiPort, 8002, 'flag over env');
   t.equal(loadConfig([], { ISOHTTPD_CONFIG: file }).apiPort, 8000, 'ISOHTTPD_CONFIG');
   const d = loadConfig([], {});
-  t.same(d.quotas, { maxServers: 100, maxSourceBytes: 1048576, memoryMb: 8192 }, 'defaults');
+  t.same(d.quotas, { maxServers: 100, maxSourceBytes: 1048576, memoryMb: 8192, versionsKept: 10 }, 'defaults');
   t.same(d.rateLimit, { max: 6000, timeWindowMs: 60000 });
   t.same(d.reservedPorts, []);
   t.equal(d.workerRssLimitMb, 0, 'the worker RSS ceiling is automatic by default');

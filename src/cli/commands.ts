@@ -20,6 +20,8 @@ client commands (talk to a running service; \`isohttpd COMMAND --help\` for each
        isohttpd logs ID|NAME [--follow|-f]
        isohttpd update ID|NAME [FILE] [LIMIT FLAGS]
        isohttpd rm ID|NAME
+       isohttpd versions ID|NAME
+       isohttpd rollback ID|NAME [--to V]
 
   --url U     the API (env ISOHTTPD_URL, default ${DEFAULT_API_URL})
   --token T   tenant token, sent as Authorization: Bearer (env ISOHTTPD_TOKEN)
@@ -380,6 +382,53 @@ example: isohttpd rm hello
       await ctx.client.call('DELETE', `/servers/${s.httpdid}`);
       if (ctx.json) return ctx.out(json({ httpdid: s.httpdid, ...(s.name === undefined ? {} : { name: s.name }), removed: true }));
       ctx.out(s.name === undefined ? `removed httpdid ${s.httpdid}\n` : `removed ${s.name} (httpdid ${s.httpdid})\n`);
+    },
+  },
+  versions: {
+    help: `usage: isohttpd versions ID|NAME
+
+The server's kept versions, newest first: VERSION, CREATED, SHA256 (of the source; compare with
+sha256sum), BYTES, MEMORY, TIMEOUT, and * for the one serving. The last versionsKept (a quota,
+default 10) are kept.
+
+example: isohttpd versions hello
+`,
+    options: {},
+    async run(ctx) {
+      const [id] = positionals(ctx, 'versions', ['ID']);
+      const answer = (await ctx.client.call('GET', `/servers/${serverArg(id, 'versions')}/versions`)) as {
+        current: number;
+        versions: Array<{ version: number; createdAt: string; sourceSha256: string; sourceBytes: number; limits: { memoryMb?: number; timeoutMs?: number }; current: boolean }>;
+      };
+      if (ctx.json) return ctx.out(json(answer));
+      const rows = answer.versions.map((v) => [
+        `${v.version}${v.current ? ' *' : ''}`,
+        v.createdAt,
+        v.sourceSha256.slice(0, 12),
+        String(v.sourceBytes),
+        `${v.limits.memoryMb} MiB`,
+        `${v.limits.timeoutMs} ms`,
+      ]);
+      ctx.out(formatTable(['VERSION', 'CREATED', 'SHA256', 'BYTES', 'MEMORY', 'TIMEOUT'], rows));
+    },
+  },
+  rollback: {
+    help: `usage: isohttpd rollback ID|NAME [--to V]
+
+Hot redeploy of a kept version (its source, limits and exposeErrors) as a new version: requests in
+flight finish on the current one, none fails. Without --to: the newest kept version before the
+one serving.
+
+  --to V   the kept version to deploy again (isohttpd versions lists them)
+
+example: isohttpd rollback hello --to 3
+`,
+    options: { to: 'value' },
+    async run(ctx) {
+      const [id] = positionals(ctx, 'rollback', ['ID']);
+      const to = intOption(ctx.args.options, 'to');
+      const s = (await ctx.client.call('POST', `/servers/${serverArg(id, 'rollback')}/rollback`, to === undefined ? {} : { version: to })) as ServerView;
+      ctx.out(ctx.json ? json(s) : `rolled ${s.name ?? `httpdid ${s.httpdid}`} back${to === undefined ? '' : ` to version ${to}`}: now version ${String(s.version)}\n`);
     },
   },
 };

@@ -128,6 +128,27 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
     t.ok(await reg.insertServer(newServer(6, 'acme', { name: 'hello' })), 'free again once the server is deleted');
   });
 
+  fresh('versions: version 1 kept at insert, each update kept, the oldest dropped beyond keepVersions, all gone with the server', async (t, reg) => {
+    const limits = resolveLimits({ memoryMb: 32 });
+    await reg.insertServer(newServer(7, 'acme', { source: 's1', limits }));
+    t.match(await reg.versions(7), [{ httpdid: 7, version: 1, source: 's1', exposeErrors: false, createdAt: CREATED_AT }]);
+    t.same((await reg.versions(7))[0]?.limits, limits);
+    await reg.updateServer(7, { source: 's2', version: 2 });
+    await reg.updateServer(7, { exposeErrors: true, version: 3, keepVersions: 2 });
+    const kept = await reg.versions(7);
+    t.same(
+      kept.map((v) => [v.version, v.source, v.exposeErrors]),
+      [
+        [3, 's2', true],
+        [2, 's2', false],
+      ],
+      'newest first, the full content of each, two kept',
+    );
+    t.same(await reg.versions(99), [], 'none for a missing server');
+    await reg.deleteServer(7);
+    t.same(await reg.versions(7), [], 'deleted with the server');
+  });
+
   fresh('updateServer records a redeploy: source, limits or both, the version and updatedAt', async (t, reg) => {
     const limits = resolveLimits({ memoryMb: 32 });
     await reg.insertServer(newServer(2, 'acme', { source: 'v1', limits }));

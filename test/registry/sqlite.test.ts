@@ -24,23 +24,23 @@ registryContract(t, 'SqliteRegistry', async (t) => {
 t.test('SqliteRegistry: migrations recorded in user_version, WAL, the tables', async (t) => {
   const dir = dataDir(t);
   const reg = SqliteRegistry.open(dir);
-  t.equal(reg.schemaVersion, 3, 'migrations 001 to 003 applied');
+  t.equal(reg.schemaVersion, 4, 'migrations 001 to 004 applied');
   const peek = new DatabaseSync(path.join(dir, DB_FILE), { readOnly: true });
   t.same(peek.prepare('PRAGMA journal_mode').get(), { journal_mode: 'wal' });
   t.same(
     (peek.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as Array<{ name: string }>).map((r) => r.name),
-    ['httpdid_sequence', 'servers', 'tenants'],
+    ['httpdid_sequence', 'server_versions', 'servers', 'tenants'],
   );
   peek.close();
   await reg.close();
 
   // Reopened: nothing applied twice.
   const again = SqliteRegistry.open(dir);
-  t.equal(again.schemaVersion, 3);
+  t.equal(again.schemaVersion, 4);
   await again.close();
 });
 
-t.test('SqliteRegistry: migrations 002 and 003 give the servers of a version-1 database exposeErrors false and no name', async (t) => {
+t.test('SqliteRegistry: migrations 002 to 004 give the servers of a version-1 database exposeErrors false, no name and their current version kept', async (t) => {
   const dir = dataDir(t);
   const old = new DatabaseSync(path.join(dir, DB_FILE));
   old.exec(readFileSync(new URL('../../migrations/001-initial.sql', import.meta.url), 'utf8'));
@@ -52,9 +52,10 @@ t.test('SqliteRegistry: migrations 002 and 003 give the servers of a version-1 d
     .run(JSON.stringify(resolveLimits({})));
   old.close();
   const reg = SqliteRegistry.open(dir);
-  t.equal(reg.schemaVersion, 3, 'migrated to 3');
+  t.equal(reg.schemaVersion, 4, 'migrated to 4');
   const [row] = await reg.servers();
   t.match(row, { httpdid: 1, source: 'src', exposeErrors: false, name: null }, 'the stored server kept, exposeErrors false, no name (migration 003)');
+  t.match(await reg.versions(1), [{ httpdid: 1, version: 1, source: 'src', exposeErrors: false }], 'its current version kept (migration 004)');
   await reg.close();
 });
 

@@ -21,7 +21,7 @@ export interface Config {
   /** Ceiling of each worker's resident set, MiB; 0: automatic (see src/host/worker/rss-backstop.ts). */
   readonly workerRssLimitMb: number;
   /** Default quotas of a tenant. */
-  readonly quotas: { readonly maxServers: number; readonly maxSourceBytes: number; readonly memoryMb: number };
+  readonly quotas: { readonly maxServers: number; readonly maxSourceBytes: number; readonly memoryMb: number; readonly versionsKept: number };
   /** API requests allowed per token per window. */
   readonly rateLimit: { readonly max: number; readonly timeWindowMs: number };
 }

@@ -2,7 +2,7 @@
 
 import { IsoError } from '../../core/errors.js';
 import { type Limits, resolveLimits } from '../../core/limits.js';
-import type { Registry } from '../registry/registry.js';
+import type { Registry, VersionRow } from '../registry/registry.js';
 import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { Caller } from './caller.js';
 import type { ConsoleLog } from './console-log.js';
@@ -199,7 +199,7 @@ export class ServerLifecycle {
     try {
       // The new version is compiled on every replica but not serving yet: it is made durable first;
       // if that fails, the prepared version is dropped and the old one serves on.
-      const stored = await this.#deps.registry.updateServer(httpdid, { source, limits, exposeErrors, version: next.number });
+      const stored = await this.#deps.registry.updateServer(httpdid, { source, limits, exposeErrors, version: next.number, keepVersions: this.#deps.quotas.versionsKept });
       if (stored === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
       server.updatedAt = stored.updatedAt;
     } catch (err) {
@@ -210,6 +210,34 @@ export class ServerLifecycle {
     server.version = next;
     this.#deps.log.info({ httpdid, version: next.number }, 'server redeployed');
     return this.#view(server);
+  }
+
+  /**
+   * The caller's server's kept versions, newest first (at most the `versionsKept` quota).
+   * @throws IsoError 404 (also another tenant's).
+   */
+  async versions(caller: Caller, httpdid: number): Promise<{ current: number; versions: VersionRow[] }> {
+    const server = this.#deps.servers.owned(caller, httpdid);
+    return { current: server.version.number, versions: await this.#deps.registry.versions(httpdid) };
+  }
+
+  /**
+   * Rollback: a hot redeploy of a kept version's source, limits and exposeErrors, as a new version
+   * (numbers only grow); `to` absent: the newest kept version before the one serving.
+   * @throws IsoError 404 (no such server, or that version is not kept), as {@link update} otherwise.
+   */
+  async rollback(caller: Caller, httpdid: number, to: number | undefined): Promise<ServerView> {
+    const server = this.#deps.servers.owned(caller, httpdid);
+    const kept = await this.#deps.registry.versions(httpdid);
+    const target = to === undefined ? kept.find((v) => v.version < server.version.number) : kept.find((v) => v.version === to);
+    if (target === undefined) {
+      const have = kept.map((v) => v.version).join(', ');
+      throw new IsoError(
+        'ISO_ERR_API_VERSION_NOT_FOUND',
+        to === undefined ? `server ${httpdid} has no kept version before ${server.version.number} (kept: ${have})` : `server ${httpdid} keeps no version ${to} (kept: ${have})`,
+      );
+    }
+    return this.update(caller, httpdid, { source: target.source, limits: target.limits, exposeErrors: target.exposeErrors });
   }
 
   /**

@@ -12,6 +12,8 @@ export interface Quotas {
   readonly maxSourceBytes: number;
   /** Total `limits.memoryMb × limits.isolates × replicas` across the tenant's running servers, MiB. */
   readonly memoryMb: number;
+  /** Versions of each server kept (the current one included), count. */
+  readonly versionsKept: number;
 }
 
 /** The isolate memory a server holds against its tenant's `memoryMb` quota: `memoryMb` for each of its isolates on each replica, MiB. */

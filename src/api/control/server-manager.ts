@@ -1,7 +1,7 @@
 // The tenant servers of this service, one facade for the API: wires the worker pool, placement, lifecycle, restore and crash policy together; console and drain go through it too.
 
 import type { FromWorker, WorkerInfo } from '../../host/worker/protocol.js';
-import type { Registry } from '../registry/registry.js';
+import type { Registry, VersionRow } from '../registry/registry.js';
 import { type Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { AddressPolicy } from './address-policy.js';
 import type { Caller } from './caller.js';
@@ -128,6 +128,16 @@ export class ServerManager {
    */
   remove(caller: Caller, httpdid: number): Promise<void> {
     return this.#lifecycle.remove(caller, httpdid);
+  }
+
+  /** The caller's server's kept versions, newest first, and the number of the one serving. @throws IsoError 404. */
+  versions(caller: Caller, httpdid: number): Promise<{ current: number; versions: VersionRow[] }> {
+    return this.#lifecycle.versions(caller, httpdid);
+  }
+
+  /** Hot redeploy of a kept version as a new version (`to` absent: the one before the current). @throws IsoError 404, and as {@link update}. */
+  rollback(caller: Caller, httpdid: number, to: number | undefined): Promise<ServerView> {
+    return this.#lifecycle.rollback(caller, httpdid, to);
   }
 
   /**

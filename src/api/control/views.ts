@@ -1,9 +1,11 @@
 // What the API takes and shows of a tenant server: the create and update requests, the server view (schemas/server.json) and its stats, the raw counters for /metrics.
 
+import { createHash } from 'node:crypto';
 import { quantile, totalCount } from '../../core/histogram.js';
 import type { Limits } from '../../core/limits.js';
 import { OUTCOMES } from '../../core/outcome.js';
 import { schemaDefaults } from '../../core/schemas.js';
+import type { VersionRow } from '../registry/registry.js';
 import type { OutcomeCounts, ServerStats } from '../supervisor/worker-pool.js';
 import type { ManagedServer } from './managed-server.js';
 
@@ -105,5 +107,35 @@ export function serverView(server: ManagedServer, s: ServerStats, withSource: bo
   if (server.name !== null) view.name = server.name;
   if (server.reason !== undefined) view.reason = server.reason;
   if (withSource) view.source = server.version.source;
+  return view;
+}
+
+/** A kept version as `GET /servers/:httpdid/versions` shows it (schemas/server-version.json). */
+export interface VersionView {
+  version: number;
+  createdAt: string;
+  /** SHA-256 of the source (UTF-8), hex. */
+  sourceSha256: string;
+  /** Size of the source, bytes (UTF-8). */
+  sourceBytes: number;
+  limits: Limits;
+  exposeErrors: boolean;
+  /** Whether it is the version serving. */
+  current: boolean;
+  source?: string;
+}
+
+/** The API view of a kept version; `current` is the number of the version serving. */
+export function versionView(v: VersionRow, current: number, withSource: boolean): VersionView {
+  const view: VersionView = {
+    version: v.version,
+    createdAt: v.createdAt,
+    sourceSha256: createHash('sha256').update(v.source, 'utf8').digest('hex'),
+    sourceBytes: Buffer.byteLength(v.source, 'utf8'),
+    limits: v.limits,
+    exposeErrors: v.exposeErrors,
+    current: v.version === current,
+  };
+  if (withSource) view.source = v.source;
   return view;
 }

@@ -6,6 +6,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest }
 import { errorBody, IsoError } from '../../core/errors.js';
 import { AJV_OPTIONS, allSchemas, formatAjvError } from '../../core/schemas.js';
 import type { CreateRequest, ServerManager, UpdateRequest } from '../control/server-manager.js';
+import { versionView } from '../control/views.js';
 import type { Registry } from '../registry/registry.js';
 import { authenticate, type Caller } from './auth.js';
 import { consoleFollowing } from './logs-follow.js';
@@ -171,6 +172,43 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       },
     },
     (request) => manager.update(callerOf(request), manager.httpdidOf(callerOf(request), request.params.httpdid), request.body),
+  );
+
+  app.get<{ Params: { httpdid: string }; Querystring: { source?: '0' | '1' } }>(
+    '/servers/:httpdid/versions',
+    {
+      schema: {
+        params: ID_PARAMS,
+        querystring: { type: 'object', additionalProperties: false, properties: { source: { type: 'string', enum: ['0', '1'], description: "1: each version's source too" } } },
+        response: {
+          200: {
+            type: 'object',
+            properties: { current: { type: 'integer' }, versions: { type: 'array', items: { $ref: 'https://isohttpd.local/schemas/server-version.json#' } } },
+          },
+          '4xx': ERROR_RESPONSE,
+        },
+      },
+    },
+    async (request) => {
+      const caller = callerOf(request);
+      const { current, versions } = await manager.versions(caller, manager.httpdidOf(caller, request.params.httpdid));
+      return { current, versions: versions.map((v) => versionView(v, current, request.query.source === '1')) };
+    },
+  );
+
+  app.post<{ Params: { httpdid: string }; Body: { version?: number } }>(
+    '/servers/:httpdid/rollback',
+    {
+      schema: {
+        params: ID_PARAMS,
+        body: { $ref: 'https://isohttpd.local/schemas/rollback-server.json#' },
+        response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+      },
+    },
+    (request) => {
+      const caller = callerOf(request);
+      return manager.rollback(caller, manager.httpdidOf(caller, request.params.httpdid), request.body.version);
+    },
   );
 
   // Prometheus text format, computed at scrape time; not behind tenant auth.

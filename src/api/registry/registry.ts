@@ -53,6 +53,19 @@ export interface ServerChange {
   readonly limits?: Limits;
   readonly exposeErrors?: boolean;
   readonly version: number;
+  /** How many versions of the server to keep (this one included), count; absent: all. */
+  readonly keepVersions?: number;
+}
+
+/** One kept version of a server: what it ran. */
+export interface VersionRow {
+  readonly httpdid: number;
+  readonly version: number;
+  readonly source: string;
+  readonly limits: Limits;
+  readonly exposeErrors: boolean;
+  /** ISO 8601: when it was deployed. */
+  readonly createdAt: string;
 }
 
 /**
@@ -71,11 +84,17 @@ export interface Registry {
    * (a constraint of the storage, so it holds across processes).
    */
   insertServer(row: NewServerRow): Promise<boolean>;
-  /** Records a redeploy (and a new updatedAt). @returns the updated row, or undefined if there is no such server. */
+  /**
+   * Records a redeploy (and a new updatedAt), and keeps the new version among the server's versions
+   * (dropping the oldest beyond `change.keepVersions`), in one transaction.
+   * @returns the updated row, or undefined if there is no such server.
+   */
   updateServer(httpdid: number, change: ServerChange): Promise<ServerRow | undefined>;
+  /** The kept versions of a server, newest first (empty for a missing server). A new server's version 1 is kept by insertServer. */
+  versions(httpdid: number): Promise<VersionRow[]>;
   /** Records a server's state (and why it failed); nothing for a missing server. */
   setServerState(httpdid: number, state: 'running' | 'failed', reason: string | null): Promise<void>;
-  /** Deletes a server. @returns whether it existed. */
+  /** Deletes a server and its kept versions. @returns whether it existed. */
   deleteServer(httpdid: number): Promise<boolean>;
   /** Every stored server (all tenants), in httpdid order. */
   servers(): Promise<ServerRow[]>;

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { type Limits, resolveLimits } from '../../core/limits.js';
 import { IsoError } from '../../core/errors.js';
-import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, ServerChange, ServerRow, TenantRow } from './registry.js';
+import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
 
 /** The database file inside the data dir. */
 export const DB_FILE = 'isohttpd.sqlite';
@@ -29,6 +29,14 @@ interface RawServer {
   version: number;
   created_at: string;
   updated_at: string;
+}
+interface RawVersion {
+  httpdid: number;
+  version: number;
+  source: string;
+  limits: string;
+  expose_errors: number;
+  created_at: string;
 }
 interface RawTenant {
   name: string;
@@ -54,6 +62,15 @@ const toServer = (r: RawServer): ServerRow => ({
   version: r.version,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+});
+
+const toVersion = (r: RawVersion): VersionRow => ({
+  httpdid: r.httpdid,
+  version: r.version,
+  source: r.source,
+  limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
+  exposeErrors: r.expose_errors === 1,
+  createdAt: r.created_at,
 });
 
 const toTenant = (r: RawTenant): TenantRow => {
@@ -195,28 +212,32 @@ export class SqliteRegistry implements Registry {
   insertServer(row: NewServerRow): Promise<boolean> {
     return settled(() => {
       try {
-        return (
-          this.#db
-            .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, source, limits, expose_errors, replicas, state, reason, version, created_at, updated_at)
+        return this.#immediate(() => {
+          const stored =
+            this.#db
+              .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, source, limits, expose_errors, replicas, state, reason, version, created_at, updated_at)
       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
       WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`)
-            .run(
-              row.httpdid,
-              row.tenant,
-              row.name ?? null,
-              row.host,
-              row.port,
-              row.source,
-              JSON.stringify(row.limits),
-              row.exposeErrors ? 1 : 0,
-              row.replicas,
-              row.state,
-              row.reason ?? null,
-              row.createdAt,
-              row.createdAt,
-              row.tenant,
-            ).changes > 0
-        );
+              .run(
+                row.httpdid,
+                row.tenant,
+                row.name ?? null,
+                row.host,
+                row.port,
+                row.source,
+                JSON.stringify(row.limits),
+                row.exposeErrors ? 1 : 0,
+                row.replicas,
+                row.state,
+                row.reason ?? null,
+                row.createdAt,
+                row.createdAt,
+                row.tenant,
+              ).changes > 0;
+          if (stored)
+            this.#keepVersion({ httpdid: row.httpdid, version: 1, source: row.source, limits: JSON.stringify(row.limits), expose_errors: row.exposeErrors ? 1 : 0, created_at: row.createdAt });
+          return stored;
+        });
       } catch (err) {
         if (isNameConflict(err)) throw new IsoError('ISO_ERR_API_NAME_TAKEN', `tenant ${JSON.stringify(row.tenant)} has a server named ${JSON.stringify(row.name)} already`);
         throw err;
@@ -229,20 +250,37 @@ export class SqliteRegistry implements Registry {
    * @returns the updated row, or undefined if there is no such server.
    */
   updateServer(httpdid: number, change: ServerChange): Promise<ServerRow | undefined> {
-    return settled(() => {
-      const raw = this.#db
-        .prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), expose_errors = coalesce(?, expose_errors), version = ?, updated_at = ?
+    return settled(() =>
+      this.#immediate(() => {
+        const raw = this.#db
+          .prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), expose_errors = coalesce(?, expose_errors), version = ?, updated_at = ?
       WHERE httpdid = ? RETURNING *`)
-        .get(
-          change.source ?? null,
-          change.limits === undefined ? null : JSON.stringify(change.limits),
-          change.exposeErrors === undefined ? null : change.exposeErrors ? 1 : 0,
-          change.version,
-          new Date().toISOString(),
-          httpdid,
-        ) as RawServer | undefined;
-      return raw === undefined ? undefined : toServer(raw);
-    });
+          .get(
+            change.source ?? null,
+            change.limits === undefined ? null : JSON.stringify(change.limits),
+            change.exposeErrors === undefined ? null : change.exposeErrors ? 1 : 0,
+            change.version,
+            new Date().toISOString(),
+            httpdid,
+          ) as RawServer | undefined;
+        if (raw === undefined) return undefined;
+        this.#keepVersion({ httpdid, version: raw.version, source: raw.source, limits: raw.limits, expose_errors: raw.expose_errors, created_at: raw.updated_at });
+        if (change.keepVersions !== undefined) this.#db.prepare('DELETE FROM server_versions WHERE httpdid = ? AND version <= ?').run(httpdid, raw.version - change.keepVersions);
+        return toServer(raw);
+      }),
+    );
+  }
+
+  /** Records one version of a server among its kept ones (inside the caller's transaction). */
+  #keepVersion(v: RawVersion): void {
+    this.#db
+      .prepare('INSERT OR REPLACE INTO server_versions (httpdid, version, source, limits, expose_errors, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(v.httpdid, v.version, v.source, v.limits, v.expose_errors, v.created_at);
+  }
+
+  /** The kept versions of a server, newest first. */
+  versions(httpdid: number): Promise<VersionRow[]> {
+    return settled(() => (this.#db.prepare('SELECT * FROM server_versions WHERE httpdid = ? ORDER BY version DESC').all(httpdid) as unknown as RawVersion[]).map(toVersion));
   }
 
   /** Records a server's state (and why it failed); committed on return. */
@@ -254,7 +292,12 @@ export class SqliteRegistry implements Registry {
 
   /** Deletes a server; committed on return. @returns whether it existed. */
   deleteServer(httpdid: number): Promise<boolean> {
-    return settled(() => this.#db.prepare('DELETE FROM servers WHERE httpdid = ?').run(httpdid).changes > 0);
+    return settled(() =>
+      this.#immediate(() => {
+        this.#db.prepare('DELETE FROM server_versions WHERE httpdid = ?').run(httpdid);
+        return this.#db.prepare('DELETE FROM servers WHERE httpdid = ?').run(httpdid).changes > 0;
+      }),
+    );
   }
 
   /** Every stored server (all tenants), in httpdid order. */
