@@ -5,7 +5,7 @@ import t from 'tap';
 import { EXIT, runCli } from './helpers/cli.js';
 import { freePort } from './helpers/service.js';
 
-const COMMANDS = ['init', 'deploy', 'ls', 'show', 'logs', 'update', 'rm', 'versions', 'rollback'];
+const COMMANDS = ['init', 'deploy', 'ls', 'show', 'logs', 'update', 'rm', 'restart', 'versions', 'rollback'];
 
 t.test('COMMAND --help: its own usage and an example', async (t) => {
   // Nothing listens there: --help must not call the API.

@@ -1,4 +1,4 @@
-// `isohttpd logs ID --follow` streams new console lines as they come and exits 0 when the server is deleted; with --json, the API's NDJSON.
+// `isohttpd logs ID --follow` streams new console lines as they come and exits 0 when the server is deleted, 6 when the service stops or the connection breaks (each saying so); with --json, the API's NDJSON.
 
 import t from 'tap';
 import type { ChildProcess } from 'node:child_process';
@@ -71,7 +71,19 @@ t.test('logs --follow prints new lines and exits 0 on rm', async (t) => {
   t.equal((await svc.api('DELETE', `/servers/${httpdid}`)).status, 204);
   t.equal(await human.exit, 0, 'exits 0 when the server is deleted');
   t.equal(await json.exit, 0);
-  t.equal(human.err(), '');
+  t.equal(human.err(), `isohttpd: server ${httpdid} was deleted; its log ends here\n`, 'and says so on stderr');
+  t.match(json.out().trimEnd().split('\n').pop(), /^\{"end":"deleted","time":"\S+Z"\}$/, '--json prints the last line as it came');
+});
+
+t.test('logs --follow exits 6 when the service stops (SIGTERM), saying so', async (t) => {
+  const own = await startService(t);
+  const { httpdid, port } = await own.deploy(HANDLER);
+  await (await fetch(`http://127.0.0.1:${port}/before`)).text();
+  const cli = watch(spawnCli(['logs', String(httpdid), '--follow'], { ISOHTTPD_URL: own.url }));
+  await cli.until(/hit \/before\n/, 'the backlog (the stream is open)');
+  own.proc.kill('SIGTERM');
+  t.equal(await cli.exit, 6, 'not 0: the server was not deleted');
+  t.match(cli.err(), /^isohttpd: the isohttpd API at http:\/\/127\.0\.0\.1:\d+ ended the stream: the service is stopping\n$/);
 });
 
 t.test('logs --follow exits 6 when the service goes away', async (t) => {

@@ -20,12 +20,10 @@ t.test('an idle ConsoleStream sends empty lines until it is finished', async (t)
   );
   stream.add({ kind: 'console', time: '2026-01-01T00:00:00.000Z', level: 'log', message: 'hi' });
   await waitFor(() => chunks.includes('{"kind":"console","time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}\n'), 'a line in between, unchanged');
-  stream.finish();
+  stream.finish('deleted');
   await ended;
   const text = chunks.join('');
-  t.same(
-    text.split('\n').filter((l) => l !== ''),
-    ['{"kind":"console","time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}'],
-    'nothing but the line and empty lines',
-  );
+  const lines = text.split('\n').filter((l) => l !== '');
+  t.same(lines.slice(0, -1), ['{"kind":"console","time":"2026-01-01T00:00:00.000Z","level":"log","message":"hi"}'], 'nothing but the line and empty lines');
+  t.match(lines[lines.length - 1], /^\{"end":"deleted","time":"\S+Z"\}$/, 'then the last line, saying why');
 });

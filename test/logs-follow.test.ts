@@ -11,7 +11,7 @@ const HANDLER = `export default function handler(request) {
 }
 `;
 
-const messages = (lines: unknown[]): string[] => lines.map((l) => (l as { message: string }).message);
+const messages = (lines: unknown[]): string[] => lines.filter((l) => (l as { end?: string }).end === undefined).map((l) => (l as { message: string }).message);
 
 // One service for the first three (each deploys its own server); the last stops its own.
 const svc = await startService(t);
@@ -48,6 +48,7 @@ t.test('a follower sees the backlog, then lines of later requests, and the strea
   await Promise.all([f.ended, g.ended]);
   t.pass('both streams ended after DELETE');
   t.same(messages(f.lines), ['hit /before', 'hit /after-1', 'hit /warn', 'careful', 'hit /last']);
+  t.match(f.lines[f.lines.length - 1], { end: 'deleted', time: /Z$/ }, 'the last line says the server was deleted');
 });
 
 t.test('a follower that goes away does not disturb the next one or the API', async (t) => {
@@ -79,5 +80,6 @@ t.test('a stopping service ends the follow streams', async (t) => {
   const exited = new Promise<number | null>((r) => own.proc.once('exit', (code) => r(code)));
   own.proc.kill('SIGTERM');
   await f.ended;
+  t.match(f.lines[f.lines.length - 1], { end: 'stopping' }, 'the last line says the service is stopping');
   t.equal(await exited, 0, 'the service exits 0 with a follower connected');
 });

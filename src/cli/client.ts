@@ -21,8 +21,15 @@ export class UnreachableError extends Error {
   readonly url: string;
   readonly reason: string;
 
-  constructor(url: string, reason: string, during: 'connect' | 'stream') {
-    super(during === 'connect' ? `cannot reach the isohttpd API at ${url}: ${reason}` : `the connection to the isohttpd API at ${url} broke: ${reason}`);
+  /** @param during `connect`: no answer; `stream`: a stream broke; `ended`: the API ended a stream early (`reason` says why) */
+  constructor(url: string, reason: string, during: 'connect' | 'stream' | 'ended') {
+    super(
+      during === 'connect'
+        ? `cannot reach the isohttpd API at ${url}: ${reason}`
+        : during === 'stream'
+          ? `the connection to the isohttpd API at ${url} broke: ${reason}`
+          : `the isohttpd API at ${url} ended the stream: ${reason}`,
+    );
     this.name = 'UnreachableError';
     this.url = url;
     this.reason = reason;

@@ -21,6 +21,7 @@ client commands (talk to a running service; \`isohttpd COMMAND --help\` for each
        isohttpd update ID|NAME [FILE] [LIMIT FLAGS]
        isohttpd rm ID|NAME
        isohttpd versions ID|NAME
+       isohttpd restart ID|NAME
        isohttpd rollback ID|NAME [--to V]
 
   --url U     the API (env ISOHTTPD_URL, default ${DEFAULT_API_URL})
@@ -80,6 +81,8 @@ interface Context {
   readonly json: boolean;
   readonly args: ParsedArgs;
   readonly out: (s: string) => void;
+  /** For notes that are not the command's output. */
+  readonly err: (s: string) => void;
 }
 
 interface Command {
@@ -336,7 +339,16 @@ example: isohttpd logs hello -f
       const [id] = positionals(ctx, 'logs', ['ID']);
       const path = `/servers/${serverArg(id, 'logs')}/logs`;
       if (ctx.args.options.has('follow')) {
-        return ctx.client.stream(`${path}?follow=1`, (line) => ctx.out(ctx.json ? `${line}\n` : consoleLine(line)));
+        let end: unknown;
+        await ctx.client.stream(`${path}?follow=1`, (line) => {
+          const parsed = JSON.parse(line) as { end?: unknown };
+          if (parsed.end !== undefined) end = parsed.end;
+          if (ctx.json) ctx.out(`${line}\n`);
+          else if (parsed.end === undefined) ctx.out(consoleLine(line));
+        });
+        // The API's last line says why it ended: the server is gone (done), or the service is stopping.
+        if (end === 'deleted') return ctx.err(`isohttpd: server ${id} was deleted; its log ends here\n`);
+        throw new UnreachableError(ctx.client.url, end === 'stopping' ? 'the service is stopping' : 'without its last line', 'ended');
       }
       const answer = (await ctx.client.call('GET', path)) as { lines: LogEntry[] };
       if (ctx.json) return ctx.out(json(answer));
@@ -382,6 +394,21 @@ example: isohttpd rm hello
       await ctx.client.call('DELETE', `/servers/${s.httpdid}`);
       if (ctx.json) return ctx.out(json({ httpdid: s.httpdid, ...(s.name === undefined ? {} : { name: s.name }), removed: true }));
       ctx.out(s.name === undefined ? `removed httpdid ${s.httpdid}\n` : `removed ${s.name} (httpdid ${s.httpdid})\n`);
+    },
+  },
+  restart: {
+    help: `usage: isohttpd restart ID|NAME
+
+Brings a failed server back (ls shows why it failed): binds its address and deploys its current
+version again. A running server is left alone (409); a redeploy is update or deploy.
+
+example: isohttpd restart hello
+`,
+    options: {},
+    async run(ctx) {
+      const [id] = positionals(ctx, 'restart', ['ID']);
+      const s = (await ctx.client.call('POST', `/servers/${serverArg(id, 'restart')}/restart`)) as ServerView;
+      ctx.out(ctx.json ? json(s) : `restarted ${s.name ?? `httpdid ${s.httpdid}`} on http://${address(s)}/ (version ${String(s.version)})\n`);
     },
   },
   versions: {
@@ -489,7 +516,7 @@ export async function runClientCommand(argv: readonly string[], env: NodeJS.Proc
     const token = stringOption(args.options, 'token') ?? env['ISOHTTPD_TOKEN'];
     checkToken(token, stringOption(args.options, 'token') !== undefined ? '--token' : 'ISOHTTPD_TOKEN');
     const client = new ApiClient(url, token);
-    await command.run({ client, json: args.options.has('json'), args, out: (s) => io.stdout.write(s) });
+    await command.run({ client, json: args.options.has('json'), args, out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) });
     return EXIT.ok;
   } catch (err) {
     const { message, code } = failure(err);

@@ -129,9 +129,13 @@ async function serve(config: Config): Promise<void> {
         `\`isohttpd tenant add NAME\` turns on tokens at once (\`tenant add ${DEFAULT_TENANT}\` keeps these servers)\n`,
     );
   }
+  const { running, failed } = manager.states();
+  const restored = `${running} servers restored${failed === 0 ? '' : `, ${failed} not serving (isohttpd ls shows why)`}`;
+  // With tenants, every call needs a token: the hint says so.
+  const auth = (await registry.hasTenants()) ? ` -H "authorization: Bearer $ISOHTTPD_TOKEN"` : '';
   process.stdout.write(
-    `isohttpd API listening on ${url} (Node.js ${process.versions.node}, data dir ${dataDir}, ${config.workers} sandbox workers, ${manager.count} servers restored)\n` +
-      `try: curl -s ${url}/servers -H 'content-type: application/json' -d "$(node -e 'console.log(JSON.stringify({host: "127.0.0.1", port: 8080, source: require("fs").readFileSync("examples/hello.js", "utf8")}))')" && curl -s http://127.0.0.1:8080/\n`,
+    `isohttpd API listening on ${url} (Node.js ${process.versions.node}, data dir ${dataDir}, ${config.workers} sandbox workers, ${restored})\n` +
+      `try: curl -s ${url}/servers${auth} -H 'content-type: application/json' -d "$(node -e 'console.log(JSON.stringify({host: "127.0.0.1", port: 8080, source: require("fs").readFileSync("examples/hello.js", "utf8")}))')" && curl -s http://127.0.0.1:8080/\n`,
   );
 
   let stopping = false;

@@ -1,9 +1,10 @@
 // `isohttpd tenant add|ls|rm`: manages tenants and their tokens directly in the data dir's registry (a running service sees the change at once).
 
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { QuotaOverrides, Registry, TenantRow } from '../api/registry/registry.js';
-import { SqliteRegistry } from '../api/registry/sqlite.js';
+import { DB_FILE, SqliteRegistry } from '../api/registry/sqlite.js';
 import { schemaDefaults } from '../core/schemas.js';
 
 /** Usage of the tenant commands. */
@@ -66,7 +67,13 @@ export async function tenantCommand(argv: readonly string[], env: NodeJS.Process
   if (sub !== 'add' && Object.keys(quotas).length > 0) return fail('quota options apply to `tenant add` only', 2);
   const envDir = env['ISOHTTPD_DATA_DIR'];
   const dataDir = path.resolve(parsed.values['data-dir'] ?? (envDir !== undefined && envDir !== '' ? envDir : String(schemaDefaults('config')['dataDir'])));
+  const fresh = !existsSync(path.join(dataDir, DB_FILE));
   const registry: Registry = SqliteRegistry.open(dataDir);
+  // A data dir without a registry is most often a typo, or not the one the service runs on.
+  if (fresh)
+    process.stderr.write(
+      `isohttpd: note: ${dataDir} held no registry; a new one was made there. A running service uses the data dir it was started with (npm start: ./data; --data-dir or ISOHTTPD_DATA_DIR otherwise)\n`,
+    );
   try {
     if (sub === 'add' && name !== undefined) {
       let token: string;

@@ -19,6 +19,7 @@ export const ERRORS = Object.freeze({
   ISO_ERR_API_ADDRESS_IN_USE: { status: 409, message: 'the address is already in use' },
   ISO_ERR_API_SERVER_FAILED: { status: 409, message: 'the server has failed and cannot be updated' },
   ISO_ERR_API_NAME_TAKEN: { status: 409, message: 'the tenant has a server of that name already' },
+  ISO_ERR_API_SERVER_RUNNING: { status: 409, message: 'the server is running; only a failed server can be restarted' },
   ISO_ERR_API_BODY_TOO_LARGE: { status: 413, message: 'the request body is too large' },
   ISO_ERR_API_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body must be application/json' },
   ISO_ERR_API_INVALID_SOURCE: { status: 422, message: 'the handler source is not a usable module' },

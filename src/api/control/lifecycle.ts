@@ -174,7 +174,7 @@ export class ServerLifecycle {
     if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined)
       throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits or exposeErrors (or several)');
     if (server.state !== 'running' || server.handle === null)
-      throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${server.reason ?? 'not serving'}); delete it and create it again`);
+      throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${server.reason ?? 'not serving'}); restart it first (POST /servers/${httpdid}/restart, or isohttpd restart)`);
     const old = server.version;
     const source = req.source ?? old.source;
     const sourceBytes = this.#sourceBytes(source);
@@ -210,6 +210,48 @@ export class ServerLifecycle {
     server.version = next;
     this.#deps.log.info({ httpdid, version: next.number }, 'server redeployed');
     return this.#view(server);
+  }
+
+  /**
+   * Restarts a failed server: binds its address and deploys its current version again (its
+   * replicas on the pool, out of quarantine), then records it running. Serialized with its updates.
+   * @throws IsoError 409 (running; address in use), 403 (address policy, memory quota), 404, 422, 503.
+   */
+  async restart(caller: Caller, httpdid: number): Promise<ServerView> {
+    const server = this.#deps.servers.owned(caller, httpdid);
+    server.updatesPending++;
+    const run = server.updating
+      .then(() => this.#restart(caller, server))
+      .finally(() => {
+        server.updatesPending--;
+      });
+    server.updating = run.catch(() => undefined);
+    return run;
+  }
+
+  async #restart(caller: Caller, server: ManagedServer): Promise<ServerView> {
+    const { servers, placer, registry, log } = this.#deps;
+    const { httpdid } = server;
+    if (!servers.holds(server)) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
+    if (server.state === 'running') throw new IsoError('ISO_ERR_API_SERVER_RUNNING', `server ${httpdid} is running; restart is for a failed server (a redeploy is PUT)`);
+    const { version, replicas } = server;
+    // A failed server holds no memory against the quota: it will again.
+    checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 0, sourceBytes: 0, memoryMb: serverMemoryMb(version.limits, replicas) });
+    // Whatever it still held (an address left bound by the crash policy) goes first.
+    await placer.release(server);
+    const placed = await placer.bindAndDeploy(httpdid, server.host, server.port, { source: version.source, limits: version.limits, exposeErrors: version.exposeErrors }, replicas);
+    const restarted: ManagedServer = { ...server, ...placed, state: 'running', quarantined: false, crashes: [] };
+    delete restarted.reason;
+    try {
+      await registry.setServerState(httpdid, 'running', null);
+    } catch (err) {
+      await placer.release(restarted);
+      throw err;
+    }
+    // A new object: a restore still retrying the old one (its address was in use) sees it replaced and stops.
+    servers.add(restarted);
+    log.info({ httpdid, host: server.host, port: server.port, workers: placed.slots }, 'server restarted');
+    return this.#view(restarted);
   }
 
   /**

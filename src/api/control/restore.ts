@@ -112,7 +112,7 @@ function waitingReason(message: string): string {
 async function restoreLater(deps: RestoreDeps, row: ServerRow, server: ManagedServer): Promise<void> {
   const gone = (): boolean => {
     if (!deps.stopping() && deps.servers.holds(server)) return false;
-    deps.log.info({ httpdid: row.httpdid }, `server no longer retried: ${deps.stopping() ? 'the service is stopping' : 'it was deleted'}`);
+    deps.log.info({ httpdid: row.httpdid }, `server no longer retried: ${deps.stopping() ? 'the service is stopping' : 'it was deleted or restarted'}`);
     return true;
   };
   for (;;) {

@@ -89,6 +89,13 @@ export class ServerManager {
     return this.#servers.size;
   }
 
+  /** Servers (all tenants) serving now, and not serving (failed, or waiting for their address). */
+  states(): { running: number; failed: number } {
+    let running = 0;
+    for (const s of this.#servers.values()) if (s.state === 'running') running++;
+    return { running, failed: this.#servers.size - running };
+  }
+
   /** Process ids of the sandbox workers, by slot. */
   workerPids(): Promise<number[]> {
     return this.#pool.pids();
@@ -128,6 +135,11 @@ export class ServerManager {
    */
   remove(caller: Caller, httpdid: number): Promise<void> {
     return this.#lifecycle.remove(caller, httpdid);
+  }
+
+  /** Binds and deploys a failed server's current version again. @throws IsoError 409 (running, address in use), 403, 404, 422, 503. */
+  restart(caller: Caller, httpdid: number): Promise<ServerView> {
+    return this.#lifecycle.restart(caller, httpdid);
   }
 
   /** The caller's server's kept versions, newest first, and the number of the one serving. @throws IsoError 404. */

@@ -211,6 +211,15 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     },
   );
 
+  app.post<{ Params: { httpdid: string } }>(
+    '/servers/:httpdid/restart',
+    { schema: { params: ID_PARAMS, response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } } },
+    (request) => {
+      const caller = callerOf(request);
+      return manager.restart(caller, manager.httpdidOf(caller, request.params.httpdid));
+    },
+  );
+
   // Prometheus text format, computed at scrape time; not behind tenant auth.
   const metrics = createMetrics(manager);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));

@@ -1,4 +1,4 @@
-// `GET /servers/:httpdid/logs?follow=1`: a server's console lines, then new ones as they come, as NDJSON until the client goes or the server is deleted.
+// `GET /servers/:httpdid/logs?follow=1`: a server's console lines, then new ones as they come, as NDJSON until the client goes, the server is deleted or the service stops (the last line says which).
 
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
@@ -17,6 +17,9 @@ export const FOLLOW_QUEUE_BYTES = 1024 * 1024;
  * with a body timeout, like fetch's 300 s) from giving up, and finds clients that went away.
  */
 export const FOLLOW_KEEPALIVE_MS = 30_000;
+
+/** Why a follow stream ended, as its last line says. */
+export type FollowEnd = 'deleted' | 'stopping';
 
 /** The NDJSON stream of one follower: console lines, a marker where lines were dropped, empty lines while idle. */
 export class ConsoleStream extends Readable {
@@ -57,11 +60,16 @@ export class ConsoleStream extends Readable {
     this.#flushDropped();
   }
 
-  /** No more lines: ends the response after what is queued. */
-  finish(): void {
+  /**
+   * No more lines: ends the response after what is queued, with a last line `{"end": why, "time"}`
+   * (`deleted`: the server was deleted; `stopping`: the service is stopping), so that a follower
+   * tells either from a connection that broke.
+   */
+  finish(why: FollowEnd): void {
     clearInterval(this.#keepAlive);
     if (this.destroyed || this.readableEnded) return;
     this.#flushDropped();
+    this.push(`${JSON.stringify({ end: why, time: new Date().toISOString() })}\n`);
     this.push(null);
   }
 
@@ -81,14 +89,14 @@ export type FollowLogs = (caller: Caller, httpdid: number, reply: FastifyReply) 
 export function consoleFollowing(app: FastifyInstance, manager: ServerManager): FollowLogs {
   const open = new Set<ConsoleStream>();
   app.addHook('preClose', (done) => {
-    for (const s of open) s.finish();
+    for (const s of open) s.finish('stopping');
     done();
   });
   return (caller, httpdid, reply) => {
     // Both in one tick: no line is lost or repeated between the backlog and the subscription.
     const backlog = manager.consoleLines(caller, httpdid);
     const stream = new ConsoleStream();
-    const unfollow = manager.followConsole(caller, httpdid, { line: (l) => stream.add(l), end: () => stream.finish() });
+    const unfollow = manager.followConsole(caller, httpdid, { line: (l) => stream.add(l), end: () => stream.finish('deleted') });
     open.add(stream);
     const stop = (): void => {
       unfollow();
