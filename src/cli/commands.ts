@@ -5,6 +5,7 @@ import { intOption, parseArgs, SERVER_NAME, serverArg, stringOption, UsageError,
 import { ApiClient, ApiError, DEFAULT_API_URL, UnreachableError } from './client.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { formatPairs, formatTable, printable } from './table.js';
+import { type Language, languageOfFile } from '../core/language.js';
 import type { Limits } from '../core/limits.js';
 import { initProject } from './init.js';
 import { LIMIT_OPTIONS, limitFlagsHelp, limitsFromFlags } from './limit-flags.js';
@@ -147,6 +148,7 @@ interface DeployPlan {
   readonly replicas: number | undefined;
   readonly limits: Partial<Record<string, number>> | undefined;
   readonly exposeErrors: boolean | undefined;
+  readonly language: Language;
 }
 
 async function deployPlan(ctx: Context): Promise<DeployPlan> {
@@ -178,6 +180,7 @@ async function deployPlan(ctx: Context): Promise<DeployPlan> {
     replicas: intOption(o, 'replicas') ?? project?.replicas,
     limits,
     exposeErrors: project?.exposeErrors,
+    language: project?.language ?? languageOfFile(file),
   };
 }
 
@@ -191,7 +194,7 @@ async function deploy(ctx: Context): Promise<void> {
   const opt = <K extends keyof DeployPlan>(k: K): Partial<Pick<DeployPlan, K>> => (plan[k] === undefined ? {} : ({ [k]: plan[k] } as Partial<Pick<DeployPlan, K>>));
   const create = async (): Promise<ServerView> => {
     if (plan.port === undefined) throw new UsageError(plan.name === undefined ? 'deploy needs --port P' : `deploy of the new server ${plan.name} needs --port P (or port in ${PROJECT_FILE})`);
-    const body = { ...opt('name'), host: plan.host ?? '127.0.0.1', port: plan.port, source, ...opt('replicas'), ...opt('limits'), ...opt('exposeErrors') };
+    const body = { ...opt('name'), host: plan.host ?? '127.0.0.1', port: plan.port, source, language: plan.language, ...opt('replicas'), ...opt('limits'), ...opt('exposeErrors') };
     return (await ctx.client.call('POST', '/servers', body)) as ServerView;
   };
   const created = (s: ServerView): void =>
@@ -220,7 +223,7 @@ async function deploy(ctx: Context): Promise<void> {
     plan.replicas !== undefined && plan.replicas !== current.replicas ? `replicas ${plan.replicas} (it has ${String(current.replicas)})` : null,
   ].filter((m): m is string => m !== null);
   if (moved.length > 0) throw new UsageError(`${plan.name} (httpdid ${current.httpdid}) exists; a redeploy cannot change its ${moved.join(', ')}: remove it first (isohttpd rm ${plan.name})`, false);
-  const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, ...opt('limits'), ...opt('exposeErrors') })) as ServerView;
+  const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, language: plan.language, ...opt('limits'), ...opt('exposeErrors') })) as ServerView;
   if (ctx.json) return ctx.out(json(s));
   ctx.out(
     s.version === current.version
@@ -373,7 +376,7 @@ example: isohttpd update hello --timeout-ms 500
       const file = got[1];
       const limits = limitsFrom(ctx);
       if (file === undefined && limits === undefined) throw new UsageError('update needs FILE, a limit flag (e.g. --timeout-ms 500), or both');
-      const body = { ...(file === undefined ? {} : { source: await readSource(file) }), ...(limits === undefined ? {} : { limits }) };
+      const body = { ...(file === undefined ? {} : { source: await readSource(file), language: languageOfFile(file) }), ...(limits === undefined ? {} : { limits }) };
       const s = (await ctx.client.call('PUT', `/servers/${ref}`, body)) as ServerView;
       ctx.out(ctx.json ? json(s) : `updated httpdid ${s.httpdid}${s.version === undefined ? '' : ` to version ${s.version}`}\n`);
     },

@@ -2,6 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Language } from '../core/language.js';
 import type { Limits } from '../core/limits.js';
 import { formatAjvError, validator } from '../core/schemas.js';
 import { UsageError } from './args.js';
@@ -14,6 +15,7 @@ export interface Project {
   readonly name: string;
   /** The handler module, as written (relative to the project file). */
   readonly entry: string;
+  readonly language?: Language;
   readonly host?: string;
   readonly port?: number;
   readonly limits?: Partial<Limits>;

@@ -9,6 +9,7 @@ import type { ConsoleLog } from './console-log.js';
 import { freshLife, type ManagedServer, type Placement, type ServerVersion } from './managed-server.js';
 import type { Placer } from './placement.js';
 import { checkQuota, effectiveQuotas, type Quotas, serverMemoryMb } from './quotas.js';
+import { runnableSource } from './typescript.js';
 import type { ServerTable } from './server-table.js';
 import { type CreateRequest, EXPOSE_ERRORS_DEFAULT, type ServerView, serverView, type UpdateRequest } from './views.js';
 
@@ -60,6 +61,9 @@ export class ServerLifecycle {
   async #create(caller: Caller, req: CreateRequest, name: string | null): Promise<ServerView> {
     const { registry, console, placer, servers } = this.#deps;
     const sourceBytes = this.#sourceBytes(req.source);
+    const language = req.language ?? 'javascript';
+    // A TypeScript source that cannot be stripped is refused before anything is bound.
+    const runnable = runnableSource(req.source, language);
     const replicas = req.replicas ?? 1;
     const limits = resolveLimits(req.limits);
     const exposeErrors = req.exposeErrors ?? EXPOSE_ERRORS_DEFAULT;
@@ -73,7 +77,7 @@ export class ServerLifecycle {
       console.open(httpdid);
       let placed: Placement;
       try {
-        placed = await placer.bindAndDeploy(httpdid, req.host, req.port, { source: req.source, limits, exposeErrors }, replicas);
+        placed = await placer.bindAndDeploy(httpdid, req.host, req.port, { source: runnable, limits, exposeErrors }, replicas);
       } catch (err) {
         console.close(httpdid);
         throw err;
@@ -87,7 +91,7 @@ export class ServerLifecycle {
         port: req.port,
         createdAt: now,
         updatedAt: now,
-        version: { number: 1, source: req.source, limits, exposeErrors },
+        version: { number: 1, source: runnable, limits, exposeErrors, language, tenantSource: req.source },
         replicas,
         ...placed,
         state: 'running',
@@ -102,6 +106,7 @@ export class ServerLifecycle {
           host: req.host,
           port: req.port,
           source: req.source,
+          language,
           limits,
           exposeErrors,
           replicas,
@@ -173,11 +178,13 @@ export class ServerLifecycle {
     if (!this.#deps.servers.holds(server)) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
     if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined)
       throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits or exposeErrors (or several)');
+    if (req.language !== undefined && req.source === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body.language applies to a body.source: give both');
     if (server.state !== 'running' || server.handle === null)
       throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${server.reason ?? 'not serving'}); restart it first (POST /servers/${httpdid}/restart, or isohttpd restart)`);
     const old = server.version;
-    const source = req.source ?? old.source;
-    const sourceBytes = this.#sourceBytes(source);
+    const tenantSource = req.source ?? old.tenantSource;
+    const language = req.language ?? old.language;
+    const sourceBytes = this.#sourceBytes(tenantSource);
     const limits: Limits = req.limits === undefined ? old.limits : Object.freeze({ ...old.limits, ...req.limits });
     const usage = this.#usage(caller.name);
     checkQuota(
@@ -193,13 +200,14 @@ export class ServerLifecycle {
     const exposeErrors = req.exposeErrors ?? old.exposeErrors;
     // The same source, limits and exposeErrors as the version serving: nothing to deploy (an
     // idempotent PUT; `isohttpd deploy` run twice says so), the version stays.
-    if (source === old.source && exposeErrors === old.exposeErrors && sameLimits(limits, old.limits)) return this.#view(server);
-    const next: ServerVersion = { number: old.number + 1, source, limits, exposeErrors };
+    if (tenantSource === old.tenantSource && language === old.language && exposeErrors === old.exposeErrors && sameLimits(limits, old.limits)) return this.#view(server);
+    const source = runnableSource(tenantSource, language);
+    const next: ServerVersion = { number: old.number + 1, source, limits, exposeErrors, language, tenantSource };
     const prepared = await this.#deps.pool.prepare(server.slots, { httpdid, port: server.port, source, limits, exposeErrors, handle: server.handle });
     try {
       // The new version is compiled on every replica but not serving yet: it is made durable first;
       // if that fails, the prepared version is dropped and the old one serves on.
-      const stored = await this.#deps.registry.updateServer(httpdid, { source, limits, exposeErrors, version: next.number, keepVersions: this.#deps.quotas.versionsKept });
+      const stored = await this.#deps.registry.updateServer(httpdid, { source: tenantSource, language, limits, exposeErrors, version: next.number, keepVersions: this.#deps.quotas.versionsKept });
       if (stored === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
       server.updatedAt = stored.updatedAt;
     } catch (err) {
@@ -279,7 +287,7 @@ export class ServerLifecycle {
         to === undefined ? `server ${httpdid} has no kept version before ${server.version.number} (kept: ${have})` : `server ${httpdid} keeps no version ${to} (kept: ${have})`,
       );
     }
-    return this.update(caller, httpdid, { source: target.source, limits: target.limits, exposeErrors: target.exposeErrors });
+    return this.update(caller, httpdid, { source: target.source, language: target.language, limits: target.limits, exposeErrors: target.exposeErrors });
   }
 
   /**

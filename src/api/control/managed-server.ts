@@ -1,5 +1,6 @@
 // The lifetimes the control process keeps: a tenant server (ManagedServer, from create or restore to remove) and the version of it that serves (ServerVersion, replaced by each redeploy).
 
+import type { Language } from '../../core/language.js';
 import type { Limits } from '../../core/limits.js';
 import type { BoundHandle } from './bind.js';
 
@@ -7,14 +8,19 @@ import type { BoundHandle } from './bind.js';
 export interface ServerVersion {
   /** 1 at creation, +1 per successful redeploy. */
   readonly number: number;
+  /** The JavaScript the workers run (for TypeScript: `tenantSource` stripped of its types). */
   readonly source: string;
   readonly limits: Limits;
   /** Whether error bodies carry the handler's detail (development; default false). */
   readonly exposeErrors: boolean;
+  /** The language of `tenantSource`. */
+  readonly language: Language;
+  /** The source as the tenant gave it: what is stored, shown and compared. */
+  readonly tenantSource: string;
 }
 
 /** What a worker runs of a server version: its code, its limits, how its errors are answered. */
-export type HandlerCode = Omit<ServerVersion, 'number'>;
+export type HandlerCode = Pick<ServerVersion, 'source' | 'limits' | 'exposeErrors'>;
 
 /** A bound, deployed address: where a server's replicas run. */
 export interface Placement {

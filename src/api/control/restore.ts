@@ -7,6 +7,7 @@ import type { Log } from '../supervisor/worker-pool.js';
 import { transientPlacementFailure } from './bind.js';
 import type { ConsoleLog } from './console-log.js';
 import { freshLife, type HandlerCode, type ManagedServer, type Placement } from './managed-server.js';
+import { runnableSource } from './typescript.js';
 import type { Placer } from './placement.js';
 import type { ServerTable } from './server-table.js';
 
@@ -54,7 +55,7 @@ async function placeAgain(placer: Placer, row: ServerRow): Promise<Placement> {
 
 /** What a stored server runs. */
 function codeOf(row: ServerRow): HandlerCode {
-  return { source: row.source, limits: row.limits, exposeErrors: row.exposeErrors };
+  return { source: runnableSource(row.source, row.language), limits: row.limits, exposeErrors: row.exposeErrors };
 }
 
 async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
@@ -67,7 +68,7 @@ async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
     port: row.port,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
-    version: { number: row.version, ...codeOf(row) },
+    version: { number: row.version, language: row.language, tenantSource: row.source, ...codeOf(row) },
     replicas: row.replicas,
     ...freshLife(),
   };

@@ -2,6 +2,7 @@
 
 import { createHash } from 'node:crypto';
 import { quantile, totalCount } from '../../core/histogram.js';
+import type { Language } from '../../core/language.js';
 import type { Limits } from '../../core/limits.js';
 import { OUTCOMES } from '../../core/outcome.js';
 import { schemaDefaults } from '../../core/schemas.js';
@@ -11,6 +12,7 @@ import type { ManagedServer } from './managed-server.js';
 
 /** The body of `POST /servers` after schema validation (schemas/create-server.json). */
 export interface CreateRequest {
+  language?: Language;
   /** Unique per tenant; a DNS label that starts with a letter. */
   name?: string;
   host: string;
@@ -27,6 +29,8 @@ export const EXPOSE_ERRORS_DEFAULT: boolean = schemaDefaults('create-server')['e
 /** The body of `PUT /servers/:httpdid` after schema validation (schemas/update-server.json). */
 export interface UpdateRequest {
   source?: string;
+  /** Absent: unchanged. */
+  language?: Language;
   /** Merged into the server's current limits. */
   limits?: Partial<Limits>;
   /** Absent: unchanged. */
@@ -64,6 +68,7 @@ export interface ServerView {
   quarantined: boolean;
   /** 1 at creation, +1 per successful `PUT`. */
   version: number;
+  language: Language;
   stats: StatsView;
   /** How old `stats` are, ms: 0 when read for this call; else the time since a worker's last heartbeat (it did not answer in time). */
   statsAgeMs: number;
@@ -84,6 +89,7 @@ export function serverView(server: ManagedServer, s: ServerStats, withSource: bo
     httpdid: server.httpdid,
     tenant: server.tenant,
     version: server.version.number,
+    language: server.version.language,
     host: server.host,
     port: server.port,
     state: server.state,
@@ -106,7 +112,7 @@ export function serverView(server: ManagedServer, s: ServerStats, withSource: bo
   };
   if (server.name !== null) view.name = server.name;
   if (server.reason !== undefined) view.reason = server.reason;
-  if (withSource) view.source = server.version.source;
+  if (withSource) view.source = server.version.tenantSource;
   return view;
 }
 
@@ -118,6 +124,7 @@ export interface VersionView {
   sourceSha256: string;
   /** Size of the source, bytes (UTF-8). */
   sourceBytes: number;
+  language: Language;
   limits: Limits;
   exposeErrors: boolean;
   /** Whether it is the version serving. */
@@ -132,6 +139,7 @@ export function versionView(v: VersionRow, current: number, withSource: boolean)
     createdAt: v.createdAt,
     sourceSha256: createHash('sha256').update(v.source, 'utf8').digest('hex'),
     sourceBytes: Buffer.byteLength(v.source, 'utf8'),
+    language: v.language,
     limits: v.limits,
     exposeErrors: v.exposeErrors,
     current: v.version === current,

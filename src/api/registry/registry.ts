@@ -1,6 +1,7 @@
 // The registry as its callers see it: tenants, servers and the httpdid sequence, durable, behind an async interface (src/api/registry/sqlite.ts implements it; test/registry/contract.ts is what every implementation must do).
 
 import type { Limits } from '../../core/limits.js';
+import type { Language } from '../../core/language.js';
 
 /** Per-tenant quota overrides; an absent one means the configured default. */
 export interface QuotaOverrides {
@@ -26,7 +27,9 @@ export interface ServerRow {
   readonly name: string | null;
   readonly host: string;
   readonly port: number;
+  /** The handler source as the tenant gave it (TypeScript too: it is stripped when deployed). */
   readonly source: string;
+  readonly language: Language;
   readonly limits: Limits;
   /** Whether error bodies carry the handler's detail (the server's `exposeErrors`). */
   readonly exposeErrors: boolean;
@@ -45,11 +48,12 @@ export interface ServerRow {
 export type RemoveTenantResult = { removed: true } | { removed: false; servers: number[] } | { removed: false; missing: true };
 
 /** A new server as {@link Registry.insertServer} takes it (stored as version 1). */
-export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason' | 'name'> & { reason?: string | null; name?: string | null };
+export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason' | 'name' | 'language'> & { reason?: string | null; name?: string | null; language?: Language };
 
 /** What a redeploy changes: the new source, limits and/or exposeErrors, and the new version number. */
 export interface ServerChange {
   readonly source?: string;
+  readonly language?: Language;
   readonly limits?: Limits;
   readonly exposeErrors?: boolean;
   readonly version: number;
@@ -62,6 +66,7 @@ export interface VersionRow {
   readonly httpdid: number;
   readonly version: number;
   readonly source: string;
+  readonly language: Language;
   readonly limits: Limits;
   readonly exposeErrors: boolean;
   /** ISO 8601: when it was deployed. */

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { type Limits, resolveLimits } from '../../core/limits.js';
 import { IsoError } from '../../core/errors.js';
+import type { Language } from '../../core/language.js';
 import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
 
 /** The database file inside the data dir. */
@@ -21,6 +22,7 @@ interface RawServer {
   host: string;
   port: number;
   source: string;
+  language: Language;
   limits: string;
   expose_errors: number;
   replicas: number;
@@ -34,6 +36,7 @@ interface RawVersion {
   httpdid: number;
   version: number;
   source: string;
+  language: Language;
   limits: string;
   expose_errors: number;
   created_at: string;
@@ -53,6 +56,7 @@ const toServer = (r: RawServer): ServerRow => ({
   host: r.host,
   port: r.port,
   source: r.source,
+  language: r.language,
   // A row stored before a limit existed gets its default.
   limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
   exposeErrors: r.expose_errors === 1,
@@ -68,6 +72,7 @@ const toVersion = (r: RawVersion): VersionRow => ({
   httpdid: r.httpdid,
   version: r.version,
   source: r.source,
+  language: r.language,
   limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
   exposeErrors: r.expose_errors === 1,
   createdAt: r.created_at,
@@ -215,8 +220,8 @@ export class SqliteRegistry implements Registry {
         return this.#immediate(() => {
           const stored =
             this.#db
-              .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, source, limits, expose_errors, replicas, state, reason, version, created_at, updated_at)
-      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
+              .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, source, language, limits, expose_errors, replicas, state, reason, version, created_at, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
       WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`)
               .run(
                 row.httpdid,
@@ -225,6 +230,7 @@ export class SqliteRegistry implements Registry {
                 row.host,
                 row.port,
                 row.source,
+                row.language ?? 'javascript',
                 JSON.stringify(row.limits),
                 row.exposeErrors ? 1 : 0,
                 row.replicas,
@@ -235,7 +241,15 @@ export class SqliteRegistry implements Registry {
                 row.tenant,
               ).changes > 0;
           if (stored)
-            this.#keepVersion({ httpdid: row.httpdid, version: 1, source: row.source, limits: JSON.stringify(row.limits), expose_errors: row.exposeErrors ? 1 : 0, created_at: row.createdAt });
+            this.#keepVersion({
+              httpdid: row.httpdid,
+              version: 1,
+              source: row.source,
+              language: row.language ?? 'javascript',
+              limits: JSON.stringify(row.limits),
+              expose_errors: row.exposeErrors ? 1 : 0,
+              created_at: row.createdAt,
+            });
           return stored;
         });
       } catch (err) {
@@ -264,7 +278,7 @@ export class SqliteRegistry implements Registry {
             httpdid,
           ) as RawServer | undefined;
         if (raw === undefined) return undefined;
-        this.#keepVersion({ httpdid, version: raw.version, source: raw.source, limits: raw.limits, expose_errors: raw.expose_errors, created_at: raw.updated_at });
+        this.#keepVersion({ httpdid, version: raw.version, source: raw.source, language: raw.language, limits: raw.limits, expose_errors: raw.expose_errors, created_at: raw.updated_at });
         if (change.keepVersions !== undefined) this.#db.prepare('DELETE FROM server_versions WHERE httpdid = ? AND version <= ?').run(httpdid, raw.version - change.keepVersions);
         return toServer(raw);
       }),
@@ -274,8 +288,8 @@ export class SqliteRegistry implements Registry {
   /** Records one version of a server among its kept ones (inside the caller's transaction). */
   #keepVersion(v: RawVersion): void {
     this.#db
-      .prepare('INSERT OR REPLACE INTO server_versions (httpdid, version, source, limits, expose_errors, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(v.httpdid, v.version, v.source, v.limits, v.expose_errors, v.created_at);
+      .prepare('INSERT OR REPLACE INTO server_versions (httpdid, version, source, language, limits, expose_errors, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(v.httpdid, v.version, v.source, v.language, v.limits, v.expose_errors, v.created_at);
   }
 
   /** The kept versions of a server, newest first. */
