@@ -92,6 +92,7 @@ export function consoleLines(raw: unknown): ConsoleLines {
 export async function instantiate(source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, pooled = false): Promise<IsolateInstance> {
   // The host's own deadline: isolated-vm's timeouts bound each call, not what V8 runs between them
   // (a callback of a top-level promise) nor a built-in it cannot interrupt.
+  const overtime = (): SourceError => new SourceError(`module evaluation exceeded the time limit (${limits.timeoutMs} ms)`);
   let isolate: ivm.Isolate | null = null;
   let late = false;
   let timer: NodeJS.Timeout | undefined;
@@ -99,7 +100,7 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
     timer = setTimeout(() => {
       late = true;
       if (isolate !== null && !isolate.isDisposed) isolate.dispose();
-      reject(new SourceError(`module evaluation exceeded the time limit (${limits.timeoutMs} ms)`));
+      reject(overtime());
     }, limits.timeoutMs + DEPLOY_MARGIN_MS);
   });
   const onLost = (m: string, lost: ivm.Isolate): void => hooks.onCatastrophicError(m, lost);
@@ -108,7 +109,7 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
     // Ready only after the deadline: no tenant code runs in it.
     if (late) {
       ready.dispose();
-      throw new SourceError(`module evaluation exceeded the time limit (${limits.timeoutMs} ms)`);
+      throw overtime();
     }
     return build(ready, source, limits, hooks, reader);
   });

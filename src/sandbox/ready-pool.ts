@@ -28,18 +28,14 @@ export class ReadyIsolate {
   readonly context: ivm.Context;
   readonly guest: GuestLinker;
   readonly boot: ivm.Module;
-  /** {@link readyKey} of the limits it was made with. */
-  readonly key: string;
   #onLost: LostHook;
 
-  private constructor(isolate: ivm.Isolate, context: ivm.Context, guest: GuestLinker, boot: ivm.Module, key: string, onLost: { hook: LostHook }) {
+  private constructor(isolate: ivm.Isolate, context: ivm.Context, guest: GuestLinker, boot: ivm.Module, onLost: LostHook) {
     this.isolate = isolate;
     this.context = context;
     this.guest = guest;
     this.boot = boot;
-    this.key = key;
-    this.#onLost = onLost.hook;
-    onLost.hook = (m, i) => this.#onLost(m, i);
+    this.#onLost = onLost;
   }
 
   /**
@@ -47,8 +43,9 @@ export class ReadyIsolate {
    * @param onLost what to do if isolated-vm loses control of it before it is claimed
    */
   static async prepare(limits: ReadyLimits, onLost: LostHook): Promise<ReadyIsolate> {
-    const lost = { hook: onLost };
-    const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => lost.hook(m, isolate) });
+    // Whoever holds it when isolated-vm loses control: `onLost` until it is made, then its claimer.
+    let ready: ReadyIsolate | undefined;
+    const isolate = new ivm.Isolate({ memoryLimit: limits.memoryMb, onCatastrophicError: (m) => (ready === undefined ? onLost : ready.#onLost)(m, isolate) });
     try {
       const context = await isolate.createContext();
       // Before any code runs in it: V8 may raise this isolate's heap limit to twice memoryMb, not by 1 GiB.
@@ -60,7 +57,8 @@ export class ReadyIsolate {
       await prelude.evaluate({ timeout: limits.timeoutMs });
       await installUrlLoader(prelude, limits.timeoutMs);
       const boot = await guest.module(BOOTSTRAP);
-      return new ReadyIsolate(isolate, context, guest, boot, readyKey(limits), lost);
+      ready = new ReadyIsolate(isolate, context, guest, boot, onLost);
+      return ready;
     } catch (err) {
       if (!isolate.isDisposed) isolate.dispose();
       throw err;

@@ -162,10 +162,14 @@ export class ServerLifecycle {
    * @throws IsoError 400 (neither field), 403 (quota), 404 (also another tenant's), 409 (failed server), 413 (source too large), 422 (source), 503 (worker).
    */
   async update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ServerView> {
-    const server = this.#deps.servers.owned(caller, httpdid);
+    return this.#serialized(this.#deps.servers.owned(caller, httpdid), (server) => this.#update(caller, server, req));
+  }
+
+  /** Runs `change` on `server` after the changes queued before it (updates and restarts of one server run one after the other). */
+  #serialized(server: ManagedServer, change: (server: ManagedServer) => Promise<ServerView>): Promise<ServerView> {
     server.updatesPending++;
     const run = server.updating
-      .then(() => this.#update(caller, server, req))
+      .then(() => change(server))
       .finally(() => {
         server.updatesPending--;
       });
@@ -226,15 +230,7 @@ export class ServerLifecycle {
    * @throws IsoError 409 (running; address in use), 403 (address policy, memory quota), 404, 422, 503.
    */
   async restart(caller: Caller, httpdid: number): Promise<ServerView> {
-    const server = this.#deps.servers.owned(caller, httpdid);
-    server.updatesPending++;
-    const run = server.updating
-      .then(() => this.#restart(caller, server))
-      .finally(() => {
-        server.updatesPending--;
-      });
-    server.updating = run.catch(() => undefined);
-    return run;
+    return this.#serialized(this.#deps.servers.owned(caller, httpdid), (server) => this.#restart(caller, server));
   }
 
   async #restart(caller: Caller, server: ManagedServer): Promise<ServerView> {

@@ -41,11 +41,11 @@ export async function restoreAll(deps: RestoreDeps): Promise<void> {
  * a moment after it was killed (they exit when the control process is gone), so a transient
  * failure (an address in use, above all) is retried for up to {@link RESTORE_RETRY_MS}.
  */
-async function placeAgain(placer: Placer, row: ServerRow): Promise<Placement> {
+async function placeAgain(placer: Placer, row: ServerRow, code: HandlerCode): Promise<Placement> {
   const deadline = Date.now() + RESTORE_RETRY_MS;
   for (;;) {
     try {
-      return await placer.bindAndDeploy(row.httpdid, row.host, row.port, codeOf(row), row.replicas);
+      return await placer.bindAndDeploy(row.httpdid, row.host, row.port, code, row.replicas);
     } catch (err) {
       if (!transientPlacementFailure(err) || Date.now() >= deadline) throw err;
       await new Promise((r) => setTimeout(r, RESTORE_RETRY_INTERVAL_MS));
@@ -75,7 +75,7 @@ async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
   let reason = row.reason ?? 'failed before the restart';
   if (row.state === 'running') {
     try {
-      const placed = await placeAgain(deps.placer, row);
+      const placed = await placeAgain(deps.placer, row, base.version);
       deps.servers.add({ ...base, ...placed, state: 'running' });
       deps.log.info({ httpdid: row.httpdid, host: row.host, port: row.port, workers: placed.slots }, 'server restored');
       return;
@@ -120,7 +120,7 @@ async function restoreLater(deps: RestoreDeps, row: ServerRow, server: ManagedSe
     await new Promise((r) => setTimeout(r, RESTORE_LATER_INTERVAL_MS).unref());
     if (gone()) return;
     try {
-      const placed = await deps.placer.bindAndDeploy(row.httpdid, row.host, row.port, codeOf(row), row.replicas);
+      const placed = await deps.placer.bindAndDeploy(row.httpdid, row.host, row.port, server.version, row.replicas);
       if (gone()) {
         // Deleted (or the service stopping) while it was being bound: let the address go again.
         await deps.placer.release({ ...server, ...placed, state: 'running' });

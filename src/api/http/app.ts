@@ -72,6 +72,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   // JSON in and out: any other body type is 415 rather than a confusing validation error.
   app.removeContentTypeParser('text/plain');
   const { manager } = opts;
+  /** The caller and the httpdid of the caller's server that the route's `:httpdid` names (an httpdid or a name). @throws IsoError 401, 404. */
+  const target = (request: FastifyRequest<{ Params: { httpdid: string } }>): [Caller, number] => {
+    const caller = callerOf(request);
+    return [caller, manager.httpdidOf(caller, request.params.httpdid)];
+  };
 
   // Rate limit per token (hashed), or per client address without one; then authentication. Both as
   // root hooks so that they cover every route, whenever it is added.
@@ -159,7 +164,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE },
       },
     },
-    (request) => manager.get(callerOf(request), manager.httpdidOf(callerOf(request), request.params.httpdid), request.query.source === '1'),
+    (request) => manager.get(...target(request), request.query.source === '1'),
   );
 
   app.put<{ Params: { httpdid: string }; Body: UpdateRequest }>(
@@ -171,7 +176,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
       },
     },
-    (request) => manager.update(callerOf(request), manager.httpdidOf(callerOf(request), request.params.httpdid), request.body),
+    (request) => manager.update(...target(request), request.body),
   );
 
   app.get<{ Params: { httpdid: string }; Querystring: { source?: '0' | '1' } }>(
@@ -190,8 +195,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       },
     },
     async (request) => {
-      const caller = callerOf(request);
-      const { current, versions } = await manager.versions(caller, manager.httpdidOf(caller, request.params.httpdid));
+      const { current, versions } = await manager.versions(...target(request));
       return { current, versions: versions.map((v) => versionView(v, current, request.query.source === '1')) };
     },
   );
@@ -205,19 +209,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
       },
     },
-    (request) => {
-      const caller = callerOf(request);
-      return manager.rollback(caller, manager.httpdidOf(caller, request.params.httpdid), request.body.version);
-    },
+    (request) => manager.rollback(...target(request), request.body.version),
   );
 
   app.post<{ Params: { httpdid: string } }>(
     '/servers/:httpdid/restart',
     { schema: { params: ID_PARAMS, response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } } },
-    (request) => {
-      const caller = callerOf(request);
-      return manager.restart(caller, manager.httpdidOf(caller, request.params.httpdid));
-    },
+    (request) => manager.restart(...target(request)),
   );
 
   // Prometheus text format, computed at scrape time; not behind tenant auth.
@@ -245,9 +243,9 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       },
     },
     (request, reply) => {
-      const caller = callerOf(request);
-      if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, manager.httpdidOf(caller, request.params.httpdid)) };
-      followLogs(caller, manager.httpdidOf(caller, request.params.httpdid), reply);
+      const [caller, httpdid] = target(request);
+      if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, httpdid) };
+      followLogs(caller, httpdid, reply);
       return undefined;
     },
   );
@@ -258,7 +256,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },
     },
     async (request, reply) => {
-      await manager.remove(callerOf(request), manager.httpdidOf(callerOf(request), request.params.httpdid));
+      await manager.remove(...target(request));
       return reply.code(204).send();
     },
   );

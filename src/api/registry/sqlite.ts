@@ -99,16 +99,16 @@ const BUSY_TIMEOUT_MS = 5000;
 /** SQLite's extended result code for a PRIMARY KEY violation (`SQLITE_CONSTRAINT_PRIMARYKEY`). */
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 
-/**
- * Runs `fn` now, synchronously, and hands its result (or its throw) over as a promise. Every
- * method of {@link SqliteRegistry} does its whole statement or transaction this way before it
- * returns, so two transactions never interleave on the one connection however callers await.
- */
 /** Whether a node:sqlite error is the unique index on (tenant, name) refusing a second server of one name. */
 function isNameConflict(err: unknown): boolean {
   return err instanceof Error && /UNIQUE constraint failed: servers\.tenant, servers\.name/.test(err.message);
 }
 
+/**
+ * Runs `fn` now, synchronously, and hands its result (or its throw) over as a promise. Every
+ * method of {@link SqliteRegistry} does its whole statement or transaction this way before it
+ * returns, so two transactions never interleave on the one connection however callers await.
+ */
 function settled<T>(fn: () => T): Promise<T> {
   try {
     return Promise.resolve(fn());
@@ -215,6 +215,9 @@ export class SqliteRegistry implements Registry {
    * @returns whether it was stored.
    */
   insertServer(row: NewServerRow): Promise<boolean> {
+    const language = row.language ?? 'javascript';
+    const limits = JSON.stringify(row.limits);
+    const exposeErrors = row.exposeErrors ? 1 : 0;
     return settled(() => {
       try {
         return this.#immediate(() => {
@@ -230,9 +233,9 @@ export class SqliteRegistry implements Registry {
                 row.host,
                 row.port,
                 row.source,
-                row.language ?? 'javascript',
-                JSON.stringify(row.limits),
-                row.exposeErrors ? 1 : 0,
+                language,
+                limits,
+                exposeErrors,
                 row.replicas,
                 row.state,
                 row.reason ?? null,
@@ -240,16 +243,7 @@ export class SqliteRegistry implements Registry {
                 row.createdAt,
                 row.tenant,
               ).changes > 0;
-          if (stored)
-            this.#keepVersion({
-              httpdid: row.httpdid,
-              version: 1,
-              source: row.source,
-              language: row.language ?? 'javascript',
-              limits: JSON.stringify(row.limits),
-              expose_errors: row.exposeErrors ? 1 : 0,
-              created_at: row.createdAt,
-            });
+          if (stored) this.#keepVersion({ httpdid: row.httpdid, version: 1, source: row.source, language, limits, expose_errors: exposeErrors, created_at: row.createdAt });
           return stored;
         });
       } catch (err) {
