@@ -79,7 +79,7 @@ t.test('a worker over its RSS ceiling resets the server to blame', async (t) => 
   t.match(r.text, /worker's memory went over its budget/, 'says why');
   t.ok(answeredMs < 2500, 'answered before the handler would have returned');
   const overshoot = peakRssMb(worker) - limitMb;
-  t.comment(`peak RSS ${peakRssMb(worker).toFixed(0)} MiB: ${overshoot.toFixed(0)} MiB over the ${limitMb} MiB ceiling (one 100 ms poll of a ${ALLOC_MB} MiB allocation)`);
+  t.comment(`peak RSS ${peakRssMb(worker).toFixed(0)} MiB: ${overshoot.toFixed(0)} MiB over the ${limitMb} MiB ceiling (polls every 10 ms near the ceiling; a ${ALLOC_MB} MiB allocation)`);
   t.ok(overshoot < ALLOC_MB, `overshoot ${overshoot.toFixed(0)} MiB is less than what the handler allocated`);
 
   const fell: string[] = [];
@@ -95,14 +95,15 @@ t.test('a worker over its RSS ceiling resets the server to blame', async (t) => 
   t.equal(ok.status, 200, 'the server serves after');
   t.equal(ok.text, 'ok 1', 'from a fresh isolate');
 
-  // The residual risk: a handler allocating as fast as it can overshoots by what it allocates in one poll period.
+  // The residual risk: a handler allocating as fast as it can overshoots by what it allocates in one poll period
+  // (10 ms near the ceiling: 4–23 MiB measured; with a fixed 100 ms period it was up to 208 MiB on a fast machine).
   const fast = await svc.deploy(FAST, { memoryMb: 512, timeoutMs: 5000 });
   t.ok(resetPeak(worker), 'the peak RSS of the first case is cleared');
   const fastAnswer = await get(fast.port, '/alloc');
   t.equal(fastAnswer.status, 503, `a continuous allocation is stopped: ${fastAnswer.status} ${fastAnswer.text.slice(0, 80)}`);
   const fastPeak = peakRssMb(worker);
   t.comment(`continuous allocation: peak RSS ${fastPeak.toFixed(0)} MiB, ${(fastPeak - limitMb).toFixed(0)} MiB over the ${limitMb} MiB ceiling`);
-  t.ok(fastPeak - limitMb < FAST_MB / 3, `it overshoots by less than a third of what it would have allocated (${FAST_MB} MiB)`);
+  t.ok(fastPeak - limitMb < FAST_MB / 6, `it overshoots by less than a sixth of what it would have allocated (${FAST_MB} MiB)`);
   t.ok(await until(() => rssMb(worker) < limitMb, 2000, 50), `back under the ceiling after it too: ${rssMb(worker).toFixed(0)} MiB`);
 
   const report = await watch.stop();

@@ -6,6 +6,7 @@ import {
   RSS_GROWTH_HALF_LIFE_MS,
   RSS_GROWTH_PER_CPU_MS_MB,
   RSS_ISOLATE_FACTOR,
+  RSS_MIN_POLL_MS,
   RSS_POLL_MS,
   RSS_RUNAWAY_FACTOR,
   RSS_SETTLE_MS,
@@ -56,8 +57,10 @@ export interface BackstopHooks {
 export interface BackstopOptions {
   /** Fixed budget, MiB; 0: automatic (idle RSS + `baseMarginMb` + `isolateFactor` × `memoryMb` per isolate). */
   readonly limitMb: number;
-  /** Poll period, ms. */
+  /** Longest poll period (far from the budget), ms. */
   readonly pollMs: number;
+  /** Shortest poll period (near the budget), ms. */
+  readonly minPollMs: number;
   /** How long the resident set may stay over the budget once the reset isolate's calls returned, ms. */
   readonly settleMs: number;
   /** Longest wait for the reset isolate's calls to return, ms. */
@@ -81,6 +84,7 @@ export function backstopOptions(limitMb: number): BackstopOptions {
   return {
     limitMb,
     pollMs: RSS_POLL_MS,
+    minPollMs: RSS_MIN_POLL_MS,
     settleMs: RSS_SETTLE_MS,
     stopWaitMs: RSS_STOP_WAIT_MS,
     runawayFactor: RSS_RUNAWAY_FACTOR,
@@ -109,7 +113,9 @@ type State = { readonly kind: 'watch' } | Settling | { readonly kind: 'done' };
 
 /**
  * The last guard of a worker's memory, for routes to host memory not guarded inside the isolate.
- * Every `pollMs` (an unref'd timer) it reads the resident set and each server's isolate CPU time.
+ * It reads the resident set and each server's isolate CPU time every `pollMs` (an unref'd timer),
+ * sooner as the resident set nears the budget: the next poll comes before a thread filling pages at
+ * `growthPerCpuMsMb` per ms could cross the headroom left, never sooner than `minPollMs`.
  * Over the budget it blames one server: the one the RSS grew most under (growth between two polls
  * is split between the servers in proportion to the CPU time their isolates used meanwhile, at most
  * `growthPerCpuMsMb` per ms of it, halved every `growthHalfLifeMs`) plus its heap sample, once some
@@ -144,17 +150,36 @@ export class RssBackstop {
     this.idleMb = this.#lastRss / MIB;
   }
 
-  /** Starts polling every `pollMs`. */
+  /** Starts polling (every `pollMs` at most, sooner near the budget: {@link RssBackstop.nextPollMs}). */
   start(): void {
     if (this.#timer !== null || this.#state.kind === 'done') return;
-    this.#timer = setInterval(() => this.check(performance.now()), this.#opts.pollMs);
-    this.#timer.unref();
+    this.#schedule(this.#opts.pollMs);
   }
 
   /** Stops polling. */
   close(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
+  }
+
+  /**
+   * The wait before the next poll, ms: the time a thread filling `growthPerCpuMsMb` per ms takes to
+   * cross the headroom left under the budget, within [`minPollMs`, `pollMs`]; `minPollMs` while over it.
+   * @param rssMb the resident set now, MiB
+   * @param budgetMb the budget now, MiB
+   */
+  nextPollMs(rssMb: number, budgetMb: number): number {
+    const headroomMs = (budgetMb - rssMb) / this.#opts.growthPerCpuMsMb;
+    return Math.min(this.#opts.pollMs, Math.max(this.#opts.minPollMs, headroomMs));
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      const next = this.check(performance.now());
+      if (this.#state.kind !== 'done') this.#schedule(next);
+    }, ms);
+    this.#timer.unref();
   }
 
   /** The budget now, MiB: the fixed one, or idle RSS + margin + factor × `memoryMb` of every isolate hosted. */
@@ -165,13 +190,23 @@ export class RssBackstop {
     return this.idleMb + this.#opts.baseMarginMb + this.#opts.isolateFactor * isolates;
   }
 
-  /** One poll (called by the timer; by tests with their own clock and RSS). @param now performance.now(), ms */
-  check(now: number): void {
-    if (this.#state.kind === 'done') return;
+  /**
+   * One poll (called by the timer; by tests with their own clock and RSS).
+   * @param now performance.now(), ms
+   * @returns the wait before the next poll, ms
+   */
+  check(now: number): number {
+    if (this.#state.kind === 'done') return this.#opts.pollMs;
     const servers = [...this.#hooks.servers()];
     const rss = this.#hooks.rss();
-    const rssMb = rss / MIB;
     const budgetMb = this.budgetMb(servers);
+    this.#act(servers, rss, budgetMb, now);
+    return this.nextPollMs(rss / MIB, budgetMb);
+  }
+
+  /** What one poll does with its readings. */
+  #act(servers: readonly BackstopServer[], rss: number, budgetMb: number, now: number): void {
+    const rssMb = rss / MIB;
     const state = this.#state;
     // While a server is compiled, the growth its module evaluation causes cannot be split fairly (it is
     // not among the servers yet, and its allowance is not in the budget): the poll holds its figures
