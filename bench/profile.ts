@@ -20,7 +20,7 @@ const ECHO = "export default function handler(request) { return { version: '1.1'
 const limits = resolveLimits({});
 const sandbox = await TenantSandbox.create(which === 'echo' ? ECHO : HELLO, limits, { onCatastrophicError: () => undefined, onConsole: () => undefined });
 const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-  new Connection(socket, { httpdid: 1, limits, invoke: (json, body) => sandbox.invoke(json, body), report: () => undefined, exposeErrors: () => false });
+  new Connection(socket, { httpdid: 1, limits, invoke: (json, body) => sandbox.invoke(json, body), report: () => undefined, tailed: () => false, tail: () => undefined, exposeErrors: () => false });
 });
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
 const addr = server.address();

@@ -49,10 +49,10 @@ t.test('logs --follow prints new lines and exits 0 on rm', async (t) => {
   await (await fetch(`http://127.0.0.1:${port}/first`)).text();
   const human = watch(spawnCli(['logs', String(httpdid), '--follow'], { ISOHTTPD_URL: svc.url }));
   const json = watch(spawnCli(['logs', String(httpdid), '-f', '--json'], { ISOHTTPD_URL: svc.url }));
-  await Promise.all([human.until(/hit \/first\n/, 'the backlog'), json.until(/hit \/first"\}\n/, 'the backlog as JSON')]);
+  await Promise.all([human.until(/hit \/first\n/, 'the backlog'), json.until(/hit \/first","requestId":"[^"]+"\}\n/, 'the backlog as JSON')]);
 
   await (await fetch(`http://127.0.0.1:${port}/second`)).text();
-  await Promise.all([human.until(/hit \/second\n/, 'a line written after it connected'), json.until(/hit \/second"\}\n/, 'the new line as JSON')]);
+  await Promise.all([human.until(/hit \/second\n/, 'a line written after it connected'), json.until(/hit \/second","requestId":"[^"]+"\}\n/, 'the new line as JSON')]);
   t.match(human.out(), /^\d{4}-\d\d-\d\dT\S+Z\s+log\s+hit \/first\n\d{4}-\S+Z\s+log\s+hit \/second\n$/, 'one line per console line: time, level, message');
   const parsed = json
     .out()

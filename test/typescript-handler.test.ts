@@ -35,7 +35,7 @@ t.test('deploy, serve, stacks at the TypeScript lines, the source kept as writte
     stack = (logs.body.lines as Array<{ stack?: string }>).find((l) => l.stack !== undefined)?.stack ?? '';
     if (stack === '') await new Promise((r) => setTimeout(r, 50));
   }
-  t.match(stack, /handler\.js:6:22/, `the frame is the TypeScript line and column: ${stack}`);
+  t.match(stack, /handler\.ts:6:22/, `the frame is the TypeScript file, line and column: ${stack}`);
   t.equal((await svc.api('GET', '/servers/typed?source=1')).body.source, TS, 'the TypeScript is what is kept and shown');
   const versions = await svc.api('GET', '/servers/typed/versions?source=1');
   t.match(versions.body.versions, [{ version: 1, language: 'typescript', source: TS }]);

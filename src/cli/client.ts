@@ -114,11 +114,12 @@ export class ApiClient {
 
   /**
    * A streaming GET of NDJSON: calls `onLine` with each line (without its newline) as it arrives,
-   * resolves when the API ends the stream.
+   * resolves when the API ends the stream; `onOpen` is called once its head is in.
    * @throws ApiError on an error status, UnreachableError when the API cannot be reached or the stream breaks
    */
-  async stream(path: string, onLine: (line: string) => void): Promise<void> {
+  async stream(path: string, onLine: (line: string) => void, onOpen?: () => void): Promise<void> {
     const res = await this.#fetch('GET', path);
+    onOpen?.();
     if (res.body === null) return;
     const decoder = new TextDecoder();
     let pending = '';

@@ -10,6 +10,7 @@ import type { Limits } from '../core/limits.js';
 import { initProject } from './init.js';
 import { LIMIT_OPTIONS, limitFlagsHelp, limitsFromFlags } from './limit-flags.js';
 import { loadProject, PROJECT_FILE, type Project } from './project.js';
+import { TAIL_OPTIONS, tailLine, tailQuery } from './tail.js';
 
 /** Usage of the client commands (appended to the `isohttpd` usage). */
 export const CLIENT_USAGE = `
@@ -19,6 +20,7 @@ client commands (talk to a running service; \`isohttpd COMMAND --help\` for each
        isohttpd ls
        isohttpd show ID|NAME [--source]
        isohttpd logs ID|NAME [--follow|-f]
+       isohttpd tail ID|NAME [--status 5xx] [--outcome exception] [--search TEXT] [--sample 0.1]
        isohttpd update ID|NAME [FILE] [LIMIT FLAGS]
        isohttpd rm ID|NAME
        isohttpd versions ID|NAME
@@ -27,7 +29,7 @@ client commands (talk to a running service; \`isohttpd COMMAND --help\` for each
 
   --url U     the API (env ISOHTTPD_URL, default ${DEFAULT_API_URL})
   --token T   tenant token, sent as Authorization: Bearer (env ISOHTTPD_TOKEN)
-  --json      print JSON (the API's; NDJSON for logs --follow) instead of text
+  --json      print JSON (the API's; NDJSON for logs --follow and tail) instead of text
   exit codes: 0 ok, 1 API error, 2 usage, 3 not found, 4 unauthorized or forbidden,
               5 invalid source, 6 cannot reach the API
 `;
@@ -356,6 +358,40 @@ example: isohttpd logs hello -f
       const answer = (await ctx.client.call('GET', path)) as { lines: LogEntry[] };
       if (ctx.json) return ctx.out(json(answer));
       for (const l of answer.lines) ctx.out(consoleLine(JSON.stringify(l)));
+    },
+  },
+  tail: {
+    help: `usage: isohttpd tail ID|NAME [--status S] [--outcome O] [--search TEXT] [--sample F]
+
+Every request of the server as it is answered: time, status, outcome, method, path, duration,
+bytes in and out, request id; for an exception its message and stack (lines and columns of your
+source, .ts included); the console lines its handler wrote. Runs until Ctrl-C, the server is
+deleted (exit 0) or the service stops (exit 6).
+  --status S    only these statuses: NNN or a class Nxx, separated by commas (5xx, 404, 4xx,500)
+  --outcome O   only these outcomes: ok, exception, timeout, memory, invalidResponse, crashed
+  --search TEXT only entries containing TEXT (path, detail, stack, console lines; any case)
+  --sample F    show this fraction of the requests, drawn at random (0.1: one in ten)
+
+example: isohttpd tail hello --status 5xx
+`,
+    options: TAIL_OPTIONS,
+    async run(ctx) {
+      const [id] = positionals(ctx, 'tail', ['ID']);
+      const path = `/servers/${serverArg(id, 'tail')}/tail${tailQuery(ctx.args.options)}`;
+      let end: unknown;
+      await ctx.client.stream(
+        path,
+        (line) => {
+          const parsed = JSON.parse(line) as { end?: unknown };
+          if (parsed.end !== undefined) end = parsed.end;
+          if (ctx.json) ctx.out(`${line}\n`);
+          else if (parsed.end === undefined) ctx.out(tailLine(line));
+        },
+        // The API answers once every worker tails the server: from here on, no request is missed.
+        () => ctx.err(`isohttpd: tailing server ${id}; Ctrl-C to stop\n`),
+      );
+      if (end === 'deleted') return ctx.err(`isohttpd: server ${id} was deleted; its tail ends here\n`);
+      throw new UnreachableError(ctx.client.url, end === 'stopping' ? 'the service is stopping' : 'without its last line', 'ended');
     },
   },
   update: {

@@ -7,3 +7,12 @@ export type Language = 'javascript' | 'typescript';
 export function languageOfFile(file: string): Language {
   return /\.[cm]?ts$/i.test(file) ? 'typescript' : 'javascript';
 }
+
+/**
+ * A stack as the tenant is shown it: frames of its module are named `handler.js` inside the
+ * isolate; a TypeScript source's are renamed `handler.ts` (its types were stripped to whitespace,
+ * so lines and columns are the `.ts` file's own, and no source map is needed).
+ */
+export function tenantStack(stack: string, language: Language): string {
+  return language === 'typescript' ? stack.replaceAll('handler.js:', 'handler.ts:') : stack;
+}

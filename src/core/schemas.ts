@@ -4,9 +4,22 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
 /** The schema files in `schemas/`, by name. */
-export type SchemaName = 'limits' | 'config' | 'create-server' | 'update-server' | 'server' | 'error' | 'response-dict' | 'log-entry' | 'project' | 'server-version' | 'rollback-server';
+export type SchemaName = 'limits' | 'config' | 'create-server' | 'update-server' | 'server' | 'error' | 'response-dict' | 'log-entry' | 'project' | 'server-version' | 'rollback-server' | 'tail-entry';
 
-const SCHEMA_NAMES: readonly SchemaName[] = ['limits', 'config', 'create-server', 'update-server', 'server', 'error', 'response-dict', 'log-entry', 'project', 'server-version', 'rollback-server'];
+const SCHEMA_NAMES: readonly SchemaName[] = [
+  'limits',
+  'config',
+  'create-server',
+  'update-server',
+  'server',
+  'error',
+  'response-dict',
+  'log-entry',
+  'project',
+  'server-version',
+  'rollback-server',
+  'tail-entry',
+];
 const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 
 /** A JSON Schema object as read from disk. */

@@ -37,6 +37,10 @@ export class BatchScheduler {
   /** Bodies of the requests in flight, by the id the isolate knows them by (read by the isolate's body reader). */
   readonly #bodies: Map<number, BodySource>;
   readonly #hooks: Pick<SandboxHooks, 'onConsole'>;
+  /** The requests not answered yet, by the id the isolate knows them by (a console line's tag names one). */
+  readonly #requests = new Map<number, SandboxRequest>();
+  /** The request id of a console line's tag, while that request is not answered. */
+  readonly #requestOf = (tag: number): string | undefined => this.#requests.get(tag)?.requestId;
   #nextBodyId = 1;
   #queue: SandboxRequest[] = [];
   #flushScheduled = false;
@@ -94,13 +98,17 @@ export class BatchScheduler {
     return this.#queue.length;
   }
 
-  /** Queues one request for the next batch; resolves with its result (never rejects). */
-  submit(requestJson: string, body: BodySource): Promise<InvokeResult> {
+  /**
+   * Queues one request for the next batch; resolves with its result (never rejects).
+   * @param requestId the id its client is answered with, which its console lines carry ('' for none)
+   */
+  submit(requestJson: string, body: BodySource, requestId = ''): Promise<InvokeResult> {
     if (this.#refused !== null) return Promise.resolve(this.#refused);
     return new Promise((resolve) => {
       const req: SandboxRequest = {
         json: requestJson,
         body,
+        requestId,
         id: this.#nextBodyId++,
         t0: 0,
         resolve,
@@ -114,6 +122,7 @@ export class BatchScheduler {
         timer: null,
       };
       this.#bodies.set(req.id, body);
+      this.#requests.set(req.id, req);
       this.#queue.push(req);
       this.#schedule();
     });
@@ -245,7 +254,7 @@ export class BatchScheduler {
         }),
       );
       this.#received.push(r.id);
-      this.#console(logs);
+      this.#console(logs, r);
       const result = resultOutcome([kind, text, bytes], this.#limits);
       this.#finish(r, result);
       if (result.outcome === 'memory') this.#isolates.replace(inst);
@@ -422,8 +431,14 @@ export class BatchScheduler {
     this.#finish(r, late && result.outcome === 'crashed' ? timeoutResult(this.#limits) : result);
   }
 
-  #console(raw: unknown): void {
-    const lines = consoleLines(raw);
+  /**
+   * Hands the console lines a call returned to the hooks, each tied to its request: by its tag (the
+   * request whose handler wrote it synchronously), else, for a line written by async code, to
+   * `awaited` (the request the call waited for) when it is the only one in flight on this lane.
+   */
+  #console(raw: unknown, awaited?: SandboxRequest): void {
+    const untagged = awaited !== undefined && this.#inflight.size === 1 && this.#inflight.has(awaited) ? awaited.requestId : undefined;
+    const lines = consoleLines(raw, this.#requestOf, untagged);
     if (lines.length > 0) this.#hooks.onConsole(lines);
   }
 
@@ -434,6 +449,7 @@ export class BatchScheduler {
     if (r.timer !== null) clearTimeout(r.timer);
     r.timer = null;
     this.#bodies.delete(r.id);
+    this.#requests.delete(r.id);
     r.resolve(result);
     if (wasInFlight) this.#windowMaybeClosed();
   }

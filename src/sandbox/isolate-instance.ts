@@ -15,8 +15,11 @@ export class SourceError extends Error {
 /** The sandbox limits that apply inside the isolate (declared in schemas/limits.json). */
 export type SandboxLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes' | 'maxResponseHeaderFields' | 'maxResponseHeaderBytes'>;
 
-/** Console lines as `[level, text]` pairs, oldest first. */
-export type ConsoleLines = ReadonlyArray<readonly [string, string]>;
+/** One console line: `[level, text]`, or `[level, text, requestId]` when it is tied to a request (the `X-Request-Id` it was answered with). */
+export type ConsoleLine = readonly [level: string, text: string] | readonly [level: string, text: string, requestId: string];
+
+/** Console lines, oldest first. */
+export type ConsoleLines = ReadonlyArray<ConsoleLine>;
 
 /** Callbacks from a sandbox to its host. */
 export interface SandboxHooks {
@@ -68,14 +71,20 @@ const FILENAME = 'handler.js';
 export const DEPLOY_MARGIN_MS = 500;
 const LEVELS = new Set(['log', 'info', 'warn', 'error', 'debug']);
 
-/** Console lines as they came out of the isolate, re-checked here: the tenant may have tampered with its own prelude's arrays. */
-export function consoleLines(raw: unknown): ConsoleLines {
+/**
+ * Console lines as they came out of the isolate, re-checked here: the tenant may have tampered with its own prelude's arrays.
+ * @param requestOf the request id of a line's tag (the host's id of the request whose handler wrote it), undefined when the tag names no request in flight
+ * @param untagged the request id of a line without a tag (the one request in flight when the lines were drained), if any
+ */
+export function consoleLines(raw: unknown, requestOf?: (tag: number) => string | undefined, untagged?: string): ConsoleLines {
   if (!Array.isArray(raw)) return [];
-  const out: Array<readonly [string, string]> = [];
+  const out: ConsoleLine[] = [];
   for (const entry of raw.slice(0, MAX_PENDING_LINES + 1)) {
     if (!Array.isArray(entry)) continue;
-    const [level, text] = entry as unknown[];
-    out.push([typeof level === 'string' && LEVELS.has(level) ? level : 'log', String(text).slice(0, MAX_LINE_CHARS)]);
+    const [level, text, tag] = entry as unknown[];
+    const line: readonly [string, string] = [typeof level === 'string' && LEVELS.has(level) ? level : 'log', String(text).slice(0, MAX_LINE_CHARS)];
+    const requestId = typeof tag === 'number' ? requestOf?.(tag) : untagged;
+    out.push(requestId === undefined || requestId === '' ? line : [line[0], line[1], requestId]);
   }
   return out;
 }

@@ -104,9 +104,9 @@ export class IsolateLane {
     return this.#scheduler.queued;
   }
 
-  /** Queues one request for this lane's next batch; resolves with its result (never rejects). */
-  submit(requestJson: string, body: BodySource): Promise<InvokeResult> {
-    return this.#scheduler.submit(requestJson, body);
+  /** Queues one request for this lane's next batch; resolves with its result (never rejects). @param requestId the id its console lines carry */
+  submit(requestJson: string, body: BodySource, requestId = ''): Promise<InvokeResult> {
+    return this.#scheduler.submit(requestJson, body, requestId);
   }
 
   /** This lane's heap figure, bytes (see TenantSandbox.heapUsed: sampled only while idle, after a request ran). */

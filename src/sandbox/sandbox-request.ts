@@ -13,6 +13,8 @@ export interface SandboxRequest {
   readonly json: string;
   readonly body: BodySource;
   readonly id: number;
+  /** The id its client is answered with (`X-Request-Id`), which its console lines carry; '' when none was given. */
+  readonly requestId: string;
   /** When it was first handed to a ready isolate (performance.now(), ms): its time limit runs from here. */
   t0: number;
   readonly resolve: (r: InvokeResult) => void;

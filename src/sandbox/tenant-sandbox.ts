@@ -18,6 +18,7 @@ const MOVING: InvokeResult = crashed('the server is moving to a fresh sandbox wo
 interface Waiting {
   readonly json: string;
   readonly body: BodySource;
+  readonly requestId: string;
   readonly resolve: (result: InvokeResult) => void;
 }
 
@@ -111,13 +112,13 @@ export class TenantSandbox {
    * instantiated (after a replacement) or for the batch before it to end is not the request's;
    * time waiting for body bytes past the body window counts against `timeoutMs`.
    */
-  invoke(requestJson: string, body: BodySource): Promise<InvokeResult> {
+  invoke(requestJson: string, body: BodySource, requestId = ''): Promise<InvokeResult> {
     if (this.#abandoned !== null) return Promise.resolve(this.#abandoned);
     if (this.#closed) return Promise.resolve(crashed('server is stopping'));
     if (this.#refused !== null) return Promise.resolve(this.#refused);
     const lane = this.#free();
-    if (lane !== null) return lane.submit(requestJson, body);
-    return new Promise((resolve) => this.#waiting.push({ json: requestJson, body, resolve }));
+    if (lane !== null) return lane.submit(requestJson, body, requestId);
+    return new Promise((resolve) => this.#waiting.push({ json: requestJson, body, requestId, resolve }));
   }
 
   /**
@@ -147,7 +148,7 @@ export class TenantSandbox {
     const waiting = this.#waiting;
     if (waiting.length === 0 || lane.closed) return;
     const share = Math.ceil(waiting.length / this.#lanes.length);
-    for (const w of waiting.splice(0, share)) void lane.submit(w.json, w.body).then(w.resolve);
+    for (const w of waiting.splice(0, share)) void lane.submit(w.json, w.body, w.requestId).then(w.resolve);
   }
 
   /**

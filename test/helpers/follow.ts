@@ -1,4 +1,4 @@
-// Test helper: follows `GET /servers/:httpdid/logs?follow=1` over a real connection and collects its NDJSON lines.
+// Test helper: follows `GET /servers/:httpdid/logs?follow=1` or `GET /servers/:httpdid/tail` over a real connection and collects its NDJSON lines.
 
 import http from 'node:http';
 
@@ -17,8 +17,17 @@ export interface Follower {
 
 /** Opens a follow stream and resolves once the answer's head is in. */
 export function follow(apiUrl: string, httpdid: number, query = 'follow=1'): Promise<Follower> {
+  return stream(`${apiUrl}/servers/${httpdid}/logs?${query}`);
+}
+
+/** Opens `GET /servers/:ref/tail` (with a query string such as `status=5xx`) and resolves once the answer's head is in (then every worker tails the server). */
+export function tail(apiUrl: string, ref: number | string, query = '', token?: string): Promise<Follower> {
+  return stream(`${apiUrl}/servers/${ref}/tail${query === '' ? '' : `?${query}`}`, token);
+}
+
+function stream(url: string, token?: string): Promise<Follower> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`${apiUrl}/servers/${httpdid}/logs?${query}`, (res) => {
+    const req = http.get(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } }, (res) => {
       const lines: unknown[] = [];
       const waiters = new Set<() => void>();
       let pending = '';

@@ -1,6 +1,6 @@
 // Shared by the hostile-code tests: deploy a handler with a `/ok` path that proves the server still serves; watch a neighbour on the same worker and the workers' RSS while an attack runs.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Test } from 'tap';
 import { exchange, parseResponses } from '../helpers/raw-http.js';
 import { freePort } from '../helpers/service.js';
@@ -276,4 +276,43 @@ export async function contain(
       return { ...report, peakMb };
     },
   };
+}
+
+/**
+ * Which of `pids` holds an established TCP connection whose local port is `port` (the worker that
+ * accepted a client of a tenant server), from /proc/net/tcp{,6} and each process's fds; undefined if none.
+ */
+export function connectionOwner(port: number, pids: readonly number[]): number | undefined {
+  const inodes = new Set<string>();
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 01 is ESTABLISHED; field 9 is the inode.
+      if (f.length > 9 && f[1]?.endsWith(`:${hexPort}`) && f[3] === '01' && f[9] !== undefined) inodes.add(f[9]);
+    }
+  }
+  for (const pid of pids) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m?.[1] !== undefined && inodes.has(m[1])) return pid;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return undefined;
 }

@@ -106,6 +106,65 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
     t.same(await reg.serversOf('other'), [], 'a tenant without servers');
   });
 
+  fresh('variables are stored with the server and each version; a redeploy that changes them keeps them; language changes too', async (t, reg) => {
+    t.ok(await reg.insertServer(newServer(1, 'acme', { vars: { GREETING: 'hi', EMPTY: '' } })));
+    t.ok(await reg.insertServer(newServer(2, 'acme')));
+    t.same(
+      (await reg.servers()).map((r) => r.vars),
+      [{ GREETING: 'hi', EMPTY: '' }, {}],
+      'round-trip; none by default',
+    );
+    const v2 = await reg.updateServer(1, { vars: { GREETING: 'hello' }, language: 'typescript', version: 2 });
+    t.same(v2?.vars, { GREETING: 'hello' }, 'replaced as a whole');
+    t.equal(v2?.language, 'typescript', 'the language of a redeploy is stored');
+    const v3 = await reg.updateServer(1, { source: 'x', version: 3 });
+    t.same(v3?.vars, { GREETING: 'hello' }, 'a redeploy without vars keeps them');
+    t.same(
+      (await reg.versions(1)).map((v) => [v.version, v.vars, v.language]),
+      [
+        [3, { GREETING: 'hello' }, 'typescript'],
+        [2, { GREETING: 'hello' }, 'typescript'],
+        [1, { GREETING: 'hi', EMPTY: '' }, 'javascript'],
+      ],
+      'each kept version with its variables and language',
+    );
+  });
+
+  fresh('secrets: written, replaced, listed by name, deleted, gone with their server; none for a missing server', async (t, reg) => {
+    t.ok(await reg.insertServer(newServer(1, 'acme')));
+    t.ok(await reg.insertServer(newServer(2, 'acme')));
+    const at = await reg.putSecret(1, 'TOKEN', 'sealed-1');
+    t.match(at, /^\d{4}-\d\d-\d\dT/, 'the time it was written');
+    t.ok(await reg.putSecret(1, 'API_KEY', 'sealed-2'));
+    t.ok(await reg.putSecret(1, 'TOKEN', 'sealed-3'), 'replaced');
+    t.ok(await reg.putSecret(2, 'TOKEN', 'other'));
+    t.same(
+      (await reg.secrets(1)).map((s) => [s.name, s.sealed]),
+      [
+        ['API_KEY', 'sealed-2'],
+        ['TOKEN', 'sealed-3'],
+      ],
+      'by name, the last value',
+    );
+    t.equal(await reg.putSecret(9, 'TOKEN', 'x'), undefined, 'a missing server gets none');
+    t.same(await reg.secrets(9), []);
+    t.equal(await reg.deleteSecret(1, 'API_KEY'), true);
+    t.equal(await reg.deleteSecret(1, 'API_KEY'), false, 'deleted once');
+    t.same(
+      (await reg.secrets(1)).map((s) => s.name),
+      ['TOKEN'],
+    );
+    t.ok(await reg.deleteServer(1));
+    t.same(await reg.secrets(1), [], 'gone with the server');
+    t.ok(await reg.insertServer(newServer(1, 'acme')), 'a row of the same httpdid (never in practice) starts with none');
+    t.same(await reg.secrets(1), []);
+    t.same(
+      (await reg.secrets(2)).map((s) => s.sealed),
+      ['other'],
+      "another server's untouched",
+    );
+  });
+
   fresh('an httpdid is stored once', async (t, reg) => {
     t.ok(await reg.insertServer(newServer(1, 'acme')));
     await t.rejects(reg.insertServer(newServer(1, 'acme', { source: 'again' })), 'a second row with the same httpdid is refused');

@@ -77,7 +77,7 @@ t.test('dispatchBatch: one [kind, text, message] per request, in order, and the 
   t.same(undef, ['invalid', 'response could not be serialized', null]);
   t.same(large, ['invalid', 'response is larger than maxResponseBytes (256 bytes)', null], 'MAX_RESPONSE_BYTES from the constants module');
   t.same(JSON.parse(String(echo?.[2])), { verb: 'GET', path: '/echo', datastream: {} }, 'the request dict, with its datastream');
-  t.same(logs, [['log', 'text for /text']]);
+  t.same(logs, [['log', 'text for /text', 1]], 'the line, tagged with the id of the request whose handler wrote it');
   t.same(await g.call('drainLogs'), [], 'the batch drained them');
 });
 
@@ -106,7 +106,7 @@ t.test('salvage: after a batch ran out of time, the results of the requests befo
     ['ok', 'exception'],
     'two finished; the third is the one that ran out of time',
   );
-  t.same(logs, [['log', 'text for /text']]);
+  t.same(logs, [['log', 'text for /text', 1]]);
   t.same(await g.call('salvage'), [[], []], 'a salvage takes them');
 });
 

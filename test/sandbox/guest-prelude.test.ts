@@ -30,9 +30,9 @@ t.test('the globals: installed as the platform installs its own (writable, confi
   t.same(await g.run('Object.keys(globalThis).join()'), '', 'no enumerable global added');
 });
 
-t.test('exports: drainLogs, utf8Decode, the captured intrinsics and the memory overrun for the bootstrap, setUrlLoader for the host, nothing else', async (t) => {
+t.test('exports: drainLogs, setConsoleTag, utf8Decode, the captured intrinsics and the memory overrun for the bootstrap, setUrlLoader for the host, nothing else', async (t) => {
   const g = await loadGuest(t, ENTRY);
-  t.same(await g.call('exports'), ['I', 'bare', 'drainLogs', 'nd', 'setUrlLoader', 'takeMemoryOverrun', 'utf8Decode']);
+  t.same(await g.call('exports'), ['I', 'bare', 'drainLogs', 'nd', 'setConsoleTag', 'setUrlLoader', 'takeMemoryOverrun', 'utf8Decode']);
   t.same(await g.call('decode', [0x68, 0xc3, 0xa9]), 'hé');
   await g.run(`console.log('from', { the: 'global' }); console.error(new Error('e').message)`);
   t.same(await g.call('drain'), [

@@ -2,6 +2,7 @@
 
 import type { Outcome } from '../../core/outcome.js';
 import type { RequestFailure } from '../../host/worker/protocol.js';
+import type { ConsoleLines } from '../../sandbox/isolate-instance.js';
 
 /** One console line of a handler, as `GET /servers/:httpdid/logs` shows it (schemas/log-entry.json). */
 export interface ConsoleLine {
@@ -10,6 +11,8 @@ export interface ConsoleLine {
   readonly time: string;
   readonly level: string;
   readonly message: string;
+  /** The request whose handler wrote it, when it is known (see docs/tail.md). */
+  readonly requestId?: string;
 }
 
 /** A request to the handler that did not end ok, with what its client was not told (schemas/log-entry.json). */
@@ -42,6 +45,12 @@ export const CONSOLE_LINES_KEPT = 1000;
 export class ConsoleLog {
   readonly #lines = new Map<number, LogEntry[]>();
   readonly #followers = new Map<number, Set<ConsoleFollower>>();
+  readonly #onClose: (httpdid: number | null) => void;
+
+  /** @param onClose told when a server is closed (its httpdid), or every server (null: the service is stopping) */
+  constructor(onClose: (httpdid: number | null) => void = () => {}) {
+    this.#onClose = onClose;
+  }
 
   /** Starts keeping a server's lines (an empty buffer). */
   open(httpdid: number): void {
@@ -52,19 +61,23 @@ export class ConsoleLog {
   close(httpdid: number): void {
     this.#lines.delete(httpdid);
     this.#end(httpdid);
+    this.#onClose(httpdid);
   }
 
   /** Ends every follower of every server (the service is stopping). */
   closeAll(): void {
     for (const id of [...this.#followers.keys()]) this.#end(id);
+    this.#onClose(null);
   }
 
-  /** Lines a worker reported for a server at `time` (ms since the epoch), as `[level, text]`. */
-  add(httpdid: number, time: number, lines: ReadonlyArray<readonly [string, string]>): void {
+  /** Lines a worker reported for a server at `time` (ms since the epoch), as `[level, text, requestId?]`. */
+  add(httpdid: number, time: number, lines: ConsoleLines): void {
     const kept = this.#lines.get(httpdid);
     if (kept === undefined) return;
     const iso = new Date(time).toISOString();
-    const entries = lines.map(([level, message]): ConsoleLine => ({ kind: 'console', time: iso, level, message }));
+    const entries = lines.map(
+      ([level, message, requestId]): ConsoleLine => (requestId === undefined ? { kind: 'console', time: iso, level, message } : { kind: 'console', time: iso, level, message, requestId }),
+    );
     this.#keep(httpdid, kept, entries);
   }
 

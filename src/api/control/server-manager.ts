@@ -1,6 +1,8 @@
 // The tenant servers of this service, one facade for the API: wires the worker pool, placement, lifecycle, restore and crash policy together; console and drain go through it too.
 
-import type { FromWorker, WorkerInfo } from '../../host/worker/protocol.js';
+import { tenantStack } from '../../core/language.js';
+import type { FromWorker, TailEvent, WorkerInfo } from '../../host/worker/protocol.js';
+import type { ConsoleLines } from '../../sandbox/isolate-instance.js';
 import type { Registry, VersionRow } from '../registry/registry.js';
 import { type Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { AddressPolicy } from './address-policy.js';
@@ -13,8 +15,10 @@ import { Placer } from './placement.js';
 import type { Quotas } from './quotas.js';
 import { restoreAll } from './restore.js';
 import { ServerTable } from './server-table.js';
+import { type TailFollower, TailHub } from './tail-hub.js';
 import { type CreateRequest, type ServerMetrics, type ServerView, serverView, type UpdateRequest } from './views.js';
 
+export type { TailEntry, TailFollower } from './tail-hub.js';
 export { CONSOLE_LINES_KEPT, type ConsoleFollower, type ConsoleLine, type LogEntry, type RequestEntry } from './console-log.js';
 export type { CreateRequest, ServerMetrics, ServerView, StatsView, UpdateRequest } from './views.js';
 
@@ -43,20 +47,34 @@ export class ServerManager {
   readonly #pool: WorkerPool;
   readonly #servers = new ServerTable();
   /** The last console lines of each server's handler, and their followers. */
-  readonly #console = new ConsoleLog();
+  readonly #console: ConsoleLog;
+  /** The tails of the servers someone follows (GET /servers/:httpdid/tail). */
+  readonly #tail: TailHub;
   readonly #placer: Placer;
   readonly #lifecycle: ServerLifecycle;
   #handlesClosed = false;
 
   private constructor(opts: ManagerOptions, pool: WorkerPool) {
     this.#pool = pool;
+    this.#tail = new TailHub((ids) => pool.setTailed(ids));
+    this.#console = new ConsoleLog((httpdid) => (httpdid === null ? this.#tail.closeAll() : this.#tail.close(httpdid)));
     this.#placer = new Placer(pool, opts.policy);
     const shared = { registry: opts.registry, log: opts.log, pool, placer: this.#placer, servers: this.#servers, console: this.#console };
     this.#lifecycle = new ServerLifecycle({ ...shared, maxSourceBytes: opts.maxSourceBytes, quotas: opts.quotas });
     const crashes = new CrashPolicy(shared);
     pool.on('crash', (httpdid: number, reason: string) => void crashes.onCrash(httpdid, reason));
-    pool.on('console', (httpdid: number, time: number, lines: ReadonlyArray<readonly [string, string]>) => this.#console.add(httpdid, time, lines));
-    pool.on('request', (msg: Extract<FromWorker, { op: 'outcome' }>) => this.#console.addRequest(msg.httpdid, msg.time, msg.outcome, msg));
+    pool.on('console', (httpdid: number, time: number, lines: ConsoleLines) => {
+      this.#console.add(httpdid, time, lines);
+      this.#tail.console(httpdid, time, lines);
+    });
+    pool.on('tail', (httpdid: number, events: readonly TailEvent[], dropped: number) =>
+      this.#tail.requests(
+        httpdid,
+        events.map((e) => this.#inTenantTerms(httpdid, e)),
+        dropped,
+      ),
+    );
+    pool.on('request', (msg: Extract<FromWorker, { op: 'outcome' }>) => this.#console.addRequest(msg.httpdid, msg.time, msg.outcome, this.#inTenantTerms(msg.httpdid, msg)));
   }
 
   /**
@@ -77,6 +95,12 @@ export class ServerManager {
       stopping: () => manager.#handlesClosed,
     });
     return manager;
+  }
+
+  /** A failed request as the tenant is shown it: its stack's frames named after the tenant's file (handler.ts for TypeScript). */
+  #inTenantTerms<T extends { readonly stack?: string }>(httpdid: number, e: T): T {
+    const language = this.#servers.get(httpdid)?.version.language;
+    return e.stack === undefined || language !== 'typescript' ? e : { ...e, stack: tenantStack(e.stack, language) };
   }
 
   /** Sets the API's own address once it is bound (a port of 0 is only known then). */
@@ -204,6 +228,16 @@ export class ServerManager {
   followConsole(caller: Caller, httpdid: number, follower: ConsoleFollower): () => void {
     this.#servers.owned(caller, httpdid);
     return this.#console.follow(httpdid, follower);
+  }
+
+  /**
+   * Sends `follower` every request of one of the caller's servers from now on (with the console
+   * lines its handler wrote), and console lines tied to no request, until the server is deleted or
+   * the service stops (then `end`), or `stop` is called; `ready` settles once every worker tails it. @throws IsoError 404.
+   */
+  followTail(caller: Caller, httpdid: number, follower: TailFollower): { readonly stop: () => void; readonly ready: Promise<void> } {
+    this.#servers.owned(caller, httpdid);
+    return this.#tail.follow(httpdid, follower);
   }
 
   /**

@@ -10,6 +10,7 @@ import { versionView } from '../control/views.js';
 import type { Registry } from '../registry/registry.js';
 import { authenticate, type Caller } from './auth.js';
 import { consoleFollowing } from './logs-follow.js';
+import { tailFollowing } from './tail-follow.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { echoRequestId, REQUEST_ID_OPTIONS } from './request-id.js';
@@ -246,6 +247,37 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       const [caller, httpdid] = target(request);
       if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, httpdid) };
       followLogs(caller, httpdid, reply);
+      return undefined;
+    },
+  );
+
+  const followTail = tailFollowing(app, manager);
+  app.get<{ Params: { httpdid: string }; Querystring: { status?: string; outcome?: string; search?: string; sample?: string } }>(
+    '/servers/:httpdid/tail',
+    {
+      schema: {
+        params: ID_PARAMS,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            status: { type: 'string', maxLength: 200, description: 'only requests answered with these statuses: NNN or a class Nxx, separated by commas (5xx, 404, 4xx,500)' },
+            outcome: { type: 'string', maxLength: 200, description: 'only requests that ended so: outcomes separated by commas (exception, timeout,memory)' },
+            search: { type: 'string', maxLength: 256, description: 'only entries containing this text (case-insensitive): method, path, request id, detail, stack, console lines' },
+            sample: {
+              type: 'string',
+              pattern: '^(?:0?\\.[0-9]{1,6}|1(?:\\.0{1,6})?)$',
+              description: 'must be the fraction of requests shown: over 0 and at most 1, each drawn at random (0.1: one in ten)',
+            },
+          },
+        },
+        response: { '4xx': ERROR_RESPONSE },
+      },
+    },
+    (request, reply) => {
+      const [caller, httpdid] = target(request);
+      const { sample, ...rest } = request.query;
+      followTail(caller, httpdid, sample === undefined ? rest : { ...rest, sample: Number(sample) }, reply);
       return undefined;
     },
   );

@@ -2,7 +2,7 @@
 
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { LogEntry, ServerManager } from '../control/server-manager.js';
+import type { ServerManager } from '../control/server-manager.js';
 import type { Caller } from './auth.js';
 
 /**
@@ -21,7 +21,7 @@ export const FOLLOW_KEEPALIVE_MS = 30_000;
 /** Why a follow stream ended, as its last line says. */
 export type FollowEnd = 'deleted' | 'stopping';
 
-/** The NDJSON stream of one follower: console lines, a marker where lines were dropped, empty lines while idle. */
+/** The NDJSON stream of one follower (of `logs?follow=1` or `tail`): its entries, a marker where some were dropped, empty lines while idle. */
 export class ConsoleStream extends Readable {
   #dropped = 0;
   #quiet = true;
@@ -38,7 +38,7 @@ export class ConsoleStream extends Readable {
   }
 
   /** Queues one line, or drops it (counted) while the queue is full. */
-  add(line: LogEntry): void {
+  add(line: object): void {
     if (this.destroyed || this.readableEnded) return;
     if (this.readableLength >= FOLLOW_QUEUE_BYTES) {
       this.#dropped++;
@@ -47,6 +47,11 @@ export class ConsoleStream extends Readable {
     this.#flushDropped();
     this.#quiet = false;
     this.push(`${JSON.stringify(line)}\n`);
+  }
+
+  /** `n` lines were dropped before they reached this stream (a worker's own bound): said with the next marker. */
+  countDropped(n: number): void {
+    this.#dropped += n;
   }
 
   #flushDropped(): void {

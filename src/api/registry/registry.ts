@@ -33,6 +33,8 @@ export interface ServerRow {
   readonly limits: Limits;
   /** Whether error bodies carry the handler's detail (the server's `exposeErrors`). */
   readonly exposeErrors: boolean;
+  /** Its plain variables (part of each version). */
+  readonly vars: Readonly<Record<string, string>>;
   readonly replicas: number;
   readonly state: 'running' | 'failed';
   readonly reason: string | null;
@@ -48,7 +50,12 @@ export interface ServerRow {
 export type RemoveTenantResult = { removed: true } | { removed: false; servers: number[] } | { removed: false; missing: true };
 
 /** A new server as {@link Registry.insertServer} takes it (stored as version 1). */
-export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason' | 'name' | 'language'> & { reason?: string | null; name?: string | null; language?: Language };
+export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason' | 'name' | 'language' | 'vars'> & {
+  reason?: string | null;
+  name?: string | null;
+  language?: Language;
+  vars?: Readonly<Record<string, string>>;
+};
 
 /** What a redeploy changes: the new source, limits and/or exposeErrors, and the new version number. */
 export interface ServerChange {
@@ -56,6 +63,7 @@ export interface ServerChange {
   readonly language?: Language;
   readonly limits?: Limits;
   readonly exposeErrors?: boolean;
+  readonly vars?: Readonly<Record<string, string>>;
   readonly version: number;
   /** How many versions of the server to keep (this one included), count; absent: all. */
   readonly keepVersions?: number;
@@ -69,8 +77,17 @@ export interface VersionRow {
   readonly language: Language;
   readonly limits: Limits;
   readonly exposeErrors: boolean;
+  readonly vars: Readonly<Record<string, string>>;
   /** ISO 8601: when it was deployed. */
   readonly createdAt: string;
+}
+
+/** One secret of a server as stored: its value sealed (src/api/control/secret-box.ts), never in clear. */
+export interface SecretRow {
+  readonly name: string;
+  readonly sealed: string;
+  /** ISO 8601: when it was last written. */
+  readonly updatedAt: string;
 }
 
 /**
@@ -97,6 +114,12 @@ export interface Registry {
   updateServer(httpdid: number, change: ServerChange): Promise<ServerRow | undefined>;
   /** The kept versions of a server, newest first (empty for a missing server). A new server's version 1 is kept by insertServer. */
   versions(httpdid: number): Promise<VersionRow[]>;
+  /** A server's secrets, by name (empty for a missing server). */
+  secrets(httpdid: number): Promise<SecretRow[]>;
+  /** Writes (or replaces) one secret of a server. @returns its updatedAt, or undefined for a missing server (nothing written). */
+  putSecret(httpdid: number, name: string, sealed: string): Promise<string | undefined>;
+  /** Deletes one secret of a server. @returns whether it existed. */
+  deleteSecret(httpdid: number, name: string): Promise<boolean>;
   /** Records a server's state (and why it failed); nothing for a missing server. */
   setServerState(httpdid: number, state: 'running' | 'failed', reason: string | null): Promise<void>;
   /** Deletes a server and its kept versions. @returns whether it existed. */

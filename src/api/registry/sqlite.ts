@@ -7,7 +7,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { type Limits, resolveLimits } from '../../core/limits.js';
 import { IsoError } from '../../core/errors.js';
 import type { Language } from '../../core/language.js';
-import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
+import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, SecretRow, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
 
 /** The database file inside the data dir. */
 export const DB_FILE = 'isohttpd.sqlite';
@@ -25,6 +25,7 @@ interface RawServer {
   language: Language;
   limits: string;
   expose_errors: number;
+  vars: string;
   replicas: number;
   state: 'running' | 'failed';
   reason: string | null;
@@ -39,6 +40,7 @@ interface RawVersion {
   language: Language;
   limits: string;
   expose_errors: number;
+  vars: string;
   created_at: string;
 }
 interface RawTenant {
@@ -60,6 +62,7 @@ const toServer = (r: RawServer): ServerRow => ({
   // A row stored before a limit existed gets its default.
   limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
   exposeErrors: r.expose_errors === 1,
+  vars: JSON.parse(r.vars) as Record<string, string>,
   replicas: r.replicas,
   state: r.state,
   reason: r.reason,
@@ -75,6 +78,7 @@ const toVersion = (r: RawVersion): VersionRow => ({
   language: r.language,
   limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
   exposeErrors: r.expose_errors === 1,
+  vars: JSON.parse(r.vars) as Record<string, string>,
   createdAt: r.created_at,
 });
 
@@ -218,13 +222,14 @@ export class SqliteRegistry implements Registry {
     const language = row.language ?? 'javascript';
     const limits = JSON.stringify(row.limits);
     const exposeErrors = row.exposeErrors ? 1 : 0;
+    const vars = JSON.stringify(row.vars ?? {});
     return settled(() => {
       try {
         return this.#immediate(() => {
           const stored =
             this.#db
-              .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, source, language, limits, expose_errors, replicas, state, reason, version, created_at, updated_at)
-      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
+              .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, source, language, limits, expose_errors, vars, replicas, state, reason, version, created_at, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
       WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`)
               .run(
                 row.httpdid,
@@ -236,6 +241,7 @@ export class SqliteRegistry implements Registry {
                 language,
                 limits,
                 exposeErrors,
+                vars,
                 row.replicas,
                 row.state,
                 row.reason ?? null,
@@ -243,7 +249,7 @@ export class SqliteRegistry implements Registry {
                 row.createdAt,
                 row.tenant,
               ).changes > 0;
-          if (stored) this.#keepVersion({ httpdid: row.httpdid, version: 1, source: row.source, language, limits, expose_errors: exposeErrors, created_at: row.createdAt });
+          if (stored) this.#keepVersion({ httpdid: row.httpdid, version: 1, source: row.source, language, limits, expose_errors: exposeErrors, vars, created_at: row.createdAt });
           return stored;
         });
       } catch (err) {
@@ -261,18 +267,29 @@ export class SqliteRegistry implements Registry {
     return settled(() =>
       this.#immediate(() => {
         const raw = this.#db
-          .prepare(`UPDATE servers SET source = coalesce(?, source), limits = coalesce(?, limits), expose_errors = coalesce(?, expose_errors), version = ?, updated_at = ?
+          .prepare(`UPDATE servers SET source = coalesce(?, source), language = coalesce(?, language), limits = coalesce(?, limits), expose_errors = coalesce(?, expose_errors), vars = coalesce(?, vars), version = ?, updated_at = ?
       WHERE httpdid = ? RETURNING *`)
           .get(
             change.source ?? null,
+            change.language ?? null,
             change.limits === undefined ? null : JSON.stringify(change.limits),
             change.exposeErrors === undefined ? null : change.exposeErrors ? 1 : 0,
+            change.vars === undefined ? null : JSON.stringify(change.vars),
             change.version,
             new Date().toISOString(),
             httpdid,
           ) as RawServer | undefined;
         if (raw === undefined) return undefined;
-        this.#keepVersion({ httpdid, version: raw.version, source: raw.source, language: raw.language, limits: raw.limits, expose_errors: raw.expose_errors, created_at: raw.updated_at });
+        this.#keepVersion({
+          httpdid,
+          version: raw.version,
+          source: raw.source,
+          language: raw.language,
+          limits: raw.limits,
+          expose_errors: raw.expose_errors,
+          vars: raw.vars,
+          created_at: raw.updated_at,
+        });
         if (change.keepVersions !== undefined) this.#db.prepare('DELETE FROM server_versions WHERE httpdid = ? AND version <= ?').run(httpdid, raw.version - change.keepVersions);
         return toServer(raw);
       }),
@@ -282,13 +299,43 @@ export class SqliteRegistry implements Registry {
   /** Records one version of a server among its kept ones (inside the caller's transaction). */
   #keepVersion(v: RawVersion): void {
     this.#db
-      .prepare('INSERT OR REPLACE INTO server_versions (httpdid, version, source, language, limits, expose_errors, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(v.httpdid, v.version, v.source, v.language, v.limits, v.expose_errors, v.created_at);
+      .prepare('INSERT OR REPLACE INTO server_versions (httpdid, version, source, language, limits, expose_errors, vars, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(v.httpdid, v.version, v.source, v.language, v.limits, v.expose_errors, v.vars, v.created_at);
   }
 
   /** The kept versions of a server, newest first. */
   versions(httpdid: number): Promise<VersionRow[]> {
     return settled(() => (this.#db.prepare('SELECT * FROM server_versions WHERE httpdid = ? ORDER BY version DESC').all(httpdid) as unknown as RawVersion[]).map(toVersion));
+  }
+
+  /** A server's secrets, by name. */
+  secrets(httpdid: number): Promise<SecretRow[]> {
+    return settled(() =>
+      (this.#db.prepare('SELECT name, sealed, updated_at FROM server_secrets WHERE httpdid = ? ORDER BY name').all(httpdid) as Array<{ name: string; sealed: string; updated_at: string }>).map(
+        (r) => ({
+          name: r.name,
+          sealed: r.sealed,
+          updatedAt: r.updated_at,
+        }),
+      ),
+    );
+  }
+
+  /** Writes one secret of a server if the server exists, in one statement; committed on return. @returns its updatedAt, or undefined for a missing server. */
+  putSecret(httpdid: number, name: string, sealed: string): Promise<string | undefined> {
+    const now = new Date().toISOString();
+    return settled(() => {
+      const changes = this.#db
+        .prepare(`INSERT INTO server_secrets (httpdid, name, sealed, updated_at) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM servers WHERE httpdid = ?)
+      ON CONFLICT (httpdid, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at`)
+        .run(httpdid, name, sealed, now, httpdid).changes;
+      return changes > 0 ? now : undefined;
+    });
+  }
+
+  /** Deletes one secret of a server; committed on return. @returns whether it existed. */
+  deleteSecret(httpdid: number, name: string): Promise<boolean> {
+    return settled(() => this.#db.prepare('DELETE FROM server_secrets WHERE httpdid = ? AND name = ?').run(httpdid, name).changes > 0);
   }
 
   /** Records a server's state (and why it failed); committed on return. */
@@ -303,6 +350,7 @@ export class SqliteRegistry implements Registry {
     return settled(() =>
       this.#immediate(() => {
         this.#db.prepare('DELETE FROM server_versions WHERE httpdid = ?').run(httpdid);
+        this.#db.prepare('DELETE FROM server_secrets WHERE httpdid = ?').run(httpdid);
         return this.#db.prepare('DELETE FROM servers WHERE httpdid = ?').run(httpdid).changes > 0;
       }),
     );

@@ -22,7 +22,7 @@ export type { DeploySpec } from './slot.js';
 /**
  * Events: `crash` (httpdid, reason) when a worker died while a server's request was running in it
  * (or a catastrophic isolate error was blamed on it), once per blamed server; `console` (httpdid,
- * time, lines) for handler output.
+ * time, lines) for handler output; `tail` (httpdid, events, dropped) for the requests of a tailed server.
  */
 export class WorkerPool extends EventEmitter {
   readonly #log: Log;
@@ -36,6 +36,8 @@ export class WorkerPool extends EventEmitter {
   readonly #keeper: SlotKeeper;
   #heartbeat: Heartbeat | null = null;
   #closing = false;
+  /** The servers someone tails (every worker is told; a new one when it starts serving). */
+  #tailed: readonly number[] = [];
 
   private constructor(size: number, log: Log, options: WorkerOptions) {
     super();
@@ -241,7 +243,23 @@ export class WorkerPool extends EventEmitter {
     return slot;
   }
 
+  /** Tells every worker which servers are tailed now (their request events then come as `tail` events); resolves once each answered (or failed: logged). */
+  async setTailed(httpdids: readonly number[]): Promise<void> {
+    this.#tailed = httpdids;
+    await Promise.all(this.#slots.map((s) => this.#tellTailed(s.live)));
+  }
+
+  async #tellTailed(worker: WorkerProcess | null): Promise<void> {
+    if (worker === null || worker.exited) return;
+    try {
+      await worker.request({ op: 'tail', httpdids: this.#tailed });
+    } catch (err) {
+      this.#log.warn({ pid: worker.pid, err: (err as Error).message }, 'could not tell a sandbox worker which servers are tailed');
+    }
+  }
+
   #watch(slot: Slot, worker: WorkerProcess): void {
+    if (this.#tailed.length > 0) void this.#tellTailed(worker);
     worker.on('reply', (msg: Reply) => {
       // A heartbeat answer: who runs a request now (replaces what the worker said before).
       if (msg.ok && msg.running !== undefined && slot.live === worker) {
@@ -266,6 +284,8 @@ export class WorkerPool extends EventEmitter {
         );
       } else if (msg.op === 'console') {
         this.emit('console', msg.httpdid, msg.time, msg.lines);
+      } else if (msg.op === 'tail') {
+        this.emit('tail', msg.httpdid, msg.events, msg.dropped ?? 0);
       } else if (msg.op === 'memory') {
         const { httpdid, action, rssMb, budgetMb } = msg;
         this.#log.warn(

@@ -41,6 +41,7 @@ export class BodyBuffer implements BodySource {
   readonly #onDrained: () => void;
   #chunks: Buffer[] = [];
   #bytes = 0;
+  #received = 0;
   #ended = false;
   #error: Error | null = null;
   #discarding = false;
@@ -77,6 +78,11 @@ export class BodyBuffer implements BodySource {
     f.then();
   }
 
+  /** Body bytes received so far (kept ones; not those dropped after the response), bytes. */
+  get received(): number {
+    return this.#received;
+  }
+
   /** Whether every byte of the body has arrived. */
   get ended(): boolean {
     return this.#ended;
@@ -96,6 +102,7 @@ export class BodyBuffer implements BodySource {
     if (this.#discarding || this.#error !== null || chunk.length === 0) return;
     this.#chunks.push(chunk);
     this.#bytes += chunk.length;
+    this.#received += chunk.length;
     this.#serve();
     this.#checkFilled();
   }

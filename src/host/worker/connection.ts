@@ -2,7 +2,7 @@
 
 import type { Socket } from 'node:net';
 import { ERRORS } from '../../core/errors.js';
-import { OUTCOME_ERROR } from '../../core/outcome.js';
+import { OUTCOME_ERROR, type Outcome } from '../../core/outcome.js';
 import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
 import type { Framing } from '../http1/framing.js';
 import type { HttpFault, RequestHead } from '../http1/head-parser.js';
@@ -10,7 +10,7 @@ import { RequestDecoder } from '../http1/request-decoder.js';
 import { serializeError, serializeResponse, type RequestContext, type Serialized } from '../http1/response-writer.js';
 import { BodyBuffer } from './body-buffer.js';
 import { errorBody } from './error-body.js';
-import type { RequestFailure } from './protocol.js';
+import type { RequestFailure, TailEvent } from './protocol.js';
 import { buildRequestData } from './request-dict.js';
 import { freshRequestId, requestIdOf } from './request-ids.js';
 import { RequestTimers } from './request-timers.js';
@@ -267,7 +267,7 @@ export class Connection {
       return this.#refuse(entry.fault, entry.head, entry.requestId);
     }
     const data = buildRequestData(entry.head, this.#ctx.httpdid, this.#remoteAddress, this.#remotePort);
-    void this.#ctx.invoke(JSON.stringify(data), entry.body).then((result) => this.#respond(entry, result));
+    void this.#ctx.invoke(JSON.stringify(data), entry.body, entry.requestId).then((result) => this.#respond(entry, result));
     this.#flow();
   }
 
@@ -306,12 +306,15 @@ export class Connection {
       const out = serializeResponse(result.response, req);
       this.#write(out);
       this.#ctx.report('ok', entry.startedAt, null);
+      if (this.#ctx.tailed()) this.#ctx.tail(tailEvent(entry, result.response.statuscode, 'ok', out));
       return this.#after(entry, out);
     }
     const code = OUTCOME_ERROR[result.outcome];
     const out = serializeError(code, errorBody(result.outcome, result.detail, requestId, this.#ctx.exposeErrors()), req, { 'X-Request-Id': requestId });
     this.#write(out);
-    this.#ctx.report(result.outcome, entry.startedAt, failure(entry, ERRORS[code].status, result));
+    const failed = failure(entry, ERRORS[code].status, result);
+    this.#ctx.report(result.outcome, entry.startedAt, failed);
+    if (this.#ctx.tailed()) this.#ctx.tail(tailEvent(entry, failed.status, result.outcome, out, failed));
     this.#after(entry, out);
   }
 
@@ -366,11 +369,34 @@ export class Connection {
   }
 }
 
-/** What the tenant's log is told of a request answered with an error `status`. */
-function failure(entry: Entry, status: number, result: { readonly detail: string; readonly stack?: string }): RequestFailure {
-  const { target, method } = entry.head;
+/** The request-target's path without the query, at most MAX_LOGGED_PATH characters (for the tenant's log and tail). */
+function loggedPath(target: string): string {
   const q = target.indexOf('?');
   const path = q === -1 ? target : target.slice(0, q);
-  const f = { requestId: entry.requestId, method, path: path.length > MAX_LOGGED_PATH ? path.slice(0, MAX_LOGGED_PATH) : path, status, detail: result.detail };
+  return path.length > MAX_LOGGED_PATH ? path.slice(0, MAX_LOGGED_PATH) : path;
+}
+
+/** What the tenant's log is told of a request answered with an error `status`. */
+function failure(entry: Entry, status: number, result: { readonly detail: string; readonly stack?: string }): RequestFailure {
+  const f = { requestId: entry.requestId, method: entry.head.method, path: loggedPath(entry.head.target), status, detail: result.detail };
   return result.stack === undefined ? f : { ...f, stack: result.stack };
+}
+
+/** The tail's event of a request whose response `out` was just written. */
+function tailEvent(entry: Entry, status: number, outcome: Outcome, out: Serialized, failed?: RequestFailure): TailEvent {
+  let bytesOut = 0;
+  for (const c of out.chunks) bytesOut += c.byteLength;
+  const e: TailEvent = {
+    time: Date.now(),
+    requestId: entry.requestId,
+    method: entry.head.method,
+    path: loggedPath(entry.head.target),
+    status,
+    outcome,
+    durationMs: Math.round((performance.now() - entry.startedAt) * 100) / 100,
+    bytesIn: entry.body.received,
+    bytesOut,
+  };
+  if (failed === undefined) return e;
+  return failed.stack === undefined ? { ...e, detail: failed.detail } : { ...e, detail: failed.detail, stack: failed.stack };
 }

@@ -11,6 +11,7 @@ import { Listener } from './listener.js';
 import type { FromWorker, RequestFailure, ServerCounters, ToWorker } from './protocol.js';
 import type { ServerContext } from './server-context.js';
 import { ServerVersion } from './server-version.js';
+import type { TailFeed } from './tail-feed.js';
 
 /** What a hosted server needs from its worker process. */
 export interface WorkerHooks {
@@ -26,6 +27,8 @@ export interface WorkerHooks {
   readonly contention: Contention;
   /** A server's requests in its sandbox went from 0 to 1, or back to 0 (the control process is told, for crash blame). */
   running(httpdid: number): void;
+  /** The tailed servers and their request events (src/host/worker/tail-feed.ts). */
+  readonly tail: TailFeed;
 }
 
 /**
@@ -225,7 +228,7 @@ export class HostedServer {
       refuse: () => this.#cpu.refuse(),
       httpdid,
       limits,
-      invoke: async (json, body) => {
+      invoke: async (json, body, requestId) => {
         const version = this.#current;
         const { contention } = this.#hooks;
         version.enter();
@@ -235,7 +238,7 @@ export class HostedServer {
         }
         contention.started(httpdid);
         try {
-          return await version.sandbox.invoke(json, body);
+          return await version.sandbox.invoke(json, body, requestId);
         } finally {
           if (this.#counters.ended()) {
             contention.idle();
@@ -248,6 +251,8 @@ export class HostedServer {
         this.#counters.answered(outcome, startedAt);
         if (outcome !== 'ok' && failure !== null) this.#hooks.send({ op: 'outcome', httpdid, outcome, time: Date.now(), ...failure });
       },
+      tailed: () => this.#hooks.tail.has(httpdid),
+      tail: (event) => this.#hooks.tail.add(httpdid, event),
       exposeErrors: () => this.#current.exposeErrors,
     };
     return new ServerVersion(sandbox, limits, exposeErrors, ctx);

@@ -13,6 +13,7 @@ import { usePool } from '../../sandbox/ready-pool.js';
 import { dropPrivileges } from './privileges.js';
 import { type FromWorker, type ServerCounters, type ToWorker, workerOptions } from './protocol.js';
 import { backstopOptions, RssBackstop } from './rss-backstop.js';
+import { TailFeed } from './tail-feed.js';
 
 const hosted = new Map<number, HostedServer>();
 
@@ -89,7 +90,7 @@ function flushRunning(): void {
   if (changed) send({ op: 'running', inFlight });
 }
 
-const hooks: WorkerHooks = { send: (msg) => send(msg), onCatastrophic, contention: new Contention(), running };
+const hooks: WorkerHooks = { send: (msg) => send(msg), onCatastrophic, contention: new Contention(), running, tail: new TailFeed((msg) => send(msg)) };
 
 function hostedOrThrow(httpdid: number): HostedServer {
   const h = hosted.get(httpdid);
@@ -164,6 +165,8 @@ function run(msg: Exclude<ToWorker, { op: 'ping' | 'stats' }>, handle: unknown):
       return Promise.resolve().then(() => hosted.get(msg.httpdid)?.abort());
     case 'drain':
       return drain(msg.timeoutMs);
+    case 'tail':
+      return Promise.resolve().then(() => hooks.tail.set(msg.httpdids));
   }
 }
 

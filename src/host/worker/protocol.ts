@@ -4,6 +4,7 @@ import type { ErrorCode } from '../../core/errors.js';
 import type { LatencyHistogram } from '../../core/histogram.js';
 import type { Limits } from '../../core/limits.js';
 import type { Outcome } from '../../core/outcome.js';
+import type { ConsoleLines } from '../../sandbox/isolate-instance.js';
 
 /**
  * Control → worker. `deploy` travels with the bound listening handle; `ping` is the heartbeat.
@@ -23,7 +24,9 @@ export type ToWorker =
   /** The counters now, read for an API call (a `ping` answer without the heap sampling a heartbeat starts). */
   | { readonly op: 'stats'; readonly id: number }
   /** Graceful stop: close every listener, answer once no request is in flight (or after `timeoutMs`). */
-  | { readonly op: 'drain'; readonly id: number; readonly timeoutMs: number };
+  | { readonly op: 'drain'; readonly id: number; readonly timeoutMs: number }
+  /** The servers someone tails now (the whole set): their requests are reported one by one (`tail` messages back). */
+  | { readonly op: 'tail'; readonly id: number; readonly httpdids: readonly number[] };
 
 /**
  * What the tenant's log is told of a request that did not end ok. Bounded: `detail` at most about
@@ -40,6 +43,28 @@ export interface RequestFailure {
   /** What happened, with the handler's own words (its exception's message, why its response is invalid). */
   readonly detail: string;
   /** An exception's stack, frames of the tenant's module as `handler.js:line:column`. */
+  readonly stack?: string;
+}
+
+/** One request of a tailed server, as the tail shows it, once its response is written (bounded as {@link RequestFailure}). */
+export interface TailEvent {
+  /** When the response was written, ms since the epoch. */
+  readonly time: number;
+  readonly requestId: string;
+  readonly method: string;
+  /** The request-target's path (without the query), at most 1 KiB. */
+  readonly path: string;
+  readonly status: number;
+  readonly outcome: Outcome;
+  /** From the request's head to its response written, ms. */
+  readonly durationMs: number;
+  /** Body bytes received by then. */
+  readonly bytesIn: number;
+  /** Bytes of the response written (head and body). */
+  readonly bytesOut: number;
+  /** For an outcome other than ok: what happened. */
+  readonly detail?: string;
+  /** For an exception: its stack, frames of the tenant's module as `handler.js:line:column`. */
   readonly stack?: string;
 }
 
@@ -97,7 +122,9 @@ export type FromWorker =
   /** A request that did not end `ok`, for the service's log and the server's (`ok` ones are not sent, to keep the hot path local). */
   | ({ readonly op: 'outcome'; readonly httpdid: number; readonly outcome: Exclude<Outcome, 'ok'>; readonly time: number } & RequestFailure)
   /** Console output of a handler: `[level, text]` lines, each at most 4 KiB, at most 1000 per request. */
-  | { readonly op: 'console'; readonly httpdid: number; readonly time: number; readonly lines: ReadonlyArray<readonly [string, string]> }
+  | { readonly op: 'console'; readonly httpdid: number; readonly time: number; readonly lines: ConsoleLines }
+  /** Requests of a tailed server answered this event-loop turn; `dropped`: how many more there were (over TAIL_EVENTS_PER_TURN). */
+  | { readonly op: 'tail'; readonly httpdid: number; readonly events: readonly TailEvent[]; readonly dropped?: number }
   /** A server went over its CPU share: its new requests get 503 for `coolDownMs` (see cpu-share.ts); `refusedBefore` counts earlier refusals on this worker. */
   | { readonly op: 'throttled'; readonly httpdid: number; readonly share: number; readonly coolDownMs: number; readonly refusedBefore: number }
   /**

@@ -5,7 +5,7 @@ import type { Limits } from '../../core/limits.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { BodySource } from '../../sandbox/body-source.js';
 import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
-import type { RequestFailure } from './protocol.js';
+import type { RequestFailure, TailEvent } from './protocol.js';
 
 /** A policy's decision to turn a request away before it enters the sandbox: the connection answers it with `code` and `Retry-After`, then closes. */
 export interface Refusal {
@@ -21,14 +21,18 @@ export interface ServerContext {
   readonly httpdid: number;
   /** The limits of the version the connection was accepted under (its connection limits). */
   readonly limits: Limits;
-  /** Runs the handler, its body pulled from `body`; never rejects. */
-  invoke(requestJson: string, body: BodySource): Promise<InvokeResult>;
+  /** Runs the handler, its body pulled from `body`; never rejects. @param requestId the id the client is answered with (its console lines carry it) */
+  invoke(requestJson: string, body: BodySource, requestId: string): Promise<InvokeResult>;
   /**
    * Called once per request that reached the handler, with how it ended, once its response is
    * written; `startedAt` is `performance.now()` when its head was in; `failure` what the tenant's
    * log is told (null for `ok`).
    */
   report(outcome: Outcome, startedAt: number, failure: RequestFailure | null): void;
+  /** Whether someone tails the server now: then each request that reached the handler is also given to {@link tail}. */
+  tailed(): boolean;
+  /** One request of a tailed server, once its response is written. */
+  tail(event: TailEvent): void;
   /** Whether error bodies carry the handler's detail: the `exposeErrors` of the server's version serving now. */
   exposeErrors(): boolean;
   /** Before a request enters the sandbox: `null` to run it, or a refusal instead (CPU share cool-down, src/host/worker/cpu-share.ts). */

@@ -26,7 +26,7 @@
 // globals can only break its own responses, which the host validates by type anyway.
 
 import { MAX_RESPONSE_BYTES as MAX, MAX_RESPONSE_HEADER_BYTES as MAX_HEADER_BYTES, MAX_RESPONSE_HEADER_FIELDS as MAX_FIELDS } from 'isohttpd:constants';
-import { bare, drainLogs, I, nd, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
+import { bare, drainLogs, I, nd, setConsoleTag, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
 import * as tenant from 'tenant';
 
 // The host calls the handler only once it has checked that `handlerType` is "function".
@@ -319,6 +319,8 @@ const waiting = new I.Map();
  * @returns {[Array<RawResult | null>, ConsoleLine[]]}
  */
 export function dispatchBatch(batch, received) {
+  // A handler stopped by a time limit never ran its `finally`: no tag outlives its request.
+  setConsoleTag(0);
   if (isArray(received)) for (let i = 0; i < received.length; i++) mapDelete(settledResults, received[i]);
   done = bare([]);
   for (let i = 0; i + 4 < batch.length; i += 5) {
@@ -392,31 +394,41 @@ function start(requestJson, id, first, complete, text) {
   I.defineProperty(request, 'datastream', DATASTREAM);
   DATASTREAM.value = undefined;
   let res;
+  // Console lines written from here until the handler returns are this request's.
+  setConsoleTag(id);
   try {
     res = handler(request);
     // A thenable (what `await` would wait for) is settled later; anything else is the response now.
     if (res !== null && (typeof res === 'object' || typeof res === 'function') && typeof (/** @type {{ then?: unknown }} */ (res).then) === 'function') {
-      mapSet(waiting, id, settle(res));
+      mapSet(waiting, id, settle(res, id));
       return checked(null);
     }
+    return checked(serialize(res));
   } catch (e) {
     return checked(thrown(e));
+  } finally {
+    setConsoleTag(0);
   }
-  return checked(serialize(res));
 }
 
 /**
  * @param {unknown} p a thenable
+ * @param {number} id the request's id (its console lines while its response is serialized are its own)
  * @returns {Promise<RawResult>}
  */
-async function settle(p) {
+async function settle(p, id) {
   let res;
   try {
     res = await p;
   } catch (e) {
     return checked(thrown(e));
   }
-  return checked(serialize(res));
+  setConsoleTag(id);
+  try {
+    return checked(serialize(res));
+  } finally {
+    setConsoleTag(0);
+  }
 }
 
 /**

@@ -1,13 +1,23 @@
-// The tenant's `console`: each method turns its arguments into one line of text kept in a bounded buffer, which the bootstrap drains after every call into the isolate.
+// The tenant's `console`: each method turns its arguments into one line of text kept in a bounded buffer (tagged with the request whose handler wrote it, when one runs synchronously), which the bootstrap drains after every call into the isolate.
 // @ts-check
 
 import { MAX_LINE_CHARS, MAX_PENDING_LINES } from 'isohttpd:constants';
 
-/** @typedef {[level: string, text: string]} ConsoleLine */
+/** @typedef {[level: string, text: string] | [level: string, text: string, tag: number]} ConsoleLine */
 
 /** @type {ConsoleLine[]} */
 let pending = [];
 let dropped = 0;
+/** The id (the host's) of the request whose handler runs synchronously now, 0 outside one: each line carries it, so the host ties the line to that request. */
+let tag = 0;
+
+/**
+ * Sets the request a console line is written under (the bootstrap's, around each handler call).
+ * @param {number} id the host's id of the request, 0 for none
+ */
+export function setConsoleTag(id) {
+  tag = id;
+}
 
 /**
  * One argument as text: strings as they are, errors by their stack, objects as JSON where they have one.
@@ -49,7 +59,7 @@ export function logger(level) {
       pending.shift();
       dropped++;
     }
-    pending.push([level, text]);
+    pending.push(tag === 0 ? [level, text] : [level, text, tag]);
   };
 }
 

@@ -5,7 +5,7 @@
 // body runs and before the tenant's module is evaluated. Nothing here is a host object.
 import { fill } from './array-fill.js';
 import { atob, btoa } from './base64.js';
-import { createConsole, drainLogs } from './console.js';
+import { createConsole, drainLogs, setConsoleTag } from './console.js';
 import { installContainment, takeMemoryOverrun } from './containment.js';
 import { TextDecoder, TextEncoder, utf8Decode } from './encoding.js';
 import { installRegExpLimit } from './regexp-source.js';
@@ -13,8 +13,8 @@ import { bare, I, nd } from './intrinsics.js';
 import { setUrlLoader, URL } from './url.js';
 import { URLSearchParams } from './url-search-params.js';
 
-// drainLogs, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
-export { bare, drainLogs, I, nd, setUrlLoader, takeMemoryOverrun, utf8Decode };
+// drainLogs, setConsoleTag, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
+export { bare, drainLogs, I, nd, setConsoleTag, setUrlLoader, takeMemoryOverrun, utf8Decode };
 
 /**
  * A global as the platform defines its own: writable, configurable, not enumerable.
