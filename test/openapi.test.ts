@@ -79,8 +79,8 @@ t.test('/docs/json is an OpenAPI 3 document of every route', async (t) => {
 
   const created = doc.paths['/servers'].post.responses['201'].content['application/json'].schema;
   t.same(Object.keys(deref(doc, created).properties).sort(), Object.keys(schemaFile('server')['properties']).sort(), '201 is schemas/server.json');
-  const notFound = doc.paths['/servers/{httpdid}'].get.responses['4XX'].content['application/json'].schema;
-  t.ok(deref(doc, notFound).properties.error, 'errors are schemas/error.json');
+  const notFound = doc.paths['/servers/{httpdid}'].get.responses['404'].content['application/json'].schema;
+  t.ok(deref(doc, notFound).properties.error, 'errors are shaped as schemas/error.json');
   const idParam = (doc.paths['/servers/{httpdid}'].get.parameters as Array<{ in: string; name: string; required: boolean }>).find((p) => p.in === 'path');
   t.match(idParam, { name: 'httpdid', required: true });
 

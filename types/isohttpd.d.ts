@@ -14,6 +14,9 @@ export interface DataStream {
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array>;
 }
 
+/** The server's variables and secrets (README.md, "Handlers"): a frozen object of strings, the handler's second argument. */
+export type Env = Readonly<Record<string, string>>;
+
 /** The request dict. */
 export interface RequestDict {
   /** The method as sent, e.g. `"GET"`. */
@@ -48,4 +51,4 @@ export interface ResponseDict {
 }
 
 /** A handler: the module's default export. It may return its response dict or a promise of it. */
-export type Handler = (request: RequestDict) => ResponseDict | Promise<ResponseDict>;
+export type Handler = (request: RequestDict, env: Env) => ResponseDict | Promise<ResponseDict>;

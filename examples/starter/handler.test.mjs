@@ -1,7 +1,7 @@
-// A test of handler.js without a server: `node --test` runs it. The request dicts are built as isohttpd builds them.
+// A test of __ENTRY__ without a server: `node --test` runs it. The request dicts are built as isohttpd builds them.
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import handler from './handler.js';
+import handler from './__ENTRY__';
 
 /** A request dict for `verb path`, with `body` as its datastream. */
 function request(verb, path, body = '') {
@@ -21,17 +21,17 @@ function request(verb, path, body = '') {
 }
 
 test('GET / greets', () => {
-  const r = handler(request('GET', '/'));
+  const r = handler(request('GET', '/'), {});
   assert.equal(r.statuscode, 200);
   assert.match(r.message, /^Hello from /);
 });
 
 test('POST /echo answers the body', () => {
-  const r = handler(request('POST', '/echo', 'ping'));
+  const r = handler(request('POST', '/echo', 'ping'), {});
   assert.equal(r.statuscode, 200);
   assert.equal(new TextDecoder().decode(r.message), 'ping');
 });
 
 test('anything else is 404', () => {
-  assert.equal(handler(request('GET', '/nope')).statuscode, 404);
+  assert.equal(handler(request('GET', '/nope'), {}).statuscode, 404);
 });

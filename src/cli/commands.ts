@@ -10,12 +10,14 @@ import type { Limits } from '../core/limits.js';
 import { initProject } from './init.js';
 import { LIMIT_OPTIONS, limitFlagsHelp, limitsFromFlags } from './limit-flags.js';
 import { loadProject, PROJECT_FILE, type Project } from './project.js';
+import { readSecretValue, secretName } from './secret.js';
 import { TAIL_OPTIONS, tailLine, tailQuery } from './tail.js';
 
 /** Usage of the client commands (appended to the `isohttpd` usage). */
 export const CLIENT_USAGE = `
 client commands (talk to a running service; \`isohttpd COMMAND --help\` for each):
-       isohttpd init [DIR] [--name NAME] [--port P]
+       isohttpd init [DIR] [--name NAME] [--port P] [--typescript]
+       isohttpd dev [FILE] [--port P] [LIMIT FLAGS]   (an embedded service: redeploy on save, tail)
        isohttpd deploy [FILE] [--name NAME] [--port P] [--host H] [--replicas N] [--project F] [LIMIT FLAGS]
        isohttpd ls
        isohttpd show ID|NAME [--source]
@@ -24,6 +26,7 @@ client commands (talk to a running service; \`isohttpd COMMAND --help\` for each
        isohttpd update ID|NAME [FILE] [LIMIT FLAGS]
        isohttpd rm ID|NAME
        isohttpd versions ID|NAME
+       isohttpd secret put|ls|rm ID|NAME [SECRET]   (put reads the value from stdin)
        isohttpd restart ID|NAME
        isohttpd rollback ID|NAME [--to V]
 
@@ -42,10 +45,11 @@ const GLOBAL_HELP = `
               5 invalid source, 6 cannot reach the API
 `;
 
-/** Where the output goes (the process's streams, by default). */
+/** Where the output goes, and where `secret put` reads its value (the process's streams, by default). */
 export interface ClientIo {
   readonly stdout: { write(s: string): unknown };
   readonly stderr: { write(s: string): unknown };
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 /** A server as the API shows it (schemas/server.json; `version` once hot redeploy exists). */
@@ -86,6 +90,7 @@ interface Context {
   readonly out: (s: string) => void;
   /** For notes that are not the command's output. */
   readonly err: (s: string) => void;
+  readonly stdin: NodeJS.ReadableStream & { isTTY?: boolean };
 }
 
 interface Command {
@@ -150,6 +155,7 @@ interface DeployPlan {
   readonly replicas: number | undefined;
   readonly limits: Partial<Record<string, number>> | undefined;
   readonly exposeErrors: boolean | undefined;
+  readonly vars: Readonly<Record<string, string>> | undefined;
   readonly language: Language;
 }
 
@@ -182,6 +188,7 @@ async function deployPlan(ctx: Context): Promise<DeployPlan> {
     replicas: intOption(o, 'replicas') ?? project?.replicas,
     limits,
     exposeErrors: project?.exposeErrors,
+    vars: project?.vars,
     language: project?.language ?? languageOfFile(file),
   };
 }
@@ -196,7 +203,7 @@ async function deploy(ctx: Context): Promise<void> {
   const opt = <K extends keyof DeployPlan>(k: K): Partial<Pick<DeployPlan, K>> => (plan[k] === undefined ? {} : ({ [k]: plan[k] } as Partial<Pick<DeployPlan, K>>));
   const create = async (): Promise<ServerView> => {
     if (plan.port === undefined) throw new UsageError(plan.name === undefined ? 'deploy needs --port P' : `deploy of the new server ${plan.name} needs --port P (or port in ${PROJECT_FILE})`);
-    const body = { ...opt('name'), host: plan.host ?? '127.0.0.1', port: plan.port, source, language: plan.language, ...opt('replicas'), ...opt('limits'), ...opt('exposeErrors') };
+    const body = { ...opt('name'), host: plan.host ?? '127.0.0.1', port: plan.port, source, language: plan.language, ...opt('replicas'), ...opt('limits'), ...opt('exposeErrors'), ...opt('vars') };
     return (await ctx.client.call('POST', '/servers', body)) as ServerView;
   };
   const created = (s: ServerView): void =>
@@ -225,7 +232,7 @@ async function deploy(ctx: Context): Promise<void> {
     plan.replicas !== undefined && plan.replicas !== current.replicas ? `replicas ${plan.replicas} (it has ${String(current.replicas)})` : null,
   ].filter((m): m is string => m !== null);
   if (moved.length > 0) throw new UsageError(`${plan.name} (httpdid ${current.httpdid}) exists; a redeploy cannot change its ${moved.join(', ')}: remove it first (isohttpd rm ${plan.name})`, false);
-  const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, language: plan.language, ...opt('limits'), ...opt('exposeErrors') })) as ServerView;
+  const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, language: plan.language, ...opt('limits'), ...opt('exposeErrors'), ...opt('vars') })) as ServerView;
   if (ctx.json) return ctx.out(json(s));
   ctx.out(
     s.version === current.version
@@ -236,24 +243,26 @@ async function deploy(ctx: Context): Promise<void> {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   init: {
-    help: `usage: isohttpd init [DIR] [--name NAME] [--port P]
+    help: `usage: isohttpd init [DIR] [--name NAME] [--port P] [--typescript]
 
 Writes a starter project into DIR (default: the current directory; made if missing): handler.js,
 isohttpd.json (name: DIR's name, port 8080) and handler.test.mjs, a test of the handler that
-\`node --test\` runs. It refuses to overwrite a file that exists. Then: isohttpd deploy.
+\`node --test\` runs. It refuses to overwrite a file that exists. Then: isohttpd dev, or isohttpd deploy.
 
-  --name NAME  the server's name in isohttpd.json
-  --port P     its port
+  --name NAME    the server's name in isohttpd.json
+  --port P       its port
+  --typescript   handler.ts instead, with the handler types beside it (isohttpd.d.ts)
 
 example: isohttpd init hello && cd hello && node --test && isohttpd deploy
 `,
-    options: { name: 'value', port: 'value' },
+    options: { name: 'value', port: 'value', typescript: 'flag' },
     async run(ctx) {
       const got = ctx.args.positionals;
       if (got.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(got[1])} for init`);
+      const typescript = ctx.args.options.has('typescript');
       const name = stringOption(ctx.args.options, 'name');
       const port = intOption(ctx.args.options, 'port');
-      const made = await initProject(got[0] ?? '.', { ...(name === undefined ? {} : { name }), ...(port === undefined ? {} : { port }) });
+      const made = await initProject(got[0] ?? '.', { ...(name === undefined ? {} : { name }), ...(port === undefined ? {} : { port }), typescript });
       if (ctx.json) return ctx.out(json(made));
       ctx.out(`${made.files.map((f) => `wrote ${f}\n`).join('')}next: cd ${made.dir} && node --test && isohttpd deploy   (server ${made.name} on port ${made.port})\n`);
     },
@@ -265,7 +274,7 @@ Without --name: creates a new server from the handler in FILE (--port needed, ho
 With --name (or a name in the project file): creates server NAME if you have none of that name,
 and hot-redeploys it otherwise; the same source and limits again deploy nothing, and it says so.
 Without FILE it reads isohttpd.json in the current directory (or the file --project names):
-name, entry, host, port, limits, replicas, exposeErrors (schemas/project.json); flags win over it.
+name, entry, host, port, limits, replicas, exposeErrors, vars (schemas/project.json); flags win over it.
 
   --name NAME     the server's name (lower case letters, digits, hyphens; starts with a letter)
   --port P        the port, when it is created
@@ -450,6 +459,45 @@ example: isohttpd restart hello
       ctx.out(ctx.json ? json(s) : `restarted ${s.name ?? `httpdid ${s.httpdid}`} on http://${address(s)}/ (version ${String(s.version)})\n`);
     },
   },
+  secret: {
+    help: `usage: isohttpd secret put ID|NAME SECRET   (the value from stdin)
+       isohttpd secret ls ID|NAME
+       isohttpd secret rm ID|NAME SECRET
+
+A server's secrets: the handler gets each in its second argument, env.SECRET. put writes one (a new
+one or a new value), reading the value from stdin (one trailing newline dropped), and redeploys
+the serving version with it; ls lists them by name (values are never shown, by the CLI or the API);
+rm deletes one. Names: a letter or _, then letters, digits or _ (at most 64); values at most 5120 bytes.
+
+example: printf %s "$STRIPE_KEY" | isohttpd secret put hello STRIPE_KEY
+`,
+    options: {},
+    async run(ctx) {
+      const [sub, id, name, extra] = ctx.args.positionals;
+      if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)} for secret`);
+      if (sub !== 'put' && sub !== 'ls' && sub !== 'rm') throw new UsageError(sub === undefined ? 'secret needs put, ls or rm' : `secret ${JSON.stringify(sub)}: use put, ls or rm`);
+      const ref = serverArg(id, `secret ${sub}`);
+      if (sub === 'ls') {
+        if (name !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(name)} for secret ls`);
+        const answer = (await ctx.client.call('GET', `/servers/${ref}/secrets`)) as { secrets: Array<{ name: string; updatedAt: string }> };
+        if (ctx.json) return ctx.out(json(answer));
+        return ctx.out(
+          formatTable(
+            ['NAME', 'UPDATED'],
+            answer.secrets.map((s) => [s.name, s.updatedAt]),
+          ),
+        );
+      }
+      const secret = secretName(name, `secret ${sub}`);
+      if (sub === 'rm') {
+        await ctx.client.call('DELETE', `/servers/${ref}/secrets/${secret}`);
+        return ctx.out(ctx.json ? json({ name: secret, removed: true }) : `deleted secret ${secret} of ${id}; the serving version runs without it\n`);
+      }
+      const value = await readSecretValue(ctx.stdin, secret);
+      const answer = (await ctx.client.call('PUT', `/servers/${ref}/secrets/${secret}`, { value })) as { name: string; updatedAt: string };
+      ctx.out(ctx.json ? json(answer) : `wrote secret ${secret} of ${id}; the serving version runs with it\n`);
+    },
+  },
   versions: {
     help: `usage: isohttpd versions ID|NAME
 
@@ -555,7 +603,7 @@ export async function runClientCommand(argv: readonly string[], env: NodeJS.Proc
     const token = stringOption(args.options, 'token') ?? env['ISOHTTPD_TOKEN'];
     checkToken(token, stringOption(args.options, 'token') !== undefined ? '--token' : 'ISOHTTPD_TOKEN');
     const client = new ApiClient(url, token);
-    await command.run({ client, json: args.options.has('json'), args, out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s) });
+    await command.run({ client, json: args.options.has('json'), args, out: (s) => io.stdout.write(s), err: (s) => io.stderr.write(s), stdin: io.stdin ?? process.stdin });
     return EXIT.ok;
   } catch (err) {
     const { message, code } = failure(err);

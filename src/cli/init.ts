@@ -1,4 +1,4 @@
-// `isohttpd init [DIR]`: a starter project (handler.js, isohttpd.json, handler.test.mjs) that deploys as it is and passes its own test under `node --test`.
+// `isohttpd init [DIR] [--typescript]`: a starter project (handler.js or handler.ts with isohttpd.d.ts, isohttpd.json, handler.test.mjs) that deploys as it is and passes its own test under `node --test`.
 
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,25 +33,31 @@ export function nameFromDir(dir: string): string {
 /** The starter files (examples/starter/, shipped in the package): `__NAME__` is the server's name. */
 const STARTER = new URL('../../examples/starter/', import.meta.url);
 
-async function starter(file: string, name: string): Promise<string> {
-  return (await readFile(new URL(file, STARTER), 'utf8')).replaceAll('__NAME__', name);
+/** The handler types a TypeScript project imports (types/isohttpd.d.ts, shipped in the package). */
+const TYPES = new URL('../../types/isohttpd.d.ts', import.meta.url);
+
+async function starter(file: string, name: string, entry: string): Promise<string> {
+  return (await readFile(new URL(file, STARTER), 'utf8')).replaceAll('__NAME__', name).replaceAll('__ENTRY__', entry);
 }
 
 /**
  * Writes the starter project into `dir` (made if missing).
  * @throws UsageError when the name is invalid, or a file it would write exists (nothing is written then).
  */
-export async function initProject(dir: string, opts: { name?: string; port?: number } = {}): Promise<InitResult> {
+export async function initProject(dir: string, opts: { name?: string; port?: number; typescript?: boolean } = {}): Promise<InitResult> {
   const name = opts.name ?? nameFromDir(dir);
   if (!SERVER_NAME.test(name)) throw new UsageError(`--name must be lower case letters, digits and hyphens, starting with a letter (at most 63), not ${JSON.stringify(name)}`);
   const port = opts.port ?? INIT_PORT;
   if (port < 1 || port > 65535) throw new UsageError(`--port must be 1–65535, not ${port}`);
-  const project = { name, entry: 'handler.js', port };
+  const entry = opts.typescript === true ? 'handler.ts' : 'handler.js';
+  const project = { name, entry, port };
   const files: Array<[string, string]> = [
-    ['handler.js', await starter('handler.js', name)],
+    [entry, await starter(entry, name, entry)],
     [PROJECT_FILE, `${JSON.stringify(project, null, 2)}\n`],
-    ['handler.test.mjs', await starter('handler.test.mjs', name)],
+    ['handler.test.mjs', await starter('handler.test.mjs', name, entry)],
   ];
+  // The types, beside the handler: `import type … from './isohttpd.js'` finds them, and is erased before it runs.
+  if (opts.typescript === true) files.push(['isohttpd.d.ts', await readFile(TYPES, 'utf8')]);
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   try {

@@ -1,5 +1,7 @@
 // The `isohttpd` command past the runtime check (src/cli.ts): `serve` starts the control process (API + tenant listeners) and its sandbox workers; `tenant` manages tenants; the client commands are in cli/.
 
+import { devCommand } from './dev.js';
+import { SecretBox } from '../api/control/secret-box.js';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -89,6 +91,12 @@ async function serve(config: Config): Promise<void> {
       else app.log[level](o, m);
     };
   const log = { info: at('info'), warn: at('warn'), error: at('error') };
+  let secrets: SecretBox;
+  try {
+    secrets = SecretBox.open(config.dataDir, config.secretsKeyFile === '' ? undefined : config.secretsKeyFile);
+  } catch (err) {
+    throw new StartError((err as Error).message);
+  }
   // Every stored server is bound and deployed again before the API listens.
   const manager = await ServerManager.start({
     registry,
@@ -96,6 +104,7 @@ async function serve(config: Config): Promise<void> {
     quotas: config.quotas,
     workers: config.workers,
     workerRssLimitMb: config.workerRssLimitMb,
+    secrets,
     policy: {
       allowedHosts: config.allowedHosts,
       portMin: config.portMin,
@@ -190,6 +199,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return tenantCommand(rest, process.env);
   }
+  if (command === 'dev') return devCommand(rest);
   if (CLIENT_COMMANDS.has(command)) return runClientCommand(argv);
   if (command !== 'serve') {
     process.stderr.write(`isohttpd: unknown command ${JSON.stringify(command)}\n${USAGE}${CLIENT_USAGE}`);

@@ -21,6 +21,7 @@ export interface Project {
   readonly limits?: Partial<Limits>;
   readonly replicas?: number;
   readonly exposeErrors?: boolean;
+  readonly vars?: Readonly<Record<string, string>>;
 }
 
 /** A project read from disk, with its entry resolved to a path. */

@@ -16,6 +16,7 @@ export const ERRORS = Object.freeze({
   ISO_ERR_API_NOT_FOUND: { status: 404, message: 'no such server' },
   ISO_ERR_API_ROUTE_NOT_FOUND: { status: 404, message: 'no such route' },
   ISO_ERR_API_VERSION_NOT_FOUND: { status: 404, message: 'no such kept version of the server' },
+  ISO_ERR_API_SECRET_NOT_FOUND: { status: 404, message: 'the server has no secret of that name' },
   ISO_ERR_API_ADDRESS_IN_USE: { status: 409, message: 'the address is already in use' },
   ISO_ERR_API_SERVER_FAILED: { status: 409, message: 'the server has failed and cannot be updated' },
   ISO_ERR_API_NAME_TAKEN: { status: 409, message: 'the tenant has a server of that name already' },

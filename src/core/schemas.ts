@@ -4,7 +4,21 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 
 /** The schema files in `schemas/`, by name. */
-export type SchemaName = 'limits' | 'config' | 'create-server' | 'update-server' | 'server' | 'error' | 'response-dict' | 'log-entry' | 'project' | 'server-version' | 'rollback-server' | 'tail-entry';
+export type SchemaName =
+  | 'limits'
+  | 'config'
+  | 'create-server'
+  | 'update-server'
+  | 'server'
+  | 'error'
+  | 'response-dict'
+  | 'log-entry'
+  | 'project'
+  | 'server-version'
+  | 'rollback-server'
+  | 'tail-entry'
+  | 'put-secret'
+  | 'secret-list';
 
 const SCHEMA_NAMES: readonly SchemaName[] = [
   'limits',
@@ -19,6 +33,8 @@ const SCHEMA_NAMES: readonly SchemaName[] = [
   'server-version',
   'rollback-server',
   'tail-entry',
+  'put-secret',
+  'secret-list',
 ];
 const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 

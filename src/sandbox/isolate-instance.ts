@@ -98,7 +98,7 @@ export function consoleLines(raw: unknown, requestOf?: (tag: number) => string |
  *   deploy does; a replacement or standby prepares its own, so that it never empties the pool a deploy waits on)
  * @throws SourceError for anything wrong with the source.
  */
-export async function instantiate(source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, pooled = false): Promise<IsolateInstance> {
+export async function instantiate(source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, pooled = false, env = '{}'): Promise<IsolateInstance> {
   // The host's own deadline: isolated-vm's timeouts bound each call, not what V8 runs between them
   // (a callback of a top-level promise) nor a built-in it cannot interrupt.
   const overtime = (): SourceError => new SourceError(`module evaluation exceeded the time limit (${limits.timeoutMs} ms)`);
@@ -120,7 +120,7 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
       ready.dispose();
       throw overtime();
     }
-    return build(ready, source, limits, hooks, reader);
+    return build(ready, source, limits, hooks, reader, env);
   });
   // Whichever loses the race is settled later and changes nothing.
   work.catch(() => undefined);
@@ -132,7 +132,7 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
   }
 }
 
-async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader): Promise<IsolateInstance> {
+async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, env: string): Promise<IsolateInstance> {
   const { isolate, context, guest, boot } = ready;
   try {
     let tenant: ivm.Module;
@@ -183,8 +183,9 @@ async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits,
     }
     const ref = async <T>(name: string): Promise<ivm.Reference<T>> => (await boot.namespace.get(name, { reference: true })) as ivm.Reference<T>;
     // The reader goes to the bootstrap's module scope, where tenant code cannot reach it.
-    const setReader = await ref<(r: unknown) => void>('setBodyReader');
-    await setReader.apply(undefined, [new ivm.Reference(reader)], { timeout: limits.timeoutMs });
+    // So does the environment, as JSON (a string crosses, parsed and frozen inside).
+    const setReader = await ref<(r: unknown, env: string) => void>('setBodyReader');
+    await setReader.apply(undefined, [new ivm.Reference(reader), env], { timeout: limits.timeoutMs });
     type F<K extends keyof IsolateInstance> = IsolateInstance[K] extends ivm.Reference<infer T> ? T : never;
     // Read together: each is a round trip to the isolate's thread.
     const [dispatchBatch, awaitResult, salvage, takeLast, takeSettled] = await Promise.all([

@@ -76,12 +76,12 @@ export class IsolateLane {
    * A lane on a fresh isolate of `source`.
    * @throws SourceError when the source cannot be used (see {@link instantiate}).
    */
-  static async create(source: string, limits: SandboxLimits, hooks: InstanceHooks, events: LaneEvents): Promise<IsolateLane> {
+  static async create(source: string, limits: SandboxLimits, hooks: InstanceHooks, events: LaneEvents, env = '{}'): Promise<IsolateLane> {
     const bodies = new Map<number, BodySource>();
     const mine = new WeakSet<ivm.Isolate>();
     const reader = readerFor(bodies);
     const fresh = async (pooled = false): Promise<IsolateInstance> => {
-      const inst = await instantiate(source, limits, hooks, reader, pooled);
+      const inst = await instantiate(source, limits, hooks, reader, pooled, env);
       mine.add(inst.isolate);
       return inst;
     };

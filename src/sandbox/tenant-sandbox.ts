@@ -50,11 +50,12 @@ export class TenantSandbox {
 
   /**
    * Compiles and evaluates the handler module and checks its default export, in `limits.isolates`
-   * isolates (1 when not given), instantiated side by side.
+   * isolates (1 when not given), instantiated side by side. `env`: the environment as JSON (an
+   * object of strings), frozen in each isolate and passed to the handler as its second argument.
    * @throws SourceError when the source does not compile, imports anything, fails or times out at
    *   module level, or does not default-export a function.
    */
-  static async create(source: string, limits: SandboxLimits & Partial<Pick<Limits, 'isolates'>>, hooks: SandboxHooks): Promise<TenantSandbox> {
+  static async create(source: string, limits: SandboxLimits & Partial<Pick<Limits, 'isolates'>>, hooks: SandboxHooks, env = '{}'): Promise<TenantSandbox> {
     let sandbox: TenantSandbox | null = null;
     const own: InstanceHooks = {
       onConsole: hooks.onConsole,
@@ -66,8 +67,8 @@ export class TenantSandbox {
       },
     };
     // The first lane checks the source; the others are the same source, instantiated side by side.
-    const first = await IsolateLane.create(source, limits, own, events);
-    const rest = await Promise.allSettled(Array.from({ length: (limits.isolates ?? 1) - 1 }, () => IsolateLane.create(source, limits, own, events)));
+    const first = await IsolateLane.create(source, limits, own, events, env);
+    const rest = await Promise.allSettled(Array.from({ length: (limits.isolates ?? 1) - 1 }, () => IsolateLane.create(source, limits, own, events, env)));
     const lanes = [first];
     for (const r of rest) if (r.status === 'fulfilled') lanes.push(r.value);
     const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -1,7 +1,7 @@
 // Test helper: starts the real service (dist/cli.js) as a child process on a free API port with a temporary data dir.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -79,13 +79,21 @@ export interface StartOptions {
   readonly detached?: boolean;
 }
 
+/** Where the services started by tests record each API answer (`METHOD ROUTE STATUS`, see src/api/http/route-log.ts): test/openapi-observed.test.ts checks them against the OpenAPI document. */
+export const ROUTE_LOG_DIR = path.join(tmpdir(), 'isohttpd-route-log');
+
+function routeLogFile(): string {
+  mkdirSync(ROUTE_LOG_DIR, { recursive: true });
+  return path.join(ROUTE_LOG_DIR, `${process.pid}-${Math.random().toString(36).slice(2)}.log`);
+}
+
 /** Starts the service and waits until its API answers. */
 export async function startService(t: Teardown, extraArgs: string[] = [], extraEnv: Record<string, string> = {}, opts: StartOptions = {}): Promise<Service> {
   const dataDir = opts.dataDir ?? tempDataDir();
   const proc = spawn(process.execPath, [CLI, 'serve', '--api-port', '0', '--data-dir', dataDir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached === true,
-    env: { ...process.env, ISOHTTPD_LOG_LEVEL: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'warn', ...extraEnv },
+    env: { ...process.env, ISOHTTPD_LOG_LEVEL: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'warn', ISOHTTPD_ROUTE_LOG: routeLogFile(), ...extraEnv },
   });
   let out = '';
   proc.stdout?.on('data', (d: Buffer) => {

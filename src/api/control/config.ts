@@ -20,6 +20,8 @@ export interface Config {
   readonly workers: number;
   /** Ceiling of each worker's resident set, MiB; 0: automatic (see src/host/worker/rss-backstop.ts). */
   readonly workerRssLimitMb: number;
+  /** The key file of secrets at rest; '': `secrets.key` in the data dir (src/api/control/secret-box.ts). */
+  readonly secretsKeyFile: string;
   /** Default quotas of a tenant. */
   readonly quotas: { readonly maxServers: number; readonly maxSourceBytes: number; readonly memoryMb: number; readonly versionsKept: number };
   /** API requests allowed per token per window. */

@@ -6,12 +6,15 @@ import type { Registry, VersionRow } from '../registry/registry.js';
 import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { Caller } from './caller.js';
 import type { ConsoleLog } from './console-log.js';
-import { freshLife, type ManagedServer, type Placement, type ServerVersion } from './managed-server.js';
+import { envJson, freshLife, type ManagedServer, type Placement, type Secret, type ServerVersion } from './managed-server.js';
 import type { Placer } from './placement.js';
 import { checkQuota, effectiveQuotas, type Quotas, serverMemoryMb } from './quotas.js';
 import { runnableSource } from './typescript.js';
 import type { ServerTable } from './server-table.js';
 import { type CreateRequest, EXPOSE_ERRORS_DEFAULT, type ServerView, serverView, type UpdateRequest } from './views.js';
+
+/** A new server's secrets: none (they are written once it exists). */
+const NO_SECRETS: ReadonlyMap<string, Secret> = new Map();
 
 /** What the lifecycle needs of the server manager. */
 export interface LifecycleDeps {
@@ -67,6 +70,7 @@ export class ServerLifecycle {
     const replicas = req.replicas ?? 1;
     const limits = resolveLimits(req.limits);
     const exposeErrors = req.exposeErrors ?? EXPOSE_ERRORS_DEFAULT;
+    const vars = Object.freeze({ ...req.vars });
     const memoryMb = serverMemoryMb(limits, replicas);
     // Checked and counted in the same tick: concurrent creations cannot overshoot the quotas.
     checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 1, sourceBytes, memoryMb });
@@ -77,7 +81,7 @@ export class ServerLifecycle {
       console.open(httpdid);
       let placed: Placement;
       try {
-        placed = await placer.bindAndDeploy(httpdid, req.host, req.port, { source: runnable, limits, exposeErrors }, replicas);
+        placed = await placer.bindAndDeploy(httpdid, req.host, req.port, { source: runnable, limits, exposeErrors, env: envJson(vars, NO_SECRETS) }, replicas);
       } catch (err) {
         console.close(httpdid);
         throw err;
@@ -91,7 +95,8 @@ export class ServerLifecycle {
         port: req.port,
         createdAt: now,
         updatedAt: now,
-        version: { number: 1, source: runnable, limits, exposeErrors, language, tenantSource: req.source },
+        version: { number: 1, source: runnable, limits, exposeErrors, language, tenantSource: req.source, vars, env: envJson(vars, NO_SECRETS) },
+        secrets: NO_SECRETS,
         replicas,
         ...placed,
         state: 'running',
@@ -109,6 +114,7 @@ export class ServerLifecycle {
           language,
           limits,
           exposeErrors,
+          vars,
           replicas,
           state: 'running',
           createdAt: now,
@@ -162,11 +168,11 @@ export class ServerLifecycle {
    * @throws IsoError 400 (neither field), 403 (quota), 404 (also another tenant's), 409 (failed server), 413 (source too large), 422 (source), 503 (worker).
    */
   async update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ServerView> {
-    return this.#serialized(this.#deps.servers.owned(caller, httpdid), (server) => this.#update(caller, server, req));
+    return this.serialized(this.#deps.servers.owned(caller, httpdid), (server) => this.#update(caller, server, req));
   }
 
-  /** Runs `change` on `server` after the changes queued before it (updates and restarts of one server run one after the other). */
-  #serialized(server: ManagedServer, change: (server: ManagedServer) => Promise<ServerView>): Promise<ServerView> {
+  /** Runs `change` on `server` after the changes queued before it (updates, restarts and secret changes of one server run one after the other). */
+  serialized<T>(server: ManagedServer, change: (server: ManagedServer) => Promise<T>): Promise<T> {
     server.updatesPending++;
     const run = server.updating
       .then(() => change(server))
@@ -180,8 +186,8 @@ export class ServerLifecycle {
   async #update(caller: Caller, server: ManagedServer, req: UpdateRequest): Promise<ServerView> {
     const { httpdid } = server;
     if (!this.#deps.servers.holds(server)) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
-    if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined)
-      throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits or exposeErrors (or several)');
+    if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined && req.vars === undefined)
+      throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits, exposeErrors or vars (or several)');
     if (req.language !== undefined && req.source === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body.language applies to a body.source: give both');
     if (server.state !== 'running' || server.handle === null)
       throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${server.reason ?? 'not serving'}); restart it first (POST /servers/${httpdid}/restart, or isohttpd restart)`);
@@ -202,16 +208,26 @@ export class ServerLifecycle {
       },
     );
     const exposeErrors = req.exposeErrors ?? old.exposeErrors;
-    // The same source, limits and exposeErrors as the version serving: nothing to deploy (an
+    const vars = req.vars === undefined ? old.vars : Object.freeze({ ...req.vars });
+    // The same source, limits, exposeErrors and vars as the version serving: nothing to deploy (an
     // idempotent PUT; `isohttpd deploy` run twice says so), the version stays.
-    if (tenantSource === old.tenantSource && language === old.language && exposeErrors === old.exposeErrors && sameLimits(limits, old.limits)) return this.#view(server);
+    if (tenantSource === old.tenantSource && language === old.language && exposeErrors === old.exposeErrors && sameLimits(limits, old.limits) && sameVars(vars, old.vars)) return this.#view(server);
     const source = runnableSource(tenantSource, language);
-    const next: ServerVersion = { number: old.number + 1, source, limits, exposeErrors, language, tenantSource };
-    const prepared = await this.#deps.pool.prepare(server.slots, { httpdid, port: server.port, source, limits, exposeErrors, handle: server.handle });
+    const env = envJson(vars, server.secrets);
+    const next: ServerVersion = { number: old.number + 1, source, limits, exposeErrors, language, tenantSource, vars, env };
+    const prepared = await this.#deps.pool.prepare(server.slots, { httpdid, port: server.port, source, limits, exposeErrors, env, handle: server.handle });
     try {
       // The new version is compiled on every replica but not serving yet: it is made durable first;
       // if that fails, the prepared version is dropped and the old one serves on.
-      const stored = await this.#deps.registry.updateServer(httpdid, { source: tenantSource, language, limits, exposeErrors, version: next.number, keepVersions: this.#deps.quotas.versionsKept });
+      const stored = await this.#deps.registry.updateServer(httpdid, {
+        source: tenantSource,
+        language,
+        limits,
+        exposeErrors,
+        vars,
+        version: next.number,
+        keepVersions: this.#deps.quotas.versionsKept,
+      });
       if (stored === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
       server.updatedAt = stored.updatedAt;
     } catch (err) {
@@ -230,7 +246,7 @@ export class ServerLifecycle {
    * @throws IsoError 409 (running; address in use), 403 (address policy, memory quota), 404, 422, 503.
    */
   async restart(caller: Caller, httpdid: number): Promise<ServerView> {
-    return this.#serialized(this.#deps.servers.owned(caller, httpdid), (server) => this.#restart(caller, server));
+    return this.serialized(this.#deps.servers.owned(caller, httpdid), (server) => this.#restart(caller, server));
   }
 
   async #restart(caller: Caller, server: ManagedServer): Promise<ServerView> {
@@ -243,8 +259,10 @@ export class ServerLifecycle {
     checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 0, sourceBytes: 0, memoryMb: serverMemoryMb(version.limits, replicas) });
     // Whatever it still held (an address left bound by the crash policy) goes first.
     await placer.release(server);
-    const placed = await placer.bindAndDeploy(httpdid, server.host, server.port, { source: version.source, limits: version.limits, exposeErrors: version.exposeErrors }, replicas);
-    const restarted: ManagedServer = { ...server, ...placed, state: 'running', quarantined: false, crashes: [] };
+    // With the secrets as they are now (they may have changed while it was failed).
+    const env = envJson(version.vars, server.secrets);
+    const placed = await placer.bindAndDeploy(httpdid, server.host, server.port, { source: version.source, limits: version.limits, exposeErrors: version.exposeErrors, env }, replicas);
+    const restarted: ManagedServer = { ...server, ...placed, version: { ...version, env }, state: 'running', quarantined: false, crashes: [] };
     delete restarted.reason;
     try {
       await registry.setServerState(httpdid, 'running', null);
@@ -283,7 +301,7 @@ export class ServerLifecycle {
         to === undefined ? `server ${httpdid} has no kept version before ${server.version.number} (kept: ${have})` : `server ${httpdid} keeps no version ${to} (kept: ${have})`,
       );
     }
-    return this.update(caller, httpdid, { source: target.source, language: target.language, limits: target.limits, exposeErrors: target.exposeErrors });
+    return this.update(caller, httpdid, { source: target.source, language: target.language, limits: target.limits, exposeErrors: target.exposeErrors, vars: { ...target.vars } });
   }
 
   /**
@@ -304,6 +322,12 @@ export class ServerLifecycle {
     pool.forget(httpdid);
     this.#deps.log.info({ httpdid }, 'server stopped');
   }
+}
+
+/** Whether two sets of variables are equal. */
+function sameVars(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
 }
 
 /** Whether two complete limit sets are equal. */

@@ -17,10 +17,29 @@ export interface ServerVersion {
   readonly language: Language;
   /** The source as the tenant gave it: what is stored, shown and compared. */
   readonly tenantSource: string;
+  /** Its plain variables (shown; part of the version). */
+  readonly vars: Readonly<Record<string, string>>;
+  /** What the handler gets as `env`: the variables and the server's secrets as they were when this version was deployed, as JSON. */
+  readonly env: string;
 }
 
-/** What a worker runs of a server version: its code, its limits, how its errors are answered. */
-export type HandlerCode = Pick<ServerVersion, 'source' | 'limits' | 'exposeErrors'>;
+/** What a worker runs of a server version: its code, its limits, how its errors are answered, its environment. */
+export type HandlerCode = Pick<ServerVersion, 'source' | 'limits' | 'exposeErrors' | 'env'>;
+
+/** One secret of a server in the control process: its value in clear (never shown), and when it was written. */
+export interface Secret {
+  readonly value: string;
+  /** ISO 8601. */
+  readonly updatedAt: string;
+}
+
+/** The environment a handler gets, as JSON: its variables, then its secrets (a secret wins over a variable of the same name). */
+export function envJson(vars: Readonly<Record<string, string>>, secrets: ReadonlyMap<string, Secret>): string {
+  if (secrets.size === 0 && Object.keys(vars).length === 0) return '{}';
+  const env: Record<string, string> = { ...vars };
+  for (const [name, s] of secrets) env[name] = s.value;
+  return JSON.stringify(env);
+}
 
 /** A bound, deployed address: where a server's replicas run. */
 export interface Placement {
@@ -50,6 +69,8 @@ export interface ManagedServer {
   readonly replicas: number;
   /** The version serving. */
   version: ServerVersion;
+  /** Its secrets, by name (not part of versions: a change redeploys the serving version with them). */
+  secrets: ReadonlyMap<string, Secret>;
   /** The last update of this server (updates of one server run one after the other). */
   updating: Promise<unknown>;
   /** Updates queued or running. */

@@ -6,7 +6,8 @@ import type { Registry, ServerRow } from '../registry/registry.js';
 import type { Log } from '../supervisor/worker-pool.js';
 import { transientPlacementFailure } from './bind.js';
 import type { ConsoleLog } from './console-log.js';
-import { freshLife, type HandlerCode, type ManagedServer, type Placement } from './managed-server.js';
+import { envJson, freshLife, type HandlerCode, type ManagedServer, type Placement, type Secret, type ServerVersion } from './managed-server.js';
+import type { SecretBox } from './secret-box.js';
 import { runnableSource } from './typescript.js';
 import type { Placer } from './placement.js';
 import type { ServerTable } from './server-table.js';
@@ -18,6 +19,8 @@ export interface RestoreDeps {
   readonly placer: Placer;
   readonly servers: ServerTable;
   readonly console: ConsoleLog;
+  /** Opens the stored secrets. */
+  readonly box: SecretBox;
   /** Whether the service is stopping (a server still waiting for its address stops trying). */
   readonly stopping: () => boolean;
 }
@@ -53,13 +56,31 @@ async function placeAgain(placer: Placer, row: ServerRow, code: HandlerCode): Pr
   }
 }
 
-/** What a stored server runs. */
-function codeOf(row: ServerRow): HandlerCode {
-  return { source: runnableSource(row.source, row.language), limits: row.limits, exposeErrors: row.exposeErrors };
+/** A stored server's secrets, opened. @throws IsoError when one does not open (another key) */
+async function secretsOf(deps: RestoreDeps, httpdid: number): Promise<Map<string, Secret>> {
+  const out = new Map<string, Secret>();
+  for (const s of await deps.registry.secrets(httpdid)) out.set(s.name, { value: deps.box.open(httpdid, s.name, s.sealed), updatedAt: s.updatedAt });
+  return out;
+}
+
+/**
+ * What a stored server runs, or why it cannot run: a TypeScript source that no longer strips (a
+ * newer Node.js refusing what an older one took), a secret that does not open. Such a server fails
+ * with the reason; the other servers are restored as usual.
+ */
+async function versionOf(deps: RestoreDeps, row: ServerRow): Promise<{ version: ServerVersion; secrets: ReadonlyMap<string, Secret>; error: string | null }> {
+  const plain = { number: row.version, language: row.language, tenantSource: row.source, limits: row.limits, exposeErrors: row.exposeErrors, vars: row.vars };
+  try {
+    const secrets = await secretsOf(deps, row.httpdid);
+    return { version: { ...plain, source: runnableSource(row.source, row.language), env: envJson(row.vars, secrets) }, secrets, error: null };
+  } catch (err) {
+    return { version: { ...plain, source: row.source, env: '{}' }, secrets: new Map(), error: (err as Error).message };
+  }
 }
 
 async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
   deps.console.open(row.httpdid);
+  const { version, secrets, error } = await versionOf(deps, row);
   const base = {
     httpdid: row.httpdid,
     tenant: row.tenant,
@@ -68,12 +89,17 @@ async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
     port: row.port,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
-    version: { number: row.version, language: row.language, tenantSource: row.source, ...codeOf(row) },
+    version,
+    secrets,
     replicas: row.replicas,
     ...freshLife(),
   };
   let reason = row.reason ?? 'failed before the restart';
-  if (row.state === 'running') {
+  if (row.state === 'running' && error !== null) {
+    reason = `could not be restored at start-up: ${error}`;
+    await deps.registry.setServerState(row.httpdid, 'failed', reason);
+    deps.log.error({ httpdid: row.httpdid, reason }, 'server failed: not restored');
+  } else if (row.state === 'running') {
     try {
       const placed = await placeAgain(deps.placer, row, base.version);
       deps.servers.add({ ...base, ...placed, state: 'running' });

@@ -14,6 +14,8 @@ import type { ManagedServer } from './managed-server.js';
 import { Placer } from './placement.js';
 import type { Quotas } from './quotas.js';
 import { restoreAll } from './restore.js';
+import { type SecretView, ServerSecrets } from './secrets.js';
+import type { SecretBox } from './secret-box.js';
 import { ServerTable } from './server-table.js';
 import { type TailFollower, TailHub } from './tail-hub.js';
 import { type CreateRequest, type ServerMetrics, type ServerView, serverView, type UpdateRequest } from './views.js';
@@ -35,6 +37,8 @@ export interface ManagerOptions {
   readonly workers: number;
   /** Ceiling of each worker's resident set, MiB; 0: automatic. */
   readonly workerRssLimitMb: number;
+  /** Seals and opens the servers' secrets. */
+  readonly secrets: SecretBox;
 }
 
 /**
@@ -52,6 +56,7 @@ export class ServerManager {
   readonly #tail: TailHub;
   readonly #placer: Placer;
   readonly #lifecycle: ServerLifecycle;
+  readonly #secrets: ServerSecrets;
   #handlesClosed = false;
 
   private constructor(opts: ManagerOptions, pool: WorkerPool) {
@@ -61,6 +66,8 @@ export class ServerManager {
     this.#placer = new Placer(pool, opts.policy);
     const shared = { registry: opts.registry, log: opts.log, pool, placer: this.#placer, servers: this.#servers, console: this.#console };
     this.#lifecycle = new ServerLifecycle({ ...shared, maxSourceBytes: opts.maxSourceBytes, quotas: opts.quotas });
+    const lifecycle = this.#lifecycle;
+    this.#secrets = new ServerSecrets({ ...shared, box: opts.secrets, serialized: (server, change) => lifecycle.serialized(server, change) });
     const crashes = new CrashPolicy(shared);
     pool.on('crash', (httpdid: number, reason: string) => void crashes.onCrash(httpdid, reason));
     pool.on('console', (httpdid: number, time: number, lines: ConsoleLines) => {
@@ -92,6 +99,7 @@ export class ServerManager {
       placer: manager.#placer,
       servers: manager.#servers,
       console: manager.#console,
+      box: opts.secrets,
       stopping: () => manager.#handlesClosed,
     });
     return manager;
@@ -174,6 +182,21 @@ export class ServerManager {
   /** Hot redeploy of a kept version as a new version (`to` absent: the one before the current). @throws IsoError 404, and as {@link update}. */
   rollback(caller: Caller, httpdid: number, to: number | undefined): Promise<ServerView> {
     return this.#lifecycle.rollback(caller, httpdid, to);
+  }
+
+  /** The names of the caller's server's secrets, and when each was written (never a value). @throws IsoError 404. */
+  secrets(caller: Caller, httpdid: number): SecretView[] {
+    return this.#secrets.list(caller, httpdid);
+  }
+
+  /** Writes a secret of the caller's server (sealed at rest) and redeploys the serving version with it. @throws IsoError 403, 404, 422, 503. */
+  putSecret(caller: Caller, httpdid: number, name: string, value: string): Promise<SecretView> {
+    return this.#secrets.put(caller, httpdid, name, value);
+  }
+
+  /** Deletes a secret of the caller's server and redeploys the serving version without it. @throws IsoError 404 (also ISO_ERR_API_SECRET_NOT_FOUND), 422, 503. */
+  removeSecret(caller: Caller, httpdid: number, name: string): Promise<void> {
+    return this.#secrets.remove(caller, httpdid, name);
   }
 
   /**

@@ -21,6 +21,8 @@ export interface CreateRequest {
   replicas?: number;
   limits?: Partial<Limits>;
   exposeErrors?: boolean;
+  /** Plain variables (the handler's `env`, with the secrets). */
+  vars?: Record<string, string>;
 }
 
 /** A new server's `exposeErrors` when its request has none (its default in schemas/create-server.json). */
@@ -35,6 +37,8 @@ export interface UpdateRequest {
   limits?: Partial<Limits>;
   /** Absent: unchanged. */
   exposeErrors?: boolean;
+  /** Absent: unchanged; given: replaces them all. */
+  vars?: Record<string, string>;
 }
 
 /** `stats` of a server view (schemas/server.json). */
@@ -69,6 +73,9 @@ export interface ServerView {
   /** 1 at creation, +1 per successful `PUT`. */
   version: number;
   language: Language;
+  vars: Readonly<Record<string, string>>;
+  /** The names of its secrets. */
+  secrets: string[];
   stats: StatsView;
   /** How old `stats` are, ms: 0 when read for this call; else the time since a worker's last heartbeat (it did not answer in time). */
   statsAgeMs: number;
@@ -97,6 +104,8 @@ export function serverView(server: ManagedServer, s: ServerStats, withSource: bo
     updatedAt: server.updatedAt,
     limits: server.version.limits,
     exposeErrors: server.version.exposeErrors,
+    vars: server.version.vars,
+    secrets: [...server.secrets.keys()].sort(),
     replicas: server.replicas,
     quarantined: server.quarantined,
     stats: {

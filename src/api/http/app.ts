@@ -14,22 +14,9 @@ import { tailFollowing } from './tail-follow.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { echoRequestId, REQUEST_ID_OPTIONS } from './request-id.js';
-
-const ID_PARAMS = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['httpdid'],
-  properties: {
-    httpdid: {
-      type: 'string',
-      pattern: '^(?:[1-9][0-9]{0,14}|[a-z][a-z0-9-]{0,62})$',
-      description: "must be the server's httpdid (a positive integer) or its name (a DNS label that starts with a letter)",
-    },
-  },
-} as const;
-
-const ERROR_RESPONSE = { $ref: 'https://isohttpd.local/schemas/error.json#' } as const;
-const SERVER_RESPONSE = { $ref: 'https://isohttpd.local/schemas/server.json#' } as const;
+import { ERROR_RESPONSE, ID_PARAMS, SERVER_RESPONSE } from './route-schemas.js';
+import { logRoutes } from './route-log.js';
+import { secretRoutes } from './secret-routes.js';
 
 /** Options of {@link buildApp}. */
 export interface AppOptions {
@@ -69,6 +56,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   });
   for (const schema of allSchemas()) app.addSchema(schema);
   echoRequestId(app);
+  logRoutes(app, process.env['ISOHTTPD_ROUTE_LOG']);
   registerOpenApi(app);
   // JSON in and out: any other body type is 415 rather than a confusing validation error.
   app.removeContentTypeParser('text/plain');
@@ -218,6 +206,8 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     { schema: { params: ID_PARAMS, response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } } },
     (request) => manager.restart(...target(request)),
   );
+
+  secretRoutes(app, manager, target);
 
   // Prometheus text format, computed at scrape time; not behind tenant auth.
   const metrics = createMetrics(manager);

@@ -4,6 +4,7 @@ import { fastifySwagger } from '@fastify/swagger';
 import { fastifySwaggerUi } from '@fastify/swagger-ui';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { completeOperations, TAGS } from './openapi-responses.js';
 
 /** Where the browsable documentation is served; `${DOCS_PREFIX}/json` is the document itself. */
 export const DOCS_PREFIX = '/docs';
@@ -30,6 +31,13 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'PUT /servers/:httpdid': 'Hot redeploy: new source and/or limits; 422 keeps the old version serving',
   'DELETE /servers/:httpdid': 'Stop a server; 204 once its port is released',
   'GET /servers/:httpdid/logs': "The handler's last console lines; ?follow=1 streams them, then new ones, as NDJSON until the server is deleted",
+  'GET /servers/:httpdid/tail': 'Every request as it is answered, with its console lines, filtered; NDJSON until the server is deleted',
+  'GET /servers/:httpdid/versions': 'The kept versions, newest first (?source=1 adds their sources)',
+  'POST /servers/:httpdid/rollback': 'Hot redeploy of a kept version as a new version',
+  'POST /servers/:httpdid/restart': 'Bring a failed server back on its address with its current version',
+  'GET /servers/:httpdid/secrets': "The server's secrets by name (never a value)",
+  'PUT /servers/:httpdid/secrets/:name': 'Write a secret (sealed at rest) and redeploy the serving version with it',
+  'DELETE /servers/:httpdid/secrets/:name': 'Delete a secret and redeploy the serving version without it',
   'GET /metrics': 'Prometheus metrics',
 };
 
@@ -41,7 +49,7 @@ const SCHEMA_REF = /^(?:https:\/\/isohttpd\.local\/schemas\/)?([a-z][a-z-]*)\.js
 
 /**
  * In place (on a copy of the document): removes the JSON Schema keywords OpenAPI 3.0 schema
- * objects do not allow (`$schema`, `$id`), and points the `$ref`s between files of schemas/
+ * objects do not allow (`$schema`, `$id`; `propertyNames`, said in the description instead), and points the `$ref`s between files of schemas/
  * (which the resolver leaves as written) at their components.
  */
 function tidySchemas(node: unknown, components: ReadonlySet<string>): void {
@@ -53,6 +61,13 @@ function tidySchemas(node: unknown, components: ReadonlySet<string>): void {
   const obj = node as Record<string, unknown>;
   delete obj['$schema'];
   delete obj['$id'];
+  // OpenAPI 3.0 schema objects have no propertyNames: the rule on names goes into the description.
+  const names = obj['propertyNames'] as { pattern?: unknown; description?: unknown } | undefined;
+  if (names !== undefined) {
+    delete obj['propertyNames'];
+    const rule = typeof names.pattern === 'string' ? `names match ${names.pattern}` : typeof names.description === 'string' ? `names ${names.description}` : '';
+    if (rule !== '') obj['description'] = typeof obj['description'] === 'string' ? `${obj['description']} (${rule})` : rule;
+  }
   const ref = obj['$ref'];
   const name = typeof ref === 'string' ? SCHEMA_REF.exec(ref)?.[1] : undefined;
   if (name !== undefined && components.has(name)) obj['$ref'] = `#/components/schemas/${name}`;
@@ -86,6 +101,7 @@ export function registerOpenApi(app: FastifyInstance): void {
           },
         },
         security: [{ bearerAuth: [] }],
+        tags: [...TAGS],
       },
       transform: ({ schema, url, route }) => {
         const op = `${String(route.method)} ${route.url}`;
@@ -99,6 +115,7 @@ export function registerOpenApi(app: FastifyInstance): void {
         const copy = JSON.parse(JSON.stringify(doc)) as typeof doc;
         const components = (copy as { components?: { schemas?: Record<string, unknown> } }).components?.schemas ?? {};
         tidySchemas(copy, new Set(Object.keys(components)));
+        completeOperations((copy as { paths?: Record<string, Record<string, object>> }).paths ?? {});
         return copy;
       },
     },

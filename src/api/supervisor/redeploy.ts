@@ -17,7 +17,7 @@ export interface PreparedRedeploy {
 /** Asks a worker to do one redeploy step for a server. @throws IsoError with the worker's code. */
 async function step(
   worker: WorkerProcess,
-  req: { op: 'prepare'; httpdid: number; source: string; limits: Limits; exposeErrors: boolean } | { op: 'commit' | 'abort'; httpdid: number },
+  req: { op: 'prepare'; httpdid: number; source: string; limits: Limits; exposeErrors: boolean; env: string } | { op: 'commit' | 'abort'; httpdid: number },
 ): Promise<void> {
   const reply = await worker.request(req);
   if (!reply.ok) throw new IsoError(reply.code, reply.message);
@@ -34,7 +34,7 @@ export async function prepareRedeploy(slots: readonly Slot[], spec: DeploySpec, 
   const results = await Promise.allSettled(
     slots.map(async (slot) => {
       const worker = await slot.worker;
-      await step(worker, { op: 'prepare', httpdid, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors });
+      await step(worker, { op: 'prepare', httpdid, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env });
       return { slot, worker };
     }),
   );
@@ -68,7 +68,7 @@ export async function prepareRedeploy(slots: readonly Slot[], spec: DeploySpec, 
 async function swapOn(slot: Slot, spec: DeploySpec, log: Log): Promise<void> {
   try {
     const worker = await slot.worker;
-    await step(worker, { op: 'prepare', httpdid: spec.httpdid, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors });
+    await step(worker, { op: 'prepare', httpdid: spec.httpdid, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env });
     await step(worker, { op: 'commit', httpdid: spec.httpdid });
   } catch (err) {
     log.error({ httpdid: spec.httpdid, worker: slot.index, err }, 'redeploy on a replaced worker failed');

@@ -15,6 +15,8 @@ export interface DeploySpec {
   readonly limits: Limits;
   /** Whether its error bodies carry the handler's detail (the server's `exposeErrors`). */
   readonly exposeErrors: boolean;
+  /** Its environment as JSON (an object of strings: variables and secrets), the handler's second argument. */
+  readonly env: string;
   readonly handle: BoundHandle;
 }
 
@@ -52,6 +54,6 @@ export interface Slot {
 
 /** Sends one server (with its handle) to a worker; resolves once it listens. @throws IsoError with the worker's code. */
 export async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
-  const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors }, spec.handle);
+  const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env }, spec.handle);
   if (!reply.ok) throw new IsoError(reply.code, reply.message);
 }

@@ -82,7 +82,7 @@ export class HostedServer {
     if (handle === undefined) throw new IsoError('ISO_ERR_API_INTERNAL', 'deploy arrived without a listening handle');
     let sandbox: TenantSandbox;
     try {
-      sandbox = await ServerVersion.compile(msg.source, msg.limits, sandboxHooks(msg.httpdid, hooks));
+      sandbox = await ServerVersion.compile(msg.source, msg.limits, sandboxHooks(msg.httpdid, hooks), msg.env);
     } catch (err) {
       closeHandle();
       throw err;
@@ -144,9 +144,10 @@ export class HostedServer {
    * @param exposeErrors whether the new version's error bodies carry the handler's detail
    * @throws IsoError 422 (source), 500 (the server stopped meanwhile).
    */
-  async prepare(source: string, limits: Limits, exposeErrors: boolean): Promise<void> {
+  /** @param env the version's environment as JSON (an object of strings), the handler's second argument */
+  async prepare(source: string, limits: Limits, exposeErrors: boolean, env: string): Promise<void> {
     this.abort();
-    const sandbox = await ServerVersion.compile(source, limits, sandboxHooks(this.httpdid, this.#hooks));
+    const sandbox = await ServerVersion.compile(source, limits, sandboxHooks(this.httpdid, this.#hooks), env);
     if (this.#closed) {
       await sandbox.close();
       throw new IsoError('ISO_ERR_API_INTERNAL', `server ${this.httpdid} was stopped during the redeploy`);

@@ -119,7 +119,7 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
 /** Compiles a new version of a server next to the serving one (hot redeploy, step 1). */
 async function prepare(msg: Extract<ToWorker, { op: 'prepare' }>): Promise<void> {
   const h = hostedOrThrow(msg.httpdid);
-  await compile(() => h.prepare(msg.source, msg.limits, msg.exposeErrors));
+  await compile(() => h.prepare(msg.source, msg.limits, msg.exposeErrors, msg.env));
 }
 
 /** Stops hosting a server; after `drainMs` of winding down (its requests in flight finished) if given, ms. */

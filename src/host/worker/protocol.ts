@@ -14,10 +14,20 @@ import type { ConsoleLines } from '../../sandbox/isolate-instance.js';
  * drops a prepared version.
  */
 export type ToWorker =
-  | { readonly op: 'deploy'; readonly id: number; readonly httpdid: number; readonly port: number; readonly source: string; readonly limits: Limits; readonly exposeErrors: boolean }
+  /** `env`: the version's environment as JSON (an object of strings: its variables and secrets), the handler's second argument. */
+  | {
+      readonly op: 'deploy';
+      readonly id: number;
+      readonly httpdid: number;
+      readonly port: number;
+      readonly source: string;
+      readonly limits: Limits;
+      readonly exposeErrors: boolean;
+      readonly env: string;
+    }
   /** `drainMs`: wind the server down first (no new connections, in-flight requests finished, at most this long, ms), as when it moves to another worker; without it, stop now. */
   | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number; readonly drainMs?: number }
-  | { readonly op: 'prepare'; readonly id: number; readonly httpdid: number; readonly source: string; readonly limits: Limits; readonly exposeErrors: boolean }
+  | { readonly op: 'prepare'; readonly id: number; readonly httpdid: number; readonly source: string; readonly limits: Limits; readonly exposeErrors: boolean; readonly env: string }
   | { readonly op: 'commit'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'abort'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'ping'; readonly id: number }

@@ -30,10 +30,13 @@ export class ServerVersion {
     this.ctx = ctx;
   }
 
-  /** Compiles and evaluates a version of a server's handler. @throws IsoError 422 for a source that cannot be used. */
-  static async compile(source: string, limits: Limits, hooks: SandboxHooks): Promise<TenantSandbox> {
+  /**
+   * Compiles and evaluates a version of a server's handler. @throws IsoError 422 for a source that cannot be used.
+   * @param env its environment as JSON (an object of strings), the handler's second argument
+   */
+  static async compile(source: string, limits: Limits, hooks: SandboxHooks, env = '{}'): Promise<TenantSandbox> {
     try {
-      return await TenantSandbox.create(source, limits, hooks);
+      return await TenantSandbox.create(source, limits, hooks, env);
     } catch (err) {
       if (err instanceof SourceError) throw new IsoError('ISO_ERR_API_INVALID_SOURCE', err.message);
       throw err;

@@ -3,7 +3,8 @@
 
 // It imports the tenant module as `tenant`, and exports:
 // - `handlerType`: `typeof` the tenant's default export (the host refuses anything but "function");
-// - `setBodyReader(ref)`: once per isolate, the host's body reader (kept private to this module);
+// - `setBodyReader(ref, envJson)`: once per isolate, the host's body reader (kept private to this module)
+//   and the server's environment as JSON, parsed and frozen here: the handler's second argument;
 // - `dispatchBatch([requestJson, id, first, complete, text, ...])`: for each request in turn parses
 //   the request dict, adds `datastream` (the bytes `first` already received, then more pulled from
 //   the host for request `id` unless the body was `complete`; `text`: a complete body decoded by the
@@ -30,7 +31,7 @@ import { bare, drainLogs, I, nd, setConsoleTag, takeMemoryOverrun, utf8Decode } 
 import * as tenant from 'tenant';
 
 // The host calls the handler only once it has checked that `handlerType` is "function".
-const handler = /** @type {(request: unknown) => unknown} */ (tenant.default);
+const handler = /** @type {(request: unknown, env: unknown) => unknown} */ (tenant.default);
 export const handlerType = typeof handler;
 
 const { U8, parse, stringify, freeze, isArray, floor, isU8, u8Buffer, u8Length, u8Offset, u8Set, mapGet, mapSet, mapDelete, promiseThen, asyncIterator, stringSlice, keys, str } = I;
@@ -47,10 +48,16 @@ let pull = null;
 /**
  * Called once by the host after evaluation (src/sandbox/isolate-instance.ts); later calls change nothing.
  * @param {HostReference<[id: number, want: number], Uint8Array>} ref
+ * @param {unknown} envJson the server's environment as JSON (an object of strings)
  */
-export function setBodyReader(ref) {
-  if (pull === null) pull = ref;
+export function setBodyReader(ref, envJson) {
+  if (pull !== null) return;
+  pull = ref;
+  if (typeof envJson === 'string' && envJson !== '{}') ENV = freeze(parse(envJson));
 }
+
+/** The server's variables and secrets (an object of strings), frozen: the handler's second argument. */
+let ENV = freeze(bare({}));
 
 /**
  * More body bytes of request `id` (at most `want`, -1: all the rest), blocking until the host has them; empty at the end.
@@ -397,7 +404,7 @@ function start(requestJson, id, first, complete, text) {
   // Console lines written from here until the handler returns are this request's.
   setConsoleTag(id);
   try {
-    res = handler(request);
+    res = handler(request, ENV);
     // A thenable (what `await` would wait for) is settled later; anything else is the response now.
     if (res !== null && (typeof res === 'object' || typeof res === 'function') && typeof (/** @type {{ then?: unknown }} */ (res).then) === 'function') {
       mapSet(waiting, id, settle(res, id));
