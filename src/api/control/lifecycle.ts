@@ -259,10 +259,12 @@ export class ServerLifecycle {
     checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 0, sourceBytes: 0, memoryMb: serverMemoryMb(version.limits, replicas) });
     // Whatever it still held (an address left bound by the crash policy) goes first.
     await placer.release(server);
-    // With the secrets as they are now (they may have changed while it was failed).
+    // With the secrets as they are now (they may have changed while it was failed); stripped again,
+    // so that a TypeScript source this Node.js refuses says why (422).
     const env = envJson(version.vars, server.secrets);
-    const placed = await placer.bindAndDeploy(httpdid, server.host, server.port, { source: version.source, limits: version.limits, exposeErrors: version.exposeErrors, env }, replicas);
-    const restarted: ManagedServer = { ...server, ...placed, version: { ...version, env }, state: 'running', quarantined: false, crashes: [] };
+    const source = runnableSource(version.tenantSource, version.language);
+    const placed = await placer.bindAndDeploy(httpdid, server.host, server.port, { source, limits: version.limits, exposeErrors: version.exposeErrors, env }, replicas);
+    const restarted: ManagedServer = { ...server, ...placed, version: { ...version, source, env }, state: 'running', quarantined: false, crashes: [] };
     delete restarted.reason;
     try {
       await registry.setServerState(httpdid, 'running', null);

@@ -127,6 +127,7 @@ export function registerOpenApi(app: FastifyInstance): void {
   // name, which the direct call above does not leave; the `swagger` decorator it uses is there.
   void app.register(async (docs) => {
     // @ts-expect-error its types declare a callback plugin, but the implementation is async (two parameters, a promise)
-    await fastifySwaggerUi(docs, { routePrefix: DOCS_PREFIX });
+    // deepLinking: /docs#/TAG/OPERATION opens that operation (its statuses, codes and examples).
+    await fastifySwaggerUi(docs, { routePrefix: DOCS_PREFIX, uiConfig: { deepLinking: true, docExpansion: 'list' } });
   });
 }
