@@ -93,5 +93,5 @@ t.test('isohttpd deploy FILE.ts, and the shipped example', async (t) => {
   t.equal(ex.code, EXIT.ok, ex.stderr);
   const view = JSON.parse(ex.stdout) as { port: number };
   t.equal(await (await fetch(`http://127.0.0.1:${view.port}/hi`)).text(), 'Hello from isohttpd in TypeScript! You asked for /hi\n');
-  t.ok(readFileSync(example, 'utf8').includes("import type { RequestDict, ResponseDict } from '../types/isohttpd.js'"), 'the example types itself with the shipped types');
+  t.ok(readFileSync(example, 'utf8').includes("import type { Env, RequestDict, ResponseDict } from '../types/isohttpd.js'"), 'the example types itself with the shipped types');
 });

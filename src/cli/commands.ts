@@ -193,6 +193,9 @@ async function deployPlan(ctx: Context): Promise<DeployPlan> {
   };
 }
 
+/** How long `deploy` waits for a creation of the same name by someone else to finish, ms. */
+const CONCURRENT_CREATE_WAIT_MS = 30_000;
+
 /**
  * `deploy`: without a name, creates a server (as always); with one (from --name or the project
  * file), creates it if the tenant has none of that name and hot-redeploys it otherwise.
@@ -217,13 +220,21 @@ async function deploy(ctx: Context): Promise<void> {
   } catch (err) {
     if (!(err instanceof ApiError && err.status === 404)) throw err;
   }
-  if (current === undefined) {
+  // Created meanwhile by another deploy: redeploy it instead, once that creation is done (until then
+  // the name is taken but the server not shown: a creation answers only once it serves); should that
+  // creation fail, the name is free again and this one creates it.
+  const deadline = Date.now() + CONCURRENT_CREATE_WAIT_MS;
+  while (current === undefined) {
     try {
       return created(await create());
     } catch (err) {
-      // Created meanwhile by another deploy: redeploy it instead.
       if (!(err instanceof ApiError && err.code === 'ISO_ERR_API_NAME_TAKEN')) throw err;
+    }
+    try {
       current = (await ctx.client.call('GET', `/servers/${plan.name}`)) as ServerView;
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
   const moved = [

@@ -20,6 +20,7 @@ export const GUEST_PATHS = [
   'prelude/console.js',
   'prelude/containment.js',
   'prelude/encoding.js',
+  'prelude/fetch-api.js',
   'prelude/intrinsics.js',
   'prelude/regexp-source.js',
   'prelude/url-search-params.js',

@@ -174,11 +174,11 @@ async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits,
     } catch (err) {
       throw new SourceError(exportReadErrorText(err, isolate.isDisposed, limits.timeoutMs));
     }
-    if (handlerType !== 'function') {
+    if (handlerType !== 'function' && handlerType !== 'fetch') {
       throw new SourceError(
         handlerType === 'undefined'
-          ? 'the module has no default export; it must `export default function handler(request)`'
-          : `the module's default export must be a function, got ${String(handlerType)}`,
+          ? 'the module has no default export; it must `export default function handler(request, env)` or `export default { fetch(request, env, ctx) }`'
+          : `the module's default export must be a function or an object with a fetch method, got ${String(handlerType)}`,
       );
     }
     const ref = async <T>(name: string): Promise<ivm.Reference<T>> => (await boot.namespace.get(name, { reference: true })) as ivm.Reference<T>;

@@ -30,16 +30,19 @@ t.test('the globals: installed as the platform installs its own (writable, confi
   t.same(await g.run('Object.keys(globalThis).join()'), '', 'no enumerable global added');
 });
 
-t.test('exports: drainLogs, setConsoleTag, utf8Decode, the captured intrinsics and the memory overrun for the bootstrap, setUrlLoader for the host, nothing else', async (t) => {
-  const g = await loadGuest(t, ENTRY);
-  t.same(await g.call('exports'), ['I', 'bare', 'drainLogs', 'nd', 'setConsoleTag', 'setUrlLoader', 'takeMemoryOverrun', 'utf8Decode']);
-  t.same(await g.call('decode', [0x68, 0xc3, 0xa9]), 'hé');
-  await g.run(`console.log('from', { the: 'global' }); console.error(new Error('e').message)`);
-  t.same(await g.call('drain'), [
-    ['log', 'from {"the":"global"}'],
-    ['error', 'e'],
-  ]);
-});
+t.test(
+  'exports: drainLogs, setConsoleTag, incomingRequest, responseParts, utf8Decode, the captured intrinsics and the memory overrun for the bootstrap, setUrlLoader for the host, nothing else',
+  async (t) => {
+    const g = await loadGuest(t, ENTRY);
+    t.same(await g.call('exports'), ['I', 'bare', 'drainLogs', 'incomingRequest', 'nd', 'responseParts', 'setConsoleTag', 'setUrlLoader', 'takeMemoryOverrun', 'utf8Decode']);
+    t.same(await g.call('decode', [0x68, 0xc3, 0xa9]), 'hé');
+    await g.run(`console.log('from', { the: 'global' }); console.error(new Error('e').message)`);
+    t.same(await g.call('drain'), [
+      ['log', 'from {"the":"global"}'],
+      ['error', 'e'],
+    ]);
+  },
+);
 
 t.test('code that replaces intrinsics after the prelude changes only its own view, not the prelude', async (t) => {
   const g = await loadGuest(t, ENTRY);

@@ -27,14 +27,21 @@
 // globals can only break its own responses, which the host validates by type anyway.
 
 import { MAX_RESPONSE_BYTES as MAX, MAX_RESPONSE_HEADER_BYTES as MAX_HEADER_BYTES, MAX_RESPONSE_HEADER_FIELDS as MAX_FIELDS } from 'isohttpd:constants';
-import { bare, drainLogs, I, nd, setConsoleTag, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
+import { bare, drainLogs, I, incomingRequest, nd, responseParts, setConsoleTag, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
 import * as tenant from 'tenant';
 
-// The host calls the handler only once it has checked that `handlerType` is "function".
-const handler = /** @type {(request: unknown, env: unknown) => unknown} */ (tenant.default);
-export const handlerType = typeof handler;
+// The default export: a handler function (the request dict form), or an object with a `fetch`
+// method (the Workers form: `fetch(request, env, ctx)` returning a Response). Read once, here.
+const exported = /** @type {unknown} */ (tenant.default);
+const fetchMethod = exported !== null && typeof exported === 'object' ? /** @type {{ fetch?: unknown }} */ (exported).fetch : undefined;
+const handler = /** @type {(request: unknown, env: unknown) => unknown} */ (exported);
+const fetchHandler = /** @type {(request: unknown, env: unknown, ctx: unknown) => unknown} */ (fetchMethod);
+/** "function" or "fetch": the host refuses any other. */
+export const handlerType =
+  typeof exported === 'function' ? 'function' : typeof fetchMethod === 'function' ? 'fetch' : exported !== null && typeof exported === 'object' ? 'an object without a fetch method' : typeof exported;
+const FETCH = handlerType === 'fetch';
 
-const { U8, parse, stringify, freeze, isArray, floor, isU8, u8Buffer, u8Length, u8Offset, u8Set, mapGet, mapSet, mapDelete, promiseThen, asyncIterator, stringSlice, keys, str } = I;
+const { U8, parse, stringify, freeze, isArray, floor, isU8, u8Buffer, u8Length, u8Offset, u8Set, mapGet, mapSet, mapDelete, promiseThen, asyncIterator, stringSlice, keys, str, apply, lower } = I;
 
 /** @typedef {[kind: 'ok' | 'exception' | 'invalid' | 'memory', text: string, message: Uint8Array | string | null]} RawResult */
 /** @typedef {import('./prelude/console.js').ConsoleLine} ConsoleLine */
@@ -404,13 +411,13 @@ function start(requestJson, id, first, complete, text) {
   // Console lines written from here until the handler returns are this request's.
   setConsoleTag(id);
   try {
-    res = handler(request, ENV);
+    res = FETCH ? callFetch(/** @type {Record<string, any>} */ (request)) : handler(request, ENV);
     // A thenable (what `await` would wait for) is settled later; anything else is the response now.
     if (res !== null && (typeof res === 'object' || typeof res === 'function') && typeof (/** @type {{ then?: unknown }} */ (res).then) === 'function') {
-      mapSet(waiting, id, settle(res, id));
+      mapSet(waiting, id, settle(res, id, request));
       return checked(null);
     }
-    return checked(serialize(res));
+    return checked(finish(res, request));
   } catch (e) {
     return checked(thrown(e));
   } finally {
@@ -418,12 +425,88 @@ function start(requestJson, id, first, complete, text) {
   }
 }
 
+/** What a `fetch` handler's ctx offers: `waitUntil` (its promises are awaited before the response is sent, within the request's time limit) and `passThroughOnException` (nothing to pass through to here). */
+const noop = () => undefined;
+
+/**
+ * Calls the Workers-form handler with a Request of the request dict (url from its Host, the method,
+ * the headers; the body read from its datastream on first use), the env and a ctx.
+ * @param {Record<string, any>} request
+ * @returns {unknown}
+ */
+function callFetch(request) {
+  const headers = request.headers;
+  let host = 'localhost';
+  const names = keys(headers);
+  for (let i = 0; i < names.length; i++) if (lower(names[i]) === 'host') host = headers[names[i]];
+  const url = 'http://' + host + request.path + (request.querystr === null ? '' : '?' + request.querystr);
+  const ds = request.datastream;
+  const req = incomingRequest(url, request.verb, headers, () => ds.read());
+  /** @type {unknown[]} */
+  const later = bare([]);
+  const ctx = freeze(
+    bare({
+      waitUntil: (/** @type {unknown} */ p) => {
+        later[later.length] = p;
+      },
+      passThroughOnException: noop,
+    }),
+  );
+  const res = apply(fetchHandler, exported, [req, ENV, ctx]);
+  return later.length === 0 ? res : afterWaitUntil(res, later);
+}
+
+/**
+ * The handler's result once the work handed to `ctx.waitUntil` is done too: it finishes before the
+ * response is sent (there is no "after the response" here yet), within the request's time limit; a
+ * rejected one does not fail the response (as on Workers).
+ * @param {unknown} res
+ * @param {unknown[]} later
+ */
+async function afterWaitUntil(res, later) {
+  const out = await res;
+  for (let i = 0; i < later.length; i++) {
+    try {
+      await later[i];
+    } catch (_) {
+      // as on Workers: the response stands
+    }
+  }
+  return out;
+}
+
+/**
+ * What leaves the isolate for a handler's result: the response dict serialized; for a `fetch`
+ * handler, the dict of the Response it returned (read from the prelude's own state), or why it is
+ * not one.
+ * @param {unknown} res
+ * @param {Record<string, any>} request
+ * @returns {RawResult}
+ */
+function finish(res, request) {
+  if (!FETCH) return serialize(res);
+  const parts = responseParts(res);
+  if (parts === null) return ['invalid', 'a fetch handler must return a Response (or a promise of one) whose body was not read, got ' + kindOf(res), null];
+  /** @type {Record<string, string>} */
+  const headers = bare({});
+  for (let i = 0; i < parts.headers.length; i++) {
+    const n = parts.headers[i][0];
+    const v = parts.headers[i][1];
+    headers[n] = headers[n] === undefined ? v : headers[n] + ', ' + v;
+  }
+  /** @type {Record<string, unknown>} */
+  const dict = bare({ version: request.version === '0.9' ? '1.0' : request.version, statuscode: parts.status, headers, message: parts.body });
+  if (parts.statusText !== '') dict.statusmsg = parts.statusText;
+  return serialize(dict);
+}
+
 /**
  * @param {unknown} p a thenable
  * @param {number} id the request's id (its console lines while its response is serialized are its own)
+ * @param {Record<string, any>} request its request dict (a `fetch` handler's Response takes its version)
  * @returns {Promise<RawResult>}
  */
-async function settle(p, id) {
+async function settle(p, id, request) {
   let res;
   try {
     res = await p;
@@ -432,7 +515,7 @@ async function settle(p, id) {
   }
   setConsoleTag(id);
   try {
-    return checked(serialize(res));
+    return checked(finish(res, request));
   } finally {
     setConsoleTag(0);
   }

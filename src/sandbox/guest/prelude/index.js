@@ -1,4 +1,4 @@
-// The prelude: the first guest module evaluated in every isolate, before any tenant code; it installs the globals tenant code may use (console, TextEncoder/TextDecoder, atob/btoa, URLSearchParams, URL) and the chunked Array.prototype.fill.
+// The prelude: the first guest module evaluated in every isolate, before any tenant code; it installs the globals tenant code may use (console, TextEncoder/TextDecoder, atob/btoa, URLSearchParams, URL, Headers/Request/Response) and the chunked Array.prototype.fill.
 // @ts-check
 
 // Every part captures the intrinsics it uses when it is evaluated, which is before this module's
@@ -8,13 +8,14 @@ import { atob, btoa } from './base64.js';
 import { createConsole, drainLogs, setConsoleTag } from './console.js';
 import { installContainment, takeMemoryOverrun } from './containment.js';
 import { TextDecoder, TextEncoder, utf8Decode } from './encoding.js';
+import { Headers, incomingRequest, Request, Response, responseParts } from './fetch-api.js';
 import { installRegExpLimit } from './regexp-source.js';
 import { bare, I, nd } from './intrinsics.js';
 import { setUrlLoader, URL } from './url.js';
 import { URLSearchParams } from './url-search-params.js';
 
-// drainLogs, setConsoleTag, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
-export { bare, drainLogs, I, nd, setConsoleTag, setUrlLoader, takeMemoryOverrun, utf8Decode };
+// drainLogs, incomingRequest, responseParts, setConsoleTag, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
+export { bare, drainLogs, I, incomingRequest, nd, responseParts, setConsoleTag, setUrlLoader, takeMemoryOverrun, utf8Decode };
 
 /**
  * A global as the platform defines its own: writable, configurable, not enumerable.
@@ -32,6 +33,9 @@ define('URLSearchParams', URLSearchParams);
 define('TextEncoder', TextEncoder);
 define('TextDecoder', TextDecoder);
 define('btoa', btoa);
+define('Headers', Headers);
+define('Request', Request);
+define('Response', Response);
 define('atob', atob);
 
 // RegExp sources held to the budget (the RegExp compiler's memory is outside the heap: regexp-source.js).

@@ -23,6 +23,8 @@ export const I = Object.freeze({
   isArray: Array.isArray,
   floor: Math.floor,
   defineProperty: Reflect.defineProperty,
+  apply: Reflect.apply,
+  lower: uncurry(String.prototype.toLowerCase),
   /** @type {(v: unknown) => v is Uint8Array} */
   isU8: (v) => typedArrayName(v) === 'Uint8Array',
   u8Length: getter(typedArrayProto, 'length'),

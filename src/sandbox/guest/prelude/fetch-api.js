@@ -1,0 +1,324 @@
+// The tenant's Headers, Request and Response (WHATWG Fetch Standard, the parts a Workers-style `fetch(request, env, ctx)` handler uses), in plain JavaScript; the bootstrap reads a Response through `responseParts`, never through methods a tenant could replace.
+// @ts-check
+
+import { utf8Decode, utf8Encode } from './encoding.js';
+import { URL } from './url.js';
+import { URLSearchParams } from './url-search-params.js';
+
+// Captured now, before any tenant code: the bootstrap's reading of a Response relies on none of
+// what a tenant may replace later (WeakMap.prototype.get included).
+const NativeWeakMap = WeakMap;
+const wmGet = Function.prototype.call.bind(WeakMap.prototype.get);
+const wmSet = Function.prototype.call.bind(WeakMap.prototype.set);
+const U8 = Uint8Array;
+const isView = ArrayBuffer.isView;
+const TypeErr = TypeError;
+const RangeErr = RangeError;
+const freezeObj = Object.freeze;
+const jsonStringify = JSON.stringify;
+const jsonParse = JSON.parse;
+
+/** RFC 9110 §5.6.2 token: the characters of a field name. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 §5.5: a field value has no CR, LF or NUL. */
+const BAD_VALUE = /[\r\n\0]/;
+
+/** Each Headers' list: lower-cased name → values in order. */
+const HEADER_LISTS = new NativeWeakMap();
+
+/**
+ * @param {unknown} h
+ * @returns {Map<string, string[]>}
+ */
+function listOf(h) {
+  const l = wmGet(HEADER_LISTS, h);
+  if (l === undefined) throw new TypeErr('Illegal invocation: not a Headers');
+  return l;
+}
+
+/**
+ * @param {unknown} name
+ * @returns {string}
+ */
+function checkName(name) {
+  const n = `${name}`;
+  if (!TOKEN.test(n)) throw new TypeErr(`Headers: ${jsonStringify(n)} is not a valid header name`);
+  return n.toLowerCase();
+}
+
+/**
+ * @param {unknown} value
+ * @returns {string}
+ */
+function checkValue(value) {
+  const v = `${value}`.replace(/^[\t ]+|[\t ]+$/g, '');
+  if (BAD_VALUE.test(v)) throw new TypeErr('Headers: a header value may not contain CR, LF or NUL');
+  return v;
+}
+
+export class Headers {
+  /** @param {unknown} [init] a Headers, pairs, or a record of names to values */
+  constructor(init) {
+    wmSet(HEADER_LISTS, this, new Map());
+    if (init === undefined || init === null) return;
+    if (wmGet(HEADER_LISTS, init) !== undefined) {
+      for (const [n, vs] of listOf(init)) for (const v of vs) this.append(n, v);
+    } else if (typeof init === 'object' && typeof (/** @type {any} */ (init)[Symbol.iterator]) === 'function') {
+      for (const pair of /** @type {Iterable<unknown>} */ (init)) {
+        const p = [.../** @type {Iterable<unknown>} */ (pair)];
+        if (p.length !== 2) throw new TypeErr('Headers: each pair must have a name and a value');
+        this.append(p[0], p[1]);
+      }
+    } else if (typeof init === 'object') {
+      for (const k of Object.keys(init)) this.append(k, /** @type {Record<string, unknown>} */ (init)[k]);
+    } else throw new TypeErr('Headers: init must be a Headers, pairs or a record');
+  }
+  /** @param {unknown} name @param {unknown} value */
+  append(name, value) {
+    const n = checkName(name);
+    const v = checkValue(value);
+    const l = listOf(this);
+    const vs = l.get(n);
+    if (vs === undefined) l.set(n, [v]);
+    else vs.push(v);
+  }
+  /** @param {unknown} name @param {unknown} value */
+  set(name, value) {
+    listOf(this).set(checkName(name), [checkValue(value)]);
+  }
+  /** @param {unknown} name @returns {string | null} */
+  get(name) {
+    const vs = listOf(this).get(checkName(name));
+    return vs === undefined ? null : vs.join(', ');
+  }
+  /** @returns {string[]} */
+  getSetCookie() {
+    return [...(listOf(this).get('set-cookie') ?? [])];
+  }
+  /** @param {unknown} name */
+  has(name) {
+    return listOf(this).has(checkName(name));
+  }
+  /** @param {unknown} name */
+  delete(name) {
+    listOf(this).delete(checkName(name));
+  }
+  /** @returns {IterableIterator<[string, string]>} sorted by name; set-cookie once per value, others joined */
+  *entries() {
+    const l = listOf(this);
+    for (const n of [...l.keys()].sort()) {
+      const vs = /** @type {string[]} */ (l.get(n));
+      if (n === 'set-cookie') for (const v of vs) yield [n, v];
+      else yield [n, vs.join(', ')];
+    }
+  }
+  *keys() {
+    for (const [n] of this.entries()) yield n;
+  }
+  *values() {
+    for (const [, v] of this.entries()) yield v;
+  }
+  /** @param {(value: string, name: string, headers: Headers) => void} fn @param {unknown} [thisArg] */
+  forEach(fn, thisArg) {
+    for (const [n, v] of this.entries()) fn.call(thisArg, v, n, this);
+  }
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+}
+
+/**
+ * A body as the Fetch Standard extracts it: its bytes (or text), and the content-type it implies.
+ * @param {unknown} body
+ * @returns {{ bytes: Uint8Array | string | null, type: string | null }}
+ */
+function extract(body) {
+  if (body === undefined || body === null) return { bytes: null, type: null };
+  if (typeof body === 'string') return { bytes: body, type: 'text/plain;charset=UTF-8' };
+  if (body instanceof ArrayBuffer) return { bytes: new U8(body.slice(0)), type: null };
+  if (isView(body)) {
+    const v = /** @type {ArrayBufferView} */ (body);
+    return { bytes: new U8(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)), type: null };
+  }
+  if (body instanceof URLSearchParams) return { bytes: body.toString(), type: 'application/x-www-form-urlencoded;charset=UTF-8' };
+  throw new TypeErr('this body type is not supported by isohttpd (use a string, an ArrayBuffer, a typed array or URLSearchParams; no ReadableStream, Blob or FormData yet)');
+}
+
+/** Each body's state: its source (bytes, or a function that reads them once) and whether it was used. */
+const BODIES = new NativeWeakMap();
+
+/**
+ * @param {object} self
+ * @returns {Uint8Array | string}
+ */
+function consume(self) {
+  const b = wmGet(BODIES, self);
+  if (b === undefined) throw new TypeErr('Illegal invocation');
+  if (b.used) throw new TypeErr('Body has already been consumed');
+  b.used = true;
+  const v = typeof b.source === 'function' ? b.source() : b.source;
+  return v === null ? '' : v;
+}
+
+/** @param {Uint8Array | string} v */
+const asText = (v) => (typeof v === 'string' ? v : utf8Decode(v, false));
+/** @param {Uint8Array | string} v */
+const asBytes = (v) => (typeof v === 'string' ? utf8Encode(v) : v);
+
+/** The body methods Request and Response share. */
+class Body {
+  get bodyUsed() {
+    return wmGet(BODIES, this)?.used === true;
+  }
+  /** @returns {Promise<string>} */
+  async text() {
+    return asText(consume(this));
+  }
+  /** @returns {Promise<unknown>} */
+  async json() {
+    return jsonParse(asText(consume(this)));
+  }
+  /** @returns {Promise<ArrayBuffer>} */
+  async arrayBuffer() {
+    const b = asBytes(consume(this));
+    return /** @type {ArrayBuffer} */ (b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  }
+  /** @returns {Promise<Uint8Array>} */
+  async bytes() {
+    return new U8(asBytes(consume(this)));
+  }
+}
+
+const REQUEST_STATE = new NativeWeakMap();
+
+export class Request extends Body {
+  /**
+   * @param {unknown} input a URL (string) or a Request
+   * @param {{ method?: unknown, headers?: unknown, body?: unknown }} [init]
+   */
+  constructor(input, init = {}) {
+    super();
+    const from = wmGet(REQUEST_STATE, input);
+    const url = from === undefined ? `${new URL(`${input}`)}` : from.url;
+    const method = init.method === undefined ? (from?.method ?? 'GET') : `${init.method}`;
+    if (!TOKEN.test(method)) throw new TypeErr(`Request: ${jsonStringify(method)} is not a valid method`);
+    const upper = method.toUpperCase();
+    const normal = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'].includes(upper) ? upper : method;
+    const headers = new Headers(init.headers ?? from?.headers);
+    const { bytes, type } = extract(init.body);
+    if (bytes !== null && (normal === 'GET' || normal === 'HEAD')) throw new TypeErr('Request with GET/HEAD method cannot have body');
+    if (type !== null && !headers.has('content-type')) headers.set('content-type', type);
+    wmSet(REQUEST_STATE, this, { url, method: normal, headers });
+    wmSet(BODIES, this, { source: bytes, used: false });
+  }
+  get url() {
+    return wmGet(REQUEST_STATE, this).url;
+  }
+  get method() {
+    return wmGet(REQUEST_STATE, this).method;
+  }
+  get headers() {
+    return wmGet(REQUEST_STATE, this).headers;
+  }
+  /** No ReadableStream yet: the body is read with text(), json(), arrayBuffer() or bytes(). */
+  get body() {
+    return null;
+  }
+}
+
+/**
+ * The Request of an incoming request, for a `fetch` handler: its body read from `read()` (the
+ * request dict's datastream) on first use. Used by the bootstrap only.
+ * @param {string} url
+ * @param {string} method
+ * @param {Record<string, string>} headers
+ * @param {() => Uint8Array} read
+ * @returns {Request}
+ */
+export function incomingRequest(url, method, headers, read) {
+  const r = new Request(url, { headers });
+  const s = wmGet(REQUEST_STATE, r);
+  s.method = method;
+  wmSet(BODIES, r, { source: read, used: false });
+  return r;
+}
+
+const RESPONSE_STATE = new NativeWeakMap();
+
+export class Response extends Body {
+  /**
+   * @param {unknown} [body]
+   * @param {{ status?: unknown, statusText?: unknown, headers?: unknown }} [init]
+   */
+  constructor(body = null, init = {}) {
+    super();
+    const status = init.status === undefined ? 200 : Number(init.status);
+    if (!(status >= 200 && status <= 599 && Math.floor(status) === status)) throw new RangeErr(`Response: status ${init.status} is not in 200–599`);
+    const statusText = init.statusText === undefined ? '' : `${init.statusText}`;
+    if (/[\r\n]/.test(statusText)) throw new TypeErr('Response: statusText may not contain CR or LF');
+    const headers = new Headers(init.headers);
+    const { bytes, type } = extract(body);
+    if (bytes !== null && (status === 204 || status === 205 || status === 304)) throw new TypeErr(`Response with null body status ${status} cannot have a body`);
+    if (type !== null && !headers.has('content-type')) headers.set('content-type', type);
+    wmSet(RESPONSE_STATE, this, { status, statusText, headers });
+    wmSet(BODIES, this, { source: bytes, used: false });
+  }
+  /** @param {unknown} data @param {{ status?: unknown, statusText?: unknown, headers?: unknown }} [init] */
+  static json(data, init = {}) {
+    const text = jsonStringify(data);
+    if (text === undefined) throw new TypeErr('Response.json: the data is not JSON-serializable');
+    const headers = new Headers(init.headers);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+    return new Response(text, { ...init, headers });
+  }
+  /** @param {unknown} url @param {number} [status] */
+  static redirect(url, status = 302) {
+    if (![301, 302, 303, 307, 308].includes(status)) throw new RangeErr(`Response.redirect: ${status} is not a redirect status`);
+    return new Response(null, { status, headers: { location: `${new URL(`${url}`)}` } });
+  }
+  get status() {
+    return wmGet(RESPONSE_STATE, this).status;
+  }
+  get ok() {
+    const s = this.status;
+    return s >= 200 && s <= 299;
+  }
+  get statusText() {
+    return wmGet(RESPONSE_STATE, this).statusText;
+  }
+  get headers() {
+    return wmGet(RESPONSE_STATE, this).headers;
+  }
+  get type() {
+    return 'default';
+  }
+  get redirected() {
+    return false;
+  }
+  get url() {
+    return '';
+  }
+  /** No ReadableStream yet. */
+  get body() {
+    return null;
+  }
+}
+
+/**
+ * What the bootstrap sends for a Response the handler returned: its status, reason, header pairs and
+ * body, read from the prelude's own state (a tenant's subclass or patched prototype changes none of
+ * it); null for anything that is not a Response made here, or one whose body was used.
+ * @param {unknown} r
+ * @returns {{ status: number, statusText: string, headers: Array<[string, string]>, body: Uint8Array | string } | null}
+ */
+export function responseParts(r) {
+  const s = wmGet(RESPONSE_STATE, r);
+  const b = wmGet(BODIES, r);
+  if (s === undefined || b === undefined || b.used) return null;
+  b.used = true;
+  /** @type {Array<[string, string]>} */
+  const headers = [];
+  const l = wmGet(HEADER_LISTS, s.headers);
+  for (const [n, vs] of l) for (const v of vs) headers.push([n, v]);
+  return freezeObj({ status: s.status, statusText: s.statusText, headers, body: b.source === null ? '' : b.source });
+}
