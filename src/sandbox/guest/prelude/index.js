@@ -17,6 +17,21 @@ import { URLSearchParams } from './url-search-params.js';
 // drainLogs, incomingRequest, responseParts, setConsoleTag, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
 export { bare, drainLogs, I, incomingRequest, nd, responseParts, setConsoleTag, setUrlLoader, takeMemoryOverrun, utf8Decode };
 
+const resolved = Promise.resolve();
+const then = Function.prototype.call.bind(Promise.prototype.then);
+const TypeErr = TypeError;
+
+/**
+ * HTML's queueMicrotask: `fn` runs at the next microtask checkpoint, which is inside the call into
+ * the isolate that queued it (a request's, under its time limit), never after it. An exception
+ * it throws is reported like an unhandled rejection (a console line).
+ * @param {unknown} fn
+ */
+function queueMicrotask(fn) {
+  if (typeof fn !== 'function') throw new TypeErr("Failed to execute 'queueMicrotask': the callback provided as parameter 1 is not a function");
+  then(resolved, () => fn());
+}
+
 /**
  * A global as the platform defines its own: writable, configurable, not enumerable.
  * @param {string} name
@@ -36,6 +51,7 @@ define('btoa', btoa);
 define('Headers', Headers);
 define('Request', Request);
 define('Response', Response);
+define('queueMicrotask', queueMicrotask);
 define('atob', atob);
 
 // RegExp sources held to the budget (the RegExp compiler's memory is outside the heap: regexp-source.js).
