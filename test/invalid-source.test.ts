@@ -9,7 +9,8 @@ t.test('unusable handler sources', async (t) => {
   const cases: Array<[string, string, RegExp]> = [
     ['syntax error', 'export default function h() {\n  return 1 +;\n}\n', /^SyntaxError: .* at line 2, column \d+$/],
     ['no default export', 'export function handler() {}', /no default export/],
-    ['default export not a function', 'export default { statuscode: 200 }', /default export must be a function, got object/],
+    ['default export neither form', 'export default { statuscode: 200 }', /default export must be a function or an object with a fetch method, got an object without a fetch method/],
+    ['default export a number', 'export default 5', /default export must be a function or an object with a fetch method, got number/],
     ['CommonJS module', 'module.exports = function () {}', /module evaluation failed: ReferenceError: module is not defined/],
     ['an import', "import fs from 'node:fs';\nexport default () => fs;", /imports are not available to handlers \(import of "node:fs"\)/],
     ['a dynamic import of a host module at top level', "await import('node:fs');\nexport default () => 1;", /module evaluation failed/],

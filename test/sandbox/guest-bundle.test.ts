@@ -18,9 +18,10 @@ t.test('every line of each prelude module is in the bundle, in order, apart from
     'prelude/intrinsics.js',
     'prelude/containment.js',
     'prelude/encoding.js',
-    'prelude/regexp-source.js',
     'prelude/url-search-params.js',
     'prelude/url.js',
+    'prelude/fetch-api.js',
+    'prelude/regexp-source.js',
     'prelude/index.js',
   ]);
   for (const p of order as GuestPath[]) {
