@@ -7,6 +7,7 @@ import { crashed, failureOutcome, isUnhandledRejection, unhandledRejectionLine, 
 import type { IsolateReplacement } from './replacement.js';
 import { RunningCalls } from './running-calls.js';
 import type { SandboxRequest } from './sandbox-request.js';
+import type { TimerHost } from './timer-host.js';
 
 /**
  * Extra time a running batch gets past a request's deadline for isolated-vm's own timeout to stop
@@ -60,13 +61,21 @@ export class BatchScheduler {
   #refused: InvokeResult | null = null;
 
   readonly #events: SchedulerEvents;
+  readonly #timers: TimerHost;
 
   /**
    * @param bodies where the requests' bodies go while they are in flight (the map the isolates' body reader reads)
    * @param hooks `onConsole` receives the console lines each call into the isolate returns (re-checked), when there are any
+   * @param timers the lane's timers: a request's are cancelled when it ends
    * @param events what the scheduler reports to its lane
    */
-  constructor(limits: SandboxLimits, isolates: IsolateReplacement, bodies: Map<number, BodySource>, hooks: Pick<SandboxHooks, 'onConsole'>, events: SchedulerEvents) {
+  constructor(limits: SandboxLimits, isolates: IsolateReplacement, bodies: Map<number, BodySource>, hooks: Pick<SandboxHooks, 'onConsole'>, timers: TimerHost, events: SchedulerEvents) {
+    this.#timers = timers;
+    timers.bindOwners((isolate) => {
+      const ids: number[] = [];
+      for (const r of this.#inflight) if (r.inst?.isolate === isolate) ids.push(r.id);
+      return ids;
+    });
     this.#limits = limits;
     this.#isolates = isolates;
     this.#bodies = bodies;
@@ -202,7 +211,7 @@ export class BatchScheduler {
     try {
       const received = this.#received;
       this.#received = [];
-      const call = inst.dispatchBatch.apply(undefined, [args, received], { arguments: { copy: true }, result: { copy: true }, timeout });
+      const call = inst.dispatchBatch.apply(undefined, [args, received, this.#timers.takeCancelled(inst.isolate)], { arguments: { copy: true }, result: { copy: true }, timeout });
       this.#calls.track(call);
       // Settled by the call, or with null by an abandonment; the call's late settling after an
       // abandonment (it returns only once the isolate's thread is free) then changes nothing.
@@ -450,6 +459,8 @@ export class BatchScheduler {
     r.timer = null;
     this.#bodies.delete(r.id);
     this.#requests.delete(r.id);
+    // Its timers that no other request in flight may own are cancelled: none fires after it (nor after its deadline).
+    if (r.inst !== null) this.#timers.requestEnded(r.inst.isolate, r.id);
     r.resolve(result);
     if (wasInFlight) this.#windowMaybeClosed();
   }

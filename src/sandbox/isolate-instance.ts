@@ -6,6 +6,7 @@ import { compileCached } from './code-cache.js';
 import { MAX_LINE_CHARS, MAX_PENDING_LINES } from './guest-source.js';
 import { evaluationErrorText, exportReadErrorText, type RawResult, sourceErrorText } from './ivm-outcome.js';
 import { ReadyIsolate, readyIsolate } from './ready-pool.js';
+import type { TimerHost } from './timer-host.js';
 
 /** The handler source cannot be used; the message says why (with line and column where there is one). */
 export class SourceError extends Error {
@@ -48,7 +49,7 @@ export interface InstanceHooks {
 export interface IsolateInstance {
   readonly isolate: ivm.Isolate;
   /** `(flat [json, id, first, complete, text, ...], ids of awaited results received since the last batch) → [results (null: still pending), console lines]`. */
-  readonly dispatchBatch: ivm.Reference<(batch: unknown[], received: number[]) => [Array<RawResult | null>, unknown]>;
+  readonly dispatchBatch: ivm.Reference<(batch: unknown[], received: number[], cancelledTimers: number[]) => [Array<RawResult | null>, unknown]>;
   /** `(id) → Promise<[kind, text, bytes, console lines]>` for a request left pending by its batch. */
   readonly awaitResult: ivm.Reference<(id: number) => Promise<[string, string, Uint8Array | null, unknown]>>;
   /** After a batch timed out: `[results of the requests that finished, console lines]`. */
@@ -98,7 +99,7 @@ export function consoleLines(raw: unknown, requestOf?: (tag: number) => string |
  *   deploy does; a replacement or standby prepares its own, so that it never empties the pool a deploy waits on)
  * @throws SourceError for anything wrong with the source.
  */
-export async function instantiate(source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, pooled = false, env = '{}'): Promise<IsolateInstance> {
+export async function instantiate(source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, pooled = false, env = '{}', timers?: TimerHost): Promise<IsolateInstance> {
   // The host's own deadline: isolated-vm's timeouts bound each call, not what V8 runs between them
   // (a callback of a top-level promise) nor a built-in it cannot interrupt.
   const overtime = (): SourceError => new SourceError(`module evaluation exceeded the time limit (${limits.timeoutMs} ms)`);
@@ -120,7 +121,7 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
       ready.dispose();
       throw overtime();
     }
-    return build(ready, source, limits, hooks, reader, env);
+    return build(ready, source, limits, hooks, reader, env, timers);
   });
   // Whichever loses the race is settled later and changes nothing.
   work.catch(() => undefined);
@@ -132,7 +133,7 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
   }
 }
 
-async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, env: string): Promise<IsolateInstance> {
+async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, env: string, timers: TimerHost | undefined): Promise<IsolateInstance> {
   const { isolate, context, guest, boot } = ready;
   try {
     let tenant: ivm.Module;
@@ -183,9 +184,18 @@ async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits,
     }
     const ref = async <T>(name: string): Promise<ivm.Reference<T>> => (await boot.namespace.get(name, { reference: true })) as ivm.Reference<T>;
     // The reader goes to the bootstrap's module scope, where tenant code cannot reach it.
-    // So does the environment, as JSON (a string crosses, parsed and frozen inside).
-    const setReader = await ref<(r: unknown, env: string) => void>('setBodyReader');
-    await setReader.apply(undefined, [new ivm.Reference(reader), env], { timeout: limits.timeoutMs });
+    // So do the environment, as JSON (a string crosses, parsed and frozen inside), and the timer
+    // function: `(ms, id)` waits (a promise), `(-1, id)` clears; only numbers cross.
+    const setReader = await ref<(r: unknown, env: string, t?: unknown) => void>('setBodyReader');
+    const timerFn =
+      timers === undefined
+        ? undefined
+        : new ivm.Reference((ms: unknown, id: unknown): Promise<void> | undefined => {
+            if (typeof ms !== 'number' || typeof id !== 'number') return Promise.reject(new TypeError('invalid timer'));
+            if (ms === -1) return void timers.clear(isolate, id);
+            return timers.start(isolate, ms, id);
+          });
+    await setReader.apply(undefined, timerFn === undefined ? [new ivm.Reference(reader), env] : [new ivm.Reference(reader), env, timerFn], { timeout: limits.timeoutMs });
     type F<K extends keyof IsolateInstance> = IsolateInstance[K] extends ivm.Reference<infer T> ? T : never;
     // Read together: each is a round trip to the isolate's thread.
     const [dispatchBatch, awaitResult, salvage, takeLast, takeSettled] = await Promise.all([

@@ -7,6 +7,7 @@ import { IdleWatchdog } from './idle-watchdog.js';
 import { type BodyReader, type InstanceHooks, type IsolateInstance, instantiate, type SandboxLimits } from './isolate-instance.js';
 import type { InvokeResult } from './ivm-outcome.js';
 import { IsolateReplacement } from './replacement.js';
+import { TimerHost } from './timer-host.js';
 
 /** The host function behind `datastream` reads: looks the body up by id; the bytes cross as a fresh copy. */
 function readerFor(bodies: Map<number, BodySource>): BodyReader {
@@ -50,11 +51,12 @@ export class IsolateLane {
     hooks: InstanceHooks,
     bodies: Map<number, BodySource>,
     events: LaneEvents,
+    timers: TimerHost,
   ) {
     this.#mine = mine;
     const isolates = new IsolateReplacement(first, fresh);
     this.#isolates = isolates;
-    this.#scheduler = new BatchScheduler(limits, isolates, bodies, hooks, {
+    this.#scheduler = new BatchScheduler(limits, isolates, bodies, hooks, timers, {
       windowClosed: () => {
         this.#ranSinceSample = true;
         this.#watchdog.windowClosed(isolates.live);
@@ -80,13 +82,14 @@ export class IsolateLane {
     const bodies = new Map<number, BodySource>();
     const mine = new WeakSet<ivm.Isolate>();
     const reader = readerFor(bodies);
+    const timers = new TimerHost();
     const fresh = async (pooled = false): Promise<IsolateInstance> => {
-      const inst = await instantiate(source, limits, hooks, reader, pooled, env);
+      const inst = await instantiate(source, limits, hooks, reader, pooled, env, timers);
       mine.add(inst.isolate);
       return inst;
     };
     // The deploy's isolate from the worker's ready pool; replacements and standbys prepare their own.
-    return new IsolateLane(await fresh(true), () => fresh(), mine, limits, hooks, bodies, events);
+    return new IsolateLane(await fresh(true), () => fresh(), mine, limits, hooks, bodies, events, timers);
   }
 
   /** Whether `isolate` is (or was) one of this lane's. */

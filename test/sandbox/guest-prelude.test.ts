@@ -34,7 +34,20 @@ t.test(
   'exports: drainLogs, setConsoleTag, incomingRequest, responseParts, utf8Decode, the captured intrinsics and the memory overrun for the bootstrap, setUrlLoader for the host, nothing else',
   async (t) => {
     const g = await loadGuest(t, ENTRY);
-    t.same(await g.call('exports'), ['I', 'bare', 'drainLogs', 'incomingRequest', 'nd', 'responseParts', 'setConsoleTag', 'setUrlLoader', 'takeMemoryOverrun', 'utf8Decode']);
+    t.same(await g.call('exports'), [
+      'I',
+      'bare',
+      'drainLogs',
+      'forgetTimers',
+      'incomingRequest',
+      'nd',
+      'responseParts',
+      'setConsoleTag',
+      'setTimerHost',
+      'setUrlLoader',
+      'takeMemoryOverrun',
+      'utf8Decode',
+    ]);
     t.same(await g.call('decode', [0x68, 0xc3, 0xa9]), 'hé');
     await g.run(`console.log('from', { the: 'global' }); console.error(new Error('e').message)`);
     t.same(await g.call('drain'), [

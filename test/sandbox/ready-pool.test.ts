@@ -11,7 +11,7 @@ const lost = (): void => undefined;
 /** Runs one request through an instance's dispatchBatch; the result's text. */
 async function get(inst: Awaited<ReturnType<typeof instantiate>>, path: string): Promise<unknown> {
   const batch = [JSON.stringify({ verb: 'GET', path }), 1, new Uint8Array(0), true, null];
-  const [results] = await inst.dispatchBatch.apply(undefined, [batch, []], { arguments: { copy: true }, result: { copy: true }, timeout: 1000 });
+  const [results] = await inst.dispatchBatch.apply(undefined, [batch, [], []], { arguments: { copy: true }, result: { copy: true }, timeout: 1000 });
   return results;
 }
 

@@ -27,7 +27,7 @@
 // globals can only break its own responses, which the host validates by type anyway.
 
 import { MAX_RESPONSE_BYTES as MAX, MAX_RESPONSE_HEADER_BYTES as MAX_HEADER_BYTES, MAX_RESPONSE_HEADER_FIELDS as MAX_FIELDS } from 'isohttpd:constants';
-import { bare, drainLogs, I, incomingRequest, nd, responseParts, setConsoleTag, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
+import { bare, drainLogs, forgetTimers, I, incomingRequest, nd, responseParts, setConsoleTag, setTimerHost, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
 import * as tenant from 'tenant';
 
 // The default export: a handler function (the request dict form), or an object with a `fetch`
@@ -56,10 +56,12 @@ let pull = null;
  * Called once by the host after evaluation (src/sandbox/isolate-instance.ts); later calls change nothing.
  * @param {HostReference<[id: number, want: number], Uint8Array>} ref
  * @param {unknown} envJson the server's environment as JSON (an object of strings)
+ * @param {unknown} [timerRef] the host's timer function (src/sandbox/timer-host.ts), for setTimeout
  */
-export function setBodyReader(ref, envJson) {
+export function setBodyReader(ref, envJson, timerRef) {
   if (pull !== null) return;
   pull = ref;
+  if (timerRef !== undefined) setTimerHost(timerRef);
   if (typeof envJson === 'string' && envJson !== '{}') ENV = freeze(parse(envJson));
 }
 
@@ -330,11 +332,13 @@ const waiting = new I.Map();
  * Runs each request of the batch in turn.
  * @param {unknown[]} batch flat `[requestJson, id, first, complete, text, ...]`, as the host copied it in
  * @param {unknown[]} [received] ids of awaited requests whose results the host has received since the last batch: their kept results are dropped
+ * @param {unknown[]} [cancelledTimers] ids of timers the host cancelled since (their requests ended): forgotten
  * @returns {[Array<RawResult | null>, ConsoleLine[]]}
  */
-export function dispatchBatch(batch, received) {
+export function dispatchBatch(batch, received, cancelledTimers) {
   // A handler stopped by a time limit never ran its `finally`: no tag outlives its request.
   setConsoleTag(0);
+  forgetTimers(cancelledTimers);
   if (isArray(received)) for (let i = 0; i < received.length; i++) mapDelete(settledResults, received[i]);
   done = bare([]);
   for (let i = 0; i + 4 < batch.length; i += 5) {

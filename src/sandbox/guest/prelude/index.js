@@ -10,12 +10,13 @@ import { installContainment, takeMemoryOverrun } from './containment.js';
 import { TextDecoder, TextEncoder, utf8Decode } from './encoding.js';
 import { Headers, incomingRequest, Request, Response, responseParts } from './fetch-api.js';
 import { installRegExpLimit } from './regexp-source.js';
+import { clearTimeout, forgetTimers, setTimeout, setTimerHost } from './timers.js';
 import { bare, I, nd } from './intrinsics.js';
 import { setUrlLoader, URL } from './url.js';
 import { URLSearchParams } from './url-search-params.js';
 
-// drainLogs, incomingRequest, responseParts, setConsoleTag, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
-export { bare, drainLogs, I, incomingRequest, nd, responseParts, setConsoleTag, setUrlLoader, takeMemoryOverrun, utf8Decode };
+// drainLogs, forgetTimers, incomingRequest, responseParts, setConsoleTag, setTimerHost, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
+export { bare, drainLogs, forgetTimers, I, incomingRequest, nd, responseParts, setConsoleTag, setTimerHost, setUrlLoader, takeMemoryOverrun, utf8Decode };
 
 const resolved = Promise.resolve();
 const then = Function.prototype.call.bind(Promise.prototype.then);
@@ -52,6 +53,8 @@ define('Headers', Headers);
 define('Request', Request);
 define('Response', Response);
 define('queueMicrotask', queueMicrotask);
+define('setTimeout', setTimeout);
+define('clearTimeout', clearTimeout);
 define('atob', atob);
 
 // RegExp sources held to the budget (the RegExp compiler's memory is outside the heap: regexp-source.js).
