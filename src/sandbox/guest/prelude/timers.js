@@ -61,7 +61,7 @@ export function setTimeout(fn, ms, ...args) {
   const ref = host;
   if (ref === null) return id;
   then(
-    ref.apply(undefined, [delay === delay && delay > 0 ? delay : 0, id], bare({ result: bare({ promise: true }) })),
+    ref.apply(undefined, [delay > 0 ? delay : 0, id], bare({ result: bare({ promise: true }) })),
     () => {
       if (!mapDelete(live, id)) return;
       apply(fn, undefined, args);
