@@ -23,7 +23,11 @@ t.test('init, its own test, then deploy', async (t) => {
   t.equal(r.code, EXIT.ok, r.stderr);
   for (const f of ['handler.js', 'isohttpd.json', 'handler.test.mjs']) t.ok(existsSync(path.join(dir, f)), f);
   t.match(r.stdout, /wrote .*handler\.js\n/);
-  t.match(r.stdout, new RegExp(`next: cd .* && node --test && isohttpd deploy   \\(server my-app-2 on port ${port}\\)`), 'the name from the directory, made a DNS label');
+  t.match(
+    r.stdout,
+    new RegExp(`next: cd .* && node --test && isohttpd dev   \\(a local loop; then isohttpd deploy: server my-app-2 on port ${port}\\)`),
+    'the name from the directory, made a DNS label',
+  );
   t.same(JSON.parse(readFileSync(path.join(dir, 'isohttpd.json'), 'utf8')), { name: 'my-app-2', entry: 'handler.js', port });
 
   const tested = await nodeTest(dir);

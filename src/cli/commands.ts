@@ -275,7 +275,9 @@ example: isohttpd init hello && cd hello && node --test && isohttpd deploy
       const port = intOption(ctx.args.options, 'port');
       const made = await initProject(got[0] ?? '.', { ...(name === undefined ? {} : { name }), ...(port === undefined ? {} : { port }), typescript });
       if (ctx.json) return ctx.out(json(made));
-      ctx.out(`${made.files.map((f) => `wrote ${f}\n`).join('')}next: cd ${made.dir} && node --test && isohttpd deploy   (server ${made.name} on port ${made.port})\n`);
+      ctx.out(
+        `${made.files.map((f) => `wrote ${f}\n`).join('')}next: cd ${made.dir} && node --test && isohttpd dev   (a local loop; then isohttpd deploy: server ${made.name} on port ${made.port})\n`,
+      );
     },
   },
   deploy: {

@@ -199,6 +199,9 @@ export function watchPeakRss(parent: number, everyMs = 100): { stop(): number } 
   };
 }
 
+/** The neighbour's memoryMb (the schema's default). */
+const NEIGHBOUR_MEMORY_MB = 64;
+
 /** Options of {@link Containment.check}. */
 export interface CheckOptions {
   /** The attacking server's memoryMb (the RSS bound is idle + 4 × this + 64 MiB); default 64, the schema's. */
@@ -209,8 +212,9 @@ export interface CheckOptions {
   readonly gapMs?: number;
   /**
    * The attack makes one young large object of this size, MiB: V8 allocates the first one past any
-   * heap limit (docs/security.md, residual risks), so the RSS bound allows it on top. At most one
-   * per isolate: the heap guard refuses a second, and a server runs one isolate at a time.
+   * heap limit (docs/security.md, residual risks), so the RSS bound allows it on top, and the
+   * neighbour's allowance in the worker's budget (the RSS backstop retires the worker at twice that
+   * budget). At most one per isolate: the heap guard refuses a second, and a server runs one isolate at a time.
    */
   readonly largeObjectMb?: number;
 }
@@ -270,8 +274,11 @@ export async function contain(
       if (opts.workerKilled !== true) t.ok(report.slowestMs < 2000, `neighbour: every answer within 2 s (slowest ${report.slowestMs.toFixed(0)} ms)`);
       t.ok(report.longestGapMs < gapMs, `neighbour: never without a 200 for ${gapMs} ms (longest ${report.longestGapMs.toFixed(0)} ms)`);
       const large = opts.largeObjectMb ?? 0;
-      const bound = idleMb + 4 * memoryMb + 64 + large;
-      const what = `idle ${idleMb.toFixed(0)} + 4 × ${memoryMb} + 64 MiB${large > 0 ? ` + one young large object of ${large} MiB` : ''}`;
+      // A young large object is refused by no heap limit: the worker's RSS backstop stops it (at
+      // twice the worker's budget, whose allowance includes the neighbour's isolate on that worker).
+      const neighbourMb = large > 0 ? 4 * NEIGHBOUR_MEMORY_MB : 0;
+      const bound = idleMb + 4 * memoryMb + 64 + large + neighbourMb;
+      const what = `idle ${idleMb.toFixed(0)} + 4 × ${memoryMb} + 64 MiB${large > 0 ? ` + one young large object of ${large} MiB + the neighbour's allowance (4 × ${NEIGHBOUR_MEMORY_MB} MiB)` : ''}`;
       t.ok(peakMb > 0 && peakMb < bound, `workers' peak RSS ${peakMb.toFixed(0)} MiB within ${what}`);
       return { ...report, peakMb };
     },

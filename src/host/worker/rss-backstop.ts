@@ -113,9 +113,10 @@ type State = { readonly kind: 'watch' } | Settling | { readonly kind: 'done' };
 
 /**
  * The last guard of a worker's memory, for routes to host memory not guarded inside the isolate.
- * It reads the resident set and each server's isolate CPU time every `pollMs` (an unref'd timer),
- * sooner as the resident set nears the budget: the next poll comes before a thread filling pages at
- * `growthPerCpuMsMb` per ms could cross the headroom left, never sooner than `minPollMs`.
+ * It reads the resident set and each server's isolate CPU time every `pollMs` (an unref'd timer);
+ * near the budget it also looks at the resident set in between, as often as a thread filling pages
+ * at `growthPerCpuMsMb` per ms could cross the headroom left (never more often than `minPollMs`),
+ * and acts at once when it is over (the growth since the last full poll is split as usual).
  * Over the budget it blames one server: the one the RSS grew most under (growth between two polls
  * is split between the servers in proportion to the CPU time their isolates used meanwhile, at most
  * `growthPerCpuMsMb` per ms of it, halved every `growthHalfLifeMs`) plus its heap sample, once some
@@ -200,8 +201,12 @@ export class RssBackstop {
     const servers = [...this.#hooks.servers()];
     const rss = this.#hooks.rss();
     const budgetMb = this.budgetMb(servers);
-    this.#act(servers, rss, budgetMb, now);
-    return this.nextPollMs(rss / MIB, budgetMb);
+    // Between two full polls (every pollMs), a look only: under the budget, nothing is accounted, so
+    // the growth is split between the servers over the same periods as without the quick looks.
+    const watching = this.#state.kind === 'watch';
+    if ((watching && rss / MIB > budgetMb) || now - this.#lastAt >= this.#opts.pollMs) this.#act(servers, rss, budgetMb, now);
+    // After a reset, every pollMs as before: the settling is judged over the same periods.
+    return watching ? this.nextPollMs(rss / MIB, budgetMb) : this.#opts.pollMs;
   }
 
   /** What one poll does with its readings. */
