@@ -1,12 +1,13 @@
 // `isohttpd secret put|ls|rm`: a server's secrets from the command line; the value is read from stdin, never from an argument (which `ps` and shell history would show).
 
+import { ENV_NAME_PATTERN, MAX_SECRET_CHARS } from '../core/env-names.js';
 import { UsageError } from './args.js';
 
 /** The name a secret or variable may have: a letter or `_`, then letters, digits and `_` (at most 64). */
-export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const ENV_NAME = new RegExp(ENV_NAME_PATTERN);
 
-/** Most bytes of one secret's value (UTF-8). */
-export const MAX_SECRET_BYTES = 5120;
+/** Most bytes of one secret's value read from stdin (UTF-8): the API's limit in characters, in bytes as the CLI counts them. */
+const MAX_SECRET_BYTES = MAX_SECRET_CHARS;
 
 /**
  * Reads a secret's value from `stdin` to its end: one trailing newline (`echo`, a heredoc) is

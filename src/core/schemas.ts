@@ -18,7 +18,8 @@ export type SchemaName =
   | 'rollback-server'
   | 'tail-entry'
   | 'put-secret'
-  | 'secret-list';
+  | 'secret-list'
+  | 'vars';
 
 const SCHEMA_NAMES: readonly SchemaName[] = [
   'limits',
@@ -35,6 +36,7 @@ const SCHEMA_NAMES: readonly SchemaName[] = [
   'tail-entry',
   'put-secret',
   'secret-list',
+  'vars',
 ];
 const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 

@@ -80,11 +80,6 @@ export class TimerHost {
     return c;
   }
 
-  /** Timers pending on `isolate` now. */
-  pending(isolate: ivm.Isolate): number {
-    return this.#pending.get(isolate)?.size ?? 0;
-  }
-
   #forget(isolate: ivm.Isolate, per: Map<number, Pending>, id: number): void {
     per.delete(id);
     if (per.size === 0 && this.#pending.get(isolate) === per) this.#pending.delete(isolate);

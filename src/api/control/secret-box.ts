@@ -53,11 +53,6 @@ export class SecretBox {
     return new SecretBox(Buffer.from(hex, 'hex'));
   }
 
-  /** A fresh box under a random key (tests). */
-  static ephemeral(): SecretBox {
-    return new SecretBox(randomBytes(KEY_BYTES));
-  }
-
   /** Seals `value` for server `httpdid`'s secret `name`. */
   seal(httpdid: number, name: string, value: string): string {
     const iv = randomBytes(IV_BYTES);

@@ -1,6 +1,5 @@
 // A server's tail in the control process: per-request events from its workers (sent only while someone tails it), each with the console lines its handler wrote, and the followers of `GET /servers/:httpdid/tail`.
 
-import type { Outcome } from '../../core/outcome.js';
 import type { TailEvent } from '../../host/worker/protocol.js';
 import type { ConsoleLines } from '../../sandbox/isolate-instance.js';
 
@@ -12,24 +11,11 @@ export interface TailLog {
   readonly message: string;
 }
 
-/** One request, as the tail shows it (schemas/tail-entry.json). */
-export interface TailRequest {
+/** One request, as the tail shows it (schemas/tail-entry.json): the worker's event, its time as ISO 8601, with the console lines its handler wrote. */
+export interface TailRequest extends Omit<TailEvent, 'time'> {
   readonly kind: 'request';
   /** ISO 8601 time its response was written. */
   readonly time: string;
-  readonly requestId: string;
-  readonly method: string;
-  readonly path: string;
-  readonly status: number;
-  readonly outcome: Outcome;
-  /** From its head to its response written, ms. */
-  readonly durationMs: number;
-  /** Body bytes received. */
-  readonly bytesIn: number;
-  /** Response bytes written (head and body). */
-  readonly bytesOut: number;
-  readonly detail?: string;
-  readonly stack?: string;
   /** The console lines its handler wrote, oldest first. */
   readonly logs: readonly TailLog[];
 }

@@ -84,24 +84,24 @@ export class ConsoleStream extends Readable {
   }
 }
 
-/** Answers a request with one server's console stream (bound to an app and its manager). @throws IsoError 404. */
-export type FollowLogs = (caller: Caller, httpdid: number, reply: FastifyReply) => void;
+/**
+ * Sends `stream` as the NDJSON answer of `reply` once `ready` settles (at once without it), and
+ * calls `unfollow` when the stream ends or the client goes away.
+ */
+export type SendStream = (stream: ConsoleStream, unfollow: () => void, reply: FastifyReply, ready?: Promise<void>) => void;
 
 /**
- * Returns the handler of `?follow=1`, and makes the app end every open stream before it closes
- * (otherwise a follower would hold the API open through a shutdown).
+ * What `logs?follow=1` and `tail` share: the streams an app has open, each ended with its last
+ * line `{"end": "stopping"}` before the app closes (otherwise a follower would hold the API open
+ * through a shutdown).
  */
-export function consoleFollowing(app: FastifyInstance, manager: ServerManager): FollowLogs {
+export function streamSender(app: FastifyInstance): SendStream {
   const open = new Set<ConsoleStream>();
   app.addHook('preClose', (done) => {
     for (const s of open) s.finish('stopping');
     done();
   });
-  return (caller, httpdid, reply) => {
-    // Both in one tick: no line is lost or repeated between the backlog and the subscription.
-    const backlog = manager.consoleLines(caller, httpdid);
-    const stream = new ConsoleStream();
-    const unfollow = manager.followConsole(caller, httpdid, { line: (l) => stream.add(l), end: () => stream.finish('deleted') });
+  return (stream, unfollow, reply, ready) => {
     open.add(stream);
     const stop = (): void => {
       unfollow();
@@ -114,9 +114,26 @@ export function consoleFollowing(app: FastifyInstance, manager: ServerManager): 
       stop();
       if (!stream.destroyed) stream.destroy();
     });
-    for (const line of backlog) stream.add(line);
     // Send the head right away, even with no line yet: a follower knows at once that it follows.
     reply.raw.once('pipe', () => reply.raw.flushHeaders());
-    void reply.type('application/x-ndjson').header('cache-control', 'no-store').send(stream);
+    const send = (): void => void reply.type('application/x-ndjson').header('cache-control', 'no-store').send(stream);
+    if (ready === undefined) send();
+    else void ready.then(send);
+  };
+}
+
+/** Answers a request with one server's console stream (bound to an app and its manager). @throws IsoError 404. */
+export type FollowLogs = (caller: Caller, httpdid: number, reply: FastifyReply) => void;
+
+/** Returns the handler of `?follow=1`. */
+export function consoleFollowing(app: FastifyInstance, manager: ServerManager): FollowLogs {
+  const send = streamSender(app);
+  return (caller, httpdid, reply) => {
+    // Both in one tick: no line is lost or repeated between the backlog and the subscription.
+    const backlog = manager.consoleLines(caller, httpdid);
+    const stream = new ConsoleStream();
+    const unfollow = manager.followConsole(caller, httpdid, { line: (l) => stream.add(l), end: () => stream.finish('deleted') });
+    for (const line of backlog) stream.add(line);
+    send(stream, unfollow, reply);
   };
 }

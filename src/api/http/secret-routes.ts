@@ -1,6 +1,7 @@
 // The routes of a server's secrets: GET /servers/:httpdid/secrets (names only), PUT and DELETE /servers/:httpdid/secrets/:name.
 
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ENV_NAME_PATTERN } from '../../core/env-names.js';
 import type { ServerManager } from '../control/server-manager.js';
 import type { Caller } from './auth.js';
 import { ERROR_RESPONSE, ID_PARAMS } from './route-schemas.js';
@@ -12,7 +13,7 @@ const SECRET_PARAMS = {
   required: ['httpdid', 'name'],
   properties: {
     httpdid: ID_PARAMS.properties.httpdid,
-    name: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$', description: 'must be a letter or _ then letters, digits or _ (at most 64)' },
+    name: { type: 'string', pattern: ENV_NAME_PATTERN, description: 'must be a letter or _ then letters, digits or _ (at most 64)' },
   },
 } as const;
 

@@ -4,22 +4,18 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServerManager } from '../control/server-manager.js';
 import { tailFilter, type TailQuery } from '../control/tail-filter.js';
 import type { Caller } from './auth.js';
-import { ConsoleStream } from './logs-follow.js';
+import { ConsoleStream, streamSender } from './logs-follow.js';
 
 /** Answers a request with one server's tail (bound to an app and its manager). @throws IsoError 400 (filters), 404. */
 export type FollowTail = (caller: Caller, httpdid: number, query: TailQuery, reply: FastifyReply) => void;
 
 /**
- * Returns the handler of `/tail`, and makes the app end every open tail before it closes. The same
- * back-pressure as `logs?follow=1`: at most FOLLOW_QUEUE_BYTES queued for a slow reader, then lines
- * are dropped and a `{"dropped": N}` line says how many; an empty line every FOLLOW_KEEPALIVE_MS idle.
+ * Returns the handler of `/tail`. The same back-pressure as `logs?follow=1`: at most
+ * FOLLOW_QUEUE_BYTES queued for a slow reader, then lines are dropped and a `{"dropped": N}` line
+ * says how many; an empty line every FOLLOW_KEEPALIVE_MS idle.
  */
 export function tailFollowing(app: FastifyInstance, manager: ServerManager): FollowTail {
-  const open = new Set<ConsoleStream>();
-  app.addHook('preClose', (done) => {
-    for (const s of open) s.finish('stopping');
-    done();
-  });
+  const send = streamSender(app);
   return (caller, httpdid, query, reply) => {
     const shown = tailFilter(query);
     const stream = new ConsoleStream();
@@ -36,20 +32,7 @@ export function tailFollowing(app: FastifyInstance, manager: ServerManager): Fol
       stream.destroy();
       throw err;
     }
-    const { stop: unfollow, ready } = following;
-    open.add(stream);
-    const stop = (): void => {
-      unfollow();
-      open.delete(stream);
-    };
-    stream.once('end', stop);
-    stream.once('close', stop);
-    reply.raw.once('close', () => {
-      stop();
-      if (!stream.destroyed) stream.destroy();
-    });
-    reply.raw.once('pipe', () => reply.raw.flushHeaders());
     // The head goes once every worker tails the server: a request sent after it is in the tail.
-    void ready.then(() => reply.type('application/x-ndjson').header('cache-control', 'no-store').send(stream));
+    send(stream, following.stop, reply, following.ready);
   };
 }
