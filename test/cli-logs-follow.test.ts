@@ -1,8 +1,7 @@
 // `isohttpd logs ID --follow` streams new console lines as they come and exits 0 when the server is deleted, 6 when the service stops or the connection breaks (each saying so); with --json, the API's NDJSON.
 
 import t from 'tap';
-import type { ChildProcess } from 'node:child_process';
-import { spawnCli } from './helpers/cli.js';
+import { spawnCli, watchCli as watch } from './helpers/cli.js';
 import { startService } from './helpers/service.js';
 
 const HANDLER = `export default function handler(request) {
@@ -10,37 +9,6 @@ const HANDLER = `export default function handler(request) {
   return { version: '1.1', statuscode: 200, headers: {}, message: 'ok' };
 }
 `;
-
-/** A running CLI whose stdout is collected; `until` waits (bounded) for its output to match. */
-function watch(proc: ChildProcess): { out: () => string; err: () => string; until: (re: RegExp, what: string) => Promise<void>; exit: Promise<number | null> } {
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  proc.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-    for (const w of waiters) w();
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const exit = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
-  const until = (re: RegExp, what: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!re.test(out)) return;
-        clearTimeout(timer);
-        waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`${what} not seen within 15 s; stdout: ${out}; stderr: ${err}`));
-      }, 15_000);
-      waiters.add(check);
-      check();
-    });
-  return { out: () => out, err: () => err, until, exit };
-}
 
 const svc = await startService(t);
 

@@ -1,8 +1,7 @@
 // `isohttpd tail NAME [--status] [--outcome] [--search] [--sample] [--json]`: says when it is connected, prints one block per request (status, outcome, method, path, duration, bytes, id, detail, stack frames, console lines), exits 0 when the server is deleted; bad filters are usage errors or the API's 400.
 
 import t from 'tap';
-import type { ChildProcess } from 'node:child_process';
-import { runCli, spawnCli } from './helpers/cli.js';
+import { runCli, spawnCli, watchCli as watch } from './helpers/cli.js';
 import { startService } from './helpers/service.js';
 
 const HANDLER = `export default function handler(request) {
@@ -11,37 +10,6 @@ const HANDLER = `export default function handler(request) {
   return { version: '1.1', statuscode: 200, headers: {}, message: 'ok' };
 }
 `;
-
-/** A running CLI whose output is collected; `until` waits (bounded) for stdout or stderr to match. */
-function watch(proc: ChildProcess): { out: () => string; err: () => string; until: (re: RegExp, what: string, stream?: 'out' | 'err') => Promise<void>; exit: Promise<number | null> } {
-  const got = { out: '', err: '' };
-  const waiters = new Set<() => void>();
-  proc.stdout?.on('data', (d: Buffer) => {
-    got.out += d.toString();
-    for (const w of waiters) w();
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    got.err += d.toString();
-    for (const w of waiters) w();
-  });
-  const exit = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
-  const until = (re: RegExp, what: string, stream: 'out' | 'err' = 'out'): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!re.test(got[stream])) return;
-        clearTimeout(timer);
-        waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        waiters.delete(check);
-        reject(new Error(`${what} not seen within 15 s; stdout: ${got.out}; stderr: ${got.err}`));
-      }, 15_000);
-      waiters.add(check);
-      check();
-    });
-  return { out: () => got.out, err: () => got.err, until, exit };
-}
 
 const svc = await startService(t);
 

@@ -2,53 +2,27 @@
 
 import http from 'node:http';
 import t from 'tap';
+import { getText, loadClients } from './helpers/load-clients.js';
 import { freePort, startService } from './helpers/service.js';
 
 const HANDLER = "export default (request, env) => ({ version: '1.1', statuscode: 200, headers: {}, message: env.TOKEN ?? 'none' });";
-
-function get(port: number, agent: http.Agent): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        body += d;
-      });
-      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`status ${String(res.statusCode)}: ${body}`))));
-    });
-    req.on('error', reject);
-  });
-}
 
 t.test('secret changes under load: zero failed requests', async (t) => {
   const svc = await startService(t, ['--workers', '2']);
   const port = await freePort();
   t.equal((await svc.api('POST', '/servers', { name: 'hot', host: '127.0.0.1', port, source: HANDLER, replicas: 2 })).status, 201);
-  let stop = false;
-  const failures: string[] = [];
-  const answers: string[] = [];
-  const clients = Array.from({ length: 4 }, async (_, i) => {
-    const agent = new http.Agent({ keepAlive: i % 2 === 0, maxSockets: 1 });
-    while (!stop) {
-      try {
-        answers.push(await get(port, agent));
-      } catch (err) {
-        failures.push((err as Error).message);
-      }
-    }
-    agent.destroy();
-  });
+  const load = loadClients(port);
   for (let i = 1; i <= 5; i++) {
     await new Promise((r) => setTimeout(r, 100));
     const r = await svc.api('PUT', '/servers/hot/secrets/TOKEN', { value: `t${i}` });
     t.equal(r.status, 200, `change ${i}`);
     // Both replicas serve the new value once the PUT is answered.
     const agent = new http.Agent({ keepAlive: false });
-    const after = await Promise.all(Array.from({ length: 6 }, () => get(port, agent)));
+    const after = await Promise.all(Array.from({ length: 6 }, () => getText(port, agent)));
     t.same([...new Set(after)], [`t${i}`], `after change ${i}, every answer has the new value`);
   }
-  stop = true;
-  await Promise.all(clients);
+  const { answers: perClient, failures } = await load.stop();
+  const answers = perClient.flat();
   t.same(failures, [], `no request failed (${answers.length} answered)`);
   t.ok(answers.includes('none') && answers.includes('t5'), 'the answers moved from no value to the last');
   t.equal((await svc.api('GET', '/servers/hot')).body.version, 1, 'still version 1');

@@ -60,3 +60,47 @@ export async function runMany(argsList: ReadonlyArray<readonly string[]>, env: R
   }
   return results;
 }
+
+/** A running CLI whose output is collected as it comes. */
+export interface WatchedCli {
+  /** stdout so far. */
+  out(): string;
+  /** stderr so far. */
+  err(): string;
+  /** Both, interleaved as they arrived. */
+  all(): string;
+  /** Resolves once `re` matches `stream` (stdout by default), checking as output arrives; rejects after the watch's bound. */
+  until(re: RegExp, what: string, stream?: 'out' | 'err' | 'all'): Promise<void>;
+  /** The exit code, once the process has closed. */
+  readonly exit: Promise<number | null>;
+}
+
+/** Watches a running CLI's output; `until` waits at most `withinMs` (default 15 s) for each match. */
+export function watchCli(proc: ChildProcess, withinMs = 15_000): WatchedCli {
+  const got = { out: '', err: '', all: '' };
+  const waiters = new Set<() => void>();
+  const on = (stream: 'out' | 'err') => (d: Buffer) => {
+    got[stream] += d.toString();
+    got.all += d.toString();
+    for (const w of waiters) w();
+  };
+  proc.stdout?.on('data', on('out'));
+  proc.stderr?.on('data', on('err'));
+  const exit = new Promise<number | null>((r) => proc.once('close', (code) => r(code)));
+  const until = (re: RegExp, what: string, stream: 'out' | 'err' | 'all' = 'out'): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!re.test(got[stream])) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`${what} not seen within ${withinMs / 1000} s; stdout: ${got.out}; stderr: ${got.err}`));
+      }, withinMs);
+      waiters.add(check);
+      check();
+    });
+  return { out: () => got.out, err: () => got.err, all: () => got.all, until, exit };
+}
