@@ -38,17 +38,15 @@ export class BatchScheduler {
   /** Bodies of the requests in flight, by the id the isolate knows them by (read by the isolate's body reader). */
   readonly #bodies: Map<number, BodySource>;
   readonly #hooks: Pick<SandboxHooks, 'onConsole'>;
-  /** The requests not answered yet, by the id the isolate knows them by (a console line's tag names one). */
-  readonly #requests = new Map<number, SandboxRequest>();
-  /** The request id of a console line's tag, while that request is not answered. */
-  readonly #requestOf = (tag: number): string | undefined => this.#requests.get(tag)?.requestId;
+  /** The request id of a console line's tag (the id the isolate knows a request by), while that request is in flight. */
+  readonly #requestOf = (tag: number): string | undefined => this.#inflight.get(tag)?.requestId;
   #nextBodyId = 1;
   #queue: SandboxRequest[] = [];
   #flushScheduled = false;
   /** A batch is being dispatched or running: the next one waits for it. */
   #batchRunning = false;
-  /** Requests dispatched to an isolate and not yet answered (answered at once when the host disposes their isolate). */
-  readonly #inflight = new Set<SandboxRequest>();
+  /** Requests dispatched to an isolate and not yet answered (answered at once when the host disposes their isolate), by the id the isolate knows them by. */
+  readonly #inflight = new Map<number, SandboxRequest>();
   /** Awaited requests whose results arrived since the last batch (the next batch tells the isolate, which then drops its copies). */
   #received: number[] = [];
   /** The instance the running batch's call is in, and what ends the wait for that call (its isolate was disposed at a deadline, or every request abandoned); null between batches. */
@@ -73,7 +71,7 @@ export class BatchScheduler {
     this.#timers = timers;
     timers.bindOwners((isolate) => {
       const ids: number[] = [];
-      for (const r of this.#inflight) if (r.inst?.isolate === isolate) ids.push(r.id);
+      for (const r of this.#inflight.values()) if (r.inst?.isolate === isolate) ids.push(r.id);
       return ids;
     });
     this.#limits = limits;
@@ -131,7 +129,6 @@ export class BatchScheduler {
         timer: null,
       };
       this.#bodies.set(req.id, body);
-      this.#requests.set(req.id, req);
       this.#queue.push(req);
       this.#schedule();
     });
@@ -200,7 +197,7 @@ export class BatchScheduler {
       }
       r.state = 'batch';
       r.inst = inst;
-      this.#inflight.add(r);
+      this.#inflight.set(r.id, r);
       args.push(r.json, r.id, r.first, r.complete, r.text);
       if (r.t0 < oldest) oldest = r.t0;
     }
@@ -337,7 +334,7 @@ export class BatchScheduler {
           r.graced = false;
           r.state = 'queued';
           r.inst = null;
-          this.#inflight.delete(r);
+          this.#inflight.delete(r.id);
           this.#queue.push(r);
           requeued = true;
         }
@@ -373,7 +370,7 @@ export class BatchScheduler {
    */
   #drop(inst: IsolateInstance, cause: InvokeResult = RESET): void {
     this.#isolates.replace(inst, this.#calls.stopped());
-    for (const r of [...this.#inflight]) {
+    for (const r of [...this.#inflight.values()]) {
       if (r.inst !== inst) continue;
       this.#finish(r, r.deadlinePassed ? timeoutResult(this.#limits) : cause);
     }
@@ -390,7 +387,7 @@ export class BatchScheduler {
    */
   resetAll(cause: InvokeResult): Promise<void> {
     const insts = new Set<IsolateInstance>([this.#isolates.live]);
-    for (const r of this.#inflight) if (r.inst !== null) insts.add(r.inst);
+    for (const r of this.#inflight.values()) if (r.inst !== null) insts.add(r.inst);
     const returned = this.#calls.returned();
     for (const inst of insts) this.#drop(inst, cause);
     return returned;
@@ -402,7 +399,7 @@ export class BatchScheduler {
    * Nothing is disposed or replaced; the caller stops using the sandbox.
    */
   abandonAll(result: InvokeResult): void {
-    for (const r of [...this.#inflight, ...this.#queue]) this.#lose(r, result);
+    for (const r of [...this.#inflight.values(), ...this.#queue]) this.#lose(r, result);
     this.#queue = [];
     this.#abandonRunning?.(null);
     this.#calls.giveUp();
@@ -425,7 +422,7 @@ export class BatchScheduler {
    * others go on.
    */
   abandonOn(isolate: ivm.Isolate, result: InvokeResult): void {
-    for (const r of [...this.#inflight]) if (r.inst?.isolate === isolate) this.#lose(r, result);
+    for (const r of [...this.#inflight.values()]) if (r.inst?.isolate === isolate) this.#lose(r, result);
     if (this.#runningOn?.isolate === isolate) this.#abandonRunning?.(null);
     // Its calls never return: the replacement serves now.
     this.#calls.giveUp();
@@ -446,7 +443,7 @@ export class BatchScheduler {
    * `awaited` (the request the call waited for) when it is the only one in flight on this lane.
    */
   #console(raw: unknown, awaited?: SandboxRequest): void {
-    const untagged = awaited !== undefined && this.#inflight.size === 1 && this.#inflight.has(awaited) ? awaited.requestId : undefined;
+    const untagged = awaited !== undefined && this.#inflight.size === 1 && this.#inflight.get(awaited.id) === awaited ? awaited.requestId : undefined;
     const lines = consoleLines(raw, this.#requestOf, untagged);
     if (lines.length > 0) this.#hooks.onConsole(lines);
   }
@@ -454,11 +451,10 @@ export class BatchScheduler {
   #finish(r: SandboxRequest, result: InvokeResult): void {
     if (r.state === 'done') return;
     r.state = 'done';
-    const wasInFlight = this.#inflight.delete(r);
+    const wasInFlight = this.#inflight.delete(r.id);
     if (r.timer !== null) clearTimeout(r.timer);
     r.timer = null;
     this.#bodies.delete(r.id);
-    this.#requests.delete(r.id);
     // Its timers that no other request in flight may own are cancelled: none fires after it (nor after its deadline).
     if (r.inst !== null) this.#timers.requestEnded(r.inst.isolate, r.id);
     r.resolve(result);

@@ -142,9 +142,9 @@ export class HostedServer {
   /**
    * Compiles a new version next to the serving one; nothing switches yet.
    * @param exposeErrors whether the new version's error bodies carry the handler's detail
+   * @param env the version's environment as JSON (an object of strings), the handler's second argument
    * @throws IsoError 422 (source), 500 (the server stopped meanwhile).
    */
-  /** @param env the version's environment as JSON (an object of strings), the handler's second argument */
   async prepare(source: string, limits: Limits, exposeErrors: boolean, env: string): Promise<void> {
     this.abort();
     const sandbox = await ServerVersion.compile(source, limits, sandboxHooks(this.httpdid, this.#hooks), env);
