@@ -1,7 +1,7 @@
 // Workers-style handlers: `export default { fetch(request, env, ctx) }` returning a Response (Headers, Request, Response in the prelude). The Request carries what the request dict carries (url from Host, method, headers, body); statuses, headers, string and binary bodies, Response.json and redirect, ctx.waitUntil awaited before the answer, and anything but a Response is an invalid response.
 
 import t from 'tap';
-import { example, startService } from './helpers/service.js';
+import { example, freePort, startService } from './helpers/service.js';
 
 const WORKER = `let background = 0;
 export default {
@@ -94,7 +94,7 @@ t.test('a plain, synchronous fetch, and a default export that is neither form', 
   const svc = await startService(t);
   const { port } = await svc.deploy("export default { fetch: (req) => new Response('sync ' + req.method) };");
   t.equal(await (await fetch(`http://127.0.0.1:${port}/`, { method: 'DELETE' })).text(), 'sync DELETE');
-  const bad = await svc.api('POST', '/servers', { host: '127.0.0.1', port: port + 1, source: 'export default { handle() {} };' });
+  const bad = await svc.api('POST', '/servers', { host: '127.0.0.1', port: await freePort(), source: 'export default { handle() {} };' });
   t.equal(bad.status, 422);
   t.match(bad.body.error.message, /must be a function or an object with a fetch method, got an object without a fetch method/);
 });
