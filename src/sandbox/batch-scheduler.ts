@@ -1,10 +1,12 @@
 // The requests of one sandbox from `invoke` to their answer: those ready in the same event-loop turn go into the isolate in one call, under their deadlines; what a timed-out batch finished is salvaged.
 
 import type ivm from 'isolated-vm';
+import { resolveLimits } from '../core/limits.js';
 import type { BodySource } from './body-source.js';
 import { consoleLines, type IsolateInstance, type SandboxHooks, type SandboxLimits } from './isolate-instance.js';
 import { crashed, failureOutcome, isUnhandledRejection, unhandledRejectionLine, type InvokeResult, RESET, type RawResult, resultOutcome, stoppedByTimeout, timeoutResult } from './ivm-outcome.js';
 import type { IsolateReplacement } from './replacement.js';
+import { STREAM_BACKGROUND, STREAM_FORGET, type StreamOwner, StreamedResponse } from './response-stream.js';
 import { RunningCalls } from './running-calls.js';
 import type { SandboxRequest } from './sandbox-request.js';
 import type { TimerHost } from './timer-host.js';
@@ -17,6 +19,8 @@ import type { TimerHost } from './timer-host.js';
 const BATCH_GRACE_MS = 50;
 /** Time limit of the call that collects what a timed-out batch finished, ms. */
 const SALVAGE_TIMEOUT_MS = 100;
+/** waitUntilMs when the limits given leave it out (sandboxes made directly, as tests and benches do): its schema default, ms. */
+const WAIT_UNTIL_DEFAULT_MS = resolveLimits(undefined).waitUntilMs;
 
 /** What a scheduler reports to its lane. */
 export interface SchedulerEvents {
@@ -75,6 +79,7 @@ export class BatchScheduler {
       return ids;
     });
     this.#limits = limits;
+    this.#streamOwner = this.#makeStreamOwner();
     this.#isolates = isolates;
     this.#bodies = bodies;
     this.#hooks = hooks;
@@ -127,6 +132,9 @@ export class BatchScheduler {
         deadlinePassed: false,
         graced: false,
         timer: null,
+        stream: null,
+        background: false,
+        onEnded: null,
       };
       this.#bodies.set(req.id, body);
       this.#queue.push(req);
@@ -239,9 +247,8 @@ export class BatchScheduler {
         r.state = 'waiting';
         void this.#await(r, inst);
       } else {
-        const result = resultOutcome(raw, this.#limits);
+        const result = this.#settle(r, raw, inst);
         if (result.outcome === 'memory') overrun = true;
-        this.#finish(r, result);
       }
     }
     // Refused memory over its budget: the isolate may hold up to it, and goes (its pending requests are reset).
@@ -252,7 +259,7 @@ export class BatchScheduler {
   async #await(r: SandboxRequest, inst: IsolateInstance): Promise<void> {
     const remaining = Math.max(1, Math.floor(this.#limits.timeoutMs - (performance.now() - r.t0)));
     try {
-      const [kind, text, bytes, logs] = await this.#calls.track(
+      const [kind, text, bytes, logs, background] = await this.#calls.track(
         inst.awaitResult.apply(undefined, [r.id], {
           arguments: { copy: true },
           result: { copy: true, promise: true },
@@ -261,8 +268,7 @@ export class BatchScheduler {
       );
       this.#received.push(r.id);
       this.#console(logs, r);
-      const result = resultOutcome([kind, text, bytes], this.#limits);
-      this.#finish(r, result);
+      const result = this.#settle(r, [kind, text, bytes, background], inst);
       if (result.outcome === 'memory') this.#isolates.replace(inst);
     } catch (err) {
       if (isUnhandledRejection(err, inst.isolate.isDisposed)) {
@@ -271,8 +277,7 @@ export class BatchScheduler {
           const [raw, logs] = await inst.takeSettled.apply(undefined, [r.id], { arguments: { copy: true }, result: { copy: true }, timeout: SALVAGE_TIMEOUT_MS });
           this.#console(logs);
           if (raw !== null) {
-            const result = resultOutcome(raw, this.#limits);
-            this.#finish(r, result);
+            const result = this.#settle(r, raw, inst);
             if (result.outcome === 'memory') this.#isolates.replace(inst);
             return;
           }
@@ -322,7 +327,8 @@ export class BatchScheduler {
         if (r.state !== 'batch') return;
         if (done !== null && i < done.length) {
           const raw = done[i];
-          this.#finish(r, raw === null || raw === undefined ? RESET : resultOutcome(raw, this.#limits));
+          if (raw === null || raw === undefined) this.#finish(r, RESET);
+          else this.#settle(r, raw, inst);
         } else if (done === null || i === done.length) {
           this.#finish(r, timeoutResult(this.#limits));
         } else {
@@ -448,16 +454,119 @@ export class BatchScheduler {
     if (lines.length > 0) this.#hooks.onConsole(lines);
   }
 
-  #finish(r: SandboxRequest, result: InvokeResult): void {
+  /**
+   * What the bootstrap returned for `r`: its answer now. A streamed message (kind `stream`) and
+   * waitUntil work still pending (`raw[3]` is 1) keep it in flight after its answer: its body is
+   * pulled (src/sandbox/response-stream.ts), then its waitUntil work awaited, within waitUntilMs.
+   * @returns the answer
+   */
+  #settle(r: SandboxRequest, raw: RawResult | [string, string, unknown, unknown], inst: IsolateInstance): InvokeResult {
+    const result = resultOutcome([raw[0], raw[1], raw[2] as RawResult[2]], this.#limits);
+    r.background = raw[3] === 1;
+    const streamed = raw[0] === 'stream' && result.outcome === 'ok';
+    if (raw[0] === 'stream' && !streamed) this.#forget(r, inst);
+    if (!streamed && !r.background) {
+      this.#finish(r, result);
+      return result;
+    }
+    if (r.timer !== null) clearTimeout(r.timer);
+    r.timer = null;
+    const ended = new Promise<void>((resolve) => {
+      r.onEnded = resolve;
+    });
+    if (!streamed) {
+      r.resolve({ ...result, ended });
+      this.#background(r, inst);
+      return result;
+    }
+    const ok = result as Extract<InvokeResult, { outcome: 'ok' }>;
+    r.state = 'streaming';
+    r.stream = new StreamedResponse(r, inst, this.#streamOwner, Buffer.byteLength(raw[1]), performance.now() - r.t0);
+    r.resolve({ outcome: 'ok', response: { ...ok.response, stream: r.stream }, ended });
+    return result;
+  }
+
+  /** What a streamed response needs of this scheduler (set in the constructor, once the limits are). */
+  readonly #streamOwner: StreamOwner;
+
+  #makeStreamOwner(): StreamOwner {
+    return {
+      limits: this.#limits,
+      call: (inst, op, id, timeoutMs) => this.#calls.track(inst.streamOp.apply(undefined, [op, id], { arguments: { copy: true }, result: { copy: true, promise: true }, timeout: timeoutMs })),
+      console: (raw, r) => this.#console(raw, r),
+      expire: (r) => this.#expire(r),
+      ended: (r, failed, inst, lost) => {
+        if (r.state !== 'streaming') return;
+        r.stream = null;
+        if (lost === true) {
+          if (!inst.isolate.isDisposed) this.#isolates.replace(inst);
+          return this.#finish(r);
+        }
+        if (failed !== null) this.#forget(r, inst);
+        if (r.background && failed === null) return this.#background(r, inst);
+        this.#finish(r);
+      },
+    };
+  }
+
+  /** Tells the bootstrap to drop what it keeps for `r` (a stream not pulled to its end, waitUntil work no longer awaited). */
+  #forget(r: SandboxRequest, inst: IsolateInstance): void {
+    if (inst.isolate.isDisposed) return;
+    inst.streamOp.apply(undefined, [STREAM_FORGET, r.id], { arguments: { copy: true }, timeout: SALVAGE_TIMEOUT_MS }).catch(() => undefined);
+  }
+
+  /**
+   * `r` was answered; the work its handler gave waitUntil is awaited, for at most waitUntilMs, then
+   * `r` ends (its timers cancelled). Its CPU time is the server's (the isolate's), like any other.
+   */
+  #background(r: SandboxRequest, inst: IsolateInstance): void {
+    r.state = 'background';
+    const ms = this.#limits.waitUntilMs ?? WAIT_UNTIL_DEFAULT_MS;
+    const stop = (): void => {
+      if (r.state !== 'background') return;
+      this.#hooks.onConsole([['warn', `[isohttpd] waitUntil work still pending after waitUntilMs (${ms} ms): stopped`]]);
+      this.#forget(r, inst);
+      this.#finish(r);
+    };
+    if (ms === 0) return stop();
+    r.timer = setTimeout(stop, ms);
+    this.#calls.track(inst.streamOp.apply(undefined, [STREAM_BACKGROUND, r.id], { arguments: { copy: true }, result: { copy: true, promise: true }, timeout: ms })).then(
+      (out) => {
+        if (r.state !== 'background') return;
+        const [failures, logs] = Array.isArray(out) ? (out as unknown[]) : [];
+        this.#console(logs, r);
+        if (Array.isArray(failures) && failures.length > 0)
+          this.#hooks.onConsole(failures.slice(0, 10).map((f) => ['error', `[isohttpd] a waitUntil promise rejected: ${String(f).slice(0, 1024)}`] as const));
+        this.#finish(r);
+      },
+      (err: unknown) => {
+        if (r.state !== 'background') return;
+        if (isUnhandledRejection(err, inst.isolate.isDisposed)) this.#hooks.onConsole([unhandledRejectionLine(err)]);
+        else if (!inst.isolate.isDisposed) this.#isolates.replace(inst);
+        this.#finish(r);
+      },
+    );
+  }
+
+  /**
+   * Ends `r`: answers it with `result` unless it was answered already (a streamed or background
+   * request: then a pull in progress gets the failure), and stops everything it owned.
+   */
+  #finish(r: SandboxRequest, result?: InvokeResult): void {
     if (r.state === 'done') return;
+    const answered = r.state === 'streaming' || r.state === 'background';
     r.state = 'done';
+    if (r.stream !== null && result !== undefined) r.stream.abort(result);
+    r.stream = null;
     const wasInFlight = this.#inflight.delete(r.id);
     if (r.timer !== null) clearTimeout(r.timer);
     r.timer = null;
     this.#bodies.delete(r.id);
     // Its timers that no other request in flight may own are cancelled: none fires after it (nor after its deadline).
     if (r.inst !== null) this.#timers.requestEnded(r.inst.isolate, r.id);
-    r.resolve(result);
+    if (!answered && result !== undefined) r.resolve(result);
+    r.onEnded?.();
+    r.onEnded = null;
     if (wasInFlight) this.#windowMaybeClosed();
   }
 }

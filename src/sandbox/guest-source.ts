@@ -23,6 +23,7 @@ export const GUEST_PATHS = [
   'prelude/fetch-api.js',
   'prelude/intrinsics.js',
   'prelude/regexp-source.js',
+  'prelude/streams.js',
   'prelude/timers.js',
   'prelude/url-search-params.js',
   'prelude/url.js',

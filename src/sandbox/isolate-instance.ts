@@ -14,7 +14,7 @@ export class SourceError extends Error {
 }
 
 /** The sandbox limits that apply inside the isolate (declared in schemas/limits.json). */
-export type SandboxLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes' | 'maxResponseHeaderFields' | 'maxResponseHeaderBytes'>;
+export type SandboxLimits = Pick<Limits, 'memoryMb' | 'timeoutMs' | 'maxResponseBytes' | 'maxResponseHeaderFields' | 'maxResponseHeaderBytes'> & Partial<Pick<Limits, 'waitUntilMs'>>;
 
 /** One console line: `[level, text]`, or `[level, text, requestId]` when it is tied to a request (the `X-Request-Id` it was answered with). */
 export type ConsoleLine = readonly [level: string, text: string] | readonly [level: string, text: string, requestId: string];
@@ -50,8 +50,14 @@ export interface IsolateInstance {
   readonly isolate: ivm.Isolate;
   /** `(flat [json, id, first, complete, text, ...], ids of awaited results received since the last batch) → [results (null: still pending), console lines]`. */
   readonly dispatchBatch: ivm.Reference<(batch: unknown[], received: number[], cancelledTimers: number[]) => [Array<RawResult | null>, unknown]>;
-  /** `(id) → Promise<[kind, text, bytes, console lines]>` for a request left pending by its batch. */
-  readonly awaitResult: ivm.Reference<(id: number) => Promise<[string, string, Uint8Array | null, unknown]>>;
+  /** `(id) → Promise<[kind, text, bytes, console lines, background flag]>` for a request left pending by its batch. */
+  readonly awaitResult: ivm.Reference<(id: number) => Promise<[string, string, Uint8Array | null, unknown, unknown]>>;
+  /**
+   * What outlives a request's result (src/sandbox/response-stream.ts, background.ts): `(0, id)` a
+   * streamed message's next chunks `[kind, text, chunks, console lines]`, `(1, id)` its iterator
+   * closed, `(2, id)` its waitUntil work awaited `[failures, console lines]`, `(3, id)` that work forgotten.
+   */
+  readonly streamOp: ivm.Reference<(op: number, id: number) => unknown>;
   /** After a batch timed out: `[results of the requests that finished, console lines]`. */
   readonly salvage: ivm.Reference<() => [Array<RawResult | null>, unknown]>;
   /** After a batch call failed with an unhandled rejection: `[results of the last completed batch or null, console lines]`. */
@@ -198,14 +204,15 @@ async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits,
     await setReader.apply(undefined, timerFn === undefined ? [new ivm.Reference(reader), env] : [new ivm.Reference(reader), env, timerFn], { timeout: limits.timeoutMs });
     type F<K extends keyof IsolateInstance> = IsolateInstance[K] extends ivm.Reference<infer T> ? T : never;
     // Read together: each is a round trip to the isolate's thread.
-    const [dispatchBatch, awaitResult, salvage, takeLast, takeSettled] = await Promise.all([
+    const [dispatchBatch, awaitResult, salvage, takeLast, takeSettled, streamOp] = await Promise.all([
       ref<F<'dispatchBatch'>>('dispatchBatch'),
       ref<F<'awaitResult'>>('awaitResult'),
       ref<F<'salvage'>>('salvage'),
       ref<F<'takeLast'>>('takeLast'),
       ref<F<'takeSettled'>>('takeSettled'),
+      ref<F<'streamOp'>>('streamOp'),
     ]);
-    return { isolate, dispatchBatch, awaitResult, salvage, takeLast, takeSettled };
+    return { isolate, dispatchBatch, awaitResult, salvage, takeLast, takeSettled, streamOp };
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();
     throw err;

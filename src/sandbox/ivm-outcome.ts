@@ -10,7 +10,13 @@ import { checkResponse, type ValidResponse } from './response-check.js';
  * includes host internals. `stack`: an exception's stack as V8 wrote it (frames of the tenant's
  * module named `handler.js:line:column`), for the log only.
  */
-export type InvokeResult = { readonly outcome: 'ok'; readonly response: ValidResponse } | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string; readonly stack?: string };
+export type InvokeResult = ({ readonly outcome: 'ok'; readonly response: ValidResponse } | { readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string; readonly stack?: string }) & {
+  /**
+   * Set when the request goes on after its answer (its streamed body, its waitUntil work): settles
+   * once it has ended; until then its isolate (and its version) must stay.
+   */
+  readonly ended?: Promise<void>;
+};
 
 /** What a request's handler run came to inside the isolate: `[kind, text, message]` (see src/sandbox/guest/bootstrap.js); nothing in it is trusted. */
 export type RawResult = [string, string, Uint8Array | string | null];
@@ -123,7 +129,8 @@ export function resultOutcome([kind, text, message]: RawResult, limits: OutcomeL
   }
   // The guest's containment refused an allocation over the server's budget (wasm memory, a resizable buffer): the isolate is replaced.
   if (kind === 'memory') return { outcome: 'memory', detail: `handler exceeded its memory limit (${limits.memoryMb} MiB): ${text}` };
-  if (kind !== 'ok') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };
+  // A streamed message's result is its metadata (`message: ""`); its chunks are checked as they are pulled (response-stream.ts).
+  if (kind !== 'ok' && kind !== 'stream') return { outcome: 'invalidResponse', detail: `invalid response: ${text}` };
   const checked = checkResponse(text, message, limits);
   return checked.ok ? { outcome: 'ok', response: checked.response } : { outcome: 'invalidResponse', detail: `invalid response: ${checked.reason}` };
 }

@@ -3,6 +3,7 @@
 import type { BodySource } from './body-source.js';
 import type { IsolateInstance } from './isolate-instance.js';
 import type { InvokeResult } from './ivm-outcome.js';
+import type { StreamedResponse } from './response-stream.js';
 
 /**
  * One request from `invoke` to its answer: the innermost lifetime (server → version → isolate →
@@ -23,8 +24,18 @@ export interface SandboxRequest {
   complete: boolean;
   /** `first` decoded as UTF-8 by the host when it is the whole body (what `datastream.text()` returns without decoding in the isolate), else null. */
   text: string | null;
-  /** queued: waiting for a batch; batch: its batch is running; waiting: its handler's promise is pending. */
-  state: 'queued' | 'batch' | 'waiting' | 'done';
+  /**
+   * queued: waiting for a batch; batch: its batch is running; waiting: its handler's promise is
+   * pending; streaming: answered, its streamed body being pulled; background: answered, its
+   * waitUntil work awaited (both still in flight on their isolate: their timers may fire).
+   */
+  state: 'queued' | 'batch' | 'waiting' | 'streaming' | 'background' | 'done';
+  /** Its streamed body, while `streaming`. */
+  stream: StreamedResponse | null;
+  /** Its handler gave waitUntil work still pending when its result came. */
+  background: boolean;
+  /** Settles the `ended` promise of an answer given before the request ended (streamed, background). */
+  onEnded: (() => void) | null;
   /** The isolate it was dispatched to. */
   inst: IsolateInstance | null;
   deadlinePassed: boolean;

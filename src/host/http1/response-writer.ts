@@ -76,6 +76,50 @@ export function serializeResponse(res: ValidResponse, req: RequestContext): Seri
   return { chunks: [headBytes, res.body], close };
 }
 
+/** How a streamed body goes on the wire after its head: chunked (HTTP/1.1), raw until the close (HTTP/1.0 and 0.9), or not at all (HEAD, 1xx, 204, 304). */
+export type StreamFraming = 'chunked' | 'raw' | 'none';
+
+/** The head of a streamed response, and how its body follows. */
+export interface StreamHead extends Serialized {
+  readonly framing: StreamFraming;
+}
+
+/**
+ * Frames the head of a streamed response (RFC 9112 §6.1, §7.1): `Transfer-Encoding: chunked` on
+ * HTTP/1.1, no framing field and `Connection: close` on HTTP/1.0 (the body ends at the close),
+ * nothing but the body on 0.9. A HEAD gets the head a GET would get, and no body.
+ */
+export function serializeStreamHead(res: ValidResponse, req: RequestContext): StreamHead {
+  if (res.version === '0.9' || req.version === '0.9') return { chunks: [], close: true, framing: req.method === 'HEAD' ? 'none' : 'raw' };
+  const version = req.version === '1.0' ? '1.0' : res.version;
+  const chunked = version === '1.1';
+  const noBody = bodyless(res.statuscode);
+  const close = !req.keepAlive || res.statuscode < 200 || (!chunked && !noBody && req.method !== 'HEAD');
+  let head = `HTTP/${version} ${res.statuscode} ${res.statusmsg ?? reasonPhrase(res.statuscode)}\r\nDate: ${httpDate()}\r\n`;
+  if (req.requestId !== undefined) head += `X-Request-Id: ${req.requestId}\r\n`;
+  for (const name of Object.keys(res.headers)) {
+    if (SERVER_OWNED.has(name.toLowerCase())) continue;
+    head += `${name}: ${String(res.headers[name])}\r\n`;
+  }
+  if (!noBody && chunked) head += 'Transfer-Encoding: chunked\r\n';
+  if (close) head += 'Connection: close\r\n';
+  else if (version === '1.0') head += 'Connection: keep-alive\r\n';
+  head += '\r\n';
+  const framing: StreamFraming = noBody || req.method === 'HEAD' ? 'none' : chunked ? 'chunked' : 'raw';
+  return { chunks: [Buffer.from(head, 'utf8')], close, framing };
+}
+
+/** The line before a chunk of `size` bytes (RFC 9112 §7.1: hex size, CRLF); `size` > 0. */
+export function chunkHeader(size: number): Uint8Array {
+  return Buffer.from(`${size.toString(16)}\r\n`, 'latin1');
+}
+
+/** What follows each chunk's data. */
+export const CHUNK_END: Uint8Array = Buffer.from('\r\n', 'latin1');
+
+/** The last chunk and the end of an empty trailer section: a chunked body is complete. */
+export const LAST_CHUNK: Uint8Array = Buffer.from('0\r\n\r\n', 'latin1');
+
 /**
  * A server-generated error: short text/plain body, Content-Length, Connection: close. The `detail`
  * is made safe here (control characters escaped, length capped) whatever its origin.

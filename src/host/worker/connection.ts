@@ -4,10 +4,11 @@ import type { Socket } from 'node:net';
 import { ERRORS } from '../../core/errors.js';
 import { OUTCOME_ERROR, type Outcome } from '../../core/outcome.js';
 import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
+import type { ResponseStream, ValidResponse } from '../../core/response.js';
 import type { Framing } from '../http1/framing.js';
 import type { HttpFault, RequestHead } from '../http1/head-parser.js';
 import { RequestDecoder } from '../http1/request-decoder.js';
-import { serializeError, serializeResponse, type RequestContext, type Serialized } from '../http1/response-writer.js';
+import { serializeError, serializeResponse, serializeStreamHead, type RequestContext, type Serialized } from '../http1/response-writer.js';
 import { BodyBuffer } from './body-buffer.js';
 import { errorBody } from './error-body.js';
 import type { RequestFailure, TailEvent } from './protocol.js';
@@ -16,6 +17,7 @@ import { freshRequestId, requestIdOf } from './request-ids.js';
 import { RequestTimers } from './request-timers.js';
 import type { Refusal, ServerContext } from './server-context.js';
 import { CONTINUE, endAndLinger, writeSerialized } from './socket-output.js';
+import { type StreamEnd, writeStream } from './stream-writer.js';
 
 /** One request on the connection: known from its head on, its body streaming in. */
 interface Entry {
@@ -302,6 +304,7 @@ export class Connection {
     const unsentBody = entry.framing.expectContinue && !entry.continueSent && !entry.body.ended;
     const { requestId } = entry;
     const req: RequestContext = { version: entry.head.version, method: entry.head.method, keepAlive: entry.framing.keepAlive && !unsentBody && !this.#windingDown, requestId };
+    if (result.outcome === 'ok' && result.response.stream !== undefined) return this.#respondStreamed(entry, result.response, result.response.stream, req);
     if (result.outcome === 'ok') {
       const out = serializeResponse(result.response, req);
       this.#write(out);
@@ -316,6 +319,36 @@ export class Connection {
     this.#ctx.report(result.outcome, entry.startedAt, failed);
     if (this.#ctx.tailed()) this.#ctx.tail(tailEvent(entry, failed.status, result.outcome, out, failed));
     this.#after(entry, out);
+  }
+
+  /**
+   * A streamed response: its head now, then its body as the handler's iterator yields it (the
+   * request stays in flight meanwhile, so pipelined requests wait their turn). A body cut off
+   * after the head (the handler failed, responseTimeoutMs) closes the connection without the last
+   * chunk, and is logged with its cause.
+   */
+  #respondStreamed(entry: Entry, res: ValidResponse, stream: ResponseStream, req: RequestContext): void {
+    const head = serializeStreamHead(res, req);
+    this.#write(head);
+    this.#inFlight = entry;
+    void writeStream(this.#socket, stream, head.framing, this.#ctx.limits.responseTimeoutMs).then((end) => this.#streamEnded(entry, res, head, end));
+  }
+
+  #streamEnded(entry: Entry, res: ValidResponse, head: Serialized, end: StreamEnd): void {
+    this.#inFlight = null;
+    let headBytes = 0;
+    for (const c of head.chunks) headBytes += c.byteLength;
+    if (end.outcome === 'ok') {
+      this.#ctx.report('ok', entry.startedAt, null);
+      if (this.#ctx.tailed()) this.#ctx.tail({ ...tailEvent(entry, res.statuscode, 'ok', head), bytesOut: headBytes + end.bytes });
+      if (!end.complete) return this.destroy();
+      return this.#after(entry, head);
+    }
+    const failed = failure(entry, res.statuscode, { detail: `streamed response cut off after ${end.bytes} body bytes: ${end.detail}`, ...(end.stack === undefined ? {} : { stack: end.stack }) });
+    this.#ctx.report(end.outcome, entry.startedAt, failed);
+    if (this.#ctx.tailed()) this.#ctx.tail({ ...tailEvent(entry, res.statuscode, end.outcome, head, failed), bytesOut: headBytes + end.bytes });
+    // No last chunk: the client sees the body truncated.
+    this.#closeAfterWrite();
   }
 
   /** After a response was written: close, or drain the rest of its body and go on with the next request. */

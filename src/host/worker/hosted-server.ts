@@ -3,7 +3,7 @@
 import { IsoError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
 import type { Outcome } from '../../core/outcome.js';
-import type { SandboxHooks, TenantSandbox } from '../../sandbox/tenant-sandbox.js';
+import type { InvokeResult, SandboxHooks, TenantSandbox } from '../../sandbox/tenant-sandbox.js';
 import type { Contention } from './contention.js';
 import { TrafficCounters } from './counters.js';
 import { CpuShare } from './cpu-share.js';
@@ -238,14 +238,21 @@ export class HostedServer {
           this.#hooks.running(httpdid);
         }
         contention.started(httpdid);
-        try {
-          return await version.sandbox.invoke(json, body, requestId);
-        } finally {
+        const leave = (): void => {
           if (this.#counters.ended()) {
             contention.idle();
             this.#hooks.running(httpdid);
           }
           if (version.leave()) void this.#dispose(version);
+        };
+        let result: InvokeResult | undefined;
+        try {
+          result = await version.sandbox.invoke(json, body, requestId);
+          return result;
+        } finally {
+          // A request that goes on after its answer (a streamed body, waitUntil work) leaves when it ends.
+          if (result?.ended === undefined) leave();
+          else void result.ended.then(leave);
         }
       },
       report: (outcome: Outcome, startedAt: number, failure: RequestFailure | null) => {

@@ -17,7 +17,14 @@
 // - `awaitResult(id)`: the `[kind, text, bytes, logs]` of a request its batch left pending;
 // - `salvage()`: after a batch was stopped by its time limit, the results of the requests that
 //   finished before it was (the next one is the one that ran out of time);
-// - `drainLogs()`: the console lines written since the last drain (after module evaluation).
+// - `drainLogs()`: the console lines written since the last drain (after module evaluation);
+// - `streamOp(op, id)`: a streamed response's next chunks (op 0), its iterator closed (op 1), or the
+//   work its handler gave `waitUntil` awaited (op 2); see STREAM_PULL below.
+//
+// A result's kind is `stream` when the message is an iterable, an async iterable or a ReadableStream
+// (text: the response dict as JSON with `message: ""`); its chunks are pulled by the host with
+// `streamOp`. A result has a 4th element, 1, when the handler gave `waitUntil` work still pending:
+// the host awaits it with `streamOp(2, id)` after the response, within waitUntilMs.
 //
 // Everything here runs under the request's time limit, serialization included, so getters and
 // proxies in a response only ever spend the tenant's own time. Only strings and a fresh
@@ -27,23 +34,46 @@
 // globals can only break its own responses, which the host validates by type anyway.
 
 import { MAX_RESPONSE_BYTES as MAX, MAX_RESPONSE_HEADER_BYTES as MAX_HEADER_BYTES, MAX_RESPONSE_HEADER_FIELDS as MAX_FIELDS } from 'isohttpd:constants';
-import { bare, drainLogs, forgetTimers, I, incomingRequest, nd, responseParts, setConsoleTag, setTimerHost, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
+import { bare, drainLogs, forgetTimers, I, incomingRequest, nd, responseParts, setConsoleTag, setTimerHost, streamIterator, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
 import * as tenant from 'tenant';
 
 // The default export: a handler function (the request dict form), or an object with a `fetch`
 // method (the Workers form: `fetch(request, env, ctx)` returning a Response). Read once, here.
 const exported = /** @type {unknown} */ (tenant.default);
 const fetchMethod = exported !== null && typeof exported === 'object' ? /** @type {{ fetch?: unknown }} */ (exported).fetch : undefined;
-const handler = /** @type {(request: unknown, env: unknown) => unknown} */ (exported);
+const handler = /** @type {(request: unknown, env: unknown, ctx: unknown) => unknown} */ (exported);
 const fetchHandler = /** @type {(request: unknown, env: unknown, ctx: unknown) => unknown} */ (fetchMethod);
 /** "function" or "fetch": the host refuses any other. */
 export const handlerType =
   typeof exported === 'function' ? 'function' : typeof fetchMethod === 'function' ? 'fetch' : exported !== null && typeof exported === 'object' ? 'an object without a fetch method' : typeof exported;
 const FETCH = handlerType === 'fetch';
 
-const { U8, parse, stringify, freeze, isArray, floor, isU8, u8Buffer, u8Length, u8Offset, u8Set, mapGet, mapSet, mapDelete, promiseThen, asyncIterator, stringSlice, keys, str, apply, lower } = I;
+const {
+  U8,
+  parse,
+  stringify,
+  freeze,
+  isArray,
+  floor,
+  isU8,
+  u8Buffer,
+  u8Length,
+  u8Offset,
+  u8Set,
+  mapGet,
+  mapSet,
+  mapDelete,
+  promiseThen,
+  asyncIterator,
+  iterator,
+  stringSlice,
+  keys,
+  str,
+  apply,
+  lower,
+} = I;
 
-/** @typedef {[kind: 'ok' | 'exception' | 'invalid' | 'memory', text: string, message: Uint8Array | string | null]} RawResult */
+/** @typedef {[kind: 'ok' | 'stream' | 'more' | 'end' | 'exception' | 'invalid' | 'memory', text: string, message: Uint8Array | string | null, background?: 1]} RawResult */
 /** @typedef {import('./prelude/console.js').ConsoleLine} ConsoleLine */
 
 // The host's body reader: an isolated-vm Reference kept in this module's scope only (never exported,
@@ -370,15 +400,15 @@ export function salvage() {
 /**
  * The result of a request whose handler returned a promise, once it settles.
  * @param {number} id
- * @returns {[...RawResult, ConsoleLine[]] | Promise<[...RawResult, ConsoleLine[]]>}
+ * @returns {[RawResult[0], RawResult[1], RawResult[2], ConsoleLine[], RawResult[3]] | Promise<[RawResult[0], RawResult[1], RawResult[2], ConsoleLine[], RawResult[3]]>}
  */
 export function awaitResult(id) {
   const p = mapGet(waiting, id);
   mapDelete(waiting, id);
-  if (p === undefined) return ['invalid', 'no such request', null, drainLogs()];
+  if (p === undefined) return ['invalid', 'no such request', null, drainLogs(), undefined];
   return promiseThen(p, (/** @type {RawResult} */ r) => {
     mapSet(settledResults, id, r);
-    return [r[0], r[1], r[2], drainLogs()];
+    return [r[0], r[1], r[2], drainLogs(), r[3]];
   });
 }
 
@@ -412,33 +442,69 @@ function start(requestJson, id, first, complete, text) {
   I.defineProperty(request, 'datastream', DATASTREAM);
   DATASTREAM.value = undefined;
   let res;
+  const ctx = context(id);
   // Console lines written from here until the handler returns are this request's.
   setConsoleTag(id);
   try {
-    res = FETCH ? callFetch(/** @type {Record<string, any>} */ (request)) : handler(request, ENV);
+    res = FETCH ? callFetch(/** @type {Record<string, any>} */ (request), ctx) : handler(request, ENV, ctx);
     // A thenable (what `await` would wait for) is settled later; anything else is the response now.
     if (res !== null && (typeof res === 'object' || typeof res === 'function') && typeof (/** @type {{ then?: unknown }} */ (res).then) === 'function') {
       mapSet(waiting, id, settle(res, id, request));
       return checked(null);
     }
-    return checked(finish(res, request));
+    return withBackground(checked(finish(res, request, id)), id);
   } catch (e) {
-    return checked(thrown(e));
+    return withBackground(checked(thrown(e)), id);
   } finally {
     setConsoleTag(0);
   }
 }
 
-/** What a `fetch` handler's ctx offers: `waitUntil` (its promises are awaited before the response is sent, within the request's time limit) and `passThroughOnException` (nothing to pass through to here). */
+// Work handed to `waitUntil`, by request id: awaited after the response (streamOp 2), within the
+// server's waitUntilMs; the host ends the request then, whatever is still pending.
+/** @type {Map<number, unknown[]>} */
+const background = new I.Map();
+
+/**
+ * The handler's third argument: `waitUntil(promise)` keeps work going after the response (both
+ * handler forms), `passThroughOnException()` does nothing here (there is no origin to fall back to).
+ * @param {number} id
+ */
+function context(id) {
+  return freeze(
+    bare({
+      waitUntil: (/** @type {unknown} */ p) => {
+        let later = mapGet(background, id);
+        if (later === undefined) mapSet(background, id, (later = bare([])));
+        later[later.length] = p;
+      },
+      passThroughOnException: noop,
+    }),
+  );
+}
+
+/**
+ * `r` with the flag that tells the host some waitUntil work of request `id` is pending.
+ * @template {RawResult | null} R
+ * @param {R} r
+ * @param {number} id
+ * @returns {R}
+ */
+function withBackground(r, id) {
+  if (r !== null && mapGet(background, id) !== undefined) r[3] = 1;
+  return r;
+}
+
 const noop = () => undefined;
 
 /**
  * Calls the Workers-form handler with a Request of the request dict (url from its Host, the method,
  * the headers; the body read from its datastream on first use), the env and a ctx.
  * @param {Record<string, any>} request
+ * @param {unknown} ctx
  * @returns {unknown}
  */
-function callFetch(request) {
+function callFetch(request, ctx) {
   const headers = request.headers;
   let host = 'localhost';
   const names = keys(headers);
@@ -446,37 +512,7 @@ function callFetch(request) {
   const url = 'http://' + host + request.path + (request.querystr === null ? '' : '?' + request.querystr);
   const ds = request.datastream;
   const req = incomingRequest(url, request.verb, headers, () => ds.read());
-  /** @type {unknown[]} */
-  const later = bare([]);
-  const ctx = freeze(
-    bare({
-      waitUntil: (/** @type {unknown} */ p) => {
-        later[later.length] = p;
-      },
-      passThroughOnException: noop,
-    }),
-  );
-  const res = apply(fetchHandler, exported, [req, ENV, ctx]);
-  return later.length === 0 ? res : afterWaitUntil(res, later);
-}
-
-/**
- * The handler's result once the work handed to `ctx.waitUntil` is done too: it finishes before the
- * response is sent (there is no "after the response" here yet), within the request's time limit; a
- * rejected one does not fail the response (as on Workers).
- * @param {unknown} res
- * @param {unknown[]} later
- */
-async function afterWaitUntil(res, later) {
-  const out = await res;
-  for (let i = 0; i < later.length; i++) {
-    try {
-      await later[i];
-    } catch (_) {
-      // as on Workers: the response stands
-    }
-  }
-  return out;
+  return apply(fetchHandler, exported, [req, ENV, ctx]);
 }
 
 /**
@@ -485,10 +521,11 @@ async function afterWaitUntil(res, later) {
  * not one.
  * @param {unknown} res
  * @param {Record<string, any>} request
+ * @param {number} id the request's (a streamed body is kept under it)
  * @returns {RawResult}
  */
-function finish(res, request) {
-  if (!FETCH) return serialize(res);
+function finish(res, request, id) {
+  if (!FETCH) return serialize(res, id, null);
   const parts = responseParts(res);
   if (parts === null) return ['invalid', 'a fetch handler must return a Response (or a promise of one) whose body was not read, got ' + kindOf(res), null];
   /** @type {Record<string, string>} */
@@ -499,9 +536,9 @@ function finish(res, request) {
     headers[n] = headers[n] === undefined ? v : headers[n] + ', ' + v;
   }
   /** @type {Record<string, unknown>} */
-  const dict = bare({ version: request.version === '0.9' ? '1.0' : request.version, statuscode: parts.status, headers, message: parts.body });
+  const dict = bare({ version: request.version === '0.9' ? '1.0' : request.version, statuscode: parts.status, headers, message: parts.stream === null ? parts.body : STREAMED });
   if (parts.statusText !== '') dict.statusmsg = parts.statusText;
-  return serialize(dict);
+  return serialize(dict, id, parts.stream);
 }
 
 /**
@@ -515,11 +552,11 @@ async function settle(p, id, request) {
   try {
     res = await p;
   } catch (e) {
-    return checked(thrown(e));
+    return withBackground(checked(thrown(e)), id);
   }
   setConsoleTag(id);
   try {
-    return checked(finish(res, request));
+    return withBackground(checked(finish(res, request, id)), id);
   } finally {
     setConsoleTag(0);
   }
@@ -544,12 +581,37 @@ function headersOverLimit(headers) {
   return '';
 }
 
+/** The message of a fetch handler's dict whose Response body is a stream (never seen by tenant code). */
+const STREAMED = freeze(bare({}));
+
 /**
- * The response as JSON with its `message` apart (a string as it is, a Uint8Array as a fresh copy), or why it is not one.
+ * The iterator of a streamed message: a trusted one over a ReadableStream made by the prelude, else
+ * the message's own `[Symbol.asyncIterator]()` or `[Symbol.iterator]()` (tenant code, run here under
+ * the request's time limit); null when the message is not iterable.
+ * @param {unknown} message
+ * @returns {{ it: object, next: unknown } | null}
+ */
+function openIterator(message) {
+  const trusted = streamIterator(message);
+  if (trusted !== null) return bare({ it: trusted, next: trusted.next });
+  const m = /** @type {Record<symbol, unknown>} */ (message);
+  const method = m[asyncIterator] !== undefined && m[asyncIterator] !== null ? m[asyncIterator] : m[iterator];
+  if (typeof method !== 'function') return null;
+  const it = apply(method, message, []);
+  if (it === null || (typeof it !== 'object' && typeof it !== 'function')) throw new I.TypeError("the message's iterator is not an object");
+  return bare({ it, next: /** @type {{ next?: unknown }} */ (it).next });
+}
+
+/**
+ * The response as JSON with its `message` apart (a string as it is, a Uint8Array as a fresh copy),
+ * or, for an iterable message, the JSON alone (kind `stream`, its iterator kept for `streamOp`), or
+ * why it is not one.
  * @param {unknown} res
+ * @param {number} id the request's
+ * @param {{ next(): Promise<unknown>, return(): Promise<unknown> } | null} trusted a Response body stream's iterator (a fetch handler's)
  * @returns {RawResult}
  */
-function serialize(res) {
+function serialize(res, id, trusted) {
   try {
     if (res === null || typeof res !== 'object' || isArray(res)) return ['invalid', 'response must be an object, got ' + kindOf(res), null];
     const over = headersOverLimit(/** @type {{ headers?: unknown }} */ (res).headers);
@@ -558,13 +620,20 @@ function serialize(res) {
     // `message: ""`), never escaped into it: a binary one as a fresh copy, a string as it is.
     const message = /** @type {{ message?: unknown }} */ (res).message;
     const beside = isU8(message) ? new U8(message) : typeof message === 'string' ? message : null;
+    const source = trusted !== null ? bare({ it: trusted, next: trusted.next }) : beside === null && message !== null && typeof message === 'object' ? openIterator(message) : null;
     const json =
-      beside === null
+      beside === null && source === null
         ? stringify(res)
         : stringify(res, function (k, v) {
             return this === res && k === 'message' ? '' : v;
           });
     if (typeof json !== 'string') return ['invalid', 'response could not be serialized', null];
+    if (source !== null) {
+      if (json.length > MAX) return ['invalid', 'response is larger than maxResponseBytes (' + MAX + ' bytes)', null];
+      if (typeof source.next !== 'function') return ['invalid', "the message's iterator has no next method", null];
+      mapSet(streams, id, bare({ it: source.it, next: source.next, bytes: json.length }));
+      return ['stream', json, null];
+    }
     if (json.length + (beside === null ? 0 : typeof beside === 'string' ? beside.length : u8Length(beside)) > MAX)
       return ['invalid', 'response is larger than maxResponseBytes (' + MAX + ' bytes)', null];
     return ['ok', json, beside];
@@ -604,4 +673,188 @@ export function takeSettled(id) {
   const r = mapGet(settledResults, id);
   mapDelete(settledResults, id);
   return [r === undefined ? null : r, drainLogs()];
+}
+
+// Streamed messages whose head has left, by request id: the iterator, its `next` (read once, as
+// `for await` does) and the bytes counted so far (the head's JSON included, against maxResponseBytes).
+/** @type {Map<number, { it: object, next: Function, bytes: number }>} */
+const streams = new I.Map();
+
+/** Most bytes one pull gathers from chunks that are ready at once (a sync iterator's) before returning. */
+const PULL_BYTES = 65536;
+/** Most chunks one pull gathers. */
+const PULL_CHUNKS = 256;
+
+/**
+ * What a thenable or a value settles to, without a promise when it is not a thenable.
+ * @param {unknown} v
+ * @returns {boolean}
+ */
+function isThenable(v) {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (/** @type {{ then?: unknown }} */ (v).then) === 'function';
+}
+
+/**
+ * The next chunks of request `id`'s streamed message: `['more' | 'end', '', chunks, logs]` (chunks:
+ * strings and fresh Uint8Arrays, none empty), or `[kind, reason, null, logs]` when the iterator threw
+ * (`exception`), yielded something else (`invalid`) or the containment refused memory (`memory`).
+ * Chunks ready at once (a sync iterator, or a ReadableStream's queue) are gathered up to
+ * PULL_BYTES; after a chunk that had to be awaited, the pull returns at once, so the host writes it.
+ * @param {number} id
+ */
+function pullStream(id) {
+  const s = mapGet(streams, id);
+  if (s === undefined) return bare(['end', '', bare([]), drainLogs()]);
+  /** @type {Array<string | Uint8Array>} */
+  const chunks = bare([]);
+  let gathered = 0;
+  /** @param {RawResult} r */
+  const out = (r) => {
+    const c = checked(r);
+    if (c[0] !== 'more') mapDelete(streams, id);
+    return bare([c[0], c[1], c[0] === 'more' || c[0] === 'end' ? chunks : null, drainLogs()]);
+  };
+  /** Why a chunk is refused (not a string or bytes, or over maxResponseBytes): an invalid response, not the handler's exception. */
+  let bad = '';
+  /**
+   * Takes one iterator result; true at the end (or at a refused chunk, `bad` set).
+   * @param {unknown} r
+   */
+  const take = (r) => {
+    if (r === null || typeof r !== 'object') throw new I.TypeError('the message iterator returned ' + kindOf(r) + ', not an iterator result object');
+    if (/** @type {{ done?: unknown }} */ (r).done) return true;
+    const v = /** @type {{ value?: unknown }} */ (r).value;
+    let n;
+    if (typeof v === 'string') {
+      n = v.length;
+      if (n > 0) chunks[chunks.length] = v;
+    } else if (isU8(v)) {
+      n = u8Length(v);
+      if (n > 0) chunks[chunks.length] = new U8(v);
+    } else {
+      bad = 'a streamed chunk must be a string or a Uint8Array, got ' + kindOf(v);
+      return true;
+    }
+    gathered += n;
+    s.bytes += n;
+    if (s.bytes > MAX) bad = 'streamed response is larger than maxResponseBytes (' + MAX + ' bytes)';
+    return bad !== '';
+  };
+  /** @returns {RawResult} */
+  const ended = () => (bad === '' ? ['end', '', null] : ['invalid', bad, null]);
+  /** @param {unknown} e @returns {RawResult} */
+  const failed = (e) => thrown(e);
+  /** @returns {unknown} */
+  const step = () => {
+    for (;;) {
+      const r = apply(s.next, s.it, []);
+      if (isThenable(r)) {
+        return promiseThen(
+          promised(r),
+          (/** @type {unknown} */ v) => {
+            try {
+              return take(v) ? out(ended()) : chunks.length > 0 ? out(['more', '', null]) : step();
+            } catch (e) {
+              return out(failed(e));
+            }
+          },
+          (/** @type {unknown} */ e) => out(failed(e)),
+        );
+      }
+      if (take(r)) return out(ended());
+      if (gathered >= PULL_BYTES || chunks.length >= PULL_CHUNKS) return out(['more', '', null]);
+    }
+  };
+  setConsoleTag(id);
+  try {
+    return step();
+  } catch (e) {
+    return out(failed(e));
+  } finally {
+    setConsoleTag(0);
+  }
+}
+
+/**
+ * A promise of what thenable `v` settles to (its `then` called once, as `await` would).
+ * @param {unknown} v
+ * @returns {Promise<unknown>}
+ */
+function promised(v) {
+  return new I.Promise((resolve) => resolve(v));
+}
+
+/**
+ * Closes request `id`'s streamed message early (the client went away, a HEAD, a time limit): its
+ * iterator's `return()` runs, under the host's time limit for the call; what it throws is dropped.
+ * @param {number} id
+ */
+function cancel(id) {
+  const s = mapGet(streams, id);
+  mapDelete(streams, id);
+  if (s === undefined) return null;
+  try {
+    const ret = /** @type {{ return?: unknown }} */ (s.it).return;
+    if (typeof ret !== 'function') return null;
+    const r = apply(ret, s.it, []);
+    if (isThenable(r))
+      return promiseThen(
+        promised(r),
+        () => null,
+        () => null,
+      );
+  } catch (_) {
+    // the stream is dropped all the same
+  }
+  return null;
+}
+
+/**
+ * Awaits the work request `id`'s handler gave `waitUntil` (more may be added meanwhile): resolves
+ * `[failures, logs]` once every promise settled (failures: what the rejected ones said, for the
+ * tenant's log). The host stops waiting at waitUntilMs.
+ * @param {number} id
+ */
+function awaitBackground(id) {
+  const later = mapGet(background, id);
+  if (later === undefined) return bare([bare([]), drainLogs()]);
+  /** @type {string[]} */
+  const failures = bare([]);
+  let i = 0;
+  const next = () => {
+    if (i >= later.length) {
+      mapDelete(background, id);
+      return bare([failures, drainLogs()]);
+    }
+    const p = later[i++];
+    return promiseThen(promised(p), next, (/** @type {unknown} */ e) => {
+      if (failures.length < 10) failures[failures.length] = describe(e);
+      return next();
+    });
+  };
+  return next();
+}
+
+/** streamOp's operations. */
+const STREAM_PULL = 0;
+const STREAM_CANCEL = 1;
+const STREAM_BACKGROUND = 2;
+const STREAM_FORGET = 3;
+
+/**
+ * The host's one entry for what outlives a request's result: pull a streamed message (0), close it
+ * (1), await its waitUntil work (2), or forget both (3: the host stopped waiting, at waitUntilMs or a time limit).
+ * @param {unknown} op
+ * @param {unknown} id
+ */
+export function streamOp(op, id) {
+  const n = /** @type {number} */ (id);
+  if (op === STREAM_PULL) return pullStream(n);
+  if (op === STREAM_CANCEL) return cancel(n);
+  if (op === STREAM_BACKGROUND) return awaitBackground(n);
+  if (op === STREAM_FORGET) {
+    mapDelete(background, n);
+    mapDelete(streams, n);
+  }
+  return null;
 }

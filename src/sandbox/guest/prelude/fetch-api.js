@@ -2,6 +2,7 @@
 // @ts-check
 
 import { utf8Decode, utf8Encode } from './encoding.js';
+import { isStream, streamIterator, streamOf, streamUsed } from './streams.js';
 import { URL } from './url.js';
 import { URLSearchParams } from './url-search-params.js';
 
@@ -128,12 +129,17 @@ export class Headers {
 }
 
 /**
- * A body as the Fetch Standard extracts it: its bytes (or text), and the content-type it implies.
+ * A body as the Fetch Standard extracts it: its bytes (or text, or a ReadableStream made by the
+ * prelude), and the content-type it implies.
  * @param {unknown} body
- * @returns {{ bytes: Uint8Array | string | null, type: string | null }}
+ * @returns {{ bytes: Uint8Array | string | object | null, type: string | null }}
  */
 function extract(body) {
   if (body === undefined || body === null) return { bytes: null, type: null };
+  if (isStream(body)) {
+    if (streamUsed(body)) throw new TypeErr('this ReadableStream is locked or was read from: it cannot be a body');
+    return { bytes: /** @type {object} */ (body), type: null };
+  }
   if (typeof body === 'string') return { bytes: body, type: 'text/plain;charset=UTF-8' };
   if (body instanceof ArrayBuffer) return { bytes: new U8(body.slice(0)), type: null };
   if (isView(body)) {
@@ -141,23 +147,62 @@ function extract(body) {
     return { bytes: new U8(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)), type: null };
   }
   if (body instanceof URLSearchParams) return { bytes: body.toString(), type: 'application/x-www-form-urlencoded;charset=UTF-8' };
-  throw new TypeErr('this body type is not supported by isohttpd (use a string, an ArrayBuffer, a typed array or URLSearchParams; no ReadableStream, Blob or FormData yet)');
+  throw new TypeErr('this body type is not supported by isohttpd (use a string, an ArrayBuffer, a typed array or URLSearchParams; a ReadableStream; no Blob or FormData yet)');
 }
 
 /** Each body's state: its source (bytes, or a function that reads them once) and whether it was used. */
 const BODIES = new NativeWeakMap();
 
 /**
+ * The whole body: its bytes or text, a stream read to its end.
  * @param {object} self
- * @returns {Uint8Array | string}
+ * @returns {Promise<Uint8Array | string>}
  */
-function consume(self) {
+async function consume(self) {
   const b = wmGet(BODIES, self);
   if (b === undefined) throw new TypeErr('Illegal invocation');
   if (b.used) throw new TypeErr('Body has already been consumed');
   b.used = true;
   const v = typeof b.source === 'function' ? b.source() : b.source;
-  return v === null ? '' : v;
+  if (v === null) return '';
+  if (typeof v === 'string' || v instanceof U8) return v;
+  const it = streamIterator(v);
+  if (it === null) throw new TypeErr('Body has already been consumed');
+  /** @type {Uint8Array[]} */
+  const parts = [];
+  let total = 0;
+  for (;;) {
+    const r = /** @type {{ done: boolean, value: unknown }} */ (await it.next());
+    if (r.done) break;
+    const c = typeof r.value === 'string' ? utf8Encode(r.value) : r.value instanceof U8 ? r.value : null;
+    if (c === null) throw new TypeErr('a body stream chunk must be a Uint8Array or a string');
+    parts.push(c);
+    total += c.byteLength;
+  }
+  const out = new U8(total);
+  let at = 0;
+  for (const c of parts) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * The body as a ReadableStream (made on first use from bytes given whole, or from the incoming
+ * request's body read once), or null for no body.
+ * @param {object} self
+ * @returns {unknown}
+ */
+function bodyStream(self) {
+  const b = wmGet(BODIES, self);
+  if (b === undefined) throw new TypeErr('Illegal invocation');
+  if (b.source === null) return null;
+  if (typeof b.source === 'function') {
+    const read = b.source;
+    b.source = streamOf(read());
+  } else if (typeof b.source === 'string' || b.source instanceof U8) b.source = streamOf(b.source);
+  return b.source;
 }
 
 /** @param {Uint8Array | string} v */
@@ -172,20 +217,24 @@ class Body {
   }
   /** @returns {Promise<string>} */
   async text() {
-    return asText(consume(this));
+    return asText(await consume(this));
   }
   /** @returns {Promise<unknown>} */
   async json() {
-    return jsonParse(asText(consume(this)));
+    return jsonParse(asText(await consume(this)));
   }
   /** @returns {Promise<ArrayBuffer>} */
   async arrayBuffer() {
-    const b = asBytes(consume(this));
+    const b = asBytes(await consume(this));
     return /** @type {ArrayBuffer} */ (b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
   }
   /** @returns {Promise<Uint8Array>} */
   async bytes() {
-    return new U8(asBytes(consume(this)));
+    return new U8(asBytes(await consume(this)));
+  }
+  /** The body as a ReadableStream, or null. */
+  get body() {
+    return bodyStream(this);
   }
 }
 
@@ -219,10 +268,6 @@ export class Request extends Body {
   }
   get headers() {
     return wmGet(REQUEST_STATE, this).headers;
-  }
-  /** No ReadableStream yet: the body is read with text(), json(), arrayBuffer() or bytes(). */
-  get body() {
-    return null;
   }
 }
 
@@ -298,27 +343,27 @@ export class Response extends Body {
   get url() {
     return '';
   }
-  /** No ReadableStream yet. */
-  get body() {
-    return null;
-  }
 }
 
 /**
  * What the bootstrap sends for a Response the handler returned: its status, reason, header pairs and
- * body, read from the prelude's own state (a tenant's subclass or patched prototype changes none of
- * it); null for anything that is not a Response made here, or one whose body was used.
+ * body (whole, or `stream`: a trusted iterator over a ReadableStream body, see streams.js), read from
+ * the prelude's own state (a tenant's subclass or patched prototype changes none of it); null for
+ * anything that is not a Response made here, or one whose body was used.
  * @param {unknown} r
- * @returns {{ status: number, statusText: string, headers: Array<[string, string]>, body: Uint8Array | string } | null}
+ * @returns {{ status: number, statusText: string, headers: Array<[string, string]>, body: Uint8Array | string, stream: { next(): Promise<unknown>, return(): Promise<unknown> } | null } | null}
  */
 export function responseParts(r) {
   const s = wmGet(RESPONSE_STATE, r);
   const b = wmGet(BODIES, r);
   if (s === undefined || b === undefined || b.used) return null;
+  const whole = b.source === null || typeof b.source === 'string' || b.source instanceof U8;
+  const stream = whole ? null : streamIterator(b.source);
+  if (!whole && stream === null) return null;
   b.used = true;
   /** @type {Array<[string, string]>} */
   const headers = [];
   const l = wmGet(HEADER_LISTS, s.headers);
   for (const [n, vs] of l) for (const v of vs) headers.push([n, v]);
-  return freezeObj({ status: s.status, statusText: s.statusText, headers, body: b.source === null ? '' : b.source });
+  return freezeObj({ status: s.status, statusText: s.statusText, headers, body: whole && b.source !== null ? b.source : '', stream });
 }

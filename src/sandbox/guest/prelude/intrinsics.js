@@ -36,6 +36,7 @@ export const I = Object.freeze({
   mapDelete: uncurry(Map.prototype.delete),
   promiseThen: uncurry(Promise.prototype.then),
   asyncIterator: Symbol.asyncIterator,
+  iterator: Symbol.iterator,
   stringSlice: uncurry(String.prototype.slice),
   /** `String(v)` without the global: a template literal calls the intrinsic ToString. */
   str: (/** @type {unknown} */ v) => `${v}`,
