@@ -481,8 +481,9 @@ export class BatchScheduler {
     }
     const ok = result as Extract<InvokeResult, { outcome: 'ok' }>;
     r.state = 'streaming';
-    r.stream = new StreamedResponse(r, inst, this.#streamOwner, Buffer.byteLength(raw[1]), performance.now() - r.t0);
-    r.resolve({ outcome: 'ok', response: { ...ok.response, stream: r.stream }, ended });
+    const stream = new StreamedResponse(r, inst, this.#streamOwner, Buffer.byteLength(raw[1]), performance.now() - r.t0);
+    r.stream = stream;
+    r.resolve({ outcome: 'ok', response: { ...ok.response, stream }, ended });
     return result;
   }
 

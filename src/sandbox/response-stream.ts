@@ -3,7 +3,7 @@
 import type { ResponseStream, StreamStep } from '../core/response.js';
 import type { IsolateInstance, SandboxLimits } from './isolate-instance.js';
 import { failureOutcome, type InvokeResult, resultOutcome, timeoutResult } from './ivm-outcome.js';
-import type { SandboxRequest } from './sandbox-request.js';
+import type { SandboxRequest, StreamAbort } from './sandbox-request.js';
 
 /** streamOp's operations (src/sandbox/guest/bootstrap.js). */
 export const STREAM_PULL = 0;
@@ -41,7 +41,7 @@ export function failedStep(result: InvokeResult): StreamStep {
  * rest). Waiting for the client between pulls is not the handler's time (the writer bounds it by
  * responseTimeoutMs).
  */
-export class StreamedResponse implements ResponseStream {
+export class StreamedResponse implements ResponseStream, StreamAbort {
   readonly #r: SandboxRequest;
   readonly #inst: IsolateInstance;
   readonly #owner: StreamOwner;

@@ -3,7 +3,6 @@
 import type { BodySource } from './body-source.js';
 import type { IsolateInstance } from './isolate-instance.js';
 import type { InvokeResult } from './ivm-outcome.js';
-import type { StreamedResponse } from './response-stream.js';
 
 /**
  * One request from `invoke` to its answer: the innermost lifetime (server → version → isolate →
@@ -30,8 +29,8 @@ export interface SandboxRequest {
    * waitUntil work awaited (both still in flight on their isolate: their timers may fire).
    */
   state: 'queued' | 'batch' | 'waiting' | 'streaming' | 'background' | 'done';
-  /** Its streamed body, while `streaming`. */
-  stream: StreamedResponse | null;
+  /** Its streamed body, while `streaming` (src/sandbox/response-stream.ts). */
+  stream: StreamAbort | null;
   /** Its handler gave waitUntil work still pending when its result came. */
   background: boolean;
   /** Settles the `ended` promise of an answer given before the request ended (streamed, background). */
@@ -41,4 +40,10 @@ export interface SandboxRequest {
   deadlinePassed: boolean;
   graced: boolean;
   timer: NodeJS.Timeout | null;
+}
+
+/** A streamed body as its request's scheduler ends it. */
+export interface StreamAbort {
+  /** The request ended under the stream (a deadline, its isolate disposed): the pull in progress gets `result`. */
+  abort(result: InvokeResult): void;
 }

@@ -18,6 +18,7 @@ t.test('every line of each prelude module is in the bundle, in order, apart from
     'prelude/intrinsics.js',
     'prelude/containment.js',
     'prelude/encoding.js',
+    'prelude/streams.js',
     'prelude/url-search-params.js',
     'prelude/url.js',
     'prelude/fetch-api.js',

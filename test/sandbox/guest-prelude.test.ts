@@ -45,6 +45,7 @@ t.test(
       'setConsoleTag',
       'setTimerHost',
       'setUrlLoader',
+      'streamIterator',
       'takeMemoryOverrun',
       'utf8Decode',
     ]);

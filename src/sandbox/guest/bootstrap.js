@@ -54,6 +54,7 @@ const {
   stringify,
   freeze,
   isArray,
+  isView,
   floor,
   isU8,
   u8Buffer,
@@ -592,6 +593,8 @@ const STREAMED = freeze(bare({}));
  * @returns {{ it: object, next: unknown } | null}
  */
 function openIterator(message) {
+  // A typed array other than a Uint8Array is not a stream of chunks (its elements are numbers): invalid, as before.
+  if (isView(message)) return null;
   const trusted = streamIterator(message);
   if (trusted !== null) return bare({ it: trusted, next: trusted.next });
   const m = /** @type {Record<symbol, unknown>} */ (message);

@@ -21,6 +21,7 @@ export const I = Object.freeze({
   freeze: Object.freeze,
   keys: Object.keys,
   isArray: Array.isArray,
+  isView: ArrayBuffer.isView,
   floor: Math.floor,
   defineProperty: Reflect.defineProperty,
   apply: Reflect.apply,
