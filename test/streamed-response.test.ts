@@ -71,8 +71,7 @@ function split(buf: Buffer): { status: string; headers: Record<string, string>; 
 t.test('streamed responses', async (t) => {
   const svc = await startService(t);
   const { port } = await svc.deploy(HANDLER);
-  const get = (path: string, version = '1.1', method = 'GET'): Promise<Buffer> =>
-    exchange(port, `${method} ${path} HTTP/${version}\r\nHost: x\r\nConnection: close\r\n\r\n`, { idleMs: 5000 });
+  const get = (path: string, version = '1.1', method = 'GET'): Promise<Buffer> => exchange(port, `${method} ${path} HTTP/${version}\r\nHost: x\r\nConnection: close\r\n\r\n`, { idleMs: 5000 });
 
   const sync = split(await get('/sync'));
   t.match(sync.status, /^HTTP\/1\.1 200/);

@@ -634,7 +634,7 @@ function serialize(res, id, trusted) {
     if (source !== null) {
       if (json.length > MAX) return ['invalid', 'response is larger than maxResponseBytes (' + MAX + ' bytes)', null];
       if (typeof source.next !== 'function') return ['invalid', "the message's iterator has no next method", null];
-      mapSet(streams, id, bare({ it: source.it, next: source.next, bytes: json.length }));
+      mapSet(streams, id, bare({ it: source.it, next: source.next, bytes: json.length, failed: null }));
       return ['stream', json, null];
     }
     if (json.length + (beside === null ? 0 : typeof beside === 'string' ? beside.length : u8Length(beside)) > MAX)
@@ -680,7 +680,7 @@ export function takeSettled(id) {
 
 // Streamed messages whose head has left, by request id: the iterator, its `next` (read once, as
 // `for await` does) and the bytes counted so far (the head's JSON included, against maxResponseBytes).
-/** @type {Map<number, { it: object, next: Function, bytes: number }>} */
+/** @type {Map<number, { it: object, next: Function, bytes: number, failed: RawResult | null }>} */
 const streams = new I.Map();
 
 /** Most bytes one pull gathers from chunks that are ready at once (a sync iterator's) before returning. */
@@ -708,12 +708,22 @@ function isThenable(v) {
 function pullStream(id) {
   const s = mapGet(streams, id);
   if (s === undefined) return bare(['end', '', bare([]), drainLogs()]);
+  // A failure met after chunks that were ready: those went first, the failure now.
+  if (s.failed !== null) {
+    const f = s.failed;
+    mapDelete(streams, id);
+    return bare([f[0], f[1], null, drainLogs()]);
+  }
   /** @type {Array<string | Uint8Array>} */
   const chunks = bare([]);
   let gathered = 0;
   /** @param {RawResult} r */
   const out = (r) => {
-    const c = checked(r);
+    let c = checked(r);
+    if ((c[0] === 'invalid' || c[0] === 'exception') && chunks.length > 0 && s.bytes <= MAX) {
+      s.failed = c;
+      c = ['more', '', null];
+    }
     if (c[0] !== 'more') mapDelete(streams, id);
     return bare([c[0], c[1], c[0] === 'more' || c[0] === 'end' ? chunks : null, drainLogs()]);
   };
