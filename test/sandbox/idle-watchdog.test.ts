@@ -25,7 +25,7 @@ async function raw(t: Test): Promise<{ isolate: ivm.Isolate; context: ivm.Contex
 /** An instance of a raw isolate with real References where a sandbox has the bootstrap's entry points (only `isolate` is read here). */
 async function instanceOf(isolate: ivm.Isolate, context: ivm.Context): Promise<IsolateInstance> {
   const fn = async (): Promise<ivm.Reference<never>> => (await context.eval('(function () { return null; })', { reference: true })) as ivm.Reference<never>;
-  return { isolate, dispatchBatch: await fn(), awaitResult: await fn(), salvage: await fn(), takeLast: await fn(), takeSettled: await fn() };
+  return { isolate, dispatchBatch: await fn(), awaitResult: await fn(), salvage: await fn(), takeLast: await fn(), takeSettled: await fn(), streamOp: await fn() };
 }
 
 /**
