@@ -46,9 +46,20 @@ export interface ResponseDict {
   statusmsg?: string;
   /** Names are RFC 9110 tokens; values strings or finite numbers. */
   headers: Record<string, string | number>;
-  /** Sent as UTF-8 when a string. */
-  message: string | Uint8Array;
+  /**
+   * Sent as UTF-8 when a string; an iterable or async iterable of strings and Uint8Arrays (a
+   * generator, an async generator, a ReadableStream) is streamed (README.md, "Streamed responses").
+   */
+  message: string | Uint8Array | Iterable<string | Uint8Array> | AsyncIterable<string | Uint8Array>;
+}
+
+/** The handler's third argument (README.md, "After the response"). */
+export interface Context {
+  /** Keeps `promise`'s work going after the response, for at most the server's waitUntilMs. */
+  waitUntil(promise: Promise<unknown>): void;
+  /** Does nothing here (there is no origin to fall back to). */
+  passThroughOnException(): void;
 }
 
 /** A handler: the module's default export. It may return its response dict or a promise of it. */
-export type Handler = (request: RequestDict, env: Env) => ResponseDict | Promise<ResponseDict>;
+export type Handler = (request: RequestDict, env: Env, ctx: Context) => ResponseDict | Promise<ResponseDict>;
