@@ -1,5 +1,6 @@
 // The baseline for the throughput scenarios: a plain node:http server running a handler module unsandboxed, in-process, with the same request dict and response dict.
 
+import { once } from 'node:events';
 import http from 'node:http';
 
 const source = process.argv[2];
@@ -10,7 +11,7 @@ const handler = mod.default;
 interface ResponseDict {
   statuscode: number;
   headers: Record<string, string>;
-  message: string | Uint8Array;
+  message: string | Uint8Array | AsyncIterable<string | Uint8Array>;
 }
 
 function queryDict(q: string | null): Record<string, string | null> {
@@ -43,7 +44,12 @@ const server = http.createServer((req, res) => {
       (r) => {
         const out = r as ResponseDict;
         res.writeHead(out.statuscode, out.headers);
-        res.end(out.message);
+        if (typeof out.message === 'string' || out.message instanceof Uint8Array) return res.end(out.message);
+        // A streamed message (an iterable or async iterable of chunks), written with back-pressure as isohttpd does.
+        void (async () => {
+          for await (const c of out.message as AsyncIterable<string | Uint8Array>) if (!res.write(c)) await once(res, 'drain');
+          res.end();
+        })().catch(() => res.destroy());
       },
       () => {
         res.writeHead(500);

@@ -15,6 +15,8 @@ const PEERS = path.join(path.dirname(new URL(import.meta.url).pathname), '.peers
 export const WORKERD_HANDLERS = {
   hello: "export default { async fetch(request) { return new Response('hello world', { headers: { 'content-type': 'text/plain' } }); } };",
   echo: "export default { async fetch(request) { return new Response(await request.text(), { headers: { 'content-type': 'application/json' } }); } };",
+  stream:
+    "const chunk = new Uint8Array(65536).fill(120); export default { async fetch(request) { let i = 0; return new Response(new ReadableStream({ pull(c) { if (i++ < 16) c.enqueue(chunk); else c.close(); } }), { headers: { 'content-type': 'application/octet-stream' } }); } };",
 } as const;
 
 /** The workerd binary, installed from npm into bench/.peers on first use; null when it cannot be (logged). */
