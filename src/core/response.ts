@@ -10,7 +10,7 @@ export type HttpVersion = '0.9' | '1.0' | '1.1';
  * already, so the client sees a truncated body; the failure goes to the tenant's log).
  */
 export type StreamStep =
-  | { readonly done: false; readonly chunk: Uint8Array }
+  | { readonly done: false; readonly chunks: readonly Uint8Array[]; readonly bytes: number }
   | { readonly done: true }
   | { readonly done: 'failed'; readonly outcome: Exclude<Outcome, 'ok'>; readonly detail: string; readonly stack?: string };
 

@@ -153,7 +153,7 @@ export class StreamedResponse implements ResponseStream, StreamAbort {
       if (n === 0) return this.#settle({ done: true });
       this.#endNext = true;
     } else if (n === 0) return this.#pull();
-    this.#settle({ done: false, chunk: parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts, n) });
+    this.#settle({ done: false, chunks: parts, bytes: n });
   }
 
   /**

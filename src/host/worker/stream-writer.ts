@@ -14,7 +14,7 @@ export type StreamEnd =
 
 /**
  * Pumps `stream` to `socket` after its head was written. The handler's iterator is advanced only
- * when the socket's buffer is drained, so a slow reader holds at most one chunk (up to 64 KiB from a
+ * when the socket's buffer is drained, so a slow reader holds at most one pull (up to 256 KiB from a
  * synchronous iterator, or one chunk the handler made) in the worker. Resolves when the body ended:
  * its last chunk written, or cut off (the caller then closes the connection without the last chunk,
  * so a chunked body is seen truncated).
@@ -59,15 +59,13 @@ export function writeStream(socket: Socket, stream: ResponseStream, framing: Str
           const failed = step.stack === undefined ? { outcome: step.outcome, detail: step.detail, bytes } : { outcome: step.outcome, detail: step.detail, stack: step.stack, bytes };
           return finish(failed);
         }
-        const chunk = step.chunk;
-        bytes += chunk.byteLength;
-        if (framing === 'chunked') {
-          socket.cork();
-          socket.write(chunkHeader(chunk.byteLength));
-          socket.write(chunk);
-          socket.write(CHUNK_END);
-          socket.uncork();
-        } else socket.write(chunk);
+        bytes += step.bytes;
+        // What one pull gathered goes as one HTTP chunk, its parts written as they are (no copy into one buffer).
+        socket.cork();
+        if (framing === 'chunked') socket.write(chunkHeader(step.bytes));
+        for (const c of step.chunks) socket.write(c);
+        if (framing === 'chunked') socket.write(CHUNK_END);
+        socket.uncork();
         // Back-pressure: the next chunk is asked for only once the client has taken this one.
         if (socket.writableNeedDrain) {
           socket.once('drain', onDrain);

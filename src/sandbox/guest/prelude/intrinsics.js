@@ -30,6 +30,8 @@ export const I = Object.freeze({
   isU8: (v) => typedArrayName(v) === 'Uint8Array',
   u8Length: getter(typedArrayProto, 'length'),
   u8Buffer: getter(typedArrayProto, 'buffer'),
+  abByteLength: getter(ArrayBuffer.prototype, 'byteLength'),
+  abResizable: getter(ArrayBuffer.prototype, 'resizable'),
   u8Offset: getter(typedArrayProto, 'byteOffset'),
   u8Set: uncurry(typedArrayProto.set),
   mapGet: uncurry(Map.prototype.get),
