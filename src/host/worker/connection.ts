@@ -14,7 +14,7 @@ import type { RequestFailure, TailEvent } from './protocol.js';
 import { buildRequestData } from './request-dict.js';
 import { freshRequestId, requestIdOf } from './request-ids.js';
 import { RequestTimers } from './request-timers.js';
-import type { Refusal, ServerContext } from './server-context.js';
+import type { HostRouter, Refusal, ServerContext, VirtualHost } from './server-context.js';
 import { CONTINUE, endAndLinger, writeSerialized } from './socket-output.js';
 
 /** One request on the connection: known from its head on, its body streaming in. */
@@ -50,7 +50,10 @@ const REFUSAL_PAUSE_MS = 200;
  */
 export class Connection {
   readonly #socket: Socket;
-  readonly #ctx: ServerContext;
+  /** The server's context; on a shared address, the router's until the first request pins the connection to its server. */
+  #ctx: ServerContext;
+  /** The server of a shared address this connection serves, from its first request on. */
+  #pinned: VirtualHost | null = null;
   readonly #decoder: RequestDecoder;
   readonly #remoteAddress: string | undefined;
   readonly #remotePort: number | undefined;
@@ -71,7 +74,8 @@ export class Connection {
   #requests = 0;
   readonly #timers: RequestTimers;
 
-  constructor(socket: Socket, ctx: ServerContext) {
+  /** @param router on a shared address: routes each request by Host (then `ctx` only gives the limits its first head is read under) */
+  constructor(socket: Socket, ctx: ServerContext, router: HostRouter | null = null) {
     this.#socket = socket;
     this.#ctx = ctx;
     this.#remoteAddress = socket.remoteAddress;
@@ -90,6 +94,7 @@ export class Connection {
       onBody: (chunk) => this.#onBody(chunk),
       onRequest: () => this.#onEnd(),
       onFault: (fault, head) => this.#onFault(fault, head),
+      ...(router === null ? {} : { onRoute: (head: RequestHead) => this.#route(router, head) }),
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -139,6 +144,22 @@ export class Connection {
     for (const e of [this.#inFlight, ...this.#queue]) e?.body.fail(gone);
     this.#stash = [];
     this.#queue.length = 0;
+  }
+
+  /**
+   * Virtual hosts: the first request's Host (absolute-form authority first) pins the connection to
+   * its server, whose limits apply from that head's body on; a later request naming another server
+   * is refused with 421 (and the connection closes: the client retries on a new one).
+   */
+  #route(router: HostRouter, head: RequestHead): HttpFault | null {
+    const target = router.route(head.authority ?? hostField(head.fields));
+    if (this.#pinned !== null) return target === this.#pinned ? null : PINNED_ELSEWHERE;
+    if (target === null) return NO_SUCH_HOST;
+    if (!target.pin(this, this.#socket)) return { code: 'ISO_ERR_HTTP_TOO_MANY_CONNECTIONS', reason: 'too many open connections to this server' };
+    this.#pinned = target;
+    this.#ctx = target.context();
+    this.#decoder.useLimits(this.#ctx.limits);
+    return null;
   }
 
   #onStart(): void {
@@ -367,6 +388,17 @@ export class Connection {
     this.#shutDown();
     endAndLinger(this.#socket);
   }
+}
+
+/** 421 for a Host no server of the shared address claims. */
+const NO_SUCH_HOST: HttpFault = { code: 'ISO_ERR_HTTP_MISDIRECTED_REQUEST', reason: 'no server at this address answers for this Host' };
+/** 421 for a request naming another server than the one its connection serves. */
+const PINNED_ELSEWHERE: HttpFault = { code: 'ISO_ERR_HTTP_MISDIRECTED_REQUEST', reason: 'this connection serves another Host; send this request on a new connection' };
+
+/** The value of the Host field, or null (HTTP/1.0 and 0.9 may send none; more than one was refused already). */
+function hostField(fields: ReadonlyArray<readonly [string, string]>): string | null {
+  for (const [name, value] of fields) if (name.length === 4 && name.toLowerCase() === 'host') return value;
+  return null;
 }
 
 /** The request-target's path without the query, at most MAX_LOGGED_PATH characters (for the tenant's log and tail). */
