@@ -19,6 +19,7 @@ const EXAMPLES: Readonly<Partial<Record<ErrorCode, string>>> = {
   ISO_ERR_API_ADDRESS_IN_USE: '127.0.0.1:8080 is already in use',
   ISO_ERR_API_SERVER_FAILED: 'server 3 has failed (crashed its worker 6 times); restart it first (POST /servers/3/restart, or isohttpd restart)',
   ISO_ERR_API_NAME_TAKEN: 'you have a server named "hello" already; deploy to it with PUT /servers/hello',
+  ISO_ERR_API_HOSTNAME_TAKEN: 'hostname "*.example.com" covers a name another tenant claims on 127.0.0.1 port 8080',
   ISO_ERR_API_SERVER_RUNNING: 'server 3 is running; restart is for a failed server (a redeploy is PUT)',
   ISO_ERR_API_BODY_TOO_LARGE: 'body.source is 2097152 bytes; at most 1048576 are allowed',
   ISO_ERR_API_UNSUPPORTED_MEDIA_TYPE: 'the request body must be application/json',
@@ -39,7 +40,7 @@ export const OPERATIONS: Readonly<Record<Operation, { readonly tag: string; read
   'POST /servers': {
     tag: 'servers',
     ok: 201,
-    errors: [...AUTH, ...BODY, 'ISO_ERR_API_ADDRESS_NOT_ALLOWED', 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_ADDRESS_IN_USE', 'ISO_ERR_API_NAME_TAKEN', 'ISO_ERR_API_BIND_FAILED', ...DEPLOY],
+    errors: [...AUTH, ...BODY, 'ISO_ERR_API_ADDRESS_NOT_ALLOWED', 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_ADDRESS_IN_USE', 'ISO_ERR_API_NAME_TAKEN', 'ISO_ERR_API_HOSTNAME_TAKEN', 'ISO_ERR_API_BIND_FAILED', ...DEPLOY],
   },
   'GET /servers': { tag: 'servers', ok: 200, errors: AUTH },
   'GET /servers/:httpdid': { tag: 'servers', ok: 200, errors: [...AUTH, ...PARAM] },
@@ -48,7 +49,7 @@ export const OPERATIONS: Readonly<Record<Operation, { readonly tag: string; read
   'POST /servers/:httpdid/restart': {
     tag: 'servers',
     ok: 200,
-    errors: [...AUTH, ...PARAM, 'ISO_ERR_API_ADDRESS_NOT_ALLOWED', 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_SERVER_RUNNING', 'ISO_ERR_API_ADDRESS_IN_USE', 'ISO_ERR_API_BIND_FAILED', ...DEPLOY],
+    errors: [...AUTH, ...PARAM, 'ISO_ERR_API_ADDRESS_NOT_ALLOWED', 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_SERVER_RUNNING', 'ISO_ERR_API_ADDRESS_IN_USE', 'ISO_ERR_API_HOSTNAME_TAKEN', 'ISO_ERR_API_BIND_FAILED', ...DEPLOY],
   },
   'GET /servers/:httpdid/versions': { tag: 'versions', ok: 200, errors: [...AUTH, ...PARAM] },
   'POST /servers/:httpdid/rollback': { tag: 'versions', ok: 200, errors: [...AUTH, ...PARAM, ...BODY, 'ISO_ERR_API_VERSION_NOT_FOUND', 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_SERVER_FAILED', ...DEPLOY] },
