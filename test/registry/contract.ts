@@ -116,7 +116,10 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
     );
     const v2 = await reg.updateServer(1, { source: 'v2', version: 2 });
     t.same(v2?.hostnames, ['api.example.com', '*.example.com'], 'a redeploy leaves them');
-    t.same((await reg.serversOf('acme')).map((r) => r.hostnames.length), [2, 0]);
+    t.same(
+      (await reg.serversOf('acme')).map((r) => r.hostnames.length),
+      [2, 0],
+    );
   });
 
   fresh('variables are stored with the server and each version; a redeploy that changes them keeps them; language changes too', async (t, reg) => {
