@@ -51,7 +51,10 @@ t.test('delete, redeploy, worker crash and restart, per server', async (t) => {
 
   // A restart restores them all from the registry, hostnames included.
   const listed = (await svc1.api('GET', '/servers')).body.servers.map((s: { httpdid: number; hostnames?: string[] }) => [s.httpdid, s.hostnames]);
-  await svc1.stop();
+  const exited = new Promise<number | null>((r) => svc1.proc.once('exit', (code) => r(code)));
+  svc1.proc.kill('SIGTERM');
+  t.equal(await exited, 0, 'SIGTERM drains the shared address and exits 0');
+  t.equal(await who(port, 'a.example'), 'refused', 'stopped: the shared port is closed');
   const svc2: Service = await startService(t, ['--workers', '2'], {}, { dataDir });
   t.match(svc2.output(), /3 servers restored/);
   t.same(
