@@ -78,3 +78,21 @@ t.test("holding connections to one server cannot take another's", async (t) => {
   t.match(text(third), /too many open connections to this server/);
   t.match(text(await ask(port, 'quiet.example')), /^Q /, 'its neighbour is served');
 });
+
+t.test('a neighbour with larger head limits does not lift a server’s own', async (t) => {
+  const svc = await startService(t);
+  const port = await freePort();
+  const strict = { maxHeaderBytes: 1024, maxHeaderFields: 4, maxRequestLineBytes: 256 };
+  t.equal((await deployVhost(svc, port, ['strict.example'], 'S', undefined, { limits: strict })).status, 201);
+  t.equal((await deployVhost(svc, port, ['roomy.example'], 'R', undefined, { limits: { maxHeaderBytes: 65536, maxHeaderFields: 100, maxRequestLineBytes: 8192 } })).status, 201);
+  const one = async (host: string, extra: string, target = '/'): Promise<number> =>
+    parseResponses(await exchange(port, `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${extra}Connection: close\r\n\r\n`))[0]?.status ?? 0;
+  const big = `X-Big: ${'b'.repeat(2000)}\r\n`;
+  const many = Array.from({ length: 5 }, (_, i) => `X-${i}: v\r\n`).join('');
+  const long = `/${'p'.repeat(400)}`;
+  t.equal(await one('strict.example', big), 431, "strict's maxHeaderBytes holds on the shared address");
+  t.equal(await one('strict.example', many), 431, "strict's maxHeaderFields");
+  t.equal(await one('strict.example', '', long), 414, "strict's maxRequestLineBytes");
+  t.equal(await one('roomy.example', big + many, long), 200, "roomy's larger limits are its own");
+  t.equal(await one('strict.example', ''), 200);
+});

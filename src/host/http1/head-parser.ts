@@ -67,6 +67,11 @@ export class HeadParser {
     this.#limits = limits;
   }
 
+  /** Bytes of the header section read so far (each field line with its CRLF; the request line not counted), as `maxHeaderBytes` counts them. */
+  get headerBytes(): number {
+    return this.#headerBytes;
+  }
+
   /** Whether any byte of the current request has arrived (a headers timer runs from then). */
   get started(): boolean {
     return this.#started;

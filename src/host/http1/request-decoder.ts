@@ -101,6 +101,11 @@ export class RequestDecoder {
     this.#chunked.useLimits(limits);
   }
 
+  /** The header section's bytes of the head just read (valid from its {@link DecoderSink.onRoute} until its body starts), as `maxHeaderBytes` counts them. */
+  get headerBytes(): number {
+    return this.#head.headerBytes;
+  }
+
   /** Whether any byte of an unfinished request has been received. */
   get midRequest(): boolean {
     return this.#state === 'length' || this.#state === 'chunked' || (this.#state === 'head' && this.#head.started);

@@ -3,6 +3,7 @@
 import type { Socket } from 'node:net';
 import { ERRORS } from '../../core/errors.js';
 import { OUTCOME_ERROR, type Outcome } from '../../core/outcome.js';
+import type { Limits } from '../../core/limits.js';
 import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
 import type { Framing } from '../http1/framing.js';
 import type { HttpFault, RequestHead } from '../http1/head-parser.js';
@@ -159,7 +160,8 @@ export class Connection {
     this.#pinned = target;
     this.#ctx = target.context();
     this.#decoder.useLimits(this.#ctx.limits);
-    return null;
+    // The head was read under the address's largest head limits: the server's own apply to it too.
+    return headOverLimits(head, this.#decoder.headerBytes, this.#ctx.limits);
   }
 
   #onStart(): void {
@@ -394,6 +396,16 @@ export class Connection {
 const NO_SUCH_HOST: HttpFault = { code: 'ISO_ERR_HTTP_MISDIRECTED_REQUEST', reason: 'no server at this address answers for this Host' };
 /** 421 for a request naming another server than the one its connection serves. */
 const PINNED_ELSEWHERE: HttpFault = { code: 'ISO_ERR_HTTP_MISDIRECTED_REQUEST', reason: 'this connection serves another Host; send this request on a new connection' };
+
+/** A head read under larger limits, judged by `limits` as the parser would have: 414 or 431, or null within them. */
+function headOverLimits(head: RequestHead, headerBytes: number, limits: Limits): HttpFault | null {
+  // The strict parser takes single spaces: METHOD SP target [SP HTTP/x.y].
+  const lineBytes = head.method.length + 1 + head.target.length + (head.version === '0.9' ? 0 : 9);
+  if (lineBytes > limits.maxRequestLineBytes) return { code: 'ISO_ERR_HTTP_URI_TOO_LONG', reason: 'request target too long' };
+  if (head.fields.length > limits.maxHeaderFields) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'too many header fields' };
+  if (headerBytes > limits.maxHeaderBytes) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'header section too large' };
+  return null;
+}
 
 /** The value of the Host field, or null (HTTP/1.0 and 0.9 may send none; more than one was refused already). */
 function hostField(fields: ReadonlyArray<readonly [string, string]>): string | null {
