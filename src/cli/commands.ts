@@ -312,7 +312,7 @@ Without --name: creates a new server from the handler in FILE (--port needed, ho
 With --name (or a name in the project file): creates server NAME if you have none of that name,
 and hot-redeploys it otherwise; the same source and limits again deploy nothing, and it says so.
 Without FILE it reads isohttpd.json in the current directory (or the file --project names):
-name, entry, host, port, limits, replicas, exposeErrors, vars (schemas/project.json); flags win over it.
+name, entry, host, port, hostnames, limits, replicas, exposeErrors, vars (schemas/project.json); flags win over it.
 
   --name NAME     the server's name (lower case letters, digits, hyphens; starts with a letter)
   --port P        the port, when it is created
