@@ -46,14 +46,14 @@ t.test('matching and overlap', async (t) => {
     ['*.example.com', '*.a.example.com'],
     ['*.a.example.com', '*.example.com'],
     ['x.y.example.com', '*.example.com'],
-  ])
+  ] as const)
     t.ok(hostnamesOverlap(a, b), `${a} overlaps ${b}`);
   for (const [a, b] of [
     ['*.example.com', 'example.com'],
     ['*.a.example.com', 'a.example.com'],
     ['*.example.com', '*.example.org'],
     ['*.ample.com', 'x.example.com'],
-  ])
+  ] as const)
     t.notOk(hostnamesOverlap(a, b), `${a} does not overlap ${b}`);
 });
 
