@@ -13,6 +13,7 @@ const svc = await startService(t);
 
 t.test('each route, its success and its usual errors', async (t) => {
   const port = await freePort();
+  const shared = await freePort();
   const calls: Array<[string, string, unknown?]> = [
     ['GET', '/healthz'],
     ['GET', '/metrics'],
@@ -22,6 +23,10 @@ t.test('each route, its success and its usual errors', async (t) => {
     ['POST', '/servers', { host: '10.1.2.3', port, source: HANDLER }],
     ['POST', '/servers', { host: '127.0.0.1', port: await freePort(), source: 'export default 1' }],
     ['POST', '/servers', '{"host":'],
+    ['POST', '/servers', { name: 'vh', host: '127.0.0.1', port: shared, hostnames: ['a.example'], source: HANDLER }],
+    ['POST', '/servers', { host: '127.0.0.1', port: shared, hostnames: ['A.example'], source: HANDLER }],
+    ['POST', '/servers', { host: '127.0.0.1', port: shared, hostnames: ['*.com'], source: HANDLER }],
+    ['DELETE', '/servers/vh'],
     ['GET', '/servers'],
     ['GET', '/servers/obs'],
     ['GET', '/servers/nosuch'],
@@ -51,6 +56,7 @@ t.test('each route, its success and its usual errors', async (t) => {
   }
   // A sample of what they answered, so a change in the routes shows here too.
   t.match(statuses.join('\n'), /POST \/servers 201\nPOST \/servers 409\nPOST \/servers 400\nPOST \/servers 403\nPOST \/servers 422\nPOST \/servers 400/);
+  t.match(statuses.join('\n'), /POST \/servers 400\nPOST \/servers 201\nPOST \/servers 409\nPOST \/servers 400\nDELETE \/servers\/vh 204/, 'virtual hosts: created, a name taken, a bad name');
   t.match(statuses.join('\n'), /DELETE \/servers\/obs\/secrets\/KEY 204\nDELETE \/servers\/obs\/secrets\/KEY 404\nDELETE \/servers\/obs 204\nDELETE \/servers\/obs 404/);
 });
 

@@ -58,6 +58,7 @@ interface ServerView {
   name?: string;
   host: string;
   port: number;
+  hostnames?: string[];
   state: string;
   reason?: string;
   version?: number;
@@ -152,6 +153,7 @@ interface DeployPlan {
   readonly file: string;
   readonly host: string | undefined;
   readonly port: number | undefined;
+  readonly hostnames: readonly string[] | undefined;
   readonly replicas: number | undefined;
   readonly limits: Partial<Record<string, number>> | undefined;
   readonly exposeErrors: boolean | undefined;
@@ -185,12 +187,21 @@ async function deployPlan(ctx: Context): Promise<DeployPlan> {
     file,
     host: stringOption(o, 'host') ?? project?.host,
     port: intOption(o, 'port') ?? project?.port,
+    hostnames: project?.hostnames,
     replicas: intOption(o, 'replicas') ?? project?.replicas,
     limits,
     exposeErrors: project?.exposeErrors,
     vars: project?.vars,
     language: project?.language ?? languageOfFile(file),
   };
+}
+
+/** Whether a project's hostnames are the server's (as the API normalised them: lower case, no trailing dot; in any order). */
+function sameHostnames(planned: readonly string[], held: readonly string[]): boolean {
+  const norm = (h: string): string => h.toLowerCase().replace(/\.$/, '');
+  const a = [...new Set(planned.map(norm))].sort();
+  const b = [...held].sort();
+  return a.length === b.length && a.every((h, i) => h === b[i]);
 }
 
 /** How long `deploy` waits for a creation of the same name by someone else to finish, ms. */
@@ -206,7 +217,18 @@ async function deploy(ctx: Context): Promise<void> {
   const opt = <K extends keyof DeployPlan>(k: K): Partial<Pick<DeployPlan, K>> => (plan[k] === undefined ? {} : ({ [k]: plan[k] } as Partial<Pick<DeployPlan, K>>));
   const create = async (): Promise<ServerView> => {
     if (plan.port === undefined) throw new UsageError(plan.name === undefined ? 'deploy needs --port P' : `deploy of the new server ${plan.name} needs --port P (or port in ${PROJECT_FILE})`);
-    const body = { ...opt('name'), host: plan.host ?? '127.0.0.1', port: plan.port, source, language: plan.language, ...opt('replicas'), ...opt('limits'), ...opt('exposeErrors'), ...opt('vars') };
+    const body = {
+      ...opt('name'),
+      host: plan.host ?? '127.0.0.1',
+      port: plan.port,
+      ...opt('hostnames'),
+      source,
+      language: plan.language,
+      ...opt('replicas'),
+      ...opt('limits'),
+      ...opt('exposeErrors'),
+      ...opt('vars'),
+    };
     return (await ctx.client.call('POST', '/servers', body)) as ServerView;
   };
   const created = (s: ServerView): void =>
@@ -241,6 +263,9 @@ async function deploy(ctx: Context): Promise<void> {
     plan.host !== undefined && plan.host !== current.host ? `host ${plan.host} (it has ${current.host})` : null,
     plan.port !== undefined && plan.port !== current.port ? `port ${plan.port} (it has ${current.port})` : null,
     plan.replicas !== undefined && plan.replicas !== current.replicas ? `replicas ${plan.replicas} (it has ${String(current.replicas)})` : null,
+    plan.hostnames !== undefined && !sameHostnames(plan.hostnames, current.hostnames ?? [])
+      ? `hostnames ${plan.hostnames.join(', ')} (it has ${(current.hostnames ?? []).join(', ') || 'none'})`
+      : null,
   ].filter((m): m is string => m !== null);
   if (moved.length > 0) throw new UsageError(`${plan.name} (httpdid ${current.httpdid}) exists; a redeploy cannot change its ${moved.join(', ')}: remove it first (isohttpd rm ${plan.name})`, false);
   const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, language: plan.language, ...opt('limits'), ...opt('exposeErrors'), ...opt('vars') })) as ServerView;
@@ -287,7 +312,7 @@ Without --name: creates a new server from the handler in FILE (--port needed, ho
 With --name (or a name in the project file): creates server NAME if you have none of that name,
 and hot-redeploys it otherwise; the same source and limits again deploy nothing, and it says so.
 Without FILE it reads isohttpd.json in the current directory (or the file --project names):
-name, entry, host, port, limits, replicas, exposeErrors, vars (schemas/project.json); flags win over it.
+name, entry, host, port, hostnames, limits, replicas, exposeErrors, vars (schemas/project.json); flags win over it.
 
   --name NAME     the server's name (lower case letters, digits, hyphens; starts with a letter)
   --port P        the port, when it is created

@@ -112,6 +112,8 @@ async function serve(config: Config): Promise<void> {
       reservedPorts: config.reservedPorts,
       apiAddress: config.apiHost,
       apiPort: config.apiPort,
+      crossTenant: config.virtualHosts.crossTenant,
+      fallbackServers: config.virtualHosts.fallbackServers,
     },
     log,
   });

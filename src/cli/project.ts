@@ -18,6 +18,8 @@ export interface Project {
   readonly language?: Language;
   readonly host?: string;
   readonly port?: number;
+  /** Virtual hosts of the server, when it is created. */
+  readonly hostnames?: readonly string[];
   readonly limits?: Partial<Limits>;
   readonly replicas?: number;
   readonly exposeErrors?: boolean;

@@ -106,6 +106,22 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
     t.same(await reg.serversOf('other'), [], 'a tenant without servers');
   });
 
+  fresh('hostnames are stored with the server and read back in order; none by default; a redeploy keeps them', async (t, reg) => {
+    t.ok(await reg.insertServer(newServer(1, 'acme', { hostnames: ['api.example.com', '*.example.com'] })));
+    t.ok(await reg.insertServer(newServer(2, 'acme')));
+    t.same(
+      (await reg.servers()).map((r) => r.hostnames),
+      [['api.example.com', '*.example.com'], []],
+      'round-trip; none by default',
+    );
+    const v2 = await reg.updateServer(1, { source: 'v2', version: 2 });
+    t.same(v2?.hostnames, ['api.example.com', '*.example.com'], 'a redeploy leaves them');
+    t.same(
+      (await reg.serversOf('acme')).map((r) => r.hostnames.length),
+      [2, 0],
+    );
+  });
+
   fresh('variables are stored with the server and each version; a redeploy that changes them keeps them; language changes too', async (t, reg) => {
     t.ok(await reg.insertServer(newServer(1, 'acme', { vars: { GREETING: 'hi', EMPTY: '' } })));
     t.ok(await reg.insertServer(newServer(2, 'acme')));

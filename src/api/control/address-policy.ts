@@ -1,4 +1,4 @@
-// Which addresses a tenant server may bind: allowed hosts, the port range, reserved ports (always the API's own port).
+// Which addresses a tenant server may bind: allowed hosts, the port range, reserved ports (always the API's own port); who may share an address (virtual hosts).
 
 import { IsoError } from '../../core/errors.js';
 
@@ -12,6 +12,10 @@ export interface AddressPolicy {
   /** The API's own bound address and port (the port is reserved on every host). */
   readonly apiAddress: string;
   readonly apiPort: number;
+  /** Whether servers of different tenants may share one address (config `virtualHosts.crossTenant`). */
+  readonly crossTenant: boolean;
+  /** Servers answering the Hosts no server of their shared address claims (config `virtualHosts.fallbackServers`), by httpdid. */
+  readonly fallbackServers: readonly number[];
 }
 
 /**
@@ -32,4 +36,14 @@ export function checkAddress(policy: AddressPolicy, host: string, port: number, 
   if (policy.reservedPorts.includes(port)) {
     throw new IsoError('ISO_ERR_API_ADDRESS_NOT_ALLOWED', `port ${port} is reserved (reserved ports: ${policy.reservedPorts.join(', ')})`);
   }
+}
+
+/**
+ * Checks that `tenant` may add a server with hostnames to an address whose servers with hostnames
+ * belong to `holders` (the tenants there now; empty: a new address).
+ * @throws IsoError `ISO_ERR_API_ADDRESS_NOT_ALLOWED` when the address is another tenant's and tenants may not share.
+ */
+export function checkShare(policy: AddressPolicy, tenant: string, holders: ReadonlySet<string>, host: string, port: number): void {
+  if (policy.crossTenant || holders.size === 0 || (holders.size === 1 && holders.has(tenant))) return;
+  throw new IsoError('ISO_ERR_API_ADDRESS_NOT_ALLOWED', `${host} port ${port} is shared by another tenant's servers, and tenants may not share an address here (config virtualHosts.crossTenant)`);
 }

@@ -26,6 +26,8 @@ export interface Config {
   readonly quotas: { readonly maxServers: number; readonly maxSourceBytes: number; readonly memoryMb: number; readonly versionsKept: number };
   /** API requests allowed per token per window. */
   readonly rateLimit: { readonly max: number; readonly timeWindowMs: number };
+  /** Virtual hosts: whether tenants may share an address, and the servers answering a shared address's unclaimed Hosts. */
+  readonly virtualHosts: { readonly crossTenant: boolean; readonly fallbackServers: readonly number[] };
 }
 
 /** A configuration that cannot be used; its message says which option and why. */
@@ -37,7 +39,7 @@ const FLAG_TO_KEY = { 'api-host': 'apiHost', 'api-port': 'apiPort', 'data-dir': 
 const ENV_TO_KEY = { ISOHTTPD_API_HOST: 'apiHost', ISOHTTPD_API_PORT: 'apiPort', ISOHTTPD_DATA_DIR: 'dataDir', ISOHTTPD_WORKERS: 'workers' } as const;
 const INTEGER_KEYS = new Set(['apiPort', 'workers']);
 /** Object-valued options: a config file's value is merged over the defaults key by key. */
-const NESTED_KEYS = new Set(['quotas', 'rateLimit']);
+const NESTED_KEYS = new Set(['quotas', 'rateLimit', 'virtualHosts']);
 
 function coerce(key: string, raw: string, from: string): unknown {
   if (!INTEGER_KEYS.has(key)) return raw;
@@ -114,5 +116,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     reservedPorts: Object.freeze([...raw.reservedPorts]),
     quotas: Object.freeze({ ...raw.quotas }),
     rateLimit: Object.freeze({ ...raw.rateLimit }),
+    virtualHosts: Object.freeze({ ...raw.virtualHosts, fallbackServers: Object.freeze([...raw.virtualHosts.fallbackServers]) }),
   });
 }

@@ -3,6 +3,7 @@
 import { CRASH_LIMIT, CRASH_WINDOW_MS, RETIRE_DRAIN_MS } from '../../core/supervision.js';
 import type { Registry } from '../registry/registry.js';
 import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
+import type { Placer } from './placement.js';
 import type { ServerTable } from './server-table.js';
 
 /** What the crash policy needs of the server manager. */
@@ -11,6 +12,7 @@ export interface CrashPolicyDeps {
   readonly log: Log;
   readonly pool: WorkerPool;
   readonly servers: ServerTable;
+  readonly placer: Placer;
 }
 
 /** Counts the crashes each server causes and acts at the limit: running → quarantined → failed. */
@@ -37,7 +39,9 @@ export class CrashPolicy {
       if (!servers.holds(server) || server.state !== 'running') return;
     }
     const old = server.slots;
-    if (!server.quarantined) {
+    // A virtual host is not quarantined: every server of its address runs on the same workers (a
+    // worker of its own would take connections for its neighbours' names); it fails at once.
+    if (!server.quarantined && server.hostnames.length === 0) {
       try {
         const slot = await pool.quarantine(httpdid);
         server.slots = [slot];
@@ -55,11 +59,16 @@ export class CrashPolicy {
     }
     server.state = 'failed';
     server.reason = `${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s${server.quarantined ? ', also on a worker of its own' : ''}`;
-    server.slots = [];
     await registry.setServerState(httpdid, 'failed', server.reason);
-    await Promise.all(old.map((s) => pool.undeploy(s, httpdid)));
-    // Not serving: release the port so clients are refused rather than left waiting in the backlog.
-    server.handle?.close();
+    if (server.hostnames.length > 0) {
+      // Its names leave the address; the handle stays bound while another virtual host uses it.
+      await this.#deps.placer.release(server);
+    } else {
+      server.slots = [];
+      await Promise.all(old.map((s) => pool.undeploy(s, httpdid)));
+      // Not serving: release the port so clients are refused rather than left waiting in the backlog.
+      server.handle?.close();
+    }
     log.error({ httpdid, reason: server.reason }, 'server failed');
   }
 }

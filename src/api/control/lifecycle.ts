@@ -8,6 +8,7 @@ import type { Caller } from './caller.js';
 import type { ConsoleLog } from './console-log.js';
 import { envJson, freshLife, type ManagedServer, type Placement, type Secret, type ServerVersion } from './managed-server.js';
 import type { Placer } from './placement.js';
+import { requestHostnames } from './hostname-claims.js';
 import { checkQuota, effectiveQuotas, type Quotas, serverMemoryMb } from './quotas.js';
 import { runnableSource } from './typescript.js';
 import type { ServerTable } from './server-table.js';
@@ -68,6 +69,7 @@ export class ServerLifecycle {
     // A TypeScript source that cannot be stripped is refused before anything is bound.
     const runnable = runnableSource(req.source, language);
     const replicas = req.replicas ?? 1;
+    const hostnames = requestHostnames(req.hostnames);
     const limits = resolveLimits(req.limits);
     const exposeErrors = req.exposeErrors ?? EXPOSE_ERRORS_DEFAULT;
     const vars = Object.freeze({ ...req.vars });
@@ -81,7 +83,10 @@ export class ServerLifecycle {
       console.open(httpdid);
       let placed: Placement;
       try {
-        placed = await placer.bindAndDeploy(httpdid, req.host, req.port, { source: runnable, limits, exposeErrors, env: envJson(vars, NO_SECRETS) }, replicas);
+        placed = await placer.bindAndDeploy(
+          { httpdid, tenant: caller.name, host: req.host, port: req.port, hostnames, replicas },
+          { source: runnable, limits, exposeErrors, env: envJson(vars, NO_SECRETS) },
+        );
       } catch (err) {
         console.close(httpdid);
         throw err;
@@ -93,6 +98,7 @@ export class ServerLifecycle {
         name,
         host: req.host,
         port: req.port,
+        hostnames,
         createdAt: now,
         updatedAt: now,
         version: { number: 1, source: runnable, limits, exposeErrors, language, tenantSource: req.source, vars, env: envJson(vars, NO_SECRETS) },
@@ -110,6 +116,7 @@ export class ServerLifecycle {
           name,
           host: req.host,
           port: req.port,
+          hostnames,
           source: req.source,
           language,
           limits,
@@ -126,7 +133,10 @@ export class ServerLifecycle {
         throw err;
       }
       servers.add(server);
-      this.#deps.log.info({ httpdid, tenant: caller.name, ...(name === null ? {} : { name }), host: req.host, port: req.port, workers: placed.slots }, 'server deployed');
+      this.#deps.log.info(
+        { httpdid, tenant: caller.name, ...(name === null ? {} : { name }), host: req.host, port: req.port, ...(hostnames.length === 0 ? {} : { hostnames }), workers: placed.slots },
+        'server deployed',
+      );
       return this.#view(server);
     } finally {
       const p = this.#pending.get(caller.name);
@@ -263,7 +273,7 @@ export class ServerLifecycle {
     // so that a TypeScript source this Node.js refuses says why (422).
     const env = envJson(version.vars, server.secrets);
     const source = runnableSource(version.tenantSource, version.language);
-    const placed = await placer.bindAndDeploy(httpdid, server.host, server.port, { source, limits: version.limits, exposeErrors: version.exposeErrors, env }, replicas);
+    const placed = await placer.bindAndDeploy(server, { source, limits: version.limits, exposeErrors: version.exposeErrors, env });
     const restarted: ManagedServer = { ...server, ...placed, version: { ...version, source, env }, state: 'running', quarantined: false, crashes: [] };
     delete restarted.reason;
     try {

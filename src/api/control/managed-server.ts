@@ -41,6 +41,9 @@ export function envJson(vars: Readonly<Record<string, string>>, secrets: Readonl
   return JSON.stringify(env);
 }
 
+/** What placing a server needs to know of it. */
+export type PlaceRequest = Pick<ManagedServer, 'httpdid' | 'tenant' | 'host' | 'port' | 'hostnames' | 'replicas'>;
+
 /** A bound, deployed address: where a server's replicas run. */
 export interface Placement {
   /** `address|port`: the address as this service's own servers share it out. */
@@ -62,6 +65,8 @@ export interface ManagedServer {
   readonly name: string | null;
   readonly host: string;
   readonly port: number;
+  /** Its virtual hosts' names, normalised (src/core/hostnames.ts); empty: it has its address to itself. */
+  readonly hostnames: readonly string[];
   /** ISO 8601. */
   readonly createdAt: string;
   /** ISO 8601. */

@@ -48,7 +48,7 @@ async function placeAgain(placer: Placer, row: ServerRow, code: HandlerCode): Pr
   const deadline = Date.now() + RESTORE_RETRY_MS;
   for (;;) {
     try {
-      return await placer.bindAndDeploy(row.httpdid, row.host, row.port, code, row.replicas);
+      return await placer.bindAndDeploy(row, code);
     } catch (err) {
       if (!transientPlacementFailure(err) || Date.now() >= deadline) throw err;
       await new Promise((r) => setTimeout(r, RESTORE_RETRY_INTERVAL_MS));
@@ -87,6 +87,7 @@ async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
     name: row.name,
     host: row.host,
     port: row.port,
+    hostnames: row.hostnames,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
     version,
@@ -146,7 +147,7 @@ async function restoreLater(deps: RestoreDeps, row: ServerRow, server: ManagedSe
     await new Promise((r) => setTimeout(r, RESTORE_LATER_INTERVAL_MS).unref());
     if (gone()) return;
     try {
-      const placed = await deps.placer.bindAndDeploy(row.httpdid, row.host, row.port, server.version, row.replicas);
+      const placed = await deps.placer.bindAndDeploy(row, server.version);
       if (gone()) {
         // Deleted (or the service stopping) while it was being bound: let the address go again.
         await deps.placer.release({ ...server, ...placed, state: 'running' });

@@ -68,7 +68,7 @@ export class ServerManager {
     this.#lifecycle = new ServerLifecycle({ ...shared, maxSourceBytes: opts.maxSourceBytes, quotas: opts.quotas });
     const lifecycle = this.#lifecycle;
     this.#secrets = new ServerSecrets({ ...shared, box: opts.secrets, serialized: (server, change) => lifecycle.serialized(server, change) });
-    const crashes = new CrashPolicy(shared);
+    const crashes = new CrashPolicy({ ...shared, placer: this.#placer });
     pool.on('crash', (httpdid: number, reason: string) => void crashes.onCrash(httpdid, reason));
     pool.on('console', (httpdid: number, time: number, lines: ConsoleLines) => {
       this.#console.add(httpdid, time, lines);
@@ -276,7 +276,7 @@ export class ServerManager {
   #closeHandles(): void {
     if (this.#handlesClosed) return;
     this.#handlesClosed = true;
-    for (const server of this.#servers.values()) if (server.state === 'running') server.handle?.close();
+    this.#placer.closeHandles();
   }
 
   /** Stops every server and the workers (the registry keeps them: they are restored at the next start). */

@@ -17,6 +17,8 @@ export interface CreateRequest {
   name?: string;
   host: string;
   port: number;
+  /** Virtual hosts: exact names and `*.suffix` wildcards (validated and normalised by hostname-claims.ts). */
+  hostnames?: string[];
   source: string;
   replicas?: number;
   limits?: Partial<Limits>;
@@ -61,6 +63,8 @@ export interface ServerView {
   name?: string;
   host: string;
   port: number;
+  /** Only when it has some. */
+  hostnames?: readonly string[];
   state: 'running' | 'failed';
   reason?: string;
   createdAt: string;
@@ -120,6 +124,7 @@ export function serverView(server: ManagedServer, s: ServerStats, withSource: bo
     statsAgeMs: s.ageMs,
   };
   if (server.name !== null) view.name = server.name;
+  if (server.hostnames.length > 0) view.hostnames = server.hostnames;
   if (server.reason !== undefined) view.reason = server.reason;
   if (withSource) view.source = server.version.tenantSource;
   return view;

@@ -27,6 +27,8 @@ export interface ServerRow {
   readonly name: string | null;
   readonly host: string;
   readonly port: number;
+  /** Its virtual hosts' names, normalised; empty for a server with its address to itself. */
+  readonly hostnames: readonly string[];
   /** The handler source as the tenant gave it (TypeScript too: it is stripped when deployed). */
   readonly source: string;
   readonly language: Language;
@@ -50,7 +52,8 @@ export interface ServerRow {
 export type RemoveTenantResult = { removed: true } | { removed: false; servers: number[] } | { removed: false; missing: true };
 
 /** A new server as {@link Registry.insertServer} takes it (stored as version 1). */
-export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason' | 'name' | 'language' | 'vars'> & {
+export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason' | 'name' | 'language' | 'vars' | 'hostnames'> & {
+  hostnames?: readonly string[];
   reason?: string | null;
   name?: string | null;
   language?: Language;

@@ -26,6 +26,7 @@ interface RawServer {
   limits: string;
   expose_errors: number;
   vars: string;
+  hostnames: string;
   replicas: number;
   state: 'running' | 'failed';
   reason: string | null;
@@ -57,6 +58,7 @@ const toServer = (r: RawServer): ServerRow => ({
   name: r.name,
   host: r.host,
   port: r.port,
+  hostnames: Object.freeze(JSON.parse(r.hostnames) as string[]),
   source: r.source,
   language: r.language,
   // A row stored before a limit existed gets its default.
@@ -223,13 +225,14 @@ export class SqliteRegistry implements Registry {
     const limits = JSON.stringify(row.limits);
     const exposeErrors = row.exposeErrors ? 1 : 0;
     const vars = JSON.stringify(row.vars ?? {});
+    const hostnames = JSON.stringify(row.hostnames ?? []);
     return settled(() => {
       try {
         return this.#immediate(() => {
           const stored =
             this.#db
-              .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, source, language, limits, expose_errors, vars, replicas, state, reason, version, created_at, updated_at)
-      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
+              .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, hostnames, source, language, limits, expose_errors, vars, replicas, state, reason, version, created_at, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
       WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`)
               .run(
                 row.httpdid,
@@ -237,6 +240,7 @@ export class SqliteRegistry implements Registry {
                 row.name ?? null,
                 row.host,
                 row.port,
+                hostnames,
                 row.source,
                 language,
                 limits,

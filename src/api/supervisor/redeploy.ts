@@ -48,8 +48,11 @@ export async function prepareRedeploy(slots: readonly Slot[], spec: DeploySpec, 
     throw failed.reason;
   }
   const commit = async (): Promise<void> => {
-    // From now on a replaced worker hosts the new version.
-    for (const slot of slots) if (slot.specs.has(httpdid)) slot.specs.set(httpdid, spec);
+    // From now on a replaced worker hosts the new version (where and how it listens, a virtual host's place included, stays as it was placed).
+    for (const slot of slots) {
+      const placed = slot.specs.get(httpdid);
+      if (placed !== undefined) slot.specs.set(httpdid, { ...placed, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env });
+    }
     await Promise.all(
       prepared.map(async ({ slot, worker }) => {
         try {

@@ -2,7 +2,7 @@
 
 import { IsoError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
-import type { ServerCounters } from '../../host/worker/protocol.js';
+import type { ServerCounters, VirtualHostSpec } from '../../host/worker/protocol.js';
 import type { BoundHandle } from '../control/bind.js';
 import type { RestartBackoff } from './restart-policy.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -18,6 +18,8 @@ export interface DeploySpec {
   /** Its environment as JSON (an object of strings: variables and secrets), the handler's second argument. */
   readonly env: string;
   readonly handle: BoundHandle;
+  /** Set for a virtual host: its shared address and hostnames (the handle is the address's, shared with the other virtual hosts there). */
+  readonly vhost?: VirtualHostSpec;
 }
 
 /** One place for a worker in the pool; the worker in it is replaced when it dies, the slot stays. */
@@ -54,6 +56,7 @@ export interface Slot {
 
 /** Sends one server (with its handle) to a worker; resolves once it listens. @throws IsoError with the worker's code. */
 export async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
-  const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env }, spec.handle);
+  const { httpdid, port, source, limits, exposeErrors, env, vhost } = spec;
+  const reply = await worker.request({ op: 'deploy', httpdid, port, source, limits, exposeErrors, env, ...(vhost === undefined ? {} : { vhost }) }, spec.handle);
   if (!reply.ok) throw new IsoError(reply.code, reply.message);
 }

@@ -58,7 +58,7 @@ const bad = (reason: string): HttpFault => ({ code: 'ISO_ERR_HTTP_BAD_REQUEST', 
  * After `done` or a fault, call {@link reset} before the next body.
  */
 export class ChunkedDecoder {
-  readonly #limits: ChunkedLimits;
+  #limits: ChunkedLimits;
   readonly #sink: ChunkSink;
   #state: S = S.Size;
   #size = 0;
@@ -77,6 +77,11 @@ export class ChunkedDecoder {
   constructor(limits: ChunkedLimits, sink: ChunkSink) {
     this.#limits = limits;
     this.#sink = sink;
+  }
+
+  /** Decodes the next bodies under `limits` (a connection of a shared address, once routed to its server). */
+  useLimits(limits: ChunkedLimits): void {
+    this.#limits = limits;
   }
 
   /** Total decoded body bytes so far. */

@@ -30,7 +30,7 @@ const BATCH = 32;
  * judges it exactly; both give the same answer for the lines the fast path takes.
  */
 export class HeadParser {
-  readonly #limits: HeadLimits;
+  #limits: HeadLimits;
   #pending: Buffer[] = [];
   #pendingLen = 0;
   #method = '';
@@ -60,6 +60,16 @@ export class HeadParser {
   constructor(limits: HeadLimits, onField: FieldCheck | null = null) {
     this.#limits = limits;
     this.#onField = onField;
+  }
+
+  /** Reads the next heads under `limits` (a connection of a shared address, once routed to its server). */
+  useLimits(limits: HeadLimits): void {
+    this.#limits = limits;
+  }
+
+  /** Bytes of the header section read so far (each field line with its CRLF; the request line not counted), as `maxHeaderBytes` counts them. */
+  get headerBytes(): number {
+    return this.#headerBytes;
   }
 
   /** Whether any byte of the current request has arrived (a headers timer runs from then). */

@@ -23,6 +23,12 @@ export interface DecoderSink {
   onRequest(req: DecodedRequest): boolean;
   /** The input is refused; nothing more will be decoded. `head` is the request it belongs to, if its head was read. */
   onFault(fault: HttpFault, head: RequestHead | null): void;
+  /**
+   * A head was read and its framing judged, before its body size is checked: a connection of a
+   * shared address routes it to its server by Host here (and may call {@link RequestDecoder.useLimits}).
+   * Return a fault to refuse it (421), or null.
+   */
+  onRoute?(head: RequestHead): HttpFault | null;
 }
 
 const EMPTY_BUF = Buffer.alloc(0);
@@ -70,7 +76,7 @@ class BodyStream implements ChunkSink {
  * After an HTTP/0.9 request or a fault, nothing more is decoded.
  */
 export class RequestDecoder {
-  readonly #limits: Limits;
+  #limits: Limits;
   readonly #sink: DecoderSink;
   readonly #head: HeadParser;
   readonly #framingCheck = new FramingCheck();
@@ -86,6 +92,18 @@ export class RequestDecoder {
     this.#body = new BodyStream(sink);
     this.#head = new HeadParser(limits, this.#framingCheck);
     this.#chunked = new ChunkedDecoder(limits, this.#body);
+  }
+
+  /** Decodes from the current request on under `limits` (a connection of a shared address, once routed to its server). */
+  useLimits(limits: Limits): void {
+    this.#limits = limits;
+    this.#head.useLimits(limits);
+    this.#chunked.useLimits(limits);
+  }
+
+  /** The header section's bytes of the head just read (valid from its {@link DecoderSink.onRoute} until its body starts), as `maxHeaderBytes` counts them. */
+  get headerBytes(): number {
+    return this.#head.headerBytes;
   }
 
   /** Whether any byte of an unfinished request has been received. */
@@ -119,6 +137,8 @@ export class RequestDecoder {
         at = r;
         const framing = this.#framingCheck.judge(head);
         if (isFault(framing)) return this.#fail(framing, head);
+        const misrouted = this.#sink.onRoute?.(head) ?? null;
+        if (misrouted !== null) return this.#fail(misrouted, head);
         if (framing.chunked === false && framing.contentLength > this.#limits.maxBodyBytes) {
           return this.#fail({ code: 'ISO_ERR_HTTP_BODY_TOO_LARGE', reason: `request body larger than ${this.#limits.maxBodyBytes} bytes` }, head);
         }

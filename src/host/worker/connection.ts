@@ -3,6 +3,7 @@
 import type { Socket } from 'node:net';
 import { ERRORS } from '../../core/errors.js';
 import { OUTCOME_ERROR, type Outcome } from '../../core/outcome.js';
+import type { Limits } from '../../core/limits.js';
 import type { InvokeResult } from '../../sandbox/tenant-sandbox.js';
 import type { ResponseStream, ValidResponse } from '../../core/response.js';
 import type { Framing } from '../http1/framing.js';
@@ -15,7 +16,7 @@ import type { RequestFailure, TailEvent } from './protocol.js';
 import { buildRequestData } from './request-dict.js';
 import { freshRequestId, requestIdOf } from './request-ids.js';
 import { RequestTimers } from './request-timers.js';
-import type { Refusal, ServerContext } from './server-context.js';
+import type { HostRouter, Refusal, ServerContext, VirtualHost } from './server-context.js';
 import { CONTINUE, endAndLinger, writeSerialized } from './socket-output.js';
 import { type StreamEnd, writeStream } from './stream-writer.js';
 
@@ -52,7 +53,10 @@ const REFUSAL_PAUSE_MS = 200;
  */
 export class Connection {
   readonly #socket: Socket;
-  readonly #ctx: ServerContext;
+  /** The server's context; on a shared address, the router's until the first request pins the connection to its server. */
+  #ctx: ServerContext;
+  /** The server of a shared address this connection serves, from its first request on. */
+  #pinned: VirtualHost | null = null;
   readonly #decoder: RequestDecoder;
   readonly #remoteAddress: string | undefined;
   readonly #remotePort: number | undefined;
@@ -73,7 +77,8 @@ export class Connection {
   #requests = 0;
   readonly #timers: RequestTimers;
 
-  constructor(socket: Socket, ctx: ServerContext) {
+  /** @param router on a shared address: routes each request by Host (then `ctx` only gives the limits its first head is read under) */
+  constructor(socket: Socket, ctx: ServerContext, router: HostRouter | null = null) {
     this.#socket = socket;
     this.#ctx = ctx;
     this.#remoteAddress = socket.remoteAddress;
@@ -92,6 +97,7 @@ export class Connection {
       onBody: (chunk) => this.#onBody(chunk),
       onRequest: () => this.#onEnd(),
       onFault: (fault, head) => this.#onFault(fault, head),
+      ...(router === null ? {} : { onRoute: (head: RequestHead) => this.#route(router, head) }),
     });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
@@ -141,6 +147,23 @@ export class Connection {
     for (const e of [this.#inFlight, ...this.#queue]) e?.body.fail(gone);
     this.#stash = [];
     this.#queue.length = 0;
+  }
+
+  /**
+   * Virtual hosts: the first request's Host (absolute-form authority first) pins the connection to
+   * its server, whose limits apply from that head's body on; a later request naming another server
+   * is refused with 421 (and the connection closes: the client retries on a new one).
+   */
+  #route(router: HostRouter, head: RequestHead): HttpFault | null {
+    const target = router.route(head.authority ?? hostField(head.fields));
+    if (this.#pinned !== null) return target === this.#pinned ? null : PINNED_ELSEWHERE;
+    if (target === null) return NO_SUCH_HOST;
+    if (!target.pin(this, this.#socket)) return { code: 'ISO_ERR_HTTP_TOO_MANY_CONNECTIONS', reason: 'too many open connections to this server' };
+    this.#pinned = target;
+    this.#ctx = target.context();
+    this.#decoder.useLimits(this.#ctx.limits);
+    // The head was read under the address's largest head limits: the server's own apply to it too.
+    return headOverLimits(head, this.#decoder.headerBytes, this.#ctx.limits);
   }
 
   #onStart(): void {
@@ -400,6 +423,27 @@ export class Connection {
     this.#shutDown();
     endAndLinger(this.#socket);
   }
+}
+
+/** 421 for a Host no server of the shared address claims. */
+const NO_SUCH_HOST: HttpFault = { code: 'ISO_ERR_HTTP_MISDIRECTED_REQUEST', reason: 'no server at this address answers for this Host' };
+/** 421 for a request naming another server than the one its connection serves. */
+const PINNED_ELSEWHERE: HttpFault = { code: 'ISO_ERR_HTTP_MISDIRECTED_REQUEST', reason: 'this connection serves another Host; send this request on a new connection' };
+
+/** A head read under larger limits, judged by `limits` as the parser would have: 414 or 431, or null within them. */
+function headOverLimits(head: RequestHead, headerBytes: number, limits: Limits): HttpFault | null {
+  // The strict parser takes single spaces: METHOD SP target [SP HTTP/x.y].
+  const lineBytes = head.method.length + 1 + head.target.length + (head.version === '0.9' ? 0 : 9);
+  if (lineBytes > limits.maxRequestLineBytes) return { code: 'ISO_ERR_HTTP_URI_TOO_LONG', reason: 'request target too long' };
+  if (head.fields.length > limits.maxHeaderFields) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'too many header fields' };
+  if (headerBytes > limits.maxHeaderBytes) return { code: 'ISO_ERR_HTTP_HEADERS_TOO_LARGE', reason: 'header section too large' };
+  return null;
+}
+
+/** The value of the Host field, or null (HTTP/1.0 and 0.9 may send none; more than one was refused already). */
+function hostField(fields: ReadonlyArray<readonly [string, string]>): string | null {
+  for (const [name, value] of fields) if (name.length === 4 && name.toLowerCase() === 'host') return value;
+  return null;
 }
 
 /** The request-target's path without the query, at most MAX_LOGGED_PATH characters (for the tenant's log and tail). */

@@ -1,5 +1,6 @@
 // One tenant server hosted on this worker (server → version → isolate → request): its listener, the version serving, one being prepared, the replaced ones still running requests, its counters and CPU share.
 
+import type { Socket } from 'node:net';
 import { IsoError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
 import type { Outcome } from '../../core/outcome.js';
@@ -8,7 +9,8 @@ import type { Contention } from './contention.js';
 import { TrafficCounters } from './counters.js';
 import { CpuShare } from './cpu-share.js';
 import { Listener } from './listener.js';
-import type { FromWorker, RequestFailure, ServerCounters, ToWorker } from './protocol.js';
+import { type SharedAddresses, VirtualHostMember } from './shared-address.js';
+import type { FromWorker, RequestFailure, ServerCounters, ToWorker, VirtualHostSpec } from './protocol.js';
 import type { ServerContext } from './server-context.js';
 import { ServerVersion } from './server-version.js';
 import type { TailFeed } from './tail-feed.js';
@@ -40,7 +42,8 @@ export interface WorkerHooks {
 export class HostedServer {
   readonly httpdid: number;
   readonly #hooks: WorkerHooks;
-  readonly #listener: Listener;
+  /** Its own listening socket, or its membership of a shared address (virtual hosts). */
+  readonly #listener: Listener | VirtualHostMember;
   readonly #counters = new TrafficCounters();
   readonly #cpu: CpuShare;
   #current: ServerVersion;
@@ -53,7 +56,7 @@ export class HostedServer {
   #sampling = false;
   #closed = false;
 
-  private constructor(httpdid: number, sandbox: TenantSandbox, limits: Limits, exposeErrors: boolean, hooks: WorkerHooks) {
+  private constructor(httpdid: number, sandbox: TenantSandbox, limits: Limits, exposeErrors: boolean, hooks: WorkerHooks, vhost: VirtualHostSpec | undefined) {
     this.httpdid = httpdid;
     this.#hooks = hooks;
     this.#current = this.#version(sandbox, limits, exposeErrors);
@@ -67,17 +70,16 @@ export class HostedServer {
       },
       (e) => hooks.send({ op: 'throttled', httpdid, ...e }),
     );
-    this.#listener = new Listener(
-      () => this.#current.ctx,
-      (socket) => this.#counters.track(socket),
-    );
+    const current = (): ServerContext => this.#current.ctx;
+    const track = (socket: Socket): void => this.#counters.track(socket);
+    this.#listener = vhost === undefined ? new Listener(current, track) : new VirtualHostMember(httpdid, vhost.hostnames, vhost.fallback, current, track);
   }
 
   /**
    * Compiles the server's first version and listens on the handle the control process bound.
    * @throws IsoError 422 (source), 409 (address in use), 500; the handle is closed on failure.
    */
-  static async deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown, hooks: WorkerHooks): Promise<HostedServer> {
+  static async deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown, hooks: WorkerHooks, addresses: SharedAddresses): Promise<HostedServer> {
     const closeHandle = (): void => (handle as { close?: () => void } | undefined)?.close?.();
     if (handle === undefined) throw new IsoError('ISO_ERR_API_INTERNAL', 'deploy arrived without a listening handle');
     let sandbox: TenantSandbox;
@@ -87,9 +89,11 @@ export class HostedServer {
       closeHandle();
       throw err;
     }
-    const server = new HostedServer(msg.httpdid, sandbox, msg.limits, msg.exposeErrors, hooks);
+    const server = new HostedServer(msg.httpdid, sandbox, msg.limits, msg.exposeErrors, hooks, msg.vhost);
+    const front = server.#listener;
     try {
-      await server.#listener.listen(handle, msg.port);
+      if (front instanceof Listener) await front.listen(handle, msg.port);
+      else if (msg.vhost !== undefined) await front.join(addresses, msg.vhost.key, msg.port, handle);
     } catch (err) {
       server.#cpu.close();
       await sandbox.close();

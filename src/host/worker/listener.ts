@@ -38,20 +38,8 @@ export class Listener {
    * Listens on the bound handle; never on a port other than `port` (see bindHandle).
    * @throws IsoError `ISO_ERR_API_ADDRESS_IN_USE` (409) or `ISO_ERR_API_BIND_FAILED` (500).
    */
-  async listen(handle: unknown, port: number): Promise<void> {
-    const server = this.#server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(handle as net.ListenOptions, () => {
-        server.off('error', reject);
-        const addr = server.address();
-        if (typeof addr === 'object' && addr !== null && addr.port === port) resolve();
-        else server.close(() => reject(Object.assign(new Error('socket is not bound to the requested port'), { code: 'EADDRINUSE' })));
-      });
-    }).catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `port ${port} is already in use`);
-      throw new IsoError('ISO_ERR_API_BIND_FAILED', `listen failed: ${(err as Error).message}`);
-    });
+  listen(handle: unknown, port: number): Promise<void> {
+    return listenOn(this.#server, handle, port);
   }
 
   /** Connections open now. */
@@ -72,4 +60,23 @@ export class Listener {
       for (const c of this.#connections) c.destroy();
     });
   }
+}
+
+/**
+ * Listens on the bound handle; never on a port other than `port` (see bindHandle).
+ * @throws IsoError `ISO_ERR_API_ADDRESS_IN_USE` (409) or `ISO_ERR_API_BIND_FAILED` (500).
+ */
+export async function listenOn(server: net.Server, handle: unknown, port: number): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(handle as net.ListenOptions, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      if (typeof addr === 'object' && addr !== null && addr.port === port) resolve();
+      else server.close(() => reject(Object.assign(new Error('socket is not bound to the requested port'), { code: 'EADDRINUSE' })));
+    });
+  }).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `port ${port} is already in use`);
+    throw new IsoError('ISO_ERR_API_BIND_FAILED', `listen failed: ${(err as Error).message}`);
+  });
 }

@@ -8,6 +8,7 @@ import { resolveLimits } from '../../core/limits.js';
 import { DRAIN_FLUSH_MS, DRAIN_POLL_MS, READY_POOL_SIZE, RETIRE_DEADLINE_MS } from '../../core/supervision.js';
 import { Contention } from './contention.js';
 import { HostedServer, type WorkerHooks } from './hosted-server.js';
+import { SharedAddresses } from './shared-address.js';
 import { loadHeapGuard } from '../../sandbox/heap-guard.js';
 import { usePool } from '../../sandbox/ready-pool.js';
 import { dropPrivileges } from './privileges.js';
@@ -16,6 +17,8 @@ import { backstopOptions, RssBackstop } from './rss-backstop.js';
 import { TailFeed } from './tail-feed.js';
 
 const hosted = new Map<number, HostedServer>();
+/** The addresses this worker's virtual hosts share, one socket each. */
+const addresses = new SharedAddresses();
 
 function send(msg: FromWorker, then?: () => void): void {
   if (process.send === undefined || !process.connected) return;
@@ -113,7 +116,7 @@ async function compile<T>(f: () => Promise<T>): Promise<T> {
 
 async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown): Promise<void> {
   if (hosted.has(msg.httpdid)) throw new IsoError('ISO_ERR_API_INTERNAL', `server ${msg.httpdid} is already deployed on this worker`);
-  hosted.set(msg.httpdid, await compile(() => HostedServer.deploy(msg, handle, hooks)));
+  hosted.set(msg.httpdid, await compile(() => HostedServer.deploy(msg, handle, hooks, addresses)));
 }
 
 /** Compiles a new version of a server next to the serving one (hot redeploy, step 1). */

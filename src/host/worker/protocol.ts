@@ -24,6 +24,8 @@ export type ToWorker =
       readonly limits: Limits;
       readonly exposeErrors: boolean;
       readonly env: string;
+      /** Set for a server with hostnames: it shares the address `key` with the other virtual hosts there (one socket per address on this worker). */
+      readonly vhost?: VirtualHostSpec;
     }
   /** `drainMs`: wind the server down first (no new connections, in-flight requests finished, at most this long, ms), as when it moves to another worker; without it, stop now. */
   | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number; readonly drainMs?: number }
@@ -37,6 +39,16 @@ export type ToWorker =
   | { readonly op: 'drain'; readonly id: number; readonly timeoutMs: number }
   /** The servers someone tails now (the whole set): their requests are reported one by one (`tail` messages back). */
   | { readonly op: 'tail'; readonly id: number; readonly httpdids: readonly number[] };
+
+/** A virtual host's place on its shared address, as a worker hosts it. */
+export interface VirtualHostSpec {
+  /** The address as the control process keys it (`address|port`): the servers of one key share one socket. */
+  readonly key: string;
+  /** Its hostnames, normalised (exact names and `*.suffix` wildcards), never overlapping another tenant's on the address. */
+  readonly hostnames: readonly string[];
+  /** Whether it also answers the Hosts no server of the address claims (config `virtualHosts.fallbackServers`). */
+  readonly fallback: boolean;
+}
 
 /**
  * What the tenant's log is told of a request that did not end ok. Bounded: `detail` at most about

@@ -1,5 +1,6 @@
 // What a client connection needs from the server (and the version of it) it was accepted under.
 
+import type { Socket } from 'node:net';
 import type { ErrorCode } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
 import type { Outcome } from '../../core/outcome.js';
@@ -37,4 +38,27 @@ export interface ServerContext {
   exposeErrors(): boolean;
   /** Before a request enters the sandbox: `null` to run it, or a refusal instead (CPU share cool-down, src/host/worker/cpu-share.ts). */
   refuse?(): Refusal | null;
+}
+
+/** What a server of a shared address keeps of a connection pinned to it: winding it down, closing it. */
+export interface PinnedConnection {
+  windDown(): void;
+  destroy(): void;
+}
+
+/** One server of a shared address as a connection routed to it by Host sees it (virtual hosts). */
+export interface VirtualHost {
+  readonly httpdid: number;
+  /** The context of the server's version serving now. */
+  context(): ServerContext;
+  /** Pins a connection (its socket counted in the server's bytes from now on); false if the server is at its `maxConnections` (the request gets 503). */
+  pin(conn: PinnedConnection, socket: Socket): boolean;
+}
+
+/** How the connections of a shared address find their server. */
+export interface HostRouter {
+  /** The limits a connection is read under until its first request is routed: each head limit and timeout the largest of the address's servers'. */
+  readonly limits: Limits;
+  /** The server for a request whose authority (absolute-form target's, else the Host field) is `authority`, or null (421). */
+  route(authority: string | null): VirtualHost | null;
 }
