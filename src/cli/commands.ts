@@ -156,6 +156,7 @@ interface DeployPlan {
   readonly limits: Partial<Record<string, number>> | undefined;
   readonly exposeErrors: boolean | undefined;
   readonly vars: Readonly<Record<string, string>> | undefined;
+  readonly egress: { readonly allow: readonly string[] } | undefined;
   readonly language: Language;
 }
 
@@ -189,6 +190,7 @@ async function deployPlan(ctx: Context): Promise<DeployPlan> {
     limits,
     exposeErrors: project?.exposeErrors,
     vars: project?.vars,
+    egress: project?.egress,
     language: project?.language ?? languageOfFile(file),
   };
 }
@@ -206,7 +208,18 @@ async function deploy(ctx: Context): Promise<void> {
   const opt = <K extends keyof DeployPlan>(k: K): Partial<Pick<DeployPlan, K>> => (plan[k] === undefined ? {} : ({ [k]: plan[k] } as Partial<Pick<DeployPlan, K>>));
   const create = async (): Promise<ServerView> => {
     if (plan.port === undefined) throw new UsageError(plan.name === undefined ? 'deploy needs --port P' : `deploy of the new server ${plan.name} needs --port P (or port in ${PROJECT_FILE})`);
-    const body = { ...opt('name'), host: plan.host ?? '127.0.0.1', port: plan.port, source, language: plan.language, ...opt('replicas'), ...opt('limits'), ...opt('exposeErrors'), ...opt('vars') };
+    const body = {
+      ...opt('name'),
+      host: plan.host ?? '127.0.0.1',
+      port: plan.port,
+      source,
+      language: plan.language,
+      ...opt('replicas'),
+      ...opt('limits'),
+      ...opt('exposeErrors'),
+      ...opt('vars'),
+      ...opt('egress'),
+    };
     return (await ctx.client.call('POST', '/servers', body)) as ServerView;
   };
   const created = (s: ServerView): void =>
@@ -243,7 +256,7 @@ async function deploy(ctx: Context): Promise<void> {
     plan.replicas !== undefined && plan.replicas !== current.replicas ? `replicas ${plan.replicas} (it has ${String(current.replicas)})` : null,
   ].filter((m): m is string => m !== null);
   if (moved.length > 0) throw new UsageError(`${plan.name} (httpdid ${current.httpdid}) exists; a redeploy cannot change its ${moved.join(', ')}: remove it first (isohttpd rm ${plan.name})`, false);
-  const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, language: plan.language, ...opt('limits'), ...opt('exposeErrors'), ...opt('vars') })) as ServerView;
+  const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, language: plan.language, ...opt('limits'), ...opt('exposeErrors'), ...opt('vars'), ...opt('egress') })) as ServerView;
   if (ctx.json) return ctx.out(json(s));
   ctx.out(
     s.version === current.version
@@ -287,7 +300,7 @@ Without --name: creates a new server from the handler in FILE (--port needed, ho
 With --name (or a name in the project file): creates server NAME if you have none of that name,
 and hot-redeploys it otherwise; the same source and limits again deploy nothing, and it says so.
 Without FILE it reads isohttpd.json in the current directory (or the file --project names):
-name, entry, host, port, limits, replicas, exposeErrors, vars (schemas/project.json); flags win over it.
+name, entry, host, port, limits, replicas, exposeErrors, vars, egress (schemas/project.json); flags win over it.
 
   --name NAME     the server's name (lower case letters, digits, hyphens; starts with a letter)
   --port P        the port, when it is created

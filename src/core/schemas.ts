@@ -19,7 +19,8 @@ export type SchemaName =
   | 'tail-entry'
   | 'put-secret'
   | 'secret-list'
-  | 'vars';
+  | 'vars'
+  | 'egress';
 
 const SCHEMA_NAMES: readonly SchemaName[] = [
   'limits',
@@ -37,6 +38,7 @@ const SCHEMA_NAMES: readonly SchemaName[] = [
   'put-secret',
   'secret-list',
   'vars',
+  'egress',
 ];
 const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 

@@ -7,6 +7,7 @@ import { crashed, failureOutcome, isUnhandledRejection, unhandledRejectionLine, 
 import type { IsolateReplacement } from './replacement.js';
 import { RunningCalls } from './running-calls.js';
 import type { SandboxRequest } from './sandbox-request.js';
+import type { OutboundHost } from './outbound-host.js';
 import type { TimerHost } from './timer-host.js';
 
 /**
@@ -60,20 +61,33 @@ export class BatchScheduler {
 
   readonly #events: SchedulerEvents;
   readonly #timers: TimerHost;
+  readonly #outbound: OutboundHost | undefined;
 
   /**
    * @param bodies where the requests' bodies go while they are in flight (the map the isolates' body reader reads)
    * @param hooks `onConsole` receives the console lines each call into the isolate returns (re-checked), when there are any
    * @param timers the lane's timers: a request's are cancelled when it ends
    * @param events what the scheduler reports to its lane
+   * @param outbound the lane's outbound fetches, if it has any: a request's are aborted when it ends
    */
-  constructor(limits: SandboxLimits, isolates: IsolateReplacement, bodies: Map<number, BodySource>, hooks: Pick<SandboxHooks, 'onConsole'>, timers: TimerHost, events: SchedulerEvents) {
+  constructor(
+    limits: SandboxLimits,
+    isolates: IsolateReplacement,
+    bodies: Map<number, BodySource>,
+    hooks: Pick<SandboxHooks, 'onConsole'>,
+    timers: TimerHost,
+    events: SchedulerEvents,
+    outbound?: OutboundHost,
+  ) {
     this.#timers = timers;
-    timers.bindOwners((isolate) => {
+    this.#outbound = outbound;
+    const owners = (isolate: ivm.Isolate): number[] => {
       const ids: number[] = [];
       for (const r of this.#inflight.values()) if (r.inst?.isolate === isolate) ids.push(r.id);
       return ids;
-    });
+    };
+    timers.bindOwners(owners);
+    outbound?.bindOwners(owners);
     this.#limits = limits;
     this.#isolates = isolates;
     this.#bodies = bodies;
@@ -457,6 +471,8 @@ export class BatchScheduler {
     this.#bodies.delete(r.id);
     // Its timers that no other request in flight may own are cancelled: none fires after it (nor after its deadline).
     if (r.inst !== null) this.#timers.requestEnded(r.inst.isolate, r.id);
+    // So are its outbound fetches (at its answer, or its deadline: their wait is within its time limit).
+    this.#outbound?.requestEnded(r.id);
     r.resolve(result);
     if (wasInFlight) this.#windowMaybeClosed();
   }

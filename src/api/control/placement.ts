@@ -42,7 +42,7 @@ export class Placer {
       const handle = bindHandle(address, family, port);
       const deployed: number[] = [];
       try {
-        const spec = { httpdid, port, source: code.source, limits: code.limits, exposeErrors: code.exposeErrors, env: code.env, handle };
+        const spec = { httpdid, port, source: code.source, limits: code.limits, exposeErrors: code.exposeErrors, env: code.env, egress: code.egress, handle };
         // The first replica compiles the source (a 422 stops here); the others follow together.
         const [first, ...rest] = slots;
         if (first !== undefined) {

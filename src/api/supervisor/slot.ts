@@ -2,7 +2,7 @@
 
 import { IsoError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
-import type { ServerCounters } from '../../host/worker/protocol.js';
+import type { EgressPolicy, ServerCounters } from '../../host/worker/protocol.js';
 import type { BoundHandle } from '../control/bind.js';
 import type { RestartBackoff } from './restart-policy.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -17,6 +17,8 @@ export interface DeploySpec {
   readonly exposeErrors: boolean;
   /** Its environment as JSON (an object of strings: variables and secrets), the handler's second argument. */
   readonly env: string;
+  /** Its egress policy (null: no outbound access). */
+  readonly egress: EgressPolicy | null;
   readonly handle: BoundHandle;
 }
 
@@ -54,6 +56,9 @@ export interface Slot {
 
 /** Sends one server (with its handle) to a worker; resolves once it listens. @throws IsoError with the worker's code. */
 export async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
-  const reply = await worker.request({ op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env }, spec.handle);
+  const reply = await worker.request(
+    { op: 'deploy', httpdid: spec.httpdid, port: spec.port, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env, egress: spec.egress },
+    spec.handle,
+  );
   if (!reply.ok) throw new IsoError(reply.code, reply.message);
 }
