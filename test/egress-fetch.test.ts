@@ -104,5 +104,19 @@ t.test('fetch from an allowed local upstream', async (t) => {
   t.ok((s['subrequestBytes'] ?? 0) > 50, `their bytes counted (${s['subrequestBytes']})`);
   t.equal(s['egressRefusals'], 0, 'none refused');
   const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+  t.match(metrics, new RegExp(`isohttpd_egress_refusals_total\\{[^}]*httpdid="${httpdid}"[^}]*\\} 0`));
+
+  // The policy is part of the version: a PUT that removes it redeploys, and the fetch is refused from then on.
+  const put = await svc.api('PUT', `/servers/${httpdid}`, { egress: null });
+  t.equal(put.status, 200);
+  t.equal(put.body.version, 2, 'a new version');
+  t.notOk('egress' in put.body, 'no egress any more');
+  const refused = await fetch(`http://127.0.0.1:${port}/get`);
+  t.equal(refused.status, 500, 'the handler now throws its TypeError');
+  const logs = JSON.stringify((await svc.api('GET', `/servers/${httpdid}/logs`)).body);
+  t.match(logs, /this server has no egress allow list \(no outbound access\)/, 'with the reason in the server log');
+  const back = await svc.api('POST', `/servers/${httpdid}/rollback`, {});
+  t.same(back.body.egress, { allow: [`127.0.0.1:${up.port}`] }, 'a rollback brings the policy back');
+  t.equal((await get(port, '/status')).status, 200, 'and fetch works again');
   t.match(metrics, new RegExp(`isohttpd_subrequests_total\\{[^}]*httpdid="${httpdid}"[^}]*\\} 6`), 'in /metrics too');
 });
