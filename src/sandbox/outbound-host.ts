@@ -33,7 +33,8 @@ interface Pending {
  * The outbound fetches of one lane's isolates. A fetch starts only while a request is in flight on
  * its isolate; it belongs to every request in flight there then (as a timer does, timer-host.ts:
  * isolated-vm gives no async context to tell which one's code made it), is counted against each of
- * them and is aborted once all of them have ended.
+ * them (refused once all of them are at their limit: with one request in flight, exactly its own
+ * count) and is aborted once all of them have ended.
  */
 export class OutboundHost {
   readonly #egress: Egress;
@@ -65,7 +66,10 @@ export class OutboundHost {
       if (u === undefined) this.#usage.set(id, (u = { count: 0, bytes: 0 }));
       return u;
     });
-    if (usages.some((u) => u.count >= max)) {
+    // Refused once every request it may belong to has used its count: each fetch is charged to all
+    // of them, so all the fetches of an isolate stay within maxSubrequests × the requests they ran
+    // for, and concurrent requests never refuse each other's first fetches.
+    if (usages.every((u) => u.count >= max)) {
       this.#egress.refused();
       return [1, max === 0 ? 'fetch refused: this server may make no subrequests (maxSubrequests is 0)' : `subrequest limit (${max} per request, maxSubrequests) reached`];
     }
@@ -73,10 +77,12 @@ export class OutboundHost {
     const maxBytes = this.#egress.limits.maxSubrequestBytes;
     let over = false;
     const meter = (n: number): boolean => {
+      let room = false;
       for (const u of usages) {
         u.bytes += n;
-        if (u.bytes > maxBytes) over = true;
+        if (u.bytes <= maxBytes) room = true;
       }
+      if (!room) over = true;
       return !over;
     };
     const p: Pending = { abort: new AbortController(), owners: new Set(owners) };
