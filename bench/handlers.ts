@@ -10,6 +10,9 @@ export const JSON_4K = JSON.stringify({ ...BODY_ITEMS, pad: 'x'.repeat(4096 - JS
 /** A streamed 1 MiB response: a generator of 16 chunks of 64 KiB (one buffer, made once per isolate), sent chunked. */
 export const STREAM_1M =
   "const chunk = new Uint8Array(65536).fill(120); export default function handler(request) { return { version: '1.1', statuscode: 200, headers: { 'content-type': 'application/octet-stream' }, message: (function* () { for (let i = 0; i < 16; i++) yield chunk; })() }; }";
+/** Fetch from a local upstream (`port` on 127.0.0.1) and answer its text: the same function runs under node:http, with Node's own global fetch. */
+export const FETCH_UPSTREAM = (port: number): string =>
+  `export default async function handler(request) { const r = await fetch('http://127.0.0.1:${port}/'); return { version: '1.1', statuscode: 200, headers: { 'content-type': 'text/plain' }, message: await r.text() }; }`;
 /** A handler whose isolate is the bottleneck: a fixed computation of about a millisecond per request. */
 export const BUSY =
   "export default function handler(request) { let n = 0; for (let i = 0; i < 40000; i++) n = (n + i * i) % 1000003; return { version: '1.1', statuscode: 200, headers: { 'content-type': 'text/plain' }, message: String(n) }; }";

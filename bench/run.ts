@@ -6,7 +6,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { autocannonLoad, wrkBinary, wrkLoad, type LoadResult, type LoadSpec } from './load.js';
-import { ECHO, HELLO, JSON_4K, STREAM_1M } from './handlers.js';
+import { ECHO, FETCH_UPSTREAM, HELLO, JSON_4K, STREAM_1M } from './handlers.js';
 import { writeSection } from './readme-section.js';
 import { startWorkerd, WORKERD_HANDLERS, WORKERD_VERSION, workerdBinary } from './workerd-peer.js';
 import { startBaseline, startService, type BenchService } from './service.js';
@@ -47,11 +47,17 @@ interface SideBySide {
 }
 
 /** Alternating rounds against both servers with one load generator; ratios per neighbouring pair, then the median. */
-async function compare(name: keyof typeof WORKERD_HANDLERS, source: string, spec: Omit<LoadSpec, 'url' | 'durationS'>, svc: BenchService): Promise<SideBySide[]> {
-  const iso = await svc.deploy(source);
+async function compare(
+  name: keyof typeof WORKERD_HANDLERS | 'fetch',
+  source: string,
+  spec: Omit<LoadSpec, 'url' | 'durationS'>,
+  svc: BenchService,
+  extra: Record<string, unknown> = {},
+): Promise<SideBySide[]> {
+  const iso = await svc.deploy(source, extra);
   const base = await startBaseline(source);
   const bin = workerdBinary();
-  const peer = bin === null ? null : await startWorkerd(bin, WORKERD_HANDLERS[name]);
+  const peer = bin === null || name === 'fetch' ? null : await startWorkerd(bin, WORKERD_HANDLERS[name]);
   const out: SideBySide[] = [];
   try {
     const loaders: Array<[string, (s: LoadSpec) => Promise<LoadResult | null>]> = [['autocannon', autocannonLoad]];
@@ -267,6 +273,23 @@ if (want('hello') || want('echo') || want('stream') || want('cold')) {
     await svc.stop();
   }
 }
+if (want('fetch')) {
+  // A handler that fetches from a local upstream (a node:http hello-world in its own process): the
+  // operator opens loopback to outbound fetch (egressAllowNetworks), the server allows the upstream.
+  const upstream = await startBaseline(HELLO);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'isohttpd-bench-egress-'));
+  const config = path.join(dir, 'config.json');
+  writeFileSync(config, JSON.stringify({ egressAllowNetworks: ['127.0.0.0/8'] }));
+  const svc = await startService(['--workers', '1', '--config', config, ...SERVE_ARGS]);
+  try {
+    log('scenario 10: a handler that fetches from a local upstream, 50 connections');
+    results['fetch'] = await compare('fetch', FETCH_UPSTREAM(upstream.port), { connections: CONNECTIONS }, svc, { egress: { allow: [`127.0.0.1:${upstream.port}`] } });
+  } finally {
+    await svc.stop();
+    upstream.proc.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 if (want('density')) {
   log(`scenario 4: density, ${DENSITY} servers`);
   results['density'] = await density();
@@ -333,6 +356,10 @@ function summary(r: Record<string, unknown>): string {
         );
     }
   }
+  for (const s of (r['fetch'] as SideBySide[] | undefined) ?? [])
+    rows.push(
+      `| 10 a handler fetching from a local upstream, 50 conns (${s.loader}) | ${Math.round(s.isohttpd.reqPerSec)} req/s, p50 ${s.isohttpd.p50} ms, p99 ${s.isohttpd.p99} ms | node:http + its global fetch: ${Math.round(s.nodeHttp.reqPerSec)} req/s, p50 ${s.nodeHttp.p50} ms, p99 ${s.nodeHttp.p99} ms | ${s.throughputRatio.toFixed(2)}× req/s, ${s.p99Ratio.toFixed(2)}× p99 | (measured: outbound fetch through the host) |`,
+    );
   for (const key of ['coldStart', 'coldStartBurst'] as const) {
     const c = r[key] as ColdSeries | undefined;
     if (c === undefined) continue;

@@ -158,6 +158,7 @@ interface DeployPlan {
   readonly limits: Partial<Record<string, number>> | undefined;
   readonly exposeErrors: boolean | undefined;
   readonly vars: Readonly<Record<string, string>> | undefined;
+  readonly egress: { readonly allow: readonly string[] } | undefined;
   readonly language: Language;
 }
 
@@ -192,6 +193,7 @@ async function deployPlan(ctx: Context): Promise<DeployPlan> {
     limits,
     exposeErrors: project?.exposeErrors,
     vars: project?.vars,
+    egress: project?.egress,
     language: project?.language ?? languageOfFile(file),
   };
 }
@@ -228,6 +230,7 @@ async function deploy(ctx: Context): Promise<void> {
       ...opt('limits'),
       ...opt('exposeErrors'),
       ...opt('vars'),
+      ...opt('egress'),
     };
     return (await ctx.client.call('POST', '/servers', body)) as ServerView;
   };
@@ -268,7 +271,7 @@ async function deploy(ctx: Context): Promise<void> {
       : null,
   ].filter((m): m is string => m !== null);
   if (moved.length > 0) throw new UsageError(`${plan.name} (httpdid ${current.httpdid}) exists; a redeploy cannot change its ${moved.join(', ')}: remove it first (isohttpd rm ${plan.name})`, false);
-  const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, language: plan.language, ...opt('limits'), ...opt('exposeErrors'), ...opt('vars') })) as ServerView;
+  const s = (await ctx.client.call('PUT', `/servers/${plan.name}`, { source, language: plan.language, ...opt('limits'), ...opt('exposeErrors'), ...opt('vars'), ...opt('egress') })) as ServerView;
   if (ctx.json) return ctx.out(json(s));
   ctx.out(
     s.version === current.version
@@ -312,7 +315,7 @@ Without --name: creates a new server from the handler in FILE (--port needed, ho
 With --name (or a name in the project file): creates server NAME if you have none of that name,
 and hot-redeploys it otherwise; the same source and limits again deploy nothing, and it says so.
 Without FILE it reads isohttpd.json in the current directory (or the file --project names):
-name, entry, host, port, hostnames, limits, replicas, exposeErrors, vars (schemas/project.json); flags win over it.
+name, entry, host, port, hostnames, limits, replicas, exposeErrors, vars, egress (schemas/project.json); flags win over it.
 
   --name NAME     the server's name (lower case letters, digits, hyphens; starts with a letter)
   --port P        the port, when it is created

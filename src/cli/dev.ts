@@ -89,6 +89,7 @@ async function plan(args: readonly string[]): Promise<Plan> {
   const body: Record<string, unknown> = { exposeErrors: project?.exposeErrors ?? true };
   if (limits !== undefined) body['limits'] = limits;
   if (project?.vars !== undefined) body['vars'] = project.vars;
+  if (project?.egress !== undefined) body['egress'] = project.egress;
   return { file, name, host: stringOption(o, 'host') ?? project?.host ?? '127.0.0.1', port: intOption(o, 'port') ?? project?.port, language, body };
 }
 

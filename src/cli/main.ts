@@ -104,6 +104,7 @@ async function serve(config: Config): Promise<void> {
     quotas: config.quotas,
     workers: config.workers,
     workerRssLimitMb: config.workerRssLimitMb,
+    egressAllowNetworks: config.egressAllowNetworks,
     secrets,
     policy: {
       allowedHosts: config.allowedHosts,

@@ -24,6 +24,8 @@ export interface Project {
   readonly replicas?: number;
   readonly exposeErrors?: boolean;
   readonly vars?: Readonly<Record<string, string>>;
+  /** The hosts the handler's outbound fetch may reach (schemas/egress.json). */
+  readonly egress?: { readonly allow: readonly string[] };
 }
 
 /** A project read from disk, with its entry resolved to a path. */

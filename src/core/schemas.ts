@@ -20,7 +20,8 @@ export type SchemaName =
   | 'put-secret'
   | 'secret-list'
   | 'vars'
-  | 'hostnames';
+  | 'hostnames'
+  | 'egress';
 
 const SCHEMA_NAMES: readonly SchemaName[] = [
   'limits',
@@ -39,6 +40,7 @@ const SCHEMA_NAMES: readonly SchemaName[] = [
   'secret-list',
   'vars',
   'hostnames',
+  'egress',
 ];
 const SCHEMA_DIR = new URL('../../schemas/', import.meta.url);
 

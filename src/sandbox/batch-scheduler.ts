@@ -9,6 +9,7 @@ import type { IsolateReplacement } from './replacement.js';
 import { STREAM_BACKGROUND, STREAM_FORGET, type StreamOwner, StreamedResponse } from './response-stream.js';
 import { RunningCalls } from './running-calls.js';
 import type { SandboxRequest } from './sandbox-request.js';
+import type { OutboundHost } from './outbound-host.js';
 import type { TimerHost } from './timer-host.js';
 
 /**
@@ -64,20 +65,33 @@ export class BatchScheduler {
 
   readonly #events: SchedulerEvents;
   readonly #timers: TimerHost;
+  readonly #outbound: OutboundHost | undefined;
 
   /**
    * @param bodies where the requests' bodies go while they are in flight (the map the isolates' body reader reads)
    * @param hooks `onConsole` receives the console lines each call into the isolate returns (re-checked), when there are any
    * @param timers the lane's timers: a request's are cancelled when it ends
    * @param events what the scheduler reports to its lane
+   * @param outbound the lane's outbound fetches, if it has any: a request's are aborted when it ends
    */
-  constructor(limits: SandboxLimits, isolates: IsolateReplacement, bodies: Map<number, BodySource>, hooks: Pick<SandboxHooks, 'onConsole'>, timers: TimerHost, events: SchedulerEvents) {
+  constructor(
+    limits: SandboxLimits,
+    isolates: IsolateReplacement,
+    bodies: Map<number, BodySource>,
+    hooks: Pick<SandboxHooks, 'onConsole'>,
+    timers: TimerHost,
+    events: SchedulerEvents,
+    outbound?: OutboundHost,
+  ) {
     this.#timers = timers;
-    timers.bindOwners((isolate) => {
+    this.#outbound = outbound;
+    const owners = (isolate: ivm.Isolate): number[] => {
       const ids: number[] = [];
       for (const r of this.#inflight.values()) if (r.inst?.isolate === isolate) ids.push(r.id);
       return ids;
-    });
+    };
+    timers.bindOwners(owners);
+    outbound?.bindOwners(owners);
     this.#limits = limits;
     this.#streamOwner = this.#makeStreamOwner();
     this.#isolates = isolates;
@@ -565,6 +579,8 @@ export class BatchScheduler {
     this.#bodies.delete(r.id);
     // Its timers that no other request in flight may own are cancelled: none fires after it (nor after its deadline).
     if (r.inst !== null) this.#timers.requestEnded(r.inst.isolate, r.id);
+    // So are its outbound fetches (at its end, or its deadline: their wait is within its time limit).
+    this.#outbound?.requestEnded(r.id);
     if (!answered && result !== undefined) r.resolve(result);
     r.onEnded?.();
     r.onEnded = null;

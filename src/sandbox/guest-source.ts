@@ -22,6 +22,7 @@ export const GUEST_PATHS = [
   'prelude/encoding.js',
   'prelude/fetch-api.js',
   'prelude/intrinsics.js',
+  'prelude/outbound-fetch.js',
   'prelude/regexp-source.js',
   'prelude/streams.js',
   'prelude/timers.js',

@@ -6,6 +6,7 @@ import { compileCached } from './code-cache.js';
 import { MAX_LINE_CHARS, MAX_PENDING_LINES } from './guest-source.js';
 import { evaluationErrorText, exportReadErrorText, type RawResult, sourceErrorText } from './ivm-outcome.js';
 import { ReadyIsolate, readyIsolate } from './ready-pool.js';
+import type { OutboundHost } from './outbound-host.js';
 import type { TimerHost } from './timer-host.js';
 
 /** The handler source cannot be used; the message says why (with line and column where there is one). */
@@ -105,7 +106,16 @@ export function consoleLines(raw: unknown, requestOf?: (tag: number) => string |
  *   deploy does; a replacement or standby prepares its own, so that it never empties the pool a deploy waits on)
  * @throws SourceError for anything wrong with the source.
  */
-export async function instantiate(source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, pooled = false, env = '{}', timers?: TimerHost): Promise<IsolateInstance> {
+export async function instantiate(
+  source: string,
+  limits: SandboxLimits,
+  hooks: InstanceHooks,
+  reader: BodyReader,
+  pooled = false,
+  env = '{}',
+  timers?: TimerHost,
+  outbound?: OutboundHost,
+): Promise<IsolateInstance> {
   // The host's own deadline: isolated-vm's timeouts bound each call, not what V8 runs between them
   // (a callback of a top-level promise) nor a built-in it cannot interrupt.
   const overtime = (): SourceError => new SourceError(`module evaluation exceeded the time limit (${limits.timeoutMs} ms)`);
@@ -127,7 +137,7 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
       ready.dispose();
       throw overtime();
     }
-    return build(ready, source, limits, hooks, reader, env, timers);
+    return build(ready, source, limits, hooks, reader, env, timers, outbound);
   });
   // Whichever loses the race is settled later and changes nothing.
   work.catch(() => undefined);
@@ -139,7 +149,16 @@ export async function instantiate(source: string, limits: SandboxLimits, hooks: 
   }
 }
 
-async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits, hooks: InstanceHooks, reader: BodyReader, env: string, timers: TimerHost | undefined): Promise<IsolateInstance> {
+async function build(
+  ready: ReadyIsolate,
+  source: string,
+  limits: SandboxLimits,
+  hooks: InstanceHooks,
+  reader: BodyReader,
+  env: string,
+  timers: TimerHost | undefined,
+  outbound: OutboundHost | undefined,
+): Promise<IsolateInstance> {
   const { isolate, context, guest, boot } = ready;
   try {
     let tenant: ivm.Module;
@@ -192,7 +211,7 @@ async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits,
     // The reader goes to the bootstrap's module scope, where tenant code cannot reach it.
     // So do the environment, as JSON (a string crosses, parsed and frozen inside), and the timer
     // function: `(ms, id)` waits (a promise), `(-1, id)` clears; only numbers cross.
-    const setReader = await ref<(r: unknown, env: string, t?: unknown) => void>('setBodyReader');
+    const setReader = await ref<(r: unknown, env: string, t?: unknown, f?: unknown) => void>('setBodyReader');
     const timerFn =
       timers === undefined
         ? undefined
@@ -201,7 +220,12 @@ async function build(ready: ReadyIsolate, source: string, limits: SandboxLimits,
             if (ms === -1) return void timers.clear(isolate, id);
             return timers.start(isolate, ms, id);
           });
-    await setReader.apply(undefined, timerFn === undefined ? [new ivm.Reference(reader), env] : [new ivm.Reference(reader), env, timerFn], { timeout: limits.timeoutMs });
+    // The outbound fetch (src/sandbox/outbound-host.ts): `(url, method, headers as JSON, body bytes or null)`
+    // → a promise of plain data (strings, numbers, a fresh Uint8Array); never rejects.
+    const fetchFn =
+      outbound === undefined ? undefined : new ivm.Reference((url: unknown, method: unknown, headers: unknown, body: unknown) => outbound.start(isolate, url, method, headers, body ?? null));
+    const readerRef = new ivm.Reference(reader);
+    await setReader.apply(undefined, fetchFn !== undefined ? [readerRef, env, timerFn, fetchFn] : timerFn !== undefined ? [readerRef, env, timerFn] : [readerRef, env], { timeout: limits.timeoutMs });
     type F<K extends keyof IsolateInstance> = IsolateInstance[K] extends ivm.Reference<infer T> ? T : never;
     // Read together: each is a round trip to the isolate's thread.
     const [dispatchBatch, awaitResult, salvage, takeLast, takeSettled, streamOp] = await Promise.all([

@@ -7,6 +7,8 @@ import { IdleWatchdog } from './idle-watchdog.js';
 import { type BodyReader, type InstanceHooks, type IsolateInstance, instantiate, type SandboxLimits } from './isolate-instance.js';
 import type { InvokeResult } from './ivm-outcome.js';
 import { IsolateReplacement } from './replacement.js';
+import type { Egress } from './egress.js';
+import { OutboundHost } from './outbound-host.js';
 import { TimerHost } from './timer-host.js';
 
 /** The host function behind `datastream` reads: looks the body up by id; the bytes cross as a fresh copy. */
@@ -52,17 +54,26 @@ export class IsolateLane {
     bodies: Map<number, BodySource>,
     events: LaneEvents,
     timers: TimerHost,
+    outbound: OutboundHost | undefined,
   ) {
     this.#mine = mine;
     const isolates = new IsolateReplacement(first, fresh);
     this.#isolates = isolates;
-    this.#scheduler = new BatchScheduler(limits, isolates, bodies, hooks, timers, {
-      windowClosed: () => {
-        this.#ranSinceSample = true;
-        this.#watchdog.windowClosed(isolates.live);
+    this.#scheduler = new BatchScheduler(
+      limits,
+      isolates,
+      bodies,
+      hooks,
+      timers,
+      {
+        windowClosed: () => {
+          this.#ranSinceSample = true;
+          this.#watchdog.windowClosed(isolates.live);
+        },
+        batchEnded: () => events.batchEnded(this),
       },
-      batchEnded: () => events.batchEnded(this),
-    });
+      outbound,
+    );
     this.#watchdog = new IdleWatchdog<IsolateInstance>(
       // A request window is open on the instance serving only; a standby never has one.
       { instances: () => isolates.instances, busy: (inst) => inst === isolates.live && this.#scheduler.busy },
@@ -76,20 +87,22 @@ export class IsolateLane {
 
   /**
    * A lane on a fresh isolate of `source`.
+   * @param egress the server version's outbound fetch; without it the handler's `fetch` rejects
    * @throws SourceError when the source cannot be used (see {@link instantiate}).
    */
-  static async create(source: string, limits: SandboxLimits, hooks: InstanceHooks, events: LaneEvents, env = '{}'): Promise<IsolateLane> {
+  static async create(source: string, limits: SandboxLimits, hooks: InstanceHooks, events: LaneEvents, env = '{}', egress?: Egress): Promise<IsolateLane> {
     const bodies = new Map<number, BodySource>();
     const mine = new WeakSet<ivm.Isolate>();
     const reader = readerFor(bodies);
     const timers = new TimerHost();
+    const outbound = egress === undefined ? undefined : new OutboundHost(egress);
     const fresh = async (pooled = false): Promise<IsolateInstance> => {
-      const inst = await instantiate(source, limits, hooks, reader, pooled, env, timers);
+      const inst = await instantiate(source, limits, hooks, reader, pooled, env, timers, outbound);
       mine.add(inst.isolate);
       return inst;
     };
     // The deploy's isolate from the worker's ready pool; replacements and standbys prepare their own.
-    return new IsolateLane(await fresh(true), () => fresh(), mine, limits, hooks, bodies, events, timers);
+    return new IsolateLane(await fresh(true), () => fresh(), mine, limits, hooks, bodies, events, timers, outbound);
   }
 
   /** Whether `isolate` is (or was) one of this lane's. */

@@ -3,6 +3,7 @@
 import type ivm from 'isolated-vm';
 import type { Limits } from '../core/limits.js';
 import type { BodySource } from './body-source.js';
+import type { Egress } from './egress.js';
 import type { InstanceHooks, SandboxHooks, SandboxLimits } from './isolate-instance.js';
 import { IsolateLane, type LaneEvents } from './isolate-lane.js';
 import { catastrophicResult, crashed, type InvokeResult } from './ivm-outcome.js';
@@ -55,7 +56,7 @@ export class TenantSandbox {
    * @throws SourceError when the source does not compile, imports anything, fails or times out at
    *   module level, or does not default-export a function.
    */
-  static async create(source: string, limits: SandboxLimits & Partial<Pick<Limits, 'isolates'>>, hooks: SandboxHooks, env = '{}'): Promise<TenantSandbox> {
+  static async create(source: string, limits: SandboxLimits & Partial<Pick<Limits, 'isolates'>>, hooks: SandboxHooks, env = '{}', egress?: Egress): Promise<TenantSandbox> {
     let sandbox: TenantSandbox | null = null;
     const own: InstanceHooks = {
       onConsole: hooks.onConsole,
@@ -67,8 +68,8 @@ export class TenantSandbox {
       },
     };
     // The first lane checks the source; the others are the same source, instantiated side by side.
-    const first = await IsolateLane.create(source, limits, own, events, env);
-    const rest = await Promise.allSettled(Array.from({ length: (limits.isolates ?? 1) - 1 }, () => IsolateLane.create(source, limits, own, events, env)));
+    const first = await IsolateLane.create(source, limits, own, events, env, egress);
+    const rest = await Promise.allSettled(Array.from({ length: (limits.isolates ?? 1) - 1 }, () => IsolateLane.create(source, limits, own, events, env, egress)));
     const lanes = [first];
     for (const r of rest) if (r.status === 'fulfilled') lanes.push(r.value);
     const failed = rest.find((r): r is PromiseRejectedResult => r.status === 'rejected');

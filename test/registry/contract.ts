@@ -146,6 +146,32 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
     );
   });
 
+  fresh('the egress policy is stored with the server and each version: none by default, replaced, kept by a redeploy without it, removed by null', async (t, reg) => {
+    t.ok(await reg.insertServer(newServer(1, 'acme', { egress: { allow: ['api.example.com', '*.example.org:8443'] } })));
+    t.ok(await reg.insertServer(newServer(2, 'acme')));
+    t.same(
+      (await reg.servers()).map((r) => r.egress),
+      [{ allow: ['api.example.com', '*.example.org:8443'] }, null],
+      'round-trip; none by default',
+    );
+    const v2 = await reg.updateServer(1, { egress: { allow: ['127.0.0.1:9000'] }, version: 2 });
+    t.same(v2?.egress, { allow: ['127.0.0.1:9000'] }, 'replaced');
+    const v3 = await reg.updateServer(1, { source: 'x', version: 3 });
+    t.same(v3?.egress, { allow: ['127.0.0.1:9000'] }, 'a redeploy without it keeps it');
+    const v4 = await reg.updateServer(1, { egress: null, version: 4 });
+    t.equal(v4?.egress, null, 'null removes it');
+    t.same(
+      (await reg.versions(1)).map((v) => [v.version, v.egress]),
+      [
+        [4, null],
+        [3, { allow: ['127.0.0.1:9000'] }],
+        [2, { allow: ['127.0.0.1:9000'] }],
+        [1, { allow: ['api.example.com', '*.example.org:8443'] }],
+      ],
+      'each kept version with its policy',
+    );
+  });
+
   fresh('secrets: written, replaced, listed by name, deleted, gone with their server; none for a missing server', async (t, reg) => {
     t.ok(await reg.insertServer(newServer(1, 'acme')));
     t.ok(await reg.insertServer(newServer(2, 'acme')));

@@ -24,7 +24,7 @@ registryContract(t, 'SqliteRegistry', async (t) => {
 t.test('SqliteRegistry: migrations recorded in user_version, WAL, the tables', async (t) => {
   const dir = dataDir(t);
   const reg = SqliteRegistry.open(dir);
-  t.equal(reg.schemaVersion, 7, 'migrations 001 to 007 applied');
+  t.equal(reg.schemaVersion, 8, 'migrations 001 to 008 applied');
   const peek = new DatabaseSync(path.join(dir, DB_FILE), { readOnly: true });
   t.same(peek.prepare('PRAGMA journal_mode').get(), { journal_mode: 'wal' });
   t.same(
@@ -36,7 +36,7 @@ t.test('SqliteRegistry: migrations recorded in user_version, WAL, the tables', a
 
   // Reopened: nothing applied twice.
   const again = SqliteRegistry.open(dir);
-  t.equal(again.schemaVersion, 7);
+  t.equal(again.schemaVersion, 8);
   await again.close();
 });
 
@@ -52,12 +52,12 @@ t.test('SqliteRegistry: migrations 002 to 007 give the servers of a version-1 da
     .run(JSON.stringify(resolveLimits({})));
   old.close();
   const reg = SqliteRegistry.open(dir);
-  t.equal(reg.schemaVersion, 7, 'migrated to 7');
+  t.equal(reg.schemaVersion, 8, 'migrated to 8');
   const [row] = await reg.servers();
   t.match(
     row,
-    { httpdid: 1, source: 'src', exposeErrors: false, name: null, language: 'javascript', vars: {}, hostnames: [] },
-    'the stored server kept, exposeErrors false, no name (003), JavaScript (005), no variables (006), no hostnames (007)',
+    { httpdid: 1, source: 'src', exposeErrors: false, name: null, language: 'javascript', vars: {}, hostnames: [], egress: null },
+    'the stored server kept, exposeErrors false, no name (003), JavaScript (005), no variables (006), no hostnames (007), no egress (008)',
   );
   t.same(await reg.secrets(1), [], 'no secrets (006)');
   t.match(await reg.versions(1), [{ httpdid: 1, version: 1, source: 'src', exposeErrors: false }], 'its current version kept (migration 004)');

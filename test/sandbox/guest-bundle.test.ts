@@ -22,6 +22,7 @@ t.test('every line of each prelude module is in the bundle, in order, apart from
     'prelude/url-search-params.js',
     'prelude/url.js',
     'prelude/fetch-api.js',
+    'prelude/outbound-fetch.js',
     'prelude/regexp-source.js',
     'prelude/timers.js',
     'prelude/index.js',

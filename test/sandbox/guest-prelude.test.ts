@@ -12,7 +12,7 @@ export const decode = (bytes) => prelude.utf8Decode(new Uint8Array(bytes), false
 export const installedFill = () => String(Array.prototype.fill) === String(fill) && Array.prototype.fill.name === 'fill';
 `;
 
-const GLOBALS = ['console', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'btoa', 'atob'];
+const GLOBALS = ['console', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'btoa', 'atob', 'fetch'];
 
 t.test('the globals: installed as the platform installs its own (writable, configurable, not enumerable)', async (t) => {
   const g = await loadGuest(t, ENTRY);
@@ -31,7 +31,7 @@ t.test('the globals: installed as the platform installs its own (writable, confi
 });
 
 t.test(
-  'exports: drainLogs, setConsoleTag, incomingRequest, responseParts, utf8Decode, the captured intrinsics and the memory overrun for the bootstrap, setUrlLoader for the host, nothing else',
+  'exports: drainLogs, setConsoleTag, setFetchHost, incomingRequest, responseParts, utf8Decode, the captured intrinsics and the memory overrun for the bootstrap, setUrlLoader for the host, nothing else',
   async (t) => {
     const g = await loadGuest(t, ENTRY);
     t.same(await g.call('exports'), [
@@ -43,6 +43,7 @@ t.test(
       'nd',
       'responseParts',
       'setConsoleTag',
+      'setFetchHost',
       'setTimerHost',
       'setUrlLoader',
       'streamIterator',

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { parseCidr } from '../../core/cidr.js';
 import { formatAjvError, schemaDefaults, validator } from '../../core/schemas.js';
 
 /** The validated, frozen configuration of one `isohttpd serve`. */
@@ -20,6 +21,8 @@ export interface Config {
   readonly workers: number;
   /** Ceiling of each worker's resident set, MiB; 0: automatic (see src/host/worker/rss-backstop.ts). */
   readonly workerRssLimitMb: number;
+  /** Networks (CIDRs) tenants' outbound fetch may reach although they are in a denied range (src/core/cidr.ts). */
+  readonly egressAllowNetworks: readonly string[];
   /** The key file of secrets at rest; '': `secrets.key` in the data dir (src/api/control/secret-box.ts). */
   readonly secretsKeyFile: string;
   /** Default quotas of a tenant. */
@@ -108,12 +111,15 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   const validate = validator<Config>('config');
   if (!validate(raw)) throw new ConfigError(formatAjvError(validate.errors, 'config'));
   if (raw.portMin > raw.portMax) throw new ConfigError('config.portMin must not be greater than config.portMax');
+  for (const [i, n] of raw.egressAllowNetworks.entries())
+    if (parseCidr(n) === null) throw new ConfigError(`config.egressAllowNetworks["${i}"] ${JSON.stringify(n)} is not a CIDR range (a.b.c.d/n or an IPv6 address/n)`);
   const workers = raw.workers === 0 ? Math.min(availableParallelism(), 64) : raw.workers;
   return Object.freeze({
     ...raw,
     workers,
     allowedHosts: Object.freeze([...raw.allowedHosts]),
     reservedPorts: Object.freeze([...raw.reservedPorts]),
+    egressAllowNetworks: Object.freeze([...raw.egressAllowNetworks]),
     quotas: Object.freeze({ ...raw.quotas }),
     rateLimit: Object.freeze({ ...raw.rateLimit }),
     virtualHosts: Object.freeze({ ...raw.virtualHosts, fallbackServers: Object.freeze([...raw.virtualHosts.fallbackServers]) }),

@@ -48,9 +48,9 @@ export class CrashPolicy {
         server.quarantined = true;
         log.error({ httpdid, worker: slot }, `server quarantined on a worker of its own: ${reason} ${CRASH_LIMIT} times within ${CRASH_WINDOW_MS / 1000} s`);
         if (server.handle === null) throw new Error('the server has no bound socket');
-        const { source, limits, exposeErrors, env } = server.version;
+        const { source, limits, exposeErrors, env, egress } = server.version;
         // Serving on its own worker first, then wound down where it was: its requests in flight there are answered.
-        await pool.deploy(slot, { httpdid, port: server.port, source, limits, exposeErrors, env, handle: server.handle });
+        await pool.deploy(slot, { httpdid, port: server.port, source, limits, exposeErrors, env, egress, handle: server.handle });
         await Promise.all(old.map((s) => pool.undeploy(s, httpdid, RETIRE_DRAIN_MS)));
         return;
       } catch (err) {

@@ -6,7 +6,7 @@ import type { Registry, VersionRow } from '../registry/registry.js';
 import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { Caller } from './caller.js';
 import type { ConsoleLog } from './console-log.js';
-import { envJson, freshLife, type ManagedServer, type Placement, type Secret, type ServerVersion } from './managed-server.js';
+import { envJson, freshLife, type ManagedServer, type Placement, type Secret, type ServerVersion, sameEgress } from './managed-server.js';
 import type { Placer } from './placement.js';
 import { requestHostnames } from './hostname-claims.js';
 import { checkQuota, effectiveQuotas, type Quotas, serverMemoryMb } from './quotas.js';
@@ -73,6 +73,7 @@ export class ServerLifecycle {
     const limits = resolveLimits(req.limits);
     const exposeErrors = req.exposeErrors ?? EXPOSE_ERRORS_DEFAULT;
     const vars = Object.freeze({ ...req.vars });
+    const egress = req.egress === undefined || req.egress === null ? null : Object.freeze({ allow: Object.freeze([...req.egress.allow]) });
     const memoryMb = serverMemoryMb(limits, replicas);
     // Checked and counted in the same tick: concurrent creations cannot overshoot the quotas.
     checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 1, sourceBytes, memoryMb });
@@ -85,7 +86,7 @@ export class ServerLifecycle {
       try {
         placed = await placer.bindAndDeploy(
           { httpdid, tenant: caller.name, host: req.host, port: req.port, hostnames, replicas },
-          { source: runnable, limits, exposeErrors, env: envJson(vars, NO_SECRETS) },
+          { source: runnable, limits, exposeErrors, env: envJson(vars, NO_SECRETS), egress },
         );
       } catch (err) {
         console.close(httpdid);
@@ -101,7 +102,7 @@ export class ServerLifecycle {
         hostnames,
         createdAt: now,
         updatedAt: now,
-        version: { number: 1, source: runnable, limits, exposeErrors, language, tenantSource: req.source, vars, env: envJson(vars, NO_SECRETS) },
+        version: { number: 1, source: runnable, limits, exposeErrors, language, tenantSource: req.source, vars, env: envJson(vars, NO_SECRETS), egress },
         secrets: NO_SECRETS,
         replicas,
         ...placed,
@@ -122,6 +123,7 @@ export class ServerLifecycle {
           limits,
           exposeErrors,
           vars,
+          egress,
           replicas,
           state: 'running',
           createdAt: now,
@@ -196,8 +198,8 @@ export class ServerLifecycle {
   async #update(caller: Caller, server: ManagedServer, req: UpdateRequest): Promise<ServerView> {
     const { httpdid } = server;
     if (!this.#deps.servers.holds(server)) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
-    if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined && req.vars === undefined)
-      throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits, exposeErrors or vars (or several)');
+    if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined && req.vars === undefined && req.egress === undefined)
+      throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits, exposeErrors, vars or egress (or several)');
     if (req.language !== undefined && req.source === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body.language applies to a body.source: give both');
     if (server.state !== 'running' || server.handle === null)
       throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${server.reason ?? 'not serving'}); restart it first (POST /servers/${httpdid}/restart, or isohttpd restart)`);
@@ -219,13 +221,22 @@ export class ServerLifecycle {
     );
     const exposeErrors = req.exposeErrors ?? old.exposeErrors;
     const vars = req.vars === undefined ? old.vars : Object.freeze({ ...req.vars });
-    // The same source, limits, exposeErrors and vars as the version serving: nothing to deploy (an
+    const egress = req.egress === undefined ? old.egress : req.egress === null ? null : Object.freeze({ allow: Object.freeze([...req.egress.allow]) });
+    // The same source, limits, exposeErrors, vars and egress as the version serving: nothing to deploy (an
     // idempotent PUT; `isohttpd deploy` run twice says so), the version stays.
-    if (tenantSource === old.tenantSource && language === old.language && exposeErrors === old.exposeErrors && sameLimits(limits, old.limits) && sameVars(vars, old.vars)) return this.#view(server);
+    if (
+      tenantSource === old.tenantSource &&
+      language === old.language &&
+      exposeErrors === old.exposeErrors &&
+      sameLimits(limits, old.limits) &&
+      sameVars(vars, old.vars) &&
+      sameEgress(egress, old.egress)
+    )
+      return this.#view(server);
     const source = runnableSource(tenantSource, language);
     const env = envJson(vars, server.secrets);
-    const next: ServerVersion = { number: old.number + 1, source, limits, exposeErrors, language, tenantSource, vars, env };
-    const prepared = await this.#deps.pool.prepare(server.slots, { httpdid, port: server.port, source, limits, exposeErrors, env, handle: server.handle });
+    const next: ServerVersion = { number: old.number + 1, source, limits, exposeErrors, language, tenantSource, vars, env, egress };
+    const prepared = await this.#deps.pool.prepare(server.slots, { httpdid, port: server.port, source, limits, exposeErrors, env, egress, handle: server.handle });
     try {
       // The new version is compiled on every replica but not serving yet: it is made durable first;
       // if that fails, the prepared version is dropped and the old one serves on.
@@ -235,6 +246,7 @@ export class ServerLifecycle {
         limits,
         exposeErrors,
         vars,
+        egress,
         version: next.number,
         keepVersions: this.#deps.quotas.versionsKept,
       });
@@ -273,7 +285,7 @@ export class ServerLifecycle {
     // so that a TypeScript source this Node.js refuses says why (422).
     const env = envJson(version.vars, server.secrets);
     const source = runnableSource(version.tenantSource, version.language);
-    const placed = await placer.bindAndDeploy(server, { source, limits: version.limits, exposeErrors: version.exposeErrors, env });
+    const placed = await placer.bindAndDeploy(server, { source, limits: version.limits, exposeErrors: version.exposeErrors, env, egress: version.egress });
     const restarted: ManagedServer = { ...server, ...placed, version: { ...version, source, env }, state: 'running', quarantined: false, crashes: [] };
     delete restarted.reason;
     try {
@@ -313,7 +325,14 @@ export class ServerLifecycle {
         to === undefined ? `server ${httpdid} has no kept version before ${server.version.number} (kept: ${have})` : `server ${httpdid} keeps no version ${to} (kept: ${have})`,
       );
     }
-    return this.update(caller, httpdid, { source: target.source, language: target.language, limits: target.limits, exposeErrors: target.exposeErrors, vars: { ...target.vars } });
+    return this.update(caller, httpdid, {
+      source: target.source,
+      language: target.language,
+      limits: target.limits,
+      exposeErrors: target.exposeErrors,
+      vars: { ...target.vars },
+      egress: target.egress === null ? null : { allow: [...target.egress.allow] },
+    });
   }
 
   /**

@@ -2,6 +2,7 @@
 
 import type { Language } from '../../core/language.js';
 import type { Limits } from '../../core/limits.js';
+import type { EgressPolicy } from '../../host/worker/protocol.js';
 import type { BoundHandle } from './bind.js';
 
 /** One version of a server: what a redeploy replaces as a whole, once it is committed and switched on. */
@@ -21,10 +22,17 @@ export interface ServerVersion {
   readonly vars: Readonly<Record<string, string>>;
   /** What the handler gets as `env`: the variables and the server's secrets as they were when this version was deployed, as JSON. */
   readonly env: string;
+  /** The hosts its handler may fetch from (shown; part of the version); null: no outbound access. */
+  readonly egress: EgressPolicy | null;
 }
 
 /** What a worker runs of a server version: its code, its limits, how its errors are answered, its environment. */
-export type HandlerCode = Pick<ServerVersion, 'source' | 'limits' | 'exposeErrors' | 'env'>;
+export type HandlerCode = Pick<ServerVersion, 'source' | 'limits' | 'exposeErrors' | 'env' | 'egress'>;
+
+/** Two egress policies the same (the same hosts in the same order, or both none). */
+export function sameEgress(a: EgressPolicy | null, b: EgressPolicy | null): boolean {
+  return a === null || b === null ? a === b : a.allow.length === b.allow.length && a.allow.every((h, i) => h === b.allow[i]);
+}
 
 /** One secret of a server in the control process: its value in clear (never shown), and when it was written. */
 export interface Secret {

@@ -74,7 +74,7 @@ export class Placer {
     const deployed: number[] = [];
     try {
       const { handle } = bound;
-      const spec = { httpdid, port, source: code.source, limits: code.limits, exposeErrors: code.exposeErrors, env: code.env, handle, ...(vhost === undefined ? {} : { vhost }) };
+      const spec = { httpdid, port, source: code.source, limits: code.limits, exposeErrors: code.exposeErrors, env: code.env, egress: code.egress, handle, ...(vhost === undefined ? {} : { vhost }) };
       // The first replica compiles the source (a 422 stops here); the others follow together.
       const [first, ...rest] = bound.slots;
       if (first !== undefined) {

@@ -69,7 +69,7 @@ async function secretsOf(deps: RestoreDeps, httpdid: number): Promise<Map<string
  * with the reason; the other servers are restored as usual.
  */
 async function versionOf(deps: RestoreDeps, row: ServerRow): Promise<{ version: ServerVersion; secrets: ReadonlyMap<string, Secret>; error: string | null }> {
-  const plain = { number: row.version, language: row.language, tenantSource: row.source, limits: row.limits, exposeErrors: row.exposeErrors, vars: row.vars };
+  const plain = { number: row.version, language: row.language, tenantSource: row.source, limits: row.limits, exposeErrors: row.exposeErrors, vars: row.vars, egress: row.egress };
   try {
     const secrets = await secretsOf(deps, row.httpdid);
     return { version: { ...plain, source: runnableSource(row.source, row.language), env: envJson(row.vars, secrets) }, secrets, error: null };

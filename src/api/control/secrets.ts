@@ -92,8 +92,8 @@ export class ServerSecrets {
   async #apply(server: ManagedServer, secrets: ReadonlyMap<string, Secret>, store: () => Promise<string>): Promise<string> {
     const env = envJson(server.version.vars, secrets);
     if (server.state !== 'running' || server.handle === null) return store();
-    const { source, limits, exposeErrors } = server.version;
-    const prepared = await this.#deps.pool.prepare(server.slots, { httpdid: server.httpdid, port: server.port, source, limits, exposeErrors, env, handle: server.handle });
+    const { source, limits, exposeErrors, egress } = server.version;
+    const prepared = await this.#deps.pool.prepare(server.slots, { httpdid: server.httpdid, port: server.port, source, limits, exposeErrors, env, egress, handle: server.handle });
     let stored: string;
     try {
       stored = await store();

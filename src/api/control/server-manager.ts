@@ -37,6 +37,8 @@ export interface ManagerOptions {
   readonly workers: number;
   /** Ceiling of each worker's resident set, MiB; 0: automatic. */
   readonly workerRssLimitMb: number;
+  /** Networks the operator opened to outbound fetch (config `egressAllowNetworks`). */
+  readonly egressAllowNetworks?: readonly string[];
   /** Seals and opens the servers' secrets. */
   readonly secrets: SecretBox;
 }
@@ -91,7 +93,7 @@ export class ServerManager {
    * `failed` with the reason. Stored `failed` servers are shown as they are.
    */
   static async start(opts: ManagerOptions): Promise<ServerManager> {
-    const pool = await WorkerPool.start(opts.workers, opts.log, { rssLimitMb: opts.workerRssLimitMb });
+    const pool = await WorkerPool.start(opts.workers, opts.log, { rssLimitMb: opts.workerRssLimitMb, egressAllowNetworks: opts.egressAllowNetworks ?? [] });
     const manager = new ServerManager(opts, pool);
     await restoreAll({
       registry: opts.registry,

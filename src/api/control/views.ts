@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { quantile, totalCount } from '../../core/histogram.js';
 import type { Language } from '../../core/language.js';
 import type { Limits } from '../../core/limits.js';
+import type { EgressPolicy } from '../../host/worker/protocol.js';
 import { OUTCOMES } from '../../core/outcome.js';
 import { schemaDefaults } from '../../core/schemas.js';
 import type { VersionRow } from '../registry/registry.js';
@@ -25,6 +26,8 @@ export interface CreateRequest {
   exposeErrors?: boolean;
   /** Plain variables (the handler's `env`, with the secrets). */
   vars?: Record<string, string>;
+  /** The hosts its handler may fetch from (schemas/egress.json); absent or null: no outbound access. */
+  egress?: EgressPolicy | null;
 }
 
 /** A new server's `exposeErrors` when its request has none (its default in schemas/create-server.json). */
@@ -41,6 +44,8 @@ export interface UpdateRequest {
   exposeErrors?: boolean;
   /** Absent: unchanged; given: replaces them all. */
   vars?: Record<string, string>;
+  /** Absent: unchanged; null: no outbound access any more; given: replaces the allow list. */
+  egress?: EgressPolicy | null;
 }
 
 /** `stats` of a server view (schemas/server.json). */
@@ -53,6 +58,10 @@ export interface StatsView {
   bytesOut: number;
   heapUsedBytes: number;
   workerRestarts: number;
+  /** Outbound fetches started, their body bytes, and those refused. */
+  subrequests: number;
+  subrequestBytes: number;
+  egressRefusals: number;
 }
 
 /** A tenant server as the API shows it (schemas/server.json). */
@@ -78,6 +87,8 @@ export interface ServerView {
   version: number;
   language: Language;
   vars: Readonly<Record<string, string>>;
+  /** Only when it has one: the hosts its handler may fetch from. */
+  egress?: EgressPolicy;
   /** The names of its secrets. */
   secrets: string[];
   stats: StatsView;
@@ -120,11 +131,15 @@ export function serverView(server: ManagedServer, s: ServerStats, withSource: bo
       bytesOut: s.bytesOut,
       heapUsedBytes: s.heapUsed,
       workerRestarts: s.workerRestarts,
+      subrequests: s.subrequests,
+      subrequestBytes: s.subrequestBytes,
+      egressRefusals: s.egressRefusals,
     },
     statsAgeMs: s.ageMs,
   };
   if (server.name !== null) view.name = server.name;
   if (server.hostnames.length > 0) view.hostnames = server.hostnames;
+  if (server.version.egress !== null) view.egress = server.version.egress;
   if (server.reason !== undefined) view.reason = server.reason;
   if (withSource) view.source = server.version.tenantSource;
   return view;

@@ -118,6 +118,14 @@ export function createMetrics(source: MetricsSource): Metrics {
     'gauge',
   );
   perServer('isohttpd_worker_restarts_total', 'Times a sandbox worker hosting a server was replaced.', (s) => s.stats.workerRestarts, 'counter');
+  perServer('isohttpd_subrequests_total', "Outbound fetches a server's handler started.", (s) => s.stats.subrequests, 'counter');
+  perServer('isohttpd_subrequest_bytes_total', "Body bytes a server's outbound fetches sent and received.", (s) => s.stats.subrequestBytes, 'counter');
+  perServer(
+    'isohttpd_egress_refusals_total',
+    'Outbound fetches of a server refused by its egress policy (allow list, denied address ranges) or a per-request limit.',
+    (s) => s.stats.egressRefusals,
+    'counter',
+  );
   new Gauge({
     name: 'isohttpd_workers_up',
     help: 'Sandbox worker processes up (pool and quarantine; the warm spare not included).',

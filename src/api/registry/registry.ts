@@ -2,6 +2,7 @@
 
 import type { Limits } from '../../core/limits.js';
 import type { Language } from '../../core/language.js';
+import type { EgressPolicy } from '../../host/worker/protocol.js';
 
 /** Per-tenant quota overrides; an absent one means the configured default. */
 export interface QuotaOverrides {
@@ -37,6 +38,8 @@ export interface ServerRow {
   readonly exposeErrors: boolean;
   /** Its plain variables (part of each version). */
   readonly vars: Readonly<Record<string, string>>;
+  /** Its egress policy (part of each version); null: no outbound access. */
+  readonly egress: EgressPolicy | null;
   readonly replicas: number;
   readonly state: 'running' | 'failed';
   readonly reason: string | null;
@@ -52,12 +55,13 @@ export interface ServerRow {
 export type RemoveTenantResult = { removed: true } | { removed: false; servers: number[] } | { removed: false; missing: true };
 
 /** A new server as {@link Registry.insertServer} takes it (stored as version 1). */
-export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason' | 'name' | 'language' | 'vars' | 'hostnames'> & {
+export type NewServerRow = Omit<ServerRow, 'version' | 'updatedAt' | 'reason' | 'name' | 'language' | 'vars' | 'hostnames' | 'egress'> & {
   hostnames?: readonly string[];
   reason?: string | null;
   name?: string | null;
   language?: Language;
   vars?: Readonly<Record<string, string>>;
+  egress?: EgressPolicy | null;
 };
 
 /** What a redeploy changes: the new source, limits and/or exposeErrors, and the new version number. */
@@ -67,6 +71,8 @@ export interface ServerChange {
   readonly limits?: Limits;
   readonly exposeErrors?: boolean;
   readonly vars?: Readonly<Record<string, string>>;
+  /** Absent: unchanged; null: none any more. */
+  readonly egress?: EgressPolicy | null;
   readonly version: number;
   /** How many versions of the server to keep (this one included), count; absent: all. */
   readonly keepVersions?: number;
@@ -81,6 +87,7 @@ export interface VersionRow {
   readonly limits: Limits;
   readonly exposeErrors: boolean;
   readonly vars: Readonly<Record<string, string>>;
+  readonly egress: EgressPolicy | null;
   /** ISO 8601: when it was deployed. */
   readonly createdAt: string;
 }

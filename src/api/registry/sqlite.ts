@@ -7,6 +7,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { type Limits, resolveLimits } from '../../core/limits.js';
 import { IsoError } from '../../core/errors.js';
 import type { Language } from '../../core/language.js';
+import type { EgressPolicy } from '../../host/worker/protocol.js';
 import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, SecretRow, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
 
 /** The database file inside the data dir. */
@@ -27,6 +28,7 @@ interface RawServer {
   expose_errors: number;
   vars: string;
   hostnames: string;
+  egress: string | null;
   replicas: number;
   state: 'running' | 'failed';
   reason: string | null;
@@ -42,6 +44,7 @@ interface RawVersion {
   limits: string;
   expose_errors: number;
   vars: string;
+  egress: string | null;
   created_at: string;
 }
 interface RawTenant {
@@ -65,6 +68,7 @@ const toServer = (r: RawServer): ServerRow => ({
   limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
   exposeErrors: r.expose_errors === 1,
   vars: JSON.parse(r.vars) as Record<string, string>,
+  egress: r.egress === null ? null : (JSON.parse(r.egress) as EgressPolicy),
   replicas: r.replicas,
   state: r.state,
   reason: r.reason,
@@ -81,6 +85,7 @@ const toVersion = (r: RawVersion): VersionRow => ({
   limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
   exposeErrors: r.expose_errors === 1,
   vars: JSON.parse(r.vars) as Record<string, string>,
+  egress: r.egress === null ? null : (JSON.parse(r.egress) as EgressPolicy),
   createdAt: r.created_at,
 });
 
@@ -226,13 +231,14 @@ export class SqliteRegistry implements Registry {
     const exposeErrors = row.exposeErrors ? 1 : 0;
     const vars = JSON.stringify(row.vars ?? {});
     const hostnames = JSON.stringify(row.hostnames ?? []);
+    const egress = row.egress === undefined || row.egress === null ? null : JSON.stringify(row.egress);
     return settled(() => {
       try {
         return this.#immediate(() => {
           const stored =
             this.#db
-              .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, hostnames, source, language, limits, expose_errors, vars, replicas, state, reason, version, created_at, updated_at)
-      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
+              .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, hostnames, source, language, limits, expose_errors, vars, egress, replicas, state, reason, version, created_at, updated_at)
+      SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?
       WHERE EXISTS (SELECT 1 FROM tenants WHERE name = ?) OR NOT EXISTS (SELECT 1 FROM tenants)`)
               .run(
                 row.httpdid,
@@ -246,6 +252,7 @@ export class SqliteRegistry implements Registry {
                 limits,
                 exposeErrors,
                 vars,
+                egress,
                 row.replicas,
                 row.state,
                 row.reason ?? null,
@@ -253,7 +260,7 @@ export class SqliteRegistry implements Registry {
                 row.createdAt,
                 row.tenant,
               ).changes > 0;
-          if (stored) this.#keepVersion({ httpdid: row.httpdid, version: 1, source: row.source, language, limits, expose_errors: exposeErrors, vars, created_at: row.createdAt });
+          if (stored) this.#keepVersion({ httpdid: row.httpdid, version: 1, source: row.source, language, limits, expose_errors: exposeErrors, vars, egress, created_at: row.createdAt });
           return stored;
         });
       } catch (err) {
@@ -271,7 +278,7 @@ export class SqliteRegistry implements Registry {
     return settled(() =>
       this.#immediate(() => {
         const raw = this.#db
-          .prepare(`UPDATE servers SET source = coalesce(?, source), language = coalesce(?, language), limits = coalesce(?, limits), expose_errors = coalesce(?, expose_errors), vars = coalesce(?, vars), version = ?, updated_at = ?
+          .prepare(`UPDATE servers SET source = coalesce(?, source), language = coalesce(?, language), limits = coalesce(?, limits), expose_errors = coalesce(?, expose_errors), vars = coalesce(?, vars), egress = CASE WHEN ? THEN ? ELSE egress END, version = ?, updated_at = ?
       WHERE httpdid = ? RETURNING *`)
           .get(
             change.source ?? null,
@@ -279,6 +286,8 @@ export class SqliteRegistry implements Registry {
             change.limits === undefined ? null : JSON.stringify(change.limits),
             change.exposeErrors === undefined ? null : change.exposeErrors ? 1 : 0,
             change.vars === undefined ? null : JSON.stringify(change.vars),
+            change.egress === undefined ? 0 : 1,
+            change.egress === undefined || change.egress === null ? null : JSON.stringify(change.egress),
             change.version,
             new Date().toISOString(),
             httpdid,
@@ -292,6 +301,7 @@ export class SqliteRegistry implements Registry {
           limits: raw.limits,
           expose_errors: raw.expose_errors,
           vars: raw.vars,
+          egress: raw.egress,
           created_at: raw.updated_at,
         });
         if (change.keepVersions !== undefined) this.#db.prepare('DELETE FROM server_versions WHERE httpdid = ? AND version <= ?').run(httpdid, raw.version - change.keepVersions);
@@ -303,8 +313,8 @@ export class SqliteRegistry implements Registry {
   /** Records one version of a server among its kept ones (inside the caller's transaction). */
   #keepVersion(v: RawVersion): void {
     this.#db
-      .prepare('INSERT OR REPLACE INTO server_versions (httpdid, version, source, language, limits, expose_errors, vars, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(v.httpdid, v.version, v.source, v.language, v.limits, v.expose_errors, v.vars, v.created_at);
+      .prepare('INSERT OR REPLACE INTO server_versions (httpdid, version, source, language, limits, expose_errors, vars, egress, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(v.httpdid, v.version, v.source, v.language, v.limits, v.expose_errors, v.vars, v.egress, v.created_at);
   }
 
   /** The kept versions of a server, newest first. */

@@ -2,6 +2,7 @@
 
 import { IsoError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
+import type { EgressPolicy } from '../../host/worker/protocol.js';
 import type { Log } from './log.js';
 import type { DeploySpec, Slot } from './slot.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -17,7 +18,7 @@ export interface PreparedRedeploy {
 /** Asks a worker to do one redeploy step for a server. @throws IsoError with the worker's code. */
 async function step(
   worker: WorkerProcess,
-  req: { op: 'prepare'; httpdid: number; source: string; limits: Limits; exposeErrors: boolean; env: string } | { op: 'commit' | 'abort'; httpdid: number },
+  req: { op: 'prepare'; httpdid: number; source: string; limits: Limits; exposeErrors: boolean; env: string; egress: EgressPolicy | null } | { op: 'commit' | 'abort'; httpdid: number },
 ): Promise<void> {
   const reply = await worker.request(req);
   if (!reply.ok) throw new IsoError(reply.code, reply.message);
@@ -34,7 +35,7 @@ export async function prepareRedeploy(slots: readonly Slot[], spec: DeploySpec, 
   const results = await Promise.allSettled(
     slots.map(async (slot) => {
       const worker = await slot.worker;
-      await step(worker, { op: 'prepare', httpdid, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env });
+      await step(worker, { op: 'prepare', httpdid, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env, egress: spec.egress });
       return { slot, worker };
     }),
   );
@@ -71,7 +72,7 @@ export async function prepareRedeploy(slots: readonly Slot[], spec: DeploySpec, 
 async function swapOn(slot: Slot, spec: DeploySpec, log: Log): Promise<void> {
   try {
     const worker = await slot.worker;
-    await step(worker, { op: 'prepare', httpdid: spec.httpdid, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env });
+    await step(worker, { op: 'prepare', httpdid: spec.httpdid, source: spec.source, limits: spec.limits, exposeErrors: spec.exposeErrors, env: spec.env, egress: spec.egress });
     await step(worker, { op: 'commit', httpdid: spec.httpdid });
   } catch (err) {
     log.error({ httpdid: spec.httpdid, worker: slot.index, err }, 'redeploy on a replaced worker failed');

@@ -15,6 +15,10 @@ export interface ServerStats {
   /** Bytes read from / written to the server's client sockets. */
   bytesIn: number;
   bytesOut: number;
+  /** Outbound fetches started, their body bytes sent and received, and those refused (egress policy or limit). */
+  subrequests: number;
+  subrequestBytes: number;
+  egressRefusals: number;
   /** Bytes used by the server's isolates now (last heartbeat sample), summed over its replicas. */
   heapUsed: number;
   /** How many times a worker hosting the server was replaced. */
@@ -29,6 +33,9 @@ interface Retired {
   latency: LatencyHistogram;
   bytesIn: number;
   bytesOut: number;
+  subrequests: number;
+  subrequestBytes: number;
+  egressRefusals: number;
 }
 
 const zero = (): OutcomeCounts => Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as OutcomeCounts;
@@ -43,13 +50,16 @@ export class StatsBook {
    * anything), plus `crashed` requests it lost by dying while running them.
    */
   retire(httpdid: number, c: ServerCounters | undefined, crashed: number): void {
-    const acc = this.#retired.get(httpdid) ?? { outcomes: zero(), latency: emptyHistogram(), bytesIn: 0, bytesOut: 0 };
+    const acc = this.#retired.get(httpdid) ?? { outcomes: zero(), latency: emptyHistogram(), bytesIn: 0, bytesOut: 0, subrequests: 0, subrequestBytes: 0, egressRefusals: 0 };
     acc.outcomes.crashed += crashed;
     if (c !== undefined) {
       for (const o of OUTCOMES) acc.outcomes[o] += c.outcomes[o];
       mergeInto(acc.latency, c.latency);
       acc.bytesIn += c.bytesIn;
       acc.bytesOut += c.bytesOut;
+      acc.subrequests += c.subrequests;
+      acc.subrequestBytes += c.subrequestBytes;
+      acc.egressRefusals += c.egressRefusals;
     }
     this.#retired.set(httpdid, acc);
   }
@@ -67,6 +77,9 @@ export class StatsBook {
       latency: emptyHistogram(),
       bytesIn: r?.bytesIn ?? 0,
       bytesOut: r?.bytesOut ?? 0,
+      subrequests: r?.subrequests ?? 0,
+      subrequestBytes: r?.subrequestBytes ?? 0,
+      egressRefusals: r?.egressRefusals ?? 0,
       heapUsed: 0,
       workerRestarts: this.#restarts.get(httpdid) ?? 0,
     };
@@ -76,6 +89,9 @@ export class StatsBook {
       mergeInto(total.latency, c.latency);
       total.bytesIn += c.bytesIn;
       total.bytesOut += c.bytesOut;
+      total.subrequests += c.subrequests;
+      total.subrequestBytes += c.subrequestBytes;
+      total.egressRefusals += c.egressRefusals;
       total.heapUsed += c.heapUsed;
     }
     return total;

@@ -2,7 +2,7 @@
 
 import { IsoError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
-import type { ServerCounters, VirtualHostSpec } from '../../host/worker/protocol.js';
+import type { EgressPolicy, ServerCounters, VirtualHostSpec } from '../../host/worker/protocol.js';
 import type { BoundHandle } from '../control/bind.js';
 import type { RestartBackoff } from './restart-policy.js';
 import type { WorkerProcess } from './worker-process.js';
@@ -17,6 +17,8 @@ export interface DeploySpec {
   readonly exposeErrors: boolean;
   /** Its environment as JSON (an object of strings: variables and secrets), the handler's second argument. */
   readonly env: string;
+  /** Its egress policy (null: no outbound access). */
+  readonly egress: EgressPolicy | null;
   readonly handle: BoundHandle;
   /** Set for a virtual host: its shared address and hostnames (the handle is the address's, shared with the other virtual hosts there). */
   readonly vhost?: VirtualHostSpec;
@@ -56,7 +58,7 @@ export interface Slot {
 
 /** Sends one server (with its handle) to a worker; resolves once it listens. @throws IsoError with the worker's code. */
 export async function hostOn(worker: WorkerProcess, spec: DeploySpec): Promise<void> {
-  const { httpdid, port, source, limits, exposeErrors, env, vhost } = spec;
-  const reply = await worker.request({ op: 'deploy', httpdid, port, source, limits, exposeErrors, env, ...(vhost === undefined ? {} : { vhost }) }, spec.handle);
+  const { httpdid, port, source, limits, exposeErrors, env, egress, vhost } = spec;
+  const reply = await worker.request({ op: 'deploy', httpdid, port, source, limits, exposeErrors, env, egress, ...(vhost === undefined ? {} : { vhost }) }, spec.handle);
   if (!reply.ok) throw new IsoError(reply.code, reply.message);
 }

@@ -1,4 +1,4 @@
-// Per-server traffic counters of this worker: outcomes, latency, bytes in and out of its sockets, requests in flight, heap used; read by the heartbeat.
+// Per-server traffic counters of this worker: outcomes, latency, bytes in and out of its sockets, requests in flight, heap used, outbound fetches; read by the heartbeat.
 
 import type { Socket } from 'node:net';
 import { emptyHistogram, observe } from '../../core/histogram.js';
@@ -15,6 +15,9 @@ export class TrafficCounters {
     bytesIn: 0,
     bytesOut: 0,
     heapUsed: 0,
+    subrequests: 0,
+    subrequestBytes: 0,
+    egressRefusals: 0,
   };
   readonly #sockets = new Set<Socket>();
 
@@ -59,6 +62,21 @@ export class TrafficCounters {
     return this.#c.heapUsed;
   }
 
+  /** An outbound fetch started. */
+  subrequest(): void {
+    this.#c.subrequests++;
+  }
+
+  /** Body bytes an outbound fetch sent or received. */
+  subrequestBytes(n: number): void {
+    this.#c.subrequestBytes += n;
+  }
+
+  /** An outbound fetch was refused (policy or limit). */
+  egressRefused(): void {
+    this.#c.egressRefusals++;
+  }
+
   /** A copy of the counters now, live sockets' bytes included (for a heartbeat answer). */
   snapshot(): ServerCounters {
     const c = this.#c;
@@ -75,6 +93,9 @@ export class TrafficCounters {
       bytesIn,
       bytesOut,
       heapUsed: c.heapUsed,
+      subrequests: c.subrequests,
+      subrequestBytes: c.subrequestBytes,
+      egressRefusals: c.egressRefusals,
     };
   }
 }

@@ -8,9 +8,11 @@ import type { InvokeResult, SandboxHooks, TenantSandbox } from '../../sandbox/te
 import type { Contention } from './contention.js';
 import { TrafficCounters } from './counters.js';
 import { CpuShare } from './cpu-share.js';
+import type { Cidr } from '../../core/cidr.js';
+import { ServerEgress } from './egress/outbound.js';
 import { Listener } from './listener.js';
 import { type SharedAddresses, VirtualHostMember } from './shared-address.js';
-import type { FromWorker, RequestFailure, ServerCounters, ToWorker, VirtualHostSpec } from './protocol.js';
+import type { EgressPolicy, FromWorker, RequestFailure, ServerCounters, ToWorker, VirtualHostSpec } from './protocol.js';
 import type { ServerContext } from './server-context.js';
 import { ServerVersion } from './server-version.js';
 import type { TailFeed } from './tail-feed.js';
@@ -31,6 +33,8 @@ export interface WorkerHooks {
   running(httpdid: number): void;
   /** The tailed servers and their request events (src/host/worker/tail-feed.ts). */
   readonly tail: TailFeed;
+  /** The networks the operator opened to outbound fetch (config `egressAllowNetworks`). */
+  readonly egressNetworks: readonly Cidr[];
 }
 
 /**
@@ -44,7 +48,9 @@ export class HostedServer {
   readonly #hooks: WorkerHooks;
   /** Its own listening socket, or its membership of a shared address (virtual hosts). */
   readonly #listener: Listener | VirtualHostMember;
-  readonly #counters = new TrafficCounters();
+  readonly #counters: TrafficCounters;
+  /** Its outbound fetch: one connection pool, each version with its own allow list and limits. */
+  readonly #egress: ServerEgress;
   readonly #cpu: CpuShare;
   #current: ServerVersion;
   /** A version compiled by `prepare`, waiting for `commit`. */
@@ -56,9 +62,20 @@ export class HostedServer {
   #sampling = false;
   #closed = false;
 
-  private constructor(httpdid: number, sandbox: TenantSandbox, limits: Limits, exposeErrors: boolean, hooks: WorkerHooks, vhost: VirtualHostSpec | undefined) {
+  private constructor(
+    httpdid: number,
+    sandbox: TenantSandbox,
+    limits: Limits,
+    exposeErrors: boolean,
+    hooks: WorkerHooks,
+    vhost: VirtualHostSpec | undefined,
+    counters: TrafficCounters,
+    egress: ServerEgress,
+  ) {
     this.httpdid = httpdid;
     this.#hooks = hooks;
+    this.#counters = counters;
+    this.#egress = egress;
     this.#current = this.#version(sandbox, limits, exposeErrors);
     // The policy reads the limits of the version serving now (a redeploy may change them).
     this.#cpu = new CpuShare(
@@ -82,14 +99,17 @@ export class HostedServer {
   static async deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown, hooks: WorkerHooks, addresses: SharedAddresses): Promise<HostedServer> {
     const closeHandle = (): void => (handle as { close?: () => void } | undefined)?.close?.();
     if (handle === undefined) throw new IsoError('ISO_ERR_API_INTERNAL', 'deploy arrived without a listening handle');
+    const counters = new TrafficCounters();
+    const egress = serverEgress(hooks, counters);
     let sandbox: TenantSandbox;
     try {
-      sandbox = await ServerVersion.compile(msg.source, msg.limits, sandboxHooks(msg.httpdid, hooks), msg.env);
+      sandbox = await ServerVersion.compile(msg.source, msg.limits, sandboxHooks(msg.httpdid, hooks), msg.env, egress.forVersion(msg.egress, msg.limits));
     } catch (err) {
       closeHandle();
+      await egress.close();
       throw err;
     }
-    const server = new HostedServer(msg.httpdid, sandbox, msg.limits, msg.exposeErrors, hooks, msg.vhost);
+    const server = new HostedServer(msg.httpdid, sandbox, msg.limits, msg.exposeErrors, hooks, msg.vhost, counters, egress);
     const front = server.#listener;
     try {
       if (front instanceof Listener) await front.listen(handle, msg.port);
@@ -97,6 +117,7 @@ export class HostedServer {
     } catch (err) {
       server.#cpu.close();
       await sandbox.close();
+      await egress.close();
       closeHandle();
       throw err;
     }
@@ -147,11 +168,12 @@ export class HostedServer {
    * Compiles a new version next to the serving one; nothing switches yet.
    * @param exposeErrors whether the new version's error bodies carry the handler's detail
    * @param env the version's environment as JSON (an object of strings), the handler's second argument
+   * @param egress the version's egress policy (null: no outbound access)
    * @throws IsoError 422 (source), 500 (the server stopped meanwhile).
    */
-  async prepare(source: string, limits: Limits, exposeErrors: boolean, env: string): Promise<void> {
+  async prepare(source: string, limits: Limits, exposeErrors: boolean, env: string, egress: EgressPolicy | null = null): Promise<void> {
     this.abort();
-    const sandbox = await ServerVersion.compile(source, limits, sandboxHooks(this.httpdid, this.#hooks), env);
+    const sandbox = await ServerVersion.compile(source, limits, sandboxHooks(this.httpdid, this.#hooks), env, this.#egress.forVersion(egress, limits));
     if (this.#closed) {
       await sandbox.close();
       throw new IsoError('ISO_ERR_API_INTERNAL', `server ${this.httpdid} was stopped during the redeploy`);
@@ -209,6 +231,7 @@ export class HostedServer {
     this.abort();
     this.#cpu.close();
     await Promise.all([this.#current, ...this.#retiring].map((v) => v.sandbox.close()));
+    await this.#egress.close();
   }
 
   /** The counters now, for a heartbeat answer. */
@@ -288,6 +311,15 @@ export class HostedServer {
     for (const v of this.#retiring) ns += v.sandbox.busyNs;
     return ns;
   }
+}
+
+/** A server's outbound side, counted in its counters. */
+function serverEgress(hooks: WorkerHooks, counters: TrafficCounters): ServerEgress {
+  return new ServerEgress(hooks.egressNetworks, {
+    subrequest: () => counters.subrequest(),
+    bytes: (n) => counters.subrequestBytes(n),
+    refused: () => counters.egressRefused(),
+  });
 }
 
 /** The sandbox's callbacks for one server: catastrophic errors and console lines go to the worker. */

@@ -7,6 +7,7 @@ import { validator } from '../../core/schemas.js';
 import { resolveLimits } from '../../core/limits.js';
 import { DRAIN_FLUSH_MS, DRAIN_POLL_MS, READY_POOL_SIZE, RETIRE_DEADLINE_MS } from '../../core/supervision.js';
 import { Contention } from './contention.js';
+import { parseNetworks } from '../../core/cidr.js';
 import { HostedServer, type WorkerHooks } from './hosted-server.js';
 import { SharedAddresses } from './shared-address.js';
 import { loadHeapGuard } from '../../sandbox/heap-guard.js';
@@ -93,7 +94,15 @@ function flushRunning(): void {
   if (changed) send({ op: 'running', inFlight });
 }
 
-const hooks: WorkerHooks = { send: (msg) => send(msg), onCatastrophic, contention: new Contention(), running, tail: new TailFeed((msg) => send(msg)) };
+const hooks: WorkerHooks = {
+  send: (msg) => send(msg),
+  onCatastrophic,
+  contention: new Contention(),
+  running,
+  tail: new TailFeed((msg) => send(msg)),
+  // Validated by the control process's config (schemas/config.json, config.ts).
+  egressNetworks: parseNetworks(workerOptions(process.argv).egressAllowNetworks ?? []),
+};
 
 function hostedOrThrow(httpdid: number): HostedServer {
   const h = hosted.get(httpdid);
@@ -122,7 +131,7 @@ async function deploy(msg: Extract<ToWorker, { op: 'deploy' }>, handle: unknown)
 /** Compiles a new version of a server next to the serving one (hot redeploy, step 1). */
 async function prepare(msg: Extract<ToWorker, { op: 'prepare' }>): Promise<void> {
   const h = hostedOrThrow(msg.httpdid);
-  await compile(() => h.prepare(msg.source, msg.limits, msg.exposeErrors, msg.env));
+  await compile(() => h.prepare(msg.source, msg.limits, msg.exposeErrors, msg.env, msg.egress));
 }
 
 /** Stops hosting a server; after `drainMs` of winding down (its requests in flight finished) if given, ms. */

@@ -5,6 +5,9 @@ import type { LatencyHistogram } from '../../core/histogram.js';
 import type { Limits } from '../../core/limits.js';
 import type { Outcome } from '../../core/outcome.js';
 import type { ConsoleLines } from '../../sandbox/isolate-instance.js';
+import type { EgressPolicy } from './egress/policy.js';
+
+export type { EgressPolicy } from './egress/policy.js';
 
 /**
  * Control → worker. `deploy` travels with the bound listening handle; `ping` is the heartbeat.
@@ -14,7 +17,7 @@ import type { ConsoleLines } from '../../sandbox/isolate-instance.js';
  * drops a prepared version.
  */
 export type ToWorker =
-  /** `env`: the version's environment as JSON (an object of strings: its variables and secrets), the handler's second argument. */
+  /** `env`: the version's environment as JSON (an object of strings: its variables and secrets), the handler's second argument; `egress`: its egress policy (null: no outbound access). */
   | {
       readonly op: 'deploy';
       readonly id: number;
@@ -26,10 +29,20 @@ export type ToWorker =
       readonly env: string;
       /** Set for a server with hostnames: it shares the address `key` with the other virtual hosts there (one socket per address on this worker). */
       readonly vhost?: VirtualHostSpec;
+      readonly egress: EgressPolicy | null;
     }
   /** `drainMs`: wind the server down first (no new connections, in-flight requests finished, at most this long, ms), as when it moves to another worker; without it, stop now. */
   | { readonly op: 'undeploy'; readonly id: number; readonly httpdid: number; readonly drainMs?: number }
-  | { readonly op: 'prepare'; readonly id: number; readonly httpdid: number; readonly source: string; readonly limits: Limits; readonly exposeErrors: boolean; readonly env: string }
+  | {
+      readonly op: 'prepare';
+      readonly id: number;
+      readonly httpdid: number;
+      readonly source: string;
+      readonly limits: Limits;
+      readonly exposeErrors: boolean;
+      readonly env: string;
+      readonly egress: EgressPolicy | null;
+    }
   | { readonly op: 'commit'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'abort'; readonly id: number; readonly httpdid: number }
   | { readonly op: 'ping'; readonly id: number }
@@ -117,6 +130,12 @@ export interface ServerCounters {
   bytesOut: number;
   /** Bytes used by the server's isolate (V8 used heap plus external memory), as last sampled on a heartbeat. */
   heapUsed: number;
+  /** Outbound fetches started by its handlers (src/host/worker/egress/). */
+  subrequests: number;
+  /** Body bytes those fetches sent and received. */
+  subrequestBytes: number;
+  /** Outbound fetches refused: by the egress policy (allow list, denied ranges) or a per-request limit. */
+  egressRefusals: number;
 }
 
 /**
@@ -174,18 +193,32 @@ export type FromWorker =
 export interface WorkerOptions {
   /** Ceiling of the worker's resident set, MiB; 0: automatic (config `workerRssLimitMb`, see rss-backstop.ts). */
   readonly rssLimitMb: number;
+  /** Networks (CIDRs) the operator opened to outbound fetch although they are in a denied range (config `egressAllowNetworks`). */
+  readonly egressAllowNetworks?: readonly string[];
 }
 
 const RSS_LIMIT_FLAG = '--rss-limit-mb=';
+const EGRESS_NETWORKS_FLAG = '--egress-allow-networks=';
 
 /** The command-line arguments that carry `opts` to a worker. */
 export function workerArgv(opts: WorkerOptions): string[] {
-  return [`${RSS_LIMIT_FLAG}${opts.rssLimitMb}`];
+  const nets = opts.egressAllowNetworks ?? [];
+  return [`${RSS_LIMIT_FLAG}${opts.rssLimitMb}`, ...(nets.length === 0 ? [] : [`${EGRESS_NETWORKS_FLAG}${nets.join(',')}`])];
 }
 
-/** The options a worker was forked with (`process.argv`); missing or malformed ones are 0 (automatic). */
+/** The options a worker was forked with (`process.argv`); missing or malformed ones are 0 (automatic), or none. */
 export function workerOptions(argv: readonly string[]): WorkerOptions {
   const arg = argv.find((a) => a.startsWith(RSS_LIMIT_FLAG));
   const mb = arg === undefined ? 0 : Number(arg.slice(RSS_LIMIT_FLAG.length));
-  return { rssLimitMb: Number.isSafeInteger(mb) && mb > 0 ? mb : 0 };
+  const nets = argv.find((a) => a.startsWith(EGRESS_NETWORKS_FLAG));
+  return {
+    rssLimitMb: Number.isSafeInteger(mb) && mb > 0 ? mb : 0,
+    egressAllowNetworks:
+      nets === undefined
+        ? []
+        : nets
+            .slice(EGRESS_NETWORKS_FLAG.length)
+            .split(',')
+            .filter((n) => n !== ''),
+  };
 }

@@ -2,6 +2,7 @@
 
 import { IsoError } from '../../core/errors.js';
 import type { Limits } from '../../core/limits.js';
+import type { Egress } from '../../sandbox/egress.js';
 import { SourceError, TenantSandbox, type SandboxHooks } from '../../sandbox/tenant-sandbox.js';
 import type { ServerContext } from './server-context.js';
 
@@ -33,10 +34,11 @@ export class ServerVersion {
   /**
    * Compiles and evaluates a version of a server's handler. @throws IsoError 422 for a source that cannot be used.
    * @param env its environment as JSON (an object of strings), the handler's second argument
+   * @param egress its outbound fetch (its egress policy and limits)
    */
-  static async compile(source: string, limits: Limits, hooks: SandboxHooks, env = '{}'): Promise<TenantSandbox> {
+  static async compile(source: string, limits: Limits, hooks: SandboxHooks, env = '{}', egress?: Egress): Promise<TenantSandbox> {
     try {
-      return await TenantSandbox.create(source, limits, hooks, env);
+      return await TenantSandbox.create(source, limits, hooks, env, egress);
     } catch (err) {
       if (err instanceof SourceError) throw new IsoError('ISO_ERR_API_INVALID_SOURCE', err.message);
       throw err;

@@ -3,7 +3,7 @@
 
 // It imports the tenant module as `tenant`, and exports:
 // - `handlerType`: `typeof` the tenant's default export (the host refuses anything but "function");
-// - `setBodyReader(ref, envJson)`: once per isolate, the host's body reader (kept private to this module)
+// - `setBodyReader(ref, envJson, timerRef, fetchRef)`: once per isolate, the host's body reader (kept private to this module)
 //   and the server's environment as JSON, parsed and frozen here: the handler's second argument;
 // - `dispatchBatch([requestJson, id, first, complete, text, ...])`: for each request in turn parses
 //   the request dict, adds `datastream` (the bytes `first` already received, then more pulled from
@@ -34,7 +34,7 @@
 // globals can only break its own responses, which the host validates by type anyway.
 
 import { MAX_RESPONSE_BYTES as MAX, MAX_RESPONSE_HEADER_BYTES as MAX_HEADER_BYTES, MAX_RESPONSE_HEADER_FIELDS as MAX_FIELDS } from 'isohttpd:constants';
-import { bare, drainLogs, forgetTimers, I, incomingRequest, nd, responseParts, setConsoleTag, setTimerHost, streamIterator, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
+import { bare, drainLogs, forgetTimers, I, incomingRequest, nd, responseParts, setConsoleTag, setFetchHost, setTimerHost, streamIterator, takeMemoryOverrun, utf8Decode } from './prelude/index.js';
 import * as tenant from 'tenant';
 
 // The default export: a handler function (the request dict form), or an object with a `fetch`
@@ -90,11 +90,13 @@ let pull = null;
  * @param {HostReference<[id: number, want: number], Uint8Array>} ref
  * @param {unknown} envJson the server's environment as JSON (an object of strings)
  * @param {unknown} [timerRef] the host's timer function (src/sandbox/timer-host.ts), for setTimeout
+ * @param {unknown} [fetchRef] the host's outbound fetch function (src/sandbox/outbound-host.ts), for fetch
  */
-export function setBodyReader(ref, envJson, timerRef) {
+export function setBodyReader(ref, envJson, timerRef, fetchRef) {
   if (pull !== null) return;
   pull = ref;
   if (timerRef !== undefined) setTimerHost(timerRef);
+  if (fetchRef !== undefined) setFetchHost(fetchRef);
   if (typeof envJson === 'string' && envJson !== '{}') ENV = freeze(parse(envJson));
 }
 

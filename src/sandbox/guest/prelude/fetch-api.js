@@ -338,11 +338,53 @@ export class Response extends Body {
     return 'default';
   }
   get redirected() {
-    return false;
+    return wmGet(RESPONSE_STATE, this).redirected === true;
   }
   get url() {
-    return '';
+    return wmGet(RESPONSE_STATE, this).url ?? '';
   }
+}
+
+/**
+ * What an outbound fetch sends for `input` and `init` (a Request made of them, as `fetch` does): its
+ * URL, method, header pairs and body (bytes, or null). Used by the prelude's fetch only.
+ * @param {unknown} input
+ * @param {unknown} init
+ * @returns {{ url: string, method: string, headers: Array<[string, string]>, body: Uint8Array | null }}
+ */
+export function outgoingParts(input, init) {
+  const r = new Request(input, /** @type {any} */ (init ?? {}));
+  const s = wmGet(REQUEST_STATE, r);
+  /** @type {Array<[string, string]>} */
+  const headers = [];
+  const l = wmGet(HEADER_LISTS, s.headers);
+  for (const [n, vs] of l) for (const v of vs) headers.push([n, v]);
+  const b = wmGet(BODIES, r);
+  const from = wmGet(BODIES, input);
+  // A body given as the Request input (init without one) is that Request's, read once.
+  const noBody = init === undefined || init === null || (typeof init === 'object' && /** @type {{ body?: unknown }} */ (init).body === undefined);
+  const src = b.source === null && noBody && from !== undefined && !from.used ? consume(/** @type {object} */ (input)) : b.source;
+  const body = src === null || src === '' ? null : asBytes(src);
+  return { url: s.url, method: s.method, headers, body: body !== null && body.byteLength === 0 ? null : body };
+}
+
+/**
+ * The Response of an outbound fetch, made from what the host answered (status as received, no range check).
+ * @param {number} status
+ * @param {string} statusText
+ * @param {string[]} flat header names and values, alternating
+ * @param {Uint8Array} body
+ * @param {string} url the last hop's
+ * @param {boolean} redirected
+ * @returns {Response}
+ */
+export function fetchedResponse(status, statusText, flat, body, url, redirected) {
+  const r = new Response(null);
+  const headers = new Headers();
+  for (let i = 0; i + 1 < flat.length; i += 2) headers.append(flat[i], flat[i + 1]);
+  wmSet(RESPONSE_STATE, r, { status, statusText, headers, url, redirected });
+  wmSet(BODIES, r, { source: body, used: false });
+  return r;
 }
 
 /**

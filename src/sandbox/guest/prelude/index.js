@@ -1,4 +1,4 @@
-// The prelude: the first guest module evaluated in every isolate, before any tenant code; it installs the globals tenant code may use (console, TextEncoder/TextDecoder, atob/btoa, URLSearchParams, URL, Headers/Request/Response, ReadableStream) and the chunked Array.prototype.fill.
+// The prelude: the first guest module evaluated in every isolate, before any tenant code; it installs the globals tenant code may use (console, TextEncoder/TextDecoder, atob/btoa, URLSearchParams, URL, Headers/Request/Response, ReadableStream, fetch) and the chunked Array.prototype.fill.
 // @ts-check
 
 // Every part captures the intrinsics it uses when it is evaluated, which is before this module's
@@ -9,6 +9,7 @@ import { createConsole, drainLogs, setConsoleTag } from './console.js';
 import { installContainment, takeMemoryOverrun } from './containment.js';
 import { TextDecoder, TextEncoder, utf8Decode } from './encoding.js';
 import { Headers, incomingRequest, Request, Response, responseParts } from './fetch-api.js';
+import { fetch, setFetchHost } from './outbound-fetch.js';
 import { installRegExpLimit } from './regexp-source.js';
 import { ReadableStream, ReadableStreamDefaultController, ReadableStreamDefaultReader, streamIterator } from './streams.js';
 import { clearTimeout, forgetTimers, setTimeout, setTimerHost } from './timers.js';
@@ -16,8 +17,8 @@ import { bare, I, nd } from './intrinsics.js';
 import { setUrlLoader, URL } from './url.js';
 import { URLSearchParams } from './url-search-params.js';
 
-// drainLogs, forgetTimers, incomingRequest, responseParts, setConsoleTag, setTimerHost, streamIterator, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
-export { bare, drainLogs, forgetTimers, I, incomingRequest, nd, responseParts, setConsoleTag, setTimerHost, setUrlLoader, streamIterator, takeMemoryOverrun, utf8Decode };
+// drainLogs, forgetTimers, incomingRequest, responseParts, setConsoleTag, setFetchHost, setTimerHost, streamIterator, utf8Decode, I, nd, bare and takeMemoryOverrun: for the bootstrap; setUrlLoader: for the host, once (see src/sandbox/url-loader.ts).
+export { bare, drainLogs, forgetTimers, I, incomingRequest, nd, responseParts, setConsoleTag, setFetchHost, setTimerHost, setUrlLoader, streamIterator, takeMemoryOverrun, utf8Decode };
 
 const resolved = Promise.resolve();
 const then = Function.prototype.call.bind(Promise.prototype.then);
@@ -56,6 +57,7 @@ define('Response', Response);
 define('ReadableStream', ReadableStream);
 define('ReadableStreamDefaultReader', ReadableStreamDefaultReader);
 define('ReadableStreamDefaultController', ReadableStreamDefaultController);
+define('fetch', fetch);
 define('queueMicrotask', queueMicrotask);
 define('setTimeout', setTimeout);
 define('clearTimeout', clearTimeout);
