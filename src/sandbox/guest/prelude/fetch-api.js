@@ -189,6 +189,19 @@ async function consume(self) {
 }
 
 /**
+ * The whole body of a Request given whole (bytes or text, or the incoming body read at once), marked used; null for none.
+ * @param {object} self
+ * @returns {Uint8Array | string | object | null}
+ */
+function consumeWhole(self) {
+  const b = wmGet(BODIES, self);
+  if (b === undefined) throw new TypeErr('Illegal invocation');
+  if (b.used) throw new TypeErr('Body has already been consumed');
+  b.used = true;
+  return typeof b.source === 'function' ? b.source() : b.source;
+}
+
+/**
  * The body as a ReadableStream (made on first use from bytes given whole, or from the incoming
  * request's body read once), or null for no body.
  * @param {object} self
@@ -363,7 +376,8 @@ export function outgoingParts(input, init) {
   const from = wmGet(BODIES, input);
   // A body given as the Request input (init without one) is that Request's, read once.
   const noBody = init === undefined || init === null || (typeof init === 'object' && /** @type {{ body?: unknown }} */ (init).body === undefined);
-  const src = b.source === null && noBody && from !== undefined && !from.used ? consume(/** @type {object} */ (input)) : b.source;
+  const src = b.source === null && noBody && from !== undefined && !from.used ? consumeWhole(/** @type {object} */ (input)) : b.source;
+  if (src !== null && typeof src !== 'string' && !(src instanceof U8)) throw new TypeErr('fetch: a ReadableStream request body is not supported yet (send a string, an ArrayBuffer or a typed array)');
   const body = src === null || src === '' ? null : asBytes(src);
   return { url: s.url, method: s.method, headers, body: body !== null && body.byteLength === 0 ? null : body };
 }
