@@ -37,7 +37,7 @@ t.test('refused updates change nothing', async (t) => {
   }
 
   const badBodies: Array<[unknown, RegExp]> = [
-    [{}, /body must have source, limits, exposeErrors or vars/],
+    [{}, /body must have source, limits, exposeErrors, vars or egress/],
     [{ source: V1, replicas: 2 }, /body\.replicas is not an allowed field/],
     [{ limits: { memoryMb: 1 } }, /body\.limits\.memoryMb must be >= 8/],
     [{ limits: { timeoutMs: 'fast' } }, /body\.limits\.timeoutMs must be an integer/],

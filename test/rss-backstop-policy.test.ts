@@ -71,9 +71,9 @@ t.test('the budget: fixed, or idle RSS + 64 MiB + 4 × memoryMb per isolate', as
   c.memoryMb = 256;
   t.equal(auto.b.budgetMb(), 90 + 64 + 4 * (64 + 256), 'follows what the servers host now');
   t.equal(rig([a, c], 300).b.budgetMb(), 300, 'a fixed ceiling ignores the servers');
-  t.same(workerOptions(workerArgv({ rssLimitMb: 512 })), { rssLimitMb: 512 }, 'the ceiling travels on the command line');
-  t.same(workerOptions([]), { rssLimitMb: 0 }, 'absent: automatic');
-  t.same(workerOptions(['--rss-limit-mb=-3']), { rssLimitMb: 0 }, 'malformed: automatic');
+  t.same(workerOptions(workerArgv({ rssLimitMb: 512 })), { rssLimitMb: 512, egressAllowNetworks: [] }, 'the ceiling travels on the command line');
+  t.same(workerOptions([]), { rssLimitMb: 0, egressAllowNetworks: [] }, 'absent: automatic');
+  t.same(workerOptions(['--rss-limit-mb=-3']), { rssLimitMb: 0, egressAllowNetworks: [] }, 'malformed: automatic');
 });
 
 t.test('blame: the server the RSS grew under (by its CPU time), else the largest heap', async (t) => {
