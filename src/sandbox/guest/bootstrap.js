@@ -690,7 +690,7 @@ const streams = new I.Map();
 /**
  * Most bytes one pull gathers from chunks that are ready at once (a sync iterator's) before
  * returning: what a stalled client can make the worker hold, beside the sockets' buffers. Measured
- * (a 1 MiB body of 64 KiB chunks, bench scenario 9): 64 KiB gave 0.19–0.35× node:http, 256 KiB 0.45–0.86×.
+ * (a 1 MiB body of 64 KiB chunks, bench scenario 9): 64 KiB gave 0.20–0.35× node:http, 256 KiB 0.44–0.86×.
  */
 const PULL_BYTES = 262144;
 /** Most chunks one pull gathers. */
