@@ -106,7 +106,20 @@ export class BatchScheduler {
    * is a request's, under its deadline; outside such a window the isolate should use none.
    */
   get busy(): boolean {
-    return this.#batchRunning || this.#inflight.size > 0;
+    // A streamed response waiting for its client (no pull running) opens no window: CPU its isolate
+    // uses then (a timer callback that spins) is idle time, which the idle-CPU watchdog bounds.
+    return this.#batchRunning || this.#inflight.size > this.#streamsIdle;
+  }
+
+  /** In-flight requests that are streaming with no call into the isolate running for them. */
+  #streamsIdle = 0;
+
+  /** Marks streaming request `r` idle (between pulls) or not. */
+  #streamIdle(r: SandboxRequest, idle: boolean): void {
+    if (r.idle === idle) return;
+    r.idle = idle;
+    this.#streamsIdle += idle ? 1 : -1;
+    if (idle) this.#windowMaybeClosed();
   }
 
   /** Tells the watchdog when the last window closed. */
@@ -149,6 +162,7 @@ export class BatchScheduler {
         stream: null,
         background: false,
         onEnded: null,
+        idle: false,
       };
       this.#bodies.set(req.id, body);
       this.#queue.push(req);
@@ -495,6 +509,7 @@ export class BatchScheduler {
     }
     const ok = result as Extract<InvokeResult, { outcome: 'ok' }>;
     r.state = 'streaming';
+    this.#streamIdle(r, true);
     const stream = new StreamedResponse(r, inst, this.#streamOwner, Buffer.byteLength(raw[1]), performance.now() - r.t0);
     r.stream = stream;
     r.resolve({ outcome: 'ok', response: { ...ok.response, stream }, ended });
@@ -507,9 +522,21 @@ export class BatchScheduler {
   #makeStreamOwner(): StreamOwner {
     return {
       limits: this.#limits,
-      call: (inst, op, id, timeoutMs) => this.#calls.track(inst.streamOp.apply(undefined, [op, id], { arguments: { copy: true }, result: { copy: true, promise: true }, timeout: timeoutMs })),
+      call: (inst, op, id, timeoutMs) => {
+        const r = this.#inflight.get(id);
+        if (r !== undefined) this.#streamIdle(r, false);
+        const call = this.#calls.track(inst.streamOp.apply(undefined, [op, id], { arguments: { copy: true }, result: { copy: true, promise: true }, timeout: timeoutMs }));
+        const after = (): void => {
+          if (r?.state === 'streaming') this.#streamIdle(r, true);
+        };
+        call.then(after, after);
+        return call;
+      },
       console: (raw, r) => this.#console(raw, r),
-      expire: (r) => this.#expire(r),
+      // A pull's or a close's deadline; one left over from a request that has ended since does nothing.
+      expire: (r) => {
+        if (r.state === 'streaming') this.#expire(r);
+      },
       ended: (r, failed, inst, lost) => {
         if (r.state !== 'streaming') return;
         r.stream = null;
@@ -535,6 +562,7 @@ export class BatchScheduler {
    * `r` ends (its timers cancelled). Its CPU time is the server's (the isolate's), like any other.
    */
   #background(r: SandboxRequest, inst: IsolateInstance): void {
+    this.#streamIdle(r, false);
     r.state = 'background';
     const ms = this.#limits.waitUntilMs ?? WAIT_UNTIL_DEFAULT_MS;
     const stop = (): void => {
@@ -571,6 +599,7 @@ export class BatchScheduler {
     if (r.state === 'done') return;
     const answered = r.state === 'streaming' || r.state === 'background';
     r.state = 'done';
+    this.#streamIdle(r, false);
     if (r.stream !== null && result !== undefined) r.stream.abort(result);
     r.stream = null;
     const wasInFlight = this.#inflight.delete(r.id);

@@ -79,13 +79,25 @@ export class StreamedResponse implements ResponseStream, StreamAbort {
   cancel(_reason: string): void {
     if (this.#over) return;
     this.#over = true;
+    this.#closeIterator(() => this.#owner.ended(this.#r, null, this.#inst));
+  }
+
+  /**
+   * Calls the iterator's `return()` (its `finally` blocks), under what is left of the time limit:
+   * isolated-vm's timeout for its synchronous part, the scheduler's deadline (which disposes the
+   * isolate) for a `return()` that never settles. Then `done`.
+   */
+  #closeIterator(done: () => void): void {
     const r = this.#r;
     const remaining = Math.max(1, Math.floor(this.#owner.limits.timeoutMs - this.#spentMs));
-    // The iterator's `return()` (its `finally` blocks) runs under what is left of the time limit.
-    this.#owner.call(this.#inst, STREAM_CANCEL, r.id, remaining).then(
-      () => this.#owner.ended(r, null, this.#inst),
-      () => this.#owner.ended(r, null, this.#inst),
-    );
+    const timer = setTimeout(() => this.#owner.expire(r), remaining);
+    r.timer = timer;
+    const after = (): void => {
+      clearTimeout(timer);
+      if (r.timer === timer) r.timer = null;
+      done();
+    };
+    this.#owner.call(this.#inst, STREAM_CANCEL, r.id, remaining).then(after, after);
   }
 
   /** The scheduler ended the request (its isolate was disposed, a deadline): the pull in progress gets `result`. */
@@ -106,18 +118,22 @@ export class StreamedResponse implements ResponseStream, StreamAbort {
     const remaining = Math.floor(limits.timeoutMs - this.#spentMs);
     if (remaining < 1) return this.#fail(timeoutResult(limits));
     const t0 = performance.now();
-    r.timer = setTimeout(() => this.#owner.expire(r), remaining);
+    const timer = setTimeout(() => this.#owner.expire(r), remaining);
+    r.timer = timer;
+    // Only this call's deadline is cleared (a close may have set its own meanwhile).
+    const clear = (): void => {
+      clearTimeout(timer);
+      if (r.timer === timer) r.timer = null;
+    };
     this.#owner.call(this.#inst, STREAM_PULL, r.id, remaining).then(
       (out) => {
-        if (r.timer !== null) clearTimeout(r.timer);
-        r.timer = null;
+        clear();
         this.#spentMs += performance.now() - t0;
         if (this.#pending === null || this.#over) return;
         this.#took(out);
       },
       (err: unknown) => {
-        if (r.timer !== null) clearTimeout(r.timer);
-        r.timer = null;
+        clear();
         if (this.#pending === null || this.#over) return;
         this.#fail(failureOutcome(err, r.deadlinePassed, limits), true);
       },
@@ -166,12 +182,7 @@ export class StreamedResponse implements ResponseStream, StreamAbort {
     this.#settle(failedStep(result));
     if (wasOver) return;
     // An iterator that is not at its end is closed first, except in an isolate that goes.
-    if (!lost && result.outcome === 'invalidResponse') {
-      const remaining = Math.max(1, Math.floor(this.#owner.limits.timeoutMs - this.#spentMs));
-      const done = (): void => this.#owner.ended(this.#r, result, this.#inst);
-      this.#owner.call(this.#inst, STREAM_CANCEL, this.#r.id, remaining).then(done, done);
-      return;
-    }
+    if (!lost && result.outcome === 'invalidResponse') return this.#closeIterator(() => this.#owner.ended(this.#r, result, this.#inst));
     this.#owner.ended(this.#r, result, this.#inst, lost);
   }
 }

@@ -33,6 +33,8 @@ export interface SandboxRequest {
   stream: StreamAbort | null;
   /** Its handler gave waitUntil work still pending when its result came. */
   background: boolean;
+  /** Streaming with no call into its isolate running (waiting for its client): it opens no request window. */
+  idle: boolean;
   /** Settles the `ended` promise of an answer given before the request ended (streamed, background). */
   onEnded: (() => void) | null;
   /** The isolate it was dispatched to. */

@@ -481,7 +481,9 @@ function context(id) {
       waitUntil: (/** @type {unknown} */ p) => {
         let later = mapGet(background, id);
         if (later === undefined) mapSet(background, id, (later = bare([])));
-        later[later.length] = p;
+        // Handled at once (a rejection is not left for the unhandled-rejection report): each entry
+        // settles to null or to what its rejection said.
+        later[later.length] = promiseThen(promised(p), toNull, describe);
       },
       passThroughOnException: noop,
     }),
@@ -501,6 +503,7 @@ function withBackground(r, id) {
 }
 
 const noop = () => undefined;
+const toNull = () => null;
 
 /**
  * Calls the Workers-form handler with a Request of the request dict (url from its Host, the method,
@@ -862,9 +865,8 @@ function awaitBackground(id) {
       mapDelete(background, id);
       return bare([failures, drainLogs()]);
     }
-    const p = later[i++];
-    return promiseThen(promised(p), next, (/** @type {unknown} */ e) => {
-      if (failures.length < 10) failures[failures.length] = describe(e);
+    return promiseThen(later[i++], (/** @type {string | null} */ failure) => {
+      if (failure !== null && failures.length < 10) failures[failures.length] = failure;
       return next();
     });
   };
