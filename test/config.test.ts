@@ -19,7 +19,10 @@ t.test('the registry: SQLite in the data dir by default, a PostgreSQL URL from t
   t.match(loadConfig([], {}), { registry: '', registryPoolSize: 10 }, 'default: SQLite, a pool of 10 for PostgreSQL');
   t.match(loadConfig([], { ISOHTTPD_REGISTRY_URL: 'postgres://u@db/isohttpd' }), { registry: 'postgres://u@db/isohttpd' });
   t.match(loadConfig(['--registry', 'postgresql://u@db2/x'], { ISOHTTPD_REGISTRY_URL: 'postgres://u@db/isohttpd' }), { registry: 'postgresql://u@db2/x' }, 'the flag wins');
-  t.throws(() => loadConfig(['--registry', 'mysql://u:secret@db/x'], {}), new ConfigError('config.registry "mysql://u:***@db/x" is not a registry: give a postgres:// or postgresql:// URL, or nothing for SQLite in the data dir'));
+  t.throws(
+    () => loadConfig(['--registry', 'mysql://u:secret@db/x'], {}),
+    new ConfigError('config.registry "mysql://u:***@db/x" is not a registry: give a postgres:// or postgresql:// URL, or nothing for SQLite in the data dir'),
+  );
   t.throws(() => loadConfig(['--registry', '/var/lib/x.sqlite'], {}), /config\.registry "\/var\/lib\/x\.sqlite" is not a registry/);
 });
 
