@@ -2,10 +2,8 @@
 
 import pg, { type PoolClient } from 'pg';
 import { IsoError } from '../../core/errors.js';
-import type { Language } from '../../core/language.js';
-import { type Limits, resolveLimits } from '../../core/limits.js';
-import type { EgressPolicy } from '../../host/worker/protocol.js';
 import { isRetryable, isUniqueViolation, migrate, sqlState, translate } from './postgres-support.js';
+import { type RawServer, type RawTenant, type RawVersion, toServer, toTenant, toVersion } from './postgres-rows.js';
 import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, SecretRow, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
 import { hashToken, invalidTenantName, newToken, TENANT_NAME } from './tenant-tokens.js';
 
@@ -15,78 +13,6 @@ export const DEFAULT_POOL_SIZE = 10;
 const CONNECT_TIMEOUT_MS = 5000;
 /** How many times a serializable transaction is run before its serialization failure is the caller's, count. */
 const MAX_ATTEMPTS = 20;
-
-interface RawServer {
-  httpdid: number;
-  tenant: string;
-  name: string | null;
-  host: string;
-  port: number;
-  source: string;
-  language: Language;
-  limits: string;
-  expose_errors: boolean;
-  vars: string;
-  hostnames: string;
-  egress: string | null;
-  replicas: number;
-  state: 'running' | 'failed';
-  reason: string | null;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
-type RawVersion = Pick<RawServer, 'httpdid' | 'version' | 'source' | 'language' | 'limits' | 'expose_errors' | 'vars' | 'egress' | 'created_at'>;
-interface RawTenant {
-  name: string;
-  created_at: string;
-  max_servers: number | null;
-  max_source_bytes: number | null;
-  memory_mb: number | null;
-}
-
-const parseEgress = (s: string | null): EgressPolicy | null => (s === null ? null : (JSON.parse(s) as EgressPolicy));
-
-const toServer = (r: RawServer): ServerRow => ({
-  httpdid: r.httpdid,
-  tenant: r.tenant,
-  name: r.name,
-  host: r.host,
-  port: r.port,
-  hostnames: Object.freeze(JSON.parse(r.hostnames) as string[]),
-  source: r.source,
-  language: r.language,
-  limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
-  exposeErrors: r.expose_errors,
-  vars: JSON.parse(r.vars) as Record<string, string>,
-  egress: parseEgress(r.egress),
-  replicas: r.replicas,
-  state: r.state,
-  reason: r.reason,
-  version: r.version,
-  createdAt: r.created_at,
-  updatedAt: r.updated_at,
-});
-
-const toVersion = (r: RawVersion): VersionRow => ({
-  httpdid: r.httpdid,
-  version: r.version,
-  source: r.source,
-  language: r.language,
-  limits: resolveLimits(JSON.parse(r.limits) as Partial<Limits>),
-  exposeErrors: r.expose_errors,
-  vars: JSON.parse(r.vars) as Record<string, string>,
-  egress: parseEgress(r.egress),
-  createdAt: r.created_at,
-});
-
-const toTenant = (r: RawTenant): TenantRow => {
-  const quotas: QuotaOverrides = {};
-  if (r.max_servers !== null) quotas.maxServers = r.max_servers;
-  if (r.max_source_bytes !== null) quotas.maxSourceBytes = r.max_source_bytes;
-  if (r.memory_mb !== null) quotas.memoryMb = r.memory_mb;
-  return { name: r.name, createdAt: r.created_at, quotas };
-};
 
 /** Options of {@link PostgresRegistry.open}. */
 export interface PostgresOptions {
