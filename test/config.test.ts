@@ -15,6 +15,17 @@ t.test('defaults, env and flags', async (t) => {
   t.match(f, { apiPort: 9001, dataDir: 'd' }, 'flags win over the environment');
 });
 
+t.test('the registry: SQLite in the data dir by default, a PostgreSQL URL from the flag, the environment or the file; another scheme refused naming it without its password', async (t) => {
+  t.match(loadConfig([], {}), { registry: '', registryPoolSize: 10 }, 'default: SQLite, a pool of 10 for PostgreSQL');
+  t.match(loadConfig([], { ISOHTTPD_REGISTRY_URL: 'postgres://u@db/isohttpd' }), { registry: 'postgres://u@db/isohttpd' });
+  t.match(loadConfig(['--registry', 'postgresql://u@db2/x'], { ISOHTTPD_REGISTRY_URL: 'postgres://u@db/isohttpd' }), { registry: 'postgresql://u@db2/x' }, 'the flag wins');
+  t.throws(
+    () => loadConfig(['--registry', 'mysql://u:secret@db/x'], {}),
+    new ConfigError('config.registry "mysql://u:***@db/x" is not a registry: give a postgres:// or postgresql:// URL, or nothing for SQLite in the data dir'),
+  );
+  t.throws(() => loadConfig(['--registry', '/var/lib/x.sqlite'], {}), /config\.registry "\/var\/lib\/x\.sqlite" is not a registry/);
+});
+
 t.test('bad configuration', async (t) => {
   t.throws(() => loadConfig(['--api-port', 'x'], {}), new ConfigError('--api-port must be a whole number, got "x"'));
   t.throws(() => loadConfig(['--api-port', '70000'], {}), /config\.apiPort must be <= 65535/);

@@ -12,13 +12,14 @@ import { DRAIN_TIMEOUT_MS } from '../core/supervision.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './commands.js';
 import { TENANT_USAGE, tenantCommand } from './tenant.js';
 
-const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port P] [--data-dir D] [--workers N]
+const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port P] [--data-dir D] [--registry URL] [--workers N]
        isohttpd tenant add|ls|rm ...   (isohttpd tenant --help)
 
   --config FILE  JSON config file, keys as in schemas/config.json (env ISOHTTPD_CONFIG); flags and env win over it
   --api-host H   address of the control API (env ISOHTTPD_API_HOST, default 127.0.0.1)
   --api-port P   port of the control API, 0 for any free one (env ISOHTTPD_API_PORT, default 7070)
   --data-dir D   state directory (env ISOHTTPD_DATA_DIR, default ./data)
+  --registry URL the registry: a postgres:// URL shared by several nodes (env ISOHTTPD_REGISTRY_URL), default SQLite in the data dir
   --workers N    sandbox worker processes (env ISOHTTPD_WORKERS, default one per CPU)
 `;
 
@@ -43,10 +44,10 @@ const BODY_OVERHEAD = 64 * 1024;
 
 async function serve(config: Config): Promise<void> {
   // Loaded here so that the other commands start fast (fastify, the pool and the manager are serve's alone).
-  const [{ buildApp }, { DEFAULT_TENANT, isLoopback }, { SqliteRegistry }, { ServerManager }] = await Promise.all([
+  const [{ buildApp }, { DEFAULT_TENANT, isLoopback }, { openRegistry, describeRegistry, RegistryOpenError }, { ServerManager }] = await Promise.all([
     import('../api/http/app.js'),
     import('../api/http/auth.js'),
-    import('../api/registry/sqlite.js'),
+    import('../api/registry/open.js'),
     import('../api/control/server-manager.js'),
   ]);
   const logger = { level: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'info' };
@@ -76,10 +77,19 @@ async function serve(config: Config): Promise<void> {
     lock.release();
     throw new StartError(`the API address ${config.apiHost}:${config.apiPort} is not available: ${(err as Error).message}`);
   });
-  const registry: Registry = SqliteRegistry.open(dataDir);
+  let registry: Registry;
+  try {
+    registry = await openRegistry(config);
+  } catch (err) {
+    apiHold?.close();
+    lock.release();
+    if (err instanceof RegistryOpenError) throw new StartError(err.message);
+    throw err;
+  }
   if (!openTenant && !(await registry.hasTenants())) {
     await registry.close();
-    throw new StartError(`the API would listen on ${config.apiHost}, which is not loopback, and no tenant exists: add one first with \`isohttpd tenant add NAME --data-dir ${config.dataDir}\``);
+    const where = config.registry === '' ? `--data-dir ${config.dataDir}` : '--registry URL';
+    throw new StartError(`the API would listen on ${config.apiHost}, which is not loopback, and no tenant exists: add one first with \`isohttpd tenant add NAME ${where}\``);
   }
   let app: ReturnType<typeof buildApp> | undefined;
   // What is logged before the API's logger exists (the pool's start, every restore decision) is kept and written once it does.
@@ -146,7 +156,7 @@ async function serve(config: Config): Promise<void> {
   // With tenants, every call needs a token: the hint says so.
   const auth = (await registry.hasTenants()) ? ` -H "authorization: Bearer $ISOHTTPD_TOKEN"` : '';
   process.stdout.write(
-    `isohttpd API listening on ${url} (Node.js ${process.versions.node}, data dir ${dataDir}, ${config.workers} sandbox workers, ${restored})\n` +
+    `isohttpd API listening on ${url} (Node.js ${process.versions.node}, data dir ${dataDir}, registry: ${describeRegistry(config)}, ${config.workers} sandbox workers, ${restored})\n` +
       `try: curl -s ${url}/servers${auth} -H 'content-type: application/json' -d "$(node -e 'console.log(JSON.stringify({host: "127.0.0.1", port: 8080, source: require("fs").readFileSync("examples/hello.js", "utf8")}))')" && curl -s http://127.0.0.1:8080/\n`,
   );
 
@@ -159,7 +169,7 @@ async function serve(config: Config): Promise<void> {
       // Stop accepting everywhere; API requests and tenant requests in flight finish (the latter for at most DRAIN_TIMEOUT_MS).
       await Promise.all([app?.close(), manager.drain(DRAIN_TIMEOUT_MS)]);
       await manager.close();
-      // Every acknowledged write is already committed; this checkpoints the WAL and closes the file.
+      // Every acknowledged write is already committed; this checkpoints SQLite's WAL and closes the file (or PostgreSQL's connections).
       await registry.close();
       lock.release();
       app?.log.info({ signal }, 'stopped');

@@ -1,21 +1,23 @@
-// `isohttpd tenant add|ls|rm`: manages tenants and their tokens directly in the data dir's registry (a running service sees the change at once).
+// `isohttpd tenant add|ls|rm`: manages tenants and their tokens directly in the registry (the data dir's SQLite, or PostgreSQL with --registry; a running service sees the change at once).
 
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { QuotaOverrides, Registry, TenantRow } from '../api/registry/registry.js';
-import { DB_FILE, SqliteRegistry } from '../api/registry/sqlite.js';
+import { openRegistry, RegistryOpenError } from '../api/registry/open.js';
+import { DB_FILE } from '../api/registry/sqlite.js';
 import { schemaDefaults } from '../core/schemas.js';
 
 /** Usage of the tenant commands. */
-export const TENANT_USAGE = `usage: isohttpd tenant add NAME [--max-servers N] [--max-source-bytes B] [--memory-mb M] [--data-dir D]
-       isohttpd tenant ls [--json] [--data-dir D]
-       isohttpd tenant rm NAME [--data-dir D]
+export const TENANT_USAGE = `usage: isohttpd tenant add NAME [--max-servers N] [--max-source-bytes B] [--memory-mb M] [--data-dir D | --registry URL]
+       isohttpd tenant ls [--json] [--data-dir D | --registry URL]
+       isohttpd tenant rm NAME [--data-dir D | --registry URL]
 
   add   creates a tenant and prints its bearer token on stdout, once (only a hash is kept)
   ls    lists tenants, their servers and quota overrides
   rm    removes a tenant (its token stops working at once); refused while it has servers
   --data-dir D   state directory (env ISOHTTPD_DATA_DIR, default ./data), as for \`isohttpd serve\`
+  --registry URL a PostgreSQL registry (env ISOHTTPD_REGISTRY_URL), as for \`isohttpd serve\`; default the data dir's SQLite
 `;
 
 function fail(message: string, code: number): number {
@@ -38,6 +40,7 @@ export async function tenantCommand(argv: readonly string[], env: NodeJS.Process
       args: [...argv],
       options: {
         'data-dir': { type: 'string' },
+        registry: { type: 'string' },
         'max-servers': { type: 'string' },
         'max-source-bytes': { type: 'string' },
         'memory-mb': { type: 'string' },
@@ -67,8 +70,16 @@ export async function tenantCommand(argv: readonly string[], env: NodeJS.Process
   if (sub !== 'add' && Object.keys(quotas).length > 0) return fail('quota options apply to `tenant add` only', 2);
   const envDir = env['ISOHTTPD_DATA_DIR'];
   const dataDir = path.resolve(parsed.values['data-dir'] ?? (envDir !== undefined && envDir !== '' ? envDir : String(schemaDefaults('config')['dataDir'])));
-  const fresh = !existsSync(path.join(dataDir, DB_FILE));
-  const registry: Registry = SqliteRegistry.open(dataDir);
+  const envRegistry = env['ISOHTTPD_REGISTRY_URL'];
+  const registryUrl = parsed.values.registry ?? (envRegistry !== undefined && envRegistry !== '' ? envRegistry : '');
+  const fresh = registryUrl === '' && !existsSync(path.join(dataDir, DB_FILE));
+  let registry: Registry;
+  try {
+    registry = await openRegistry({ registry: registryUrl, dataDir });
+  } catch (err) {
+    if (err instanceof RegistryOpenError) return fail(err.message, 2);
+    throw err;
+  }
   // A data dir without a registry is most often a typo, or not the one the service runs on.
   if (fresh)
     process.stderr.write(

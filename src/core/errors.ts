@@ -29,6 +29,7 @@ export const ERRORS = Object.freeze({
   ISO_ERR_API_INTERNAL: { status: 500, message: 'internal error' },
   ISO_ERR_API_BIND_FAILED: { status: 500, message: 'the address could not be bound' },
   ISO_ERR_API_WORKER_UNAVAILABLE: { status: 503, message: 'no sandbox worker is available' },
+  ISO_ERR_API_REGISTRY_UNAVAILABLE: { status: 503, message: 'the registry database cannot be reached; retry later' },
 
   // Tenant listeners: the HTTP codec
   ISO_ERR_HTTP_BAD_REQUEST: { status: 400, message: 'Bad Request' },

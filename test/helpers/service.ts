@@ -59,9 +59,10 @@ export function tempDataDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'isohttpd-test-'));
 }
 
-/** Runs `isohttpd tenant …` on a data dir; returns its exit code and output. */
+/** Runs `isohttpd tenant …` on a data dir (or, given as `registry:URL`, a PostgreSQL registry); returns its exit code and output. */
 export function tenantCli(dataDir: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, 'tenant', ...args, '--data-dir', dataDir], { encoding: 'utf8' });
+  const where = dataDir.startsWith('registry:') ? ['--registry', dataDir.slice('registry:'.length)] : ['--data-dir', dataDir];
+  const r = spawnSync(process.execPath, [CLI, 'tenant', ...args, ...where], { encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -77,6 +78,8 @@ export interface StartOptions {
   readonly dataDir?: string;
   /** Starts the service as the leader of a process group of its own (for signals to the whole group). */
   readonly detached?: boolean;
+  /** The registry to use (`--registry`, e.g. a database of test/helpers/postgres.ts); absent: SQLite in the data dir. */
+  readonly registry?: string;
 }
 
 /** Where the services started by tests record each API answer (`METHOD ROUTE STATUS`, see src/api/http/route-log.ts): test/openapi-observed.test.ts checks them against the OpenAPI document. */
@@ -90,7 +93,8 @@ function routeLogFile(): string {
 /** Starts the service and waits until its API answers. */
 export async function startService(t: Teardown, extraArgs: string[] = [], extraEnv: Record<string, string> = {}, opts: StartOptions = {}): Promise<Service> {
   const dataDir = opts.dataDir ?? tempDataDir();
-  const proc = spawn(process.execPath, [CLI, 'serve', '--api-port', '0', '--data-dir', dataDir, ...extraArgs], {
+  const registry = opts.registry === undefined ? [] : ['--registry', opts.registry];
+  const proc = spawn(process.execPath, [CLI, 'serve', '--api-port', '0', '--data-dir', dataDir, ...registry, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.detached === true,
     env: { ...process.env, ISOHTTPD_LOG_LEVEL: process.env['ISOHTTPD_LOG_LEVEL'] ?? 'warn', ISOHTTPD_ROUTE_LOG: routeLogFile(), ...extraEnv },

@@ -1,4 +1,4 @@
-// The Registry contract: what every implementation (SQLite today, PostgreSQL with the scale-out issue) must do, as tap subtests run against a factory.
+// The Registry contract: what every implementation (SQLite, PostgreSQL) must do, alone and with a second registry open on the same storage (another process or node), as tap subtests run against a factory.
 
 import type { Test } from 'tap';
 import type { NewServerRow, Registry } from '../../src/api/registry/registry.js';
@@ -12,6 +12,12 @@ export interface RegistryUnderTest {
    * implementation cannot, which skips the durability tests.
    */
   readonly reopen?: () => Promise<Registry>;
+  /**
+   * Opens a second registry on the same storage while the first stays open (another process or
+   * node); the suite closes it. Absent where the implementation cannot, which skips the
+   * concurrency tests across registries.
+   */
+  readonly openAnother?: () => Promise<Registry>;
 }
 
 /**
@@ -401,6 +407,83 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
       servers.every((s) => s.tenant !== 'acme' || tenant !== undefined),
       'no server without its tenant',
     );
+  });
+
+  /** A subtest with a second registry on the same storage as the first (skipped where there is none). */
+  const shared = (title: string, body: (t: Test, a: Registry, b: Registry) => Promise<void>): void => {
+    fresh(title, async (t, a, under) => {
+      if (under.openAnother === undefined) {
+        t.skip(`${name} cannot open a second registry on the same storage`, async () => {});
+        return;
+      }
+      const b = await under.openAnother();
+      try {
+        await body(t, a, b);
+      } finally {
+        await b.close();
+      }
+    });
+  };
+
+  shared('two registries on one storage: 50 concurrent nextHttpdid calls across them are all distinct', async (t, a, b) => {
+    const ids = await Promise.all(Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? a : b).nextHttpdid()));
+    t.equal(new Set(ids).size, 50, 'fifty distinct httpdids');
+    t.ok(
+      ids.every((id) => Number.isSafeInteger(id) && id >= 1),
+      'each a positive integer',
+    );
+    const next = await b.nextHttpdid();
+    t.ok(
+      ids.every((id) => id < next),
+      'the sequence goes on past all of them',
+    );
+  });
+
+  shared('two registries on one storage: concurrent creations of one name of one tenant, exactly one stored, the other ISO_ERR_API_NAME_TAKEN', async (t, a, b) => {
+    await a.addTenant('acme');
+    for (let round = 0; round < 10; round++) {
+      const name = `hello-${round}`;
+      const results = await Promise.allSettled([a.insertServer(newServer(2 * round + 1, 'acme', { name })), b.insertServer(newServer(2 * round + 2, 'acme', { name }))]);
+      const stored = results.filter((r) => r.status === 'fulfilled' && r.value);
+      const refused = results.filter((r) => r.status === 'rejected' && (r.reason as { code?: unknown }).code === 'ISO_ERR_API_NAME_TAKEN');
+      t.equal(stored.length, 1, `round ${round}: one stored`);
+      t.equal(refused.length, 1, `round ${round}: the other refused with ISO_ERR_API_NAME_TAKEN`);
+    }
+    const names = (await b.serversOf('acme')).map((s) => s.name);
+    t.equal(names.length, 10, 'ten servers, one per name');
+    t.equal(new Set(names).size, 10, 'each name once');
+  });
+
+  shared('two registries on one storage: creations racing the removal of their tenant never leave a server without its tenant', async (t, a, b) => {
+    await a.addTenant('keep');
+    for (let round = 0; round < 10; round++) {
+      const tenant = `t${round}`;
+      await a.addTenant(tenant);
+      const [stored, removal] = await Promise.all([a.insertServer(newServer(round + 1, tenant)), b.removeTenant(tenant)]);
+      const present = (await b.tenant(tenant)) !== undefined;
+      if (stored) {
+        t.same(removal, { removed: false, servers: [round + 1] }, `round ${round}: the server first, the removal refused`);
+        t.ok(present, `round ${round}: the tenant kept`);
+      } else {
+        t.same(removal, { removed: true }, `round ${round}: the removal first, the server not stored`);
+        t.notOk(present);
+      }
+    }
+    const tenants = new Set((await a.tenants()).map((r) => r.name));
+    t.ok(
+      (await b.servers()).every((s) => tenants.has(s.tenant)),
+      'no server without its tenant',
+    );
+  });
+
+  shared('two registries on one storage: what one writes the other reads at once', async (t, a, b) => {
+    const token = await a.addTenant('acme');
+    t.match(await b.tenantByToken(token), { name: 'acme' }, 'a token added through one works through the other');
+    t.ok(await b.insertServer(newServer(1, 'acme')));
+    t.match(await a.updateServer(1, { source: 'v2', version: 2 }), { source: 'v2', version: 2 });
+    t.match(await b.servers(), [{ httpdid: 1, source: 'v2', version: 2 }]);
+    t.ok(await b.deleteServer(1));
+    t.same(await a.servers(), []);
   });
 
   fresh('close may be called twice', async (t, reg) => {

@@ -18,7 +18,7 @@ function dataDir(t: Test): string {
 
 registryContract(t, 'SqliteRegistry', async (t) => {
   const dir = dataDir(t);
-  return { registry: SqliteRegistry.open(dir), reopen: async () => SqliteRegistry.open(dir) };
+  return { registry: SqliteRegistry.open(dir), reopen: async () => SqliteRegistry.open(dir), openAnother: async () => SqliteRegistry.open(dir) };
 });
 
 t.test('SqliteRegistry: migrations recorded in user_version, WAL, the tables', async (t) => {

@@ -5,12 +5,17 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseCidr } from '../../core/cidr.js';
 import { formatAjvError, schemaDefaults, validator } from '../../core/schemas.js';
+import { redactUrl, registryEngine } from '../registry/engine.js';
 
 /** The validated, frozen configuration of one `isohttpd serve`. */
 export interface Config {
   readonly apiHost: string;
   readonly apiPort: number;
   readonly dataDir: string;
+  /** Where the registry is: a `postgres://`/`postgresql://` URL, or '' for SQLite in the data dir (src/api/registry/open.ts). */
+  readonly registry: string;
+  /** Connections of a PostgreSQL registry's pool, count. */
+  readonly registryPoolSize: number;
   readonly allowedHosts: readonly string[];
   readonly portMin: number;
   readonly portMax: number;
@@ -38,8 +43,8 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const FLAG_TO_KEY = { 'api-host': 'apiHost', 'api-port': 'apiPort', 'data-dir': 'dataDir', workers: 'workers' } as const;
-const ENV_TO_KEY = { ISOHTTPD_API_HOST: 'apiHost', ISOHTTPD_API_PORT: 'apiPort', ISOHTTPD_DATA_DIR: 'dataDir', ISOHTTPD_WORKERS: 'workers' } as const;
+const FLAG_TO_KEY = { 'api-host': 'apiHost', 'api-port': 'apiPort', 'data-dir': 'dataDir', registry: 'registry', workers: 'workers' } as const;
+const ENV_TO_KEY = { ISOHTTPD_API_HOST: 'apiHost', ISOHTTPD_API_PORT: 'apiPort', ISOHTTPD_DATA_DIR: 'dataDir', ISOHTTPD_REGISTRY_URL: 'registry', ISOHTTPD_WORKERS: 'workers' } as const;
 const INTEGER_KEYS = new Set(['apiPort', 'workers']);
 /** Object-valued options: a config file's value is merged over the defaults key by key. */
 const NESTED_KEYS = new Set(['quotas', 'rateLimit', 'virtualHosts']);
@@ -69,7 +74,7 @@ function readConfigFile(file: string): Record<string, unknown> {
 
 /**
  * Builds the configuration from command-line flags (`--api-host`, `--api-port`, `--data-dir`,
- * `--workers`), then environment variables, then the config file (`--config FILE` or
+ * `--registry`, `--workers`), then environment variables, then the config file (`--config FILE` or
  * `ISOHTTPD_CONFIG`), then the schema defaults: flags win over the environment, which wins over the file.
  * @throws ConfigError naming the offending flag, variable or config key.
  */
@@ -82,6 +87,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
         'api-host': { type: 'string' },
         'api-port': { type: 'string' },
         'data-dir': { type: 'string' },
+        registry: { type: 'string' },
         workers: { type: 'string' },
         config: { type: 'string' },
       },
@@ -113,6 +119,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
   if (raw.portMin > raw.portMax) throw new ConfigError('config.portMin must not be greater than config.portMax');
   for (const [i, n] of raw.egressAllowNetworks.entries())
     if (parseCidr(n) === null) throw new ConfigError(`config.egressAllowNetworks["${i}"] ${JSON.stringify(n)} is not a CIDR range (a.b.c.d/n or an IPv6 address/n)`);
+  if (registryEngine(raw.registry) === undefined)
+    throw new ConfigError(`config.registry ${JSON.stringify(redactUrl(raw.registry))} is not a registry: give a postgres:// or postgresql:// URL, or nothing for SQLite in the data dir`);
   const workers = raw.workers === 0 ? Math.min(availableParallelism(), 64) : raw.workers;
   return Object.freeze({
     ...raw,

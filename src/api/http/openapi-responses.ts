@@ -28,9 +28,10 @@ const EXAMPLES: Readonly<Partial<Record<ErrorCode, string>>> = {
   ISO_ERR_API_INTERNAL: 'internal error',
   ISO_ERR_API_BIND_FAILED: 'the address could not be bound: EACCES',
   ISO_ERR_API_WORKER_UNAVAILABLE: 'the sandbox worker did not answer in time',
+  ISO_ERR_API_REGISTRY_UNAVAILABLE: 'the registry database cannot be reached (connect ECONNREFUSED 127.0.0.1:5432); retry later',
 };
 
-const AUTH: readonly ErrorCode[] = ['ISO_ERR_API_UNAUTHORIZED', 'ISO_ERR_API_RATE_LIMITED', 'ISO_ERR_API_INTERNAL'];
+const AUTH: readonly ErrorCode[] = ['ISO_ERR_API_UNAUTHORIZED', 'ISO_ERR_API_RATE_LIMITED', 'ISO_ERR_API_INTERNAL', 'ISO_ERR_API_REGISTRY_UNAVAILABLE'];
 const PARAM: readonly ErrorCode[] = ['ISO_ERR_API_BAD_REQUEST', 'ISO_ERR_API_NOT_FOUND'];
 const BODY: readonly ErrorCode[] = ['ISO_ERR_API_BAD_REQUEST', 'ISO_ERR_API_MALFORMED_JSON', 'ISO_ERR_API_BODY_TOO_LARGE', 'ISO_ERR_API_UNSUPPORTED_MEDIA_TYPE'];
 const DEPLOY: readonly ErrorCode[] = ['ISO_ERR_API_INVALID_SOURCE', 'ISO_ERR_API_WORKER_UNAVAILABLE'];

@@ -1,4 +1,4 @@
-// The registry as its callers see it: tenants, servers and the httpdid sequence, durable, behind an async interface (src/api/registry/sqlite.ts implements it; test/registry/contract.ts is what every implementation must do).
+// The registry as its callers see it: tenants, servers and the httpdid sequence, durable, behind an async interface (src/api/registry/sqlite.ts and src/api/registry/postgres.ts implement it, src/api/registry/open.ts chooses; test/registry/contract.ts is what every implementation must do).
 
 import type { Limits } from '../../core/limits.js';
 import type { Language } from '../../core/language.js';

@@ -1,6 +1,6 @@
 // The SQLite registry (the Registry of ./registry.ts): tenants, servers and the httpdid sequence in the data dir, with the schema migrations in migrations/.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
@@ -9,6 +9,7 @@ import { IsoError } from '../../core/errors.js';
 import type { Language } from '../../core/language.js';
 import type { EgressPolicy } from '../../host/worker/protocol.js';
 import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, SecretRow, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
+import { hashToken, TENANT_NAME } from './tenant-tokens.js';
 
 /** The database file inside the data dir. */
 export const DB_FILE = 'isohttpd.sqlite';
@@ -97,13 +98,7 @@ const toTenant = (r: RawTenant): TenantRow => {
   return { name: r.name, createdAt: r.created_at, quotas };
 };
 
-/** SHA-256 of a token, hex: what is stored and looked up. */
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
-}
-
-/** Tenant names: what `isohttpd tenant add` accepts. */
-export const TENANT_NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+export { hashToken, TENANT_NAME } from './tenant-tokens.js';
 
 /** How long a writer waits for another process's lock before failing, ms. */
 const BUSY_TIMEOUT_MS = 5000;
