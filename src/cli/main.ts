@@ -105,6 +105,7 @@ async function serve(config: Config): Promise<void> {
     workers: config.workers,
     workerRssLimitMb: config.workerRssLimitMb,
     egressAllowNetworks: config.egressAllowNetworks,
+    proxyProtocolFrom: config.proxyProtocol.from,
     secrets,
     policy: {
       allowedHosts: config.allowedHosts,
