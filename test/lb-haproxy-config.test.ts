@@ -28,7 +28,7 @@ const INPUT: HaproxyInput = {
 t.test('a frontend and a backend per distinct public address, failed servers left out', async (t) => {
   const cfg = haproxyConfig(INPUT);
   t.equal(cfg.match(/^frontend /gm)?.length, 2, 'two frontends (8080 shared, 9000)');
-  t.match(cfg, /frontend fe_127_0_0_1_8080\n    bind 127\.0\.0\.10:8080\n    default_backend be_127_0_0_1_8080/);
+  t.match(cfg, /frontend fe_127_0_0_1_8080\n {4}bind 127\.0\.0\.10:8080\n {4}default_backend be_127_0_0_1_8080/);
   t.match(cfg, /# servers 1, 2 at 127\.0\.0\.1:8080/, 'the servers of a shared address named');
   t.notMatch(cfg, /9100/, 'the failed server has no frontend');
   t.ok(cfg.indexOf(':8080') < cfg.indexOf(':9000'), 'sorted by port');

@@ -31,10 +31,7 @@ t.test('malformed PROXY headers from the balancer', async (t) => {
   t.match(text, /^HTTP\/1\.1 400 /, 'a second header is not one: the HTTP codec refuses it, 400');
   t.notMatch(text, /6\.6\.6\.6/, 'the second header never names the client');
 
-  t.ok(
-    await until(() => /closed at its PROXY header/.test(svc.output()), 10_000),
-    'the refusals are logged',
-  );
+  t.ok(await until(() => /closed at its PROXY header/.test(svc.output()), 10_000), 'the refusals are logged');
   const ok = await from([proxyV2('127.0.0.9', 4242, '127.0.0.1', port), GET]);
   t.match(ok.bytes.toString('latin1'), /"ip":"127\.0\.0\.9","port":4242/, 'a good header still works afterwards');
 });

@@ -16,7 +16,7 @@ t.test('a spoofed PROXY header from a client address', async (t) => {
   t.match(plain.bytes.toString('latin1'), new RegExp(`"ip":"${CLIENT.replaceAll('.', '\\.')}","port":${plain.localPort}`), 'the client is served as itself');
 });
 
-t.test('without proxyProtocol no address may send a header, the balancer\'s neither', async (t) => {
+t.test("without proxyProtocol no address may send a header, the balancer's neither", async (t) => {
   const svc = await proxiedService(t, []);
   const { port } = await svc.deploy(ECHO_PEER);
   const r = await exchangeFrom(BALANCER, '127.0.0.1', port, [proxyV2('6.6.6.6', 1234, '127.0.0.1', port), GET]);

@@ -95,7 +95,11 @@ export class ServerManager {
    * `failed` with the reason. Stored `failed` servers are shown as they are.
    */
   static async start(opts: ManagerOptions): Promise<ServerManager> {
-    const pool = await WorkerPool.start(opts.workers, opts.log, { rssLimitMb: opts.workerRssLimitMb, egressAllowNetworks: opts.egressAllowNetworks ?? [], proxyProtocolFrom: opts.proxyProtocolFrom ?? [] });
+    const pool = await WorkerPool.start(opts.workers, opts.log, {
+      rssLimitMb: opts.workerRssLimitMb,
+      egressAllowNetworks: opts.egressAllowNetworks ?? [],
+      proxyProtocolFrom: opts.proxyProtocolFrom ?? [],
+    });
     const manager = new ServerManager(opts, pool);
     await restoreAll({
       registry: opts.registry,

@@ -54,7 +54,7 @@ export interface ProxyHeader {
 /** What {@link ProxyHeaderDecoder.push} found. */
 export type ProxyResult =
   | { readonly kind: 'more' }
-  | { readonly kind: 'header'; readonly header: ProxyHeader; /** Bytes after the header (the first request's): a view of the input. */ readonly rest: Buffer }
+  | { readonly kind: 'header'; readonly header: ProxyHeader /** Bytes after the header (the first request's): a view of the input. */; readonly rest: Buffer }
   | { readonly kind: 'refused'; readonly reason: string };
 
 const MORE: ProxyResult = Object.freeze({ kind: 'more' });
@@ -86,7 +86,8 @@ export class ProxyHeaderDecoder {
     while (at < chunk.length) {
       if (this.#have < FIXED_BYTES) {
         const b = chunk[at] ?? 0;
-        if (this.#have < SIGNATURE.length && b !== SIGNATURE[this.#have]) return this.#refuse(this.#have === 0 && b === 0x50 ? 'a PROXY v1 text header (only v2 is accepted)' : 'no PROXY v2 signature');
+        if (this.#have < SIGNATURE.length && b !== SIGNATURE[this.#have])
+          return this.#refuse(this.#have === 0 && b === 0x50 ? 'a PROXY v1 text header (only v2 is accepted)' : 'no PROXY v2 signature');
         this.#buf[this.#have++] = b;
         at++;
         if (this.#have === FIXED_BYTES) {

@@ -213,11 +213,7 @@ const PROXY_FROM_FLAG = '--proxy-protocol-from=';
 export function workerArgv(opts: WorkerOptions): string[] {
   const nets = opts.egressAllowNetworks ?? [];
   const from = opts.proxyProtocolFrom ?? [];
-  return [
-    `${RSS_LIMIT_FLAG}${opts.rssLimitMb}`,
-    ...(nets.length === 0 ? [] : [`${EGRESS_NETWORKS_FLAG}${nets.join(',')}`]),
-    ...(from.length === 0 ? [] : [`${PROXY_FROM_FLAG}${from.join(',')}`]),
-  ];
+  return [`${RSS_LIMIT_FLAG}${opts.rssLimitMb}`, ...(nets.length === 0 ? [] : [`${EGRESS_NETWORKS_FLAG}${nets.join(',')}`]), ...(from.length === 0 ? [] : [`${PROXY_FROM_FLAG}${from.join(',')}`])];
 }
 
 /** The comma-separated list of the flag `prefix` in `argv`, or none. */
