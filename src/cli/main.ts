@@ -10,10 +10,12 @@ import { DataDirInUse, DataDirLock } from '../api/control/data-dir-lock.js';
 import type { Registry } from '../api/registry/registry.js';
 import { DRAIN_TIMEOUT_MS } from '../core/supervision.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './commands.js';
+import { lbCommand } from './lb.js';
 import { TENANT_USAGE, tenantCommand } from './tenant.js';
 
 const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port P] [--data-dir D] [--registry URL] [--workers N]
        isohttpd tenant add|ls|rm ...   (isohttpd tenant --help)
+       isohttpd lb haproxy [--node NAME=ADDR[:APIPORT]]... [--out FILE]   (isohttpd lb --help)
 
   --config FILE  JSON config file, keys as in schemas/config.json (env ISOHTTPD_CONFIG); flags and env win over it
   --api-host H   address of the control API (env ISOHTTPD_API_HOST, default 127.0.0.1)
@@ -115,6 +117,7 @@ async function serve(config: Config): Promise<void> {
     workers: config.workers,
     workerRssLimitMb: config.workerRssLimitMb,
     egressAllowNetworks: config.egressAllowNetworks,
+    proxyProtocolFrom: config.proxyProtocol.from,
     secrets,
     policy: {
       allowedHosts: config.allowedHosts,
@@ -213,6 +216,7 @@ async function main(argv: string[]): Promise<number> {
     return tenantCommand(rest, process.env);
   }
   if (command === 'dev') return devCommand(rest);
+  if (command === 'lb') return lbCommand(rest);
   if (CLIENT_COMMANDS.has(command)) return runClientCommand(argv);
   if (command !== 'serve') {
     process.stderr.write(`isohttpd: unknown command ${JSON.stringify(command)}\n${USAGE}${CLIENT_USAGE}`);

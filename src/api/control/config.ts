@@ -36,6 +36,8 @@ export interface Config {
   readonly rateLimit: { readonly max: number; readonly timeWindowMs: number };
   /** Virtual hosts: whether tenants may share an address, and the servers answering a shared address's unclaimed Hosts. */
   readonly virtualHosts: { readonly crossTenant: boolean; readonly fallbackServers: readonly number[] };
+  /** The PROXY protocol on tenant listeners: connections from the balancers' networks `from` (CIDRs) must start with a v2 header (src/host/worker/proxy-gate.ts). */
+  readonly proxyProtocol: { readonly from: readonly string[] };
 }
 
 /** A configuration that cannot be used; its message says which option and why. */
@@ -47,7 +49,7 @@ const FLAG_TO_KEY = { 'api-host': 'apiHost', 'api-port': 'apiPort', 'data-dir': 
 const ENV_TO_KEY = { ISOHTTPD_API_HOST: 'apiHost', ISOHTTPD_API_PORT: 'apiPort', ISOHTTPD_DATA_DIR: 'dataDir', ISOHTTPD_REGISTRY_URL: 'registry', ISOHTTPD_WORKERS: 'workers' } as const;
 const INTEGER_KEYS = new Set(['apiPort', 'workers']);
 /** Object-valued options: a config file's value is merged over the defaults key by key. */
-const NESTED_KEYS = new Set(['quotas', 'rateLimit', 'virtualHosts']);
+const NESTED_KEYS = new Set(['quotas', 'rateLimit', 'virtualHosts', 'proxyProtocol']);
 
 function coerce(key: string, raw: string, from: string): unknown {
   if (!INTEGER_KEYS.has(key)) return raw;
@@ -121,6 +123,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     if (parseCidr(n) === null) throw new ConfigError(`config.egressAllowNetworks["${i}"] ${JSON.stringify(n)} is not a CIDR range (a.b.c.d/n or an IPv6 address/n)`);
   if (registryEngine(raw.registry) === undefined)
     throw new ConfigError(`config.registry ${JSON.stringify(redactUrl(raw.registry))} is not a registry: give a postgres:// or postgresql:// URL, or nothing for SQLite in the data dir`);
+  for (const [i, n] of raw.proxyProtocol.from.entries())
+    if (parseCidr(n) === null) throw new ConfigError(`config.proxyProtocol.from["${i}"] ${JSON.stringify(n)} is not a CIDR range (a.b.c.d/n or an IPv6 address/n)`);
   const workers = raw.workers === 0 ? Math.min(availableParallelism(), 64) : raw.workers;
   return Object.freeze({
     ...raw,
@@ -131,5 +135,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     quotas: Object.freeze({ ...raw.quotas }),
     rateLimit: Object.freeze({ ...raw.rateLimit }),
     virtualHosts: Object.freeze({ ...raw.virtualHosts, fallbackServers: Object.freeze([...raw.virtualHosts.fallbackServers]) }),
+    proxyProtocol: Object.freeze({ from: Object.freeze([...raw.proxyProtocol.from]) }),
   });
 }

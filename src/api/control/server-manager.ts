@@ -39,6 +39,8 @@ export interface ManagerOptions {
   readonly workerRssLimitMb: number;
   /** Networks the operator opened to outbound fetch (config `egressAllowNetworks`). */
   readonly egressAllowNetworks?: readonly string[];
+  /** The balancers' networks: connections from them must start with a PROXY v2 header (config `proxyProtocol.from`). */
+  readonly proxyProtocolFrom?: readonly string[];
   /** Seals and opens the servers' secrets. */
   readonly secrets: SecretBox;
 }
@@ -93,7 +95,11 @@ export class ServerManager {
    * `failed` with the reason. Stored `failed` servers are shown as they are.
    */
   static async start(opts: ManagerOptions): Promise<ServerManager> {
-    const pool = await WorkerPool.start(opts.workers, opts.log, { rssLimitMb: opts.workerRssLimitMb, egressAllowNetworks: opts.egressAllowNetworks ?? [] });
+    const pool = await WorkerPool.start(opts.workers, opts.log, {
+      rssLimitMb: opts.workerRssLimitMb,
+      egressAllowNetworks: opts.egressAllowNetworks ?? [],
+      proxyProtocolFrom: opts.proxyProtocolFrom ?? [],
+    });
     const manager = new ServerManager(opts, pool);
     await restoreAll({
       registry: opts.registry,

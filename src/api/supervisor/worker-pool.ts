@@ -294,6 +294,11 @@ export class WorkerPool extends EventEmitter {
             ? "sandbox worker's resident set over its budget; the isolate of the server to blame was reset"
             : "sandbox worker's resident set still over its budget after the reset; the worker is retired",
         );
+      } else if (msg.op === 'proxyRefused') {
+        this.#log.warn(
+          { worker: slot.index, pid: worker.pid, peer: msg.peer, reason: msg.reason, count: msg.count },
+          'connection from a balancer address closed at its PROXY header (see proxyProtocol in docs/security.md)',
+        );
       } else if (msg.op === 'retire') {
         this.#keeper.retire(slot, worker, msg.httpdid, msg.message);
       }

@@ -13,6 +13,7 @@ import { serializeError, serializeResponse, serializeStreamHead, type RequestCon
 import { BodyBuffer } from './body-buffer.js';
 import { errorBody } from './error-body.js';
 import type { RequestFailure, TailEvent } from './protocol.js';
+import type { Proxied } from './proxy-gate.js';
 import { buildRequestData } from './request-dict.js';
 import { freshRequestId, requestIdOf } from './request-ids.js';
 import { RequestTimers } from './request-timers.js';
@@ -77,12 +78,15 @@ export class Connection {
   #requests = 0;
   readonly #timers: RequestTimers;
 
-  /** @param router on a shared address: routes each request by Host (then `ctx` only gives the limits its first head is read under) */
-  constructor(socket: Socket, ctx: ServerContext, router: HostRouter | null = null) {
+  /**
+   * @param router on a shared address: routes each request by Host (then `ctx` only gives the limits its first head is read under)
+   * @param proxied after a PROXY header (proxy-gate.ts): the client it names, and the bytes that followed it
+   */
+  constructor(socket: Socket, ctx: ServerContext, router: HostRouter | null = null, proxied: Proxied | null = null) {
     this.#socket = socket;
     this.#ctx = ctx;
-    this.#remoteAddress = socket.remoteAddress;
-    this.#remotePort = socket.remotePort;
+    this.#remoteAddress = proxied === null ? socket.remoteAddress : proxied.peer.address;
+    this.#remotePort = proxied === null ? socket.remotePort : proxied.peer.port;
     this.#timers = new RequestTimers(
       () => this.destroy(),
       (code, reason) => {
@@ -113,6 +117,7 @@ export class Connection {
       this.#maybeIdle();
     });
     this.#timers.armIdle(ctx.limits.keepAliveTimeoutMs);
+    if (proxied !== null && proxied.rest.length > 0) this.#onData(proxied.rest);
   }
 
   /** Closes the connection at once (server stopping, or the client went away). */

@@ -5,6 +5,7 @@ import { IsoError } from '../../core/errors.js';
 import { serializeError } from '../http1/response-writer.js';
 import { freshRequestId } from './request-ids.js';
 import { Connection } from './connection.js';
+import { mustSendProxyHeader, type Proxied, readProxyHeader } from './proxy-gate.js';
 import type { ServerContext } from './server-context.js';
 import { LINGER_MS } from './socket-output.js';
 
@@ -12,6 +13,8 @@ import { LINGER_MS } from './socket-output.js';
 export class Listener {
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
+  /** Connections from a balancer whose PROXY header is not in yet: each the function that abandons it. */
+  readonly #pending = new Set<() => void>();
 
   /**
    * @param current the context of the version serving now
@@ -21,17 +24,30 @@ export class Listener {
     this.#server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false }, (socket) => {
       onSocket(socket);
       const ctx = current();
-      if (this.#connections.size >= ctx.limits.maxConnections) {
+      if (this.#connections.size + this.#pending.size >= ctx.limits.maxConnections) {
         socket.on('error', () => socket.destroy());
         const { chunks } = serializeError('ISO_ERR_HTTP_TOO_MANY_CONNECTIONS', 'too many open connections to this server', null, { 'X-Request-Id': freshRequestId() });
         socket.end(Buffer.concat(chunks));
         setTimeout(() => socket.destroy(), LINGER_MS).unref();
         return;
       }
-      const conn = new Connection(socket, ctx);
-      this.#connections.add(conn);
-      socket.once('close', () => this.#connections.delete(conn));
+      if (mustSendProxyHeader(socket)) {
+        const abandon = readProxyHeader(socket, ctx.limits.headersTimeoutMs, (peer, rest) => {
+          this.#pending.delete(abandon);
+          this.#serve(socket, current(), { peer, rest });
+        });
+        this.#pending.add(abandon);
+        socket.once('close', () => this.#pending.delete(abandon));
+        return;
+      }
+      this.#serve(socket, ctx, null);
     });
+  }
+
+  #serve(socket: net.Socket, ctx: ServerContext, proxied: Proxied | null): void {
+    const conn = new Connection(socket, ctx, null, proxied);
+    this.#connections.add(conn);
+    socket.once('close', () => this.#connections.delete(conn));
   }
 
   /**
@@ -50,6 +66,7 @@ export class Listener {
   /** Accepts no new connection and winds the open ones down: idle ones close now, busy ones after their response in progress. */
   windDown(): void {
     this.#server.close();
+    for (const abandon of this.#pending) abandon();
     for (const c of this.#connections) c.windDown();
   }
 
@@ -57,6 +74,7 @@ export class Listener {
   close(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
+      for (const abandon of this.#pending) abandon();
       for (const c of this.#connections) c.destroy();
     });
   }

@@ -10,6 +10,7 @@ import { Contention } from './contention.js';
 import { parseNetworks } from '../../core/cidr.js';
 import { HostedServer, type WorkerHooks } from './hosted-server.js';
 import { SharedAddresses } from './shared-address.js';
+import { batchedReport, configureProxyProtocol } from './proxy-gate.js';
 import { loadHeapGuard } from '../../sandbox/heap-guard.js';
 import { usePool } from '../../sandbox/ready-pool.js';
 import { dropPrivileges } from './privileges.js';
@@ -103,6 +104,12 @@ const hooks: WorkerHooks = {
   // Validated by the control process's config (schemas/config.json, config.ts).
   egressNetworks: parseNetworks(workerOptions(process.argv).egressAllowNetworks ?? []),
 };
+
+// Validated by the control process's config too; connections from these networks must start with a PROXY v2 header.
+configureProxyProtocol(
+  parseNetworks(workerOptions(process.argv).proxyProtocolFrom ?? []),
+  batchedReport((peer, reason, count) => send({ op: 'proxyRefused', peer, reason, count })),
+);
 
 function hostedOrThrow(httpdid: number): HostedServer {
   const h = hosted.get(httpdid);

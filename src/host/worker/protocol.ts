@@ -187,7 +187,13 @@ export type FromWorker =
    * `httpdid` (the server blamed) were reset; `retire`, that was not enough (a `retire` follows).
    * Figures in MiB. For the log.
    */
-  | { readonly op: 'memory'; readonly httpdid: number; readonly action: 'reset' | 'retire'; readonly rssMb: number; readonly budgetMb: number };
+  | { readonly op: 'memory'; readonly httpdid: number; readonly action: 'reset' | 'retire'; readonly rssMb: number; readonly budgetMb: number }
+  /**
+   * Connections from a balancer's address refused at their PROXY header (closed without a
+   * response): `peer` and `reason` of the latest, `count` since the last report (reports are at
+   * most one per PROXY_REPORT_MS). For the log.
+   */
+  | { readonly op: 'proxyRefused'; readonly peer: string; readonly reason: string; readonly count: number };
 
 /** Options of a worker process as a whole, given on its command line at fork ({@link workerArgv}, {@link workerOptions}). */
 export interface WorkerOptions {
@@ -195,30 +201,40 @@ export interface WorkerOptions {
   readonly rssLimitMb: number;
   /** Networks (CIDRs) the operator opened to outbound fetch although they are in a denied range (config `egressAllowNetworks`). */
   readonly egressAllowNetworks?: readonly string[];
+  /** The balancers' networks (CIDRs): connections from them must start with a PROXY v2 header (config `proxyProtocol.from`). */
+  readonly proxyProtocolFrom?: readonly string[];
 }
 
 const RSS_LIMIT_FLAG = '--rss-limit-mb=';
 const EGRESS_NETWORKS_FLAG = '--egress-allow-networks=';
+const PROXY_FROM_FLAG = '--proxy-protocol-from=';
 
 /** The command-line arguments that carry `opts` to a worker. */
 export function workerArgv(opts: WorkerOptions): string[] {
   const nets = opts.egressAllowNetworks ?? [];
-  return [`${RSS_LIMIT_FLAG}${opts.rssLimitMb}`, ...(nets.length === 0 ? [] : [`${EGRESS_NETWORKS_FLAG}${nets.join(',')}`])];
+  const from = opts.proxyProtocolFrom ?? [];
+  return [`${RSS_LIMIT_FLAG}${opts.rssLimitMb}`, ...(nets.length === 0 ? [] : [`${EGRESS_NETWORKS_FLAG}${nets.join(',')}`]), ...(from.length === 0 ? [] : [`${PROXY_FROM_FLAG}${from.join(',')}`])];
+}
+
+/** The comma-separated list of the flag `prefix` in `argv`, or none. */
+function listFlag(argv: readonly string[], prefix: string): string[] {
+  const arg = argv.find((a) => a.startsWith(prefix));
+  return arg === undefined
+    ? []
+    : arg
+        .slice(prefix.length)
+        .split(',')
+        .filter((n) => n !== '');
 }
 
 /** The options a worker was forked with (`process.argv`); missing or malformed ones are 0 (automatic), or none. */
 export function workerOptions(argv: readonly string[]): WorkerOptions {
   const arg = argv.find((a) => a.startsWith(RSS_LIMIT_FLAG));
   const mb = arg === undefined ? 0 : Number(arg.slice(RSS_LIMIT_FLAG.length));
-  const nets = argv.find((a) => a.startsWith(EGRESS_NETWORKS_FLAG));
+  const from = listFlag(argv, PROXY_FROM_FLAG);
   return {
     rssLimitMb: Number.isSafeInteger(mb) && mb > 0 ? mb : 0,
-    egressAllowNetworks:
-      nets === undefined
-        ? []
-        : nets
-            .slice(EGRESS_NETWORKS_FLAG.length)
-            .split(',')
-            .filter((n) => n !== ''),
+    egressAllowNetworks: listFlag(argv, EGRESS_NETWORKS_FLAG),
+    ...(from.length === 0 ? {} : { proxyProtocolFrom: from }),
   };
 }

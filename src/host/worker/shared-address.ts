@@ -6,6 +6,7 @@ import { HostTable, hostOfAuthority } from '../../core/hostnames.js';
 import type { Limits } from '../../core/limits.js';
 import { serializeError } from '../http1/response-writer.js';
 import { Connection } from './connection.js';
+import { mustSendProxyHeader, type Proxied, readProxyHeader } from './proxy-gate.js';
 import { freshRequestId } from './request-ids.js';
 import type { HostRouter, PinnedConnection, ServerContext, VirtualHost } from './server-context.js';
 import { listenOn } from './listener.js';
@@ -97,6 +98,8 @@ class SharedAddress implements HostRouter {
   readonly #members = new Set<VirtualHostMember>();
   readonly #table = new HostTable<VirtualHostMember>();
   readonly #connections = new Set<Connection>();
+  /** Connections from a balancer whose PROXY header is not in yet: each the function that abandons it. */
+  readonly #pending = new Set<() => void>();
   readonly #onEmpty: () => void;
 
   constructor(port: number, handle: unknown, onEmpty: () => void) {
@@ -134,6 +137,7 @@ class SharedAddress implements HostRouter {
     this.#onEmpty();
     await new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
+      for (const abandon of this.#pending) abandon();
       for (const c of this.#connections) c.destroy();
     });
   }
@@ -142,13 +146,14 @@ class SharedAddress implements HostRouter {
   woundDown(): void {
     for (const m of this.#members) if (!m.woundDown) return;
     this.#server.close();
+    for (const abandon of this.#pending) abandon();
     for (const c of this.#connections) c.windDown();
   }
 
   #accept(socket: net.Socket): void {
     let cap = 0;
     for (const m of this.#members) cap += m.context().limits.maxConnections;
-    if (this.#members.size === 0 || this.#connections.size >= cap) {
+    if (this.#members.size === 0 || this.#connections.size + this.#pending.size >= cap) {
       socket.on('error', () => socket.destroy());
       const { chunks } = serializeError('ISO_ERR_HTTP_TOO_MANY_CONNECTIONS', 'too many open connections to this address', null, { 'X-Request-Id': freshRequestId() });
       socket.end(Buffer.concat(chunks));
@@ -156,7 +161,20 @@ class SharedAddress implements HostRouter {
       return;
     }
     const limits = this.limits;
-    const conn = new Connection(socket, unrouted(limits), this);
+    if (mustSendProxyHeader(socket)) {
+      const abandon = readProxyHeader(socket, limits.headersTimeoutMs, (peer, rest) => {
+        this.#pending.delete(abandon);
+        this.#serve(socket, { peer, rest });
+      });
+      this.#pending.add(abandon);
+      socket.once('close', () => this.#pending.delete(abandon));
+      return;
+    }
+    this.#serve(socket, null);
+  }
+
+  #serve(socket: net.Socket, proxied: Proxied | null): void {
+    const conn = new Connection(socket, unrouted(this.limits), this, proxied);
     this.#connections.add(conn);
     socket.once('close', () => this.#connections.delete(conn));
   }

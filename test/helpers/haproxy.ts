@@ -1,0 +1,74 @@
+// Test helper: a real HAProxy for a test: finds the binary, writes its configuration into a temporary directory, starts `haproxy -f cfg -db`, waits until its frontends accept, stops it at teardown.
+
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Teardown } from './service.js';
+import { until } from './until.js';
+
+/** The haproxy binary (on PATH, else Debian's /usr/sbin), or null when it is not installed (.ci/run installs it). */
+export function haproxyBinary(): string | null {
+  const found = spawnSync('sh', ['-c', 'command -v haproxy'], { encoding: 'utf8' }).stdout.trim();
+  if (found !== '') return found;
+  return existsSync('/usr/sbin/haproxy') ? '/usr/sbin/haproxy' : null;
+}
+
+/** A running HAProxy. */
+export interface Haproxy {
+  readonly proc: ChildProcess;
+  /** Its configuration file. */
+  readonly configFile: string;
+  /** What it printed so far (its log goes to stdout with -db). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Whether a TCP connection to `host:port` is accepted. */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Checks `config` (`haproxy -c`), starts HAProxy on it and resolves once every one of `frontends` accepts. @throws Error with HAProxy's output when it refuses the config or does not come up */
+export async function startHaproxy(t: Teardown, config: string, frontends: ReadonlyArray<{ host: string; port: number }>): Promise<Haproxy> {
+  const bin = haproxyBinary();
+  if (bin === null) throw new Error('haproxy is not installed (apt-get install haproxy; .ci/run does)');
+  const dir = mkdtempSync(path.join(tmpdir(), 'isohttpd-haproxy-'));
+  const configFile = path.join(dir, 'haproxy.cfg');
+  writeFileSync(configFile, config);
+  const check = spawnSync(bin, ['-c', '-f', configFile], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`haproxy -c refused the configuration:\n${check.stdout}${check.stderr}\n${config}`);
+  const proc = spawn(bin, ['-f', configFile, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise((r) => proc.once('exit', r));
+      // SIGUSR1 is HAProxy's soft stop; SIGTERM its immediate one (a test does not wait for connections to end).
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  t.teardown(stop);
+  for (const f of frontends) {
+    const up = await until(async () => proc.exitCode !== null || (await accepts(f.host, f.port)), 10_000);
+    if (!up || proc.exitCode !== null) throw new Error(`haproxy did not accept on ${f.host}:${f.port}:\n${out}`);
+  }
+  return { proc, configFile, output: () => out, stop };
+}
