@@ -10,7 +10,7 @@ import type { Caller } from './caller.js';
 import { type ConsoleFollower, ConsoleLog, type LogEntry } from './console-log.js';
 import { CrashPolicy } from './crash-policy.js';
 import { ServerLifecycle } from './lifecycle.js';
-import type { ManagedServer } from './managed-server.js';
+import type { HandlerCode, ManagedServer } from './managed-server.js';
 import { Placer } from './placement.js';
 import type { Quotas } from './quotas.js';
 import { restoreAll } from './restore.js';
@@ -167,6 +167,17 @@ export class ServerManager {
    */
   update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ServerView> {
     return this.#lifecycle.update(caller, httpdid, req);
+  }
+
+  /**
+   * Compile check of a server version's code before anything is committed (cluster mode: the node
+   * taking `POST /servers` or `PUT /servers/:id` may not be one that serves it): a sandbox worker
+   * instantiates it as a deploy would and disposes it. `code` is what the lifecycle deploys (its
+   * source already stripped of TypeScript types by runnableSource). Resolves when a deploy would
+   * accept it. @throws IsoError 422 ISO_ERR_API_INVALID_SOURCE with the message a deploy gives, 503 (worker), 500.
+   */
+  checkSource(code: HandlerCode): Promise<void> {
+    return this.#pool.check(code);
   }
 
   /**

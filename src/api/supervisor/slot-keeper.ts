@@ -71,9 +71,11 @@ export class SlotKeeper {
     }
     slot.lastStats = {};
     const cause = killedFor ?? signalOrCode;
+    // A compile check's module (src/api/supervisor/source-check.ts) belongs to no server yet: it is charged to none.
+    const checks = slot.checks > 0 ? `; ${slot.checks} compile check(s) were running on it, attributed to no server (none exists yet)` : '';
     this.#deps.log.error(
-      { worker: slot.index, pid: worker.pid, code, signal, cause, httpdid: blamed[0] ?? null, httpdids: blamed, redeploying: false },
-      `sandbox worker exited (${cause}); starting a replacement`,
+      { worker: slot.index, pid: worker.pid, code, signal, cause, httpdid: blamed[0] ?? null, httpdids: blamed, redeploying: false, checks: slot.checks },
+      `sandbox worker exited (${cause})${checks}; starting a replacement`,
     );
     for (const httpdid of blamed) this.#deps.crash(httpdid, `it crashed the sandbox worker (its request was running when the worker died: ${cause})`);
     this.#replace(slot);

@@ -52,6 +52,8 @@ export interface Slot {
    * the worker last said (heartbeat answer, or a `running` message since): whom a crash is charged to.
    */
   running: Map<number, number>;
+  /** Compile checks sent to its worker and not answered yet (src/api/supervisor/source-check.ts): its exit meanwhile is charged to no server for them. */
+  checks: number;
   /** Why the control process killed the worker (a missed heartbeat), for the exit log; null if it did not. */
   killedFor: string | null;
 }

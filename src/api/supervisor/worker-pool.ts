@@ -11,6 +11,7 @@ import { RestartBackoff } from './restart-policy.js';
 import { SlotKeeper } from './slot-keeper.js';
 import { StatsBook, type OutcomeCounts, type ServerStats } from './server-stats.js';
 import { hostOn, type DeploySpec, type Slot } from './slot.js';
+import { type CheckSpec, checkOn, checkSlot } from './source-check.js';
 import { Spare } from './spare.js';
 import { WorkerProcess } from './worker-process.js';
 
@@ -18,6 +19,7 @@ export type { Log } from './log.js';
 export type { PreparedRedeploy } from './redeploy.js';
 export type { OutcomeCounts, ServerStats } from './server-stats.js';
 export type { DeploySpec } from './slot.js';
+export type { CheckSpec } from './source-check.js';
 
 /**
  * Events: `crash` (httpdid, reason) when a worker died while a server's request was running in it
@@ -90,6 +92,7 @@ export class WorkerPool extends EventEmitter {
       draining: new Map(),
       running: new Map(),
       killedFor: null,
+      checks: 0,
     };
     this.#slots.push(slot);
     this.#watch(slot, worker);
@@ -235,6 +238,15 @@ export class WorkerPool extends EventEmitter {
   prepare(slotIndexes: readonly number[], spec: DeploySpec): Promise<PreparedRedeploy> {
     const slots = slotIndexes.map((i) => this.#slot(i));
     return prepareRedeploy(slots, spec, this.#log);
+  }
+
+  /**
+   * Compile check: instantiates `spec`'s source on the least loaded live worker as a deploy would,
+   * then disposes it (nothing is bound, served or hosted; see src/api/supervisor/source-check.ts).
+   * @throws IsoError 422 ISO_ERR_API_INVALID_SOURCE with the message a deploy gives, 503 (the worker went away), 500.
+   */
+  check(spec: CheckSpec): Promise<void> {
+    return checkOn(checkSlot(this.#slots), spec);
   }
 
   #slot(index: number): Slot {

@@ -6,6 +6,7 @@ import { IsoError } from '../../core/errors.js';
 import { validator } from '../../core/schemas.js';
 import { resolveLimits } from '../../core/limits.js';
 import { DRAIN_FLUSH_MS, DRAIN_POLL_MS, READY_POOL_SIZE, RETIRE_DEADLINE_MS } from '../../core/supervision.js';
+import { compileCheck } from './compile-check.js';
 import { Contention } from './contention.js';
 import { parseNetworks } from '../../core/cidr.js';
 import { HostedServer, type WorkerHooks } from './hosted-server.js';
@@ -117,7 +118,7 @@ function hostedOrThrow(httpdid: number): HostedServer {
   return h;
 }
 
-/** Deploys and prepares under way: their module evaluation's memory is not yet a hosted server's (the RSS backstop waits for them). */
+/** Deploys, prepares and compile checks under way: their module evaluation's memory is not yet a hosted server's (the RSS backstop waits for them). */
 let compiling = 0;
 
 /** Runs `f` counted in {@link compiling}. */
@@ -178,6 +179,8 @@ function run(msg: Exclude<ToWorker, { op: 'ping' | 'stats' }>, handle: unknown):
       return undeploy(msg.httpdid, msg.drainMs);
     case 'prepare':
       return prepare(msg);
+    case 'check':
+      return compile(() => compileCheck(msg, hooks));
     case 'commit':
       return Promise.resolve().then(() => hostedOrThrow(msg.httpdid).commit());
     case 'abort':

@@ -14,7 +14,8 @@ export type { EgressPolicy } from './egress/policy.js';
  * Hot redeploy of a hosted server: `prepare` compiles and checks a new version next to the one
  * serving (nothing switches; a bad source answers `ISO_ERR_API_INVALID_SOURCE`), `commit` switches
  * new requests to it (in-flight ones finish on the old isolate, disposed after them), `abort`
- * drops a prepared version.
+ * drops a prepared version. `check` (compile check) instantiates a source as a deploy would and disposes it:
+ * ok, or the error a deploy of it gives (cluster mode: the node taking the API call may not serve it).
  */
 export type ToWorker =
   /** `env`: the version's environment as JSON (an object of strings: its variables and secrets), the handler's second argument; `egress`: its egress policy (null: no outbound access). */
@@ -37,6 +38,21 @@ export type ToWorker =
       readonly op: 'prepare';
       readonly id: number;
       readonly httpdid: number;
+      readonly source: string;
+      readonly limits: Limits;
+      readonly exposeErrors: boolean;
+      readonly env: string;
+      readonly egress: EgressPolicy | null;
+    }
+  /**
+   * Compile check: what a deploy does to instantiate the module (fresh isolate, prelude, compile,
+   * evaluate, find the handler) under the same limits, then the isolate is disposed; nothing is
+   * bound or served, and it belongs to no server (none exists yet). Answers ok, or
+   * `ISO_ERR_API_INVALID_SOURCE` with the message a deploy gives (see src/host/worker/compile-check.ts).
+   */
+  | {
+      readonly op: 'check';
+      readonly id: number;
       readonly source: string;
       readonly limits: Limits;
       readonly exposeErrors: boolean;
