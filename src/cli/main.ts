@@ -8,12 +8,13 @@ import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../api/control/config.js';
 import { DataDirInUse, DataDirLock } from '../api/control/data-dir-lock.js';
 import type { Registry } from '../api/registry/registry.js';
+import type { ClusterOptions } from '../api/control/server-manager.js';
 import { DRAIN_TIMEOUT_MS } from '../core/supervision.js';
 import { CLIENT_COMMANDS, CLIENT_USAGE, runClientCommand } from './commands.js';
 import { lbCommand } from './lb.js';
 import { TENANT_USAGE, tenantCommand } from './tenant.js';
 
-const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port P] [--data-dir D] [--registry URL] [--workers N]
+const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port P] [--data-dir D] [--registry URL] [--workers N] [--node-name N --node-address A]
        isohttpd tenant add|ls|rm ...   (isohttpd tenant --help)
        isohttpd lb haproxy [--node NAME=ADDR[:APIPORT]]... [--out FILE]   (isohttpd lb --help)
 
@@ -23,7 +24,16 @@ const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port 
   --data-dir D   state directory (env ISOHTTPD_DATA_DIR, default ./data)
   --registry URL the registry: a postgres:// URL shared by several nodes (env ISOHTTPD_REGISTRY_URL), default SQLite in the data dir
   --workers N    sandbox worker processes (env ISOHTTPD_WORKERS, default one per CPU)
+  --node-name N  cluster mode: this node's name among the nodes sharing a postgres:// registry (env ISOHTTPD_NODE_NAME)
+  --node-address A  cluster mode: this node's own IP address, where placed servers bind (env ISOHTTPD_NODE_ADDRESS)
 `;
+
+/** Cluster mode's options: the store on the PostgreSQL registry's pool, this node, the timings (loaded only in cluster mode). */
+async function clusterOptions(config: Config, registry: Registry): Promise<ClusterOptions> {
+  const [{ PostgresRegistry }, { ClusterStore }] = await Promise.all([import('../api/registry/postgres.js'), import('../api/cluster/cluster-store.js')]);
+  if (!(registry instanceof PostgresRegistry)) throw new StartError('cluster mode needs a PostgreSQL registry (--registry postgres://…)');
+  return { store: new ClusterStore(registry.pool), url: config.registry, nodeName: config.nodeName, nodeAddress: config.nodeAddress, timings: config.cluster };
+}
 
 /** A refusal to start that is the operator's to fix (exit 2, one line). */
 class StartError extends Error {}
@@ -130,6 +140,7 @@ async function serve(config: Config): Promise<void> {
       fallbackServers: config.virtualHosts.fallbackServers,
     },
     log,
+    ...(config.nodeName === '' ? {} : { cluster: await clusterOptions(config, registry) }),
   });
   // JSON-quoting can grow a source up to six-fold (\u00XX escapes); the source limit itself is checked on the decoded string.
   app = buildApp({ manager, registry, openTenant, rateLimit: config.rateLimit, bodyLimit: config.maxSourceBytes * 6 + BODY_OVERHEAD, logger });
@@ -153,6 +164,17 @@ async function serve(config: Config): Promise<void> {
       `isohttpd: no tenant exists, so the API is open (no token needed) on loopback as tenant "${DEFAULT_TENANT}"; ` +
         `\`isohttpd tenant add NAME\` turns on tokens at once (\`tenant add ${DEFAULT_TENANT}\` keeps these servers)\n`,
     );
+  }
+  if (manager.clustered) {
+    try {
+      await manager.joinCluster(url);
+    } catch (err) {
+      await app.close();
+      await manager.close();
+      await registry.close();
+      lock.release();
+      throw new StartError(`cannot join the cluster as node ${config.nodeName}: ${(err as Error).message}`);
+    }
   }
   const { running, failed } = manager.states();
   const restored = `${running} servers restored${failed === 0 ? '' : `, ${failed} not serving (isohttpd ls shows why)`}`;

@@ -1,6 +1,7 @@
 // Service configuration: flags, environment variables and an optional JSON config file, validated against schemas/config.json at start-up, then frozen.
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseCidr } from '../../core/cidr.js';
@@ -16,6 +17,12 @@ export interface Config {
   readonly registry: string;
   /** Connections of a PostgreSQL registry's pool, count. */
   readonly registryPoolSize: number;
+  /** Cluster mode: this node's name ('' : one node, no cluster). */
+  readonly nodeName: string;
+  /** Cluster mode: this node's own IP address (placed servers bind there). */
+  readonly nodeAddress: string;
+  /** Cluster mode's timings, ms (src/api/cluster/cluster-node.ts). */
+  readonly cluster: { readonly heartbeatMs: number; readonly leaseMs: number; readonly reconcileMs: number; readonly readyWaitMs: number };
   readonly allowedHosts: readonly string[];
   readonly portMin: number;
   readonly portMax: number;
@@ -45,11 +52,27 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const FLAG_TO_KEY = { 'api-host': 'apiHost', 'api-port': 'apiPort', 'data-dir': 'dataDir', registry: 'registry', workers: 'workers' } as const;
-const ENV_TO_KEY = { ISOHTTPD_API_HOST: 'apiHost', ISOHTTPD_API_PORT: 'apiPort', ISOHTTPD_DATA_DIR: 'dataDir', ISOHTTPD_REGISTRY_URL: 'registry', ISOHTTPD_WORKERS: 'workers' } as const;
+const FLAG_TO_KEY = {
+  'api-host': 'apiHost',
+  'api-port': 'apiPort',
+  'data-dir': 'dataDir',
+  registry: 'registry',
+  workers: 'workers',
+  'node-name': 'nodeName',
+  'node-address': 'nodeAddress',
+} as const;
+const ENV_TO_KEY = {
+  ISOHTTPD_API_HOST: 'apiHost',
+  ISOHTTPD_API_PORT: 'apiPort',
+  ISOHTTPD_DATA_DIR: 'dataDir',
+  ISOHTTPD_REGISTRY_URL: 'registry',
+  ISOHTTPD_WORKERS: 'workers',
+  ISOHTTPD_NODE_NAME: 'nodeName',
+  ISOHTTPD_NODE_ADDRESS: 'nodeAddress',
+} as const;
 const INTEGER_KEYS = new Set(['apiPort', 'workers']);
 /** Object-valued options: a config file's value is merged over the defaults key by key. */
-const NESTED_KEYS = new Set(['quotas', 'rateLimit', 'virtualHosts', 'proxyProtocol']);
+const NESTED_KEYS = new Set(['quotas', 'rateLimit', 'virtualHosts', 'proxyProtocol', 'cluster']);
 
 function coerce(key: string, raw: string, from: string): unknown {
   if (!INTEGER_KEYS.has(key)) return raw;
@@ -76,7 +99,7 @@ function readConfigFile(file: string): Record<string, unknown> {
 
 /**
  * Builds the configuration from command-line flags (`--api-host`, `--api-port`, `--data-dir`,
- * `--registry`, `--workers`), then environment variables, then the config file (`--config FILE` or
+ * `--registry`, `--workers`, `--node-name`, `--node-address`), then environment variables, then the config file (`--config FILE` or
  * `ISOHTTPD_CONFIG`), then the schema defaults: flags win over the environment, which wins over the file.
  * @throws ConfigError naming the offending flag, variable or config key.
  */
@@ -91,6 +114,8 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
         'data-dir': { type: 'string' },
         registry: { type: 'string' },
         workers: { type: 'string' },
+        'node-name': { type: 'string' },
+        'node-address': { type: 'string' },
         config: { type: 'string' },
       },
       strict: true,
@@ -125,6 +150,13 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     throw new ConfigError(`config.registry ${JSON.stringify(redactUrl(raw.registry))} is not a registry: give a postgres:// or postgresql:// URL, or nothing for SQLite in the data dir`);
   for (const [i, n] of raw.proxyProtocol.from.entries())
     if (parseCidr(n) === null) throw new ConfigError(`config.proxyProtocol.from["${i}"] ${JSON.stringify(n)} is not a CIDR range (a.b.c.d/n or an IPv6 address/n)`);
+  if (raw.nodeName !== '' || raw.nodeAddress !== '') {
+    if (raw.nodeName === '') throw new ConfigError('config.nodeAddress needs config.nodeName (--node-name): cluster mode names each node');
+    if (isIP(raw.nodeAddress) === 0) throw new ConfigError(`config.nodeAddress ${JSON.stringify(raw.nodeAddress)} must be this node's own IP address (--node-address) in cluster mode`);
+    if (registryEngine(raw.registry) !== 'postgres') throw new ConfigError('config.nodeName (cluster mode) needs a PostgreSQL registry shared by the nodes: --registry postgres://…');
+    if (raw.cluster.leaseMs <= 2 * raw.cluster.heartbeatMs)
+      throw new ConfigError(`config.cluster.leaseMs (${raw.cluster.leaseMs}) must be more than twice config.cluster.heartbeatMs (${raw.cluster.heartbeatMs}): one late heartbeat must not lose a node its servers`);
+  }
   const workers = raw.workers === 0 ? Math.min(availableParallelism(), 64) : raw.workers;
   return Object.freeze({
     ...raw,
@@ -136,5 +168,6 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     rateLimit: Object.freeze({ ...raw.rateLimit }),
     virtualHosts: Object.freeze({ ...raw.virtualHosts, fallbackServers: Object.freeze([...raw.virtualHosts.fallbackServers]) }),
     proxyProtocol: Object.freeze({ from: Object.freeze([...raw.proxyProtocol.from]) }),
+    cluster: Object.freeze({ ...raw.cluster }),
   });
 }

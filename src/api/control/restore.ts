@@ -57,7 +57,7 @@ async function placeAgain(placer: Placer, row: ServerRow, code: HandlerCode): Pr
 }
 
 /** A stored server's secrets, opened. @throws IsoError when one does not open (another key) */
-async function secretsOf(deps: RestoreDeps, httpdid: number): Promise<Map<string, Secret>> {
+async function secretsOf(deps: Pick<RestoreDeps, 'registry' | 'box'>, httpdid: number): Promise<Map<string, Secret>> {
   const out = new Map<string, Secret>();
   for (const s of await deps.registry.secrets(httpdid)) out.set(s.name, { value: deps.box.open(httpdid, s.name, s.sealed), updatedAt: s.updatedAt });
   return out;
@@ -66,9 +66,9 @@ async function secretsOf(deps: RestoreDeps, httpdid: number): Promise<Map<string
 /**
  * What a stored server runs, or why it cannot run: a TypeScript source that no longer strips (a
  * newer Node.js refusing what an older one took), a secret that does not open. Such a server fails
- * with the reason; the other servers are restored as usual.
+ * with the reason; the other servers are restored as usual. (Cluster mode's nodes deploy what they are placed by it too.)
  */
-async function versionOf(deps: RestoreDeps, row: ServerRow): Promise<{ version: ServerVersion; secrets: ReadonlyMap<string, Secret>; error: string | null }> {
+export async function versionOf(deps: Pick<RestoreDeps, 'registry' | 'box'>, row: ServerRow): Promise<{ version: ServerVersion; secrets: ReadonlyMap<string, Secret>; error: string | null }> {
   const plain = { number: row.version, language: row.language, tenantSource: row.source, limits: row.limits, exposeErrors: row.exposeErrors, vars: row.vars, egress: row.egress };
   try {
     const secrets = await secretsOf(deps, row.httpdid);

@@ -1,8 +1,13 @@
 // The tenant servers of this service, one facade for the API: wires the worker pool, placement, lifecycle, restore and crash policy together; console and drain go through it too.
 
+import { IsoError } from '../../core/errors.js';
 import { tenantStack } from '../../core/language.js';
 import type { FromWorker, TailEvent, WorkerInfo } from '../../host/worker/protocol.js';
 import type { ConsoleLines } from '../../sandbox/isolate-instance.js';
+import { ClusterLifecycle, type ClusterServerView } from '../cluster/cluster-lifecycle.js';
+import { ClusterNode, type ClusterTimings } from '../cluster/cluster-node.js';
+import type { ClusterStore, NodeRow } from '../cluster/cluster-store.js';
+import { LocalServing } from '../cluster/local-serving.js';
 import type { Registry, VersionRow } from '../registry/registry.js';
 import { type Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { AddressPolicy } from './address-policy.js';
@@ -43,6 +48,27 @@ export interface ManagerOptions {
   readonly proxyProtocolFrom?: readonly string[];
   /** Seals and opens the servers' secrets. */
   readonly secrets: SecretBox;
+  /** Cluster mode (a PostgreSQL registry shared by several nodes, src/api/cluster/); absent: one node. */
+  readonly cluster?: ClusterOptions;
+}
+
+/** What cluster mode needs (config `nodeName`, `nodeAddress`, `cluster`). */
+export interface ClusterOptions {
+  readonly store: ClusterStore;
+  /** The registry's URL: the leader lock and the change feed have connections of their own. */
+  readonly url: string;
+  readonly nodeName: string;
+  /** This node's own address: placed servers bind their ports there. */
+  readonly nodeAddress: string;
+  readonly timings: ClusterTimings;
+}
+
+/** Cluster mode's parts in the manager. */
+interface ClusterParts {
+  readonly options: ClusterOptions;
+  readonly lifecycle: ClusterLifecycle;
+  readonly local: LocalServing;
+  node: ClusterNode | null;
 }
 
 /**
@@ -61,14 +87,41 @@ export class ServerManager {
   readonly #placer: Placer;
   readonly #lifecycle: ServerLifecycle;
   readonly #secrets: ServerSecrets;
+  readonly #cluster: ClusterParts | null = null;
+  readonly #registry: Registry;
+  readonly #log: Log;
   #handlesClosed = false;
 
   private constructor(opts: ManagerOptions, pool: WorkerPool) {
     this.#pool = pool;
     this.#tail = new TailHub((ids) => pool.setTailed(ids));
     this.#console = new ConsoleLog((httpdid) => (httpdid === null ? this.#tail.closeAll() : this.#tail.close(httpdid)));
-    this.#placer = new Placer(pool, opts.policy);
+    this.#registry = opts.registry;
+    this.#log = opts.log;
+    const cluster = opts.cluster;
+    // A node binds placed servers on its own address only; the API checks the public one (allowedHosts).
+    this.#placer = new Placer(pool, cluster === undefined ? opts.policy : { ...opts.policy, allowedHosts: [cluster.nodeAddress] });
     const shared = { registry: opts.registry, log: opts.log, pool, placer: this.#placer, servers: this.#servers, console: this.#console };
+    if (cluster !== undefined) {
+      this.#cluster = {
+        options: cluster,
+        local: new LocalServing({ ...shared, box: opts.secrets, nodeAddress: cluster.nodeAddress }),
+        lifecycle: new ClusterLifecycle({
+          store: cluster.store,
+          registry: opts.registry,
+          pool,
+          policy: opts.policy,
+          quotas: opts.quotas,
+          maxSourceBytes: opts.maxSourceBytes,
+          box: opts.secrets,
+          log: opts.log,
+          servers: this.#servers,
+          leaseMs: cluster.timings.leaseMs,
+          readyWaitMs: cluster.timings.readyWaitMs,
+        }),
+        node: null,
+      };
+    }
     this.#lifecycle = new ServerLifecycle({ ...shared, maxSourceBytes: opts.maxSourceBytes, quotas: opts.quotas });
     const lifecycle = this.#lifecycle;
     this.#secrets = new ServerSecrets({ ...shared, box: opts.secrets, serialized: (server, change) => lifecycle.serialized(server, change) });
@@ -101,6 +154,8 @@ export class ServerManager {
       proxyProtocolFrom: opts.proxyProtocolFrom ?? [],
     });
     const manager = new ServerManager(opts, pool);
+    // A cluster node restores nothing by itself: it serves what the leader places on it once it joins.
+    if (opts.cluster !== undefined) return manager;
     await restoreAll({
       registry: opts.registry,
       log: opts.log,
@@ -122,6 +177,38 @@ export class ServerManager {
   /** Sets the API's own address once it is bound (a port of 0 is only known then). */
   setApiAddress(address: string, port: number): void {
     this.#placer.setApiAddress(address, port);
+  }
+
+  /** Whether this service is a node of a cluster. */
+  get clustered(): boolean {
+    return this.#cluster !== null;
+  }
+
+  /**
+   * Cluster mode: joins the cluster (first heartbeat, change feed, leadership tries, a first
+   * reconcile) once the API answers at `apiUrl`. @throws IsoError 503 when the database cannot be reached; Error outside cluster mode.
+   */
+  async joinCluster(apiUrl: string): Promise<void> {
+    const c = this.#cluster;
+    if (c === null) throw new Error('not in cluster mode');
+    const { options } = c;
+    c.node = new ClusterNode({
+      store: options.store,
+      registry: this.#registry,
+      local: c.local,
+      log: this.#log,
+      timings: options.timings,
+      me: { name: options.nodeName, address: options.nodeAddress, apiUrl },
+      url: options.url,
+    });
+    await c.node.join();
+  }
+
+  /** Cluster mode: this node's name, whether it leads, and every node as the database knows it. @throws IsoError 404 outside cluster mode, 503. */
+  async clusterNodes(): Promise<{ node: string; leader: boolean; nodes: NodeRow[] }> {
+    const node = this.#cluster?.node ?? null;
+    if (node === null) throw new IsoError('ISO_ERR_API_ROUTE_NOT_FOUND', 'this service is not a node of a cluster (no --node-name)');
+    return { node: node.name, leader: node.leading, nodes: await node.nodes() };
   }
 
   /** Number of servers (all tenants, running or failed). */
@@ -156,7 +243,8 @@ export class ServerManager {
    * every replica accepts connections and the row is committed.
    * @throws IsoError 400 (replicas), 403 (address policy, quota), 409 (in use), 413 (source too large), 422 (source), 503 (worker).
    */
-  create(caller: Caller, req: CreateRequest): Promise<ServerView> {
+  create(caller: Caller, req: CreateRequest): Promise<ServerView | ClusterServerView> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.create(caller, req);
     return this.#lifecycle.create(caller, req);
   }
 
@@ -165,7 +253,8 @@ export class ServerManager {
    * committed to the registry, then switched on; any failure leaves the old one serving.
    * @throws IsoError 400 (neither field), 403 (quota), 404 (also another tenant's), 409 (failed server), 413 (source too large), 422 (source), 503 (worker).
    */
-  update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ServerView> {
+  update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ServerView | ClusterServerView> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.update(caller, httpdid, req);
     return this.#lifecycle.update(caller, httpdid, req);
   }
 
@@ -185,36 +274,43 @@ export class ServerManager {
    * close, open connections are dropped and the port is released. @throws IsoError 404.
    */
   remove(caller: Caller, httpdid: number): Promise<void> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.remove(caller, httpdid);
     return this.#lifecycle.remove(caller, httpdid);
   }
 
   /** Binds and deploys a failed server's current version again. @throws IsoError 409 (running, address in use), 403, 404, 422, 503. */
-  restart(caller: Caller, httpdid: number): Promise<ServerView> {
+  restart(caller: Caller, httpdid: number): Promise<ServerView | ClusterServerView> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.restart(caller, httpdid);
     return this.#lifecycle.restart(caller, httpdid);
   }
 
   /** The caller's server's kept versions, newest first, and the number of the one serving. @throws IsoError 404. */
   versions(caller: Caller, httpdid: number): Promise<{ current: number; versions: VersionRow[] }> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.versions(caller, httpdid);
     return this.#lifecycle.versions(caller, httpdid);
   }
 
   /** Hot redeploy of a kept version as a new version (`to` absent: the one before the current). @throws IsoError 404, and as {@link update}. */
-  rollback(caller: Caller, httpdid: number, to: number | undefined): Promise<ServerView> {
+  rollback(caller: Caller, httpdid: number, to: number | undefined): Promise<ServerView | ClusterServerView> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.rollback(caller, httpdid, to);
     return this.#lifecycle.rollback(caller, httpdid, to);
   }
 
   /** The names of the caller's server's secrets, and when each was written (never a value). @throws IsoError 404. */
-  secrets(caller: Caller, httpdid: number): SecretView[] {
+  async secrets(caller: Caller, httpdid: number): Promise<SecretView[]> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.secrets(caller, httpdid);
     return this.#secrets.list(caller, httpdid);
   }
 
   /** Writes a secret of the caller's server (sealed at rest) and redeploys the serving version with it. @throws IsoError 403, 404, 422, 503. */
   putSecret(caller: Caller, httpdid: number, name: string, value: string): Promise<SecretView> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.putSecret(caller, httpdid, name, value);
     return this.#secrets.put(caller, httpdid, name, value);
   }
 
   /** Deletes a secret of the caller's server and redeploys the serving version without it. @throws IsoError 404 (also ISO_ERR_API_SECRET_NOT_FOUND), 422, 503. */
   removeSecret(caller: Caller, httpdid: number, name: string): Promise<void> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.removeSecret(caller, httpdid, name);
     return this.#secrets.remove(caller, httpdid, name);
   }
 
@@ -222,7 +318,8 @@ export class ServerManager {
    * The httpdid of the caller's server that `ref` names: an httpdid (all digits), or the server's name.
    * @throws IsoError 404 (also for another tenant's).
    */
-  httpdidOf(caller: Caller, ref: string): number {
+  async httpdidOf(caller: Caller, ref: string): Promise<number> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.httpdidOf(caller, ref);
     return this.#servers.resolve(caller, ref).httpdid;
   }
 
@@ -231,7 +328,8 @@ export class ServerManager {
   }
 
   /** The caller's servers, in httpdid order, with their counters read now (at most FRESH_STATS_WAIT_MS per worker). */
-  async list(caller: Caller): Promise<ServerView[]> {
+  async list(caller: Caller): Promise<Array<ServerView | ClusterServerView>> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.list(caller);
     await this.#pool.refresh();
     return this.#servers
       .all()
@@ -240,10 +338,20 @@ export class ServerManager {
   }
 
   /** One of the caller's servers, with its source if asked, its counters read now (at most FRESH_STATS_WAIT_MS per worker). @throws IsoError 404 (also for another tenant's). */
-  async get(caller: Caller, httpdid: number, withSource: boolean): Promise<ServerView> {
+  async get(caller: Caller, httpdid: number, withSource: boolean): Promise<ServerView | ClusterServerView> {
+    if (this.#cluster !== null) return this.#cluster.lifecycle.get(caller, httpdid, withSource);
     const server = this.#servers.owned(caller, httpdid);
     await this.#pool.refresh();
     return this.#view(server, withSource);
+  }
+
+  /**
+   * Checks that the caller owns `httpdid`. One node: its table. Cluster mode: ownership was checked
+   * in the database by {@link httpdidOf} (the route's target) and the logs and tail are this node's
+   * (empty where it does not serve the server): a server served elsewhere is not a 404.
+   */
+  #ownedHere(caller: Caller, httpdid: number): void {
+    if (this.#cluster === null) this.#servers.owned(caller, httpdid);
   }
 
   /** Reads every worker's counters now, for a `/metrics` scrape (at most FRESH_STATS_WAIT_MS per worker). */
@@ -258,7 +366,7 @@ export class ServerManager {
 
   /** The last log entries (console lines, requests that did not end ok) of one of the caller's servers, oldest first. @throws IsoError 404. */
   consoleLines(caller: Caller, httpdid: number): LogEntry[] {
-    this.#servers.owned(caller, httpdid);
+    this.#ownedHere(caller, httpdid);
     return this.#console.lines(httpdid);
   }
 
@@ -268,7 +376,7 @@ export class ServerManager {
    * same tick to get the lines before. @throws IsoError 404.
    */
   followConsole(caller: Caller, httpdid: number, follower: ConsoleFollower): () => void {
-    this.#servers.owned(caller, httpdid);
+    this.#ownedHere(caller, httpdid);
     return this.#console.follow(httpdid, follower);
   }
 
@@ -278,7 +386,7 @@ export class ServerManager {
    * the service stops (then `end`), or `stop` is called; `ready` settles once every worker tails it. @throws IsoError 404.
    */
   followTail(caller: Caller, httpdid: number, follower: TailFollower): { readonly stop: () => void; readonly ready: Promise<void> } {
-    this.#servers.owned(caller, httpdid);
+    this.#ownedHere(caller, httpdid);
     return this.#tail.follow(httpdid, follower);
   }
 
@@ -288,6 +396,7 @@ export class ServerManager {
    * `timeoutMs`. The registry is untouched: the servers are restored at the next start.
    */
   async drain(timeoutMs: number): Promise<void> {
+    await this.#cluster?.node?.leave();
     this.#closeHandles();
     await this.#pool.drain(timeoutMs);
   }
@@ -300,6 +409,7 @@ export class ServerManager {
 
   /** Stops every server and the workers (the registry keeps them: they are restored at the next start). */
   async close(): Promise<void> {
+    await this.#cluster?.node?.leave();
     this.#console.closeAll();
     this.#closeHandles();
     this.#servers.clear();

@@ -14,7 +14,7 @@ import { tailFollowing } from './tail-follow.js';
 import { createMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { echoRequestId, REQUEST_ID_OPTIONS } from './request-id.js';
-import { ERROR_RESPONSE, ID_PARAMS, SERVER_RESPONSE } from './route-schemas.js';
+import { CLUSTER_RESPONSE, ERROR_RESPONSE, ID_PARAMS, SERVER_RESPONSE } from './route-schemas.js';
 import { logRoutes } from './route-log.js';
 import { secretRoutes } from './secret-routes.js';
 
@@ -34,7 +34,7 @@ export interface AppOptions {
 }
 
 /** Paths served without a token and without the rate limit. */
-const PUBLIC_PATH = /^\/(?:healthz|metrics|docs)(?:[/?]|$)/;
+const PUBLIC_PATH = /^\/(?:healthz|metrics|docs|cluster)(?:[/?]|$)/;
 
 const callers = new WeakMap<FastifyRequest, Caller>();
 
@@ -62,10 +62,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   const { manager } = opts;
   /** The caller and the httpdid of the caller's server that the route's `:httpdid` names (an httpdid or a name). @throws IsoError 401, 404. */
-  const target = (request: FastifyRequest<{ Params: { httpdid: string } }>): [Caller, number] => {
+  const target = async (request: FastifyRequest<{ Params: { httpdid: string } }>): Promise<[Caller, number]> => {
     const caller = callerOf(request);
-    return [caller, manager.httpdidOf(caller, request.params.httpdid)];
+    return [caller, await manager.httpdidOf(caller, request.params.httpdid)];
   };
+  /** A change's status: 202 in cluster mode while a placed node does not serve it yet (see docs/scale-out.md), else `done`. */
+  const settled = (view: object, done: number): number => ('cluster' in view && !(view.cluster as { ready: boolean }).ready ? 202 : done);
 
   // Rate limit per token (hashed), or per client address without one; then authentication. Both as
   // root hooks so that they cover every route, whenever it is added.
@@ -127,12 +129,12 @@ export function buildApp(opts: AppOptions): FastifyInstance {
     {
       schema: {
         body: { $ref: 'https://isohttpd.local/schemas/create-server.json#' },
-        response: { 201: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+        response: { 201: SERVER_RESPONSE, 202: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
       },
     },
     async (request, reply) => {
       const view = await manager.create(callerOf(request), request.body);
-      return reply.code(201).header('location', `/servers/${view.httpdid}`).send(view);
+      return reply.code(settled(view, 201)).header('location', `/servers/${view.httpdid}`).send(view);
     },
   );
 
@@ -153,7 +155,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE },
       },
     },
-    (request) => manager.get(...target(request), request.query.source === '1'),
+    async (request) => manager.get(...(await target(request)), request.query.source === '1'),
   );
 
   app.put<{ Params: { httpdid: string }; Body: UpdateRequest }>(
@@ -162,10 +164,13 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       schema: {
         params: ID_PARAMS,
         body: { $ref: 'https://isohttpd.local/schemas/update-server.json#' },
-        response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+        response: { 200: SERVER_RESPONSE, 202: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
       },
     },
-    (request) => manager.update(...target(request), request.body),
+    async (request, reply) => {
+      const view = await manager.update(...(await target(request)), request.body);
+      return reply.code(settled(view, 200)).send(view);
+    },
   );
 
   app.get<{ Params: { httpdid: string }; Querystring: { source?: '0' | '1' } }>(
@@ -184,7 +189,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       },
     },
     async (request) => {
-      const { current, versions } = await manager.versions(...target(request));
+      const { current, versions } = await manager.versions(...(await target(request)));
       return { current, versions: versions.map((v) => versionView(v, current, request.query.source === '1')) };
     },
   );
@@ -195,19 +200,28 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       schema: {
         params: ID_PARAMS,
         body: { $ref: 'https://isohttpd.local/schemas/rollback-server.json#' },
-        response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
+        response: { 200: SERVER_RESPONSE, 202: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE },
       },
     },
-    (request) => manager.rollback(...target(request), request.body.version),
+    async (request, reply) => {
+      const view = await manager.rollback(...(await target(request)), request.body.version);
+      return reply.code(settled(view, 200)).send(view);
+    },
   );
 
   app.post<{ Params: { httpdid: string } }>(
     '/servers/:httpdid/restart',
-    { schema: { params: ID_PARAMS, response: { 200: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } } },
-    (request) => manager.restart(...target(request)),
+    { schema: { params: ID_PARAMS, response: { 200: SERVER_RESPONSE, 202: SERVER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } } },
+    async (request, reply) => {
+      const view = await manager.restart(...(await target(request)));
+      return reply.code(settled(view, 200)).send(view);
+    },
   );
 
   secretRoutes(app, manager, target);
+
+  // Cluster mode: the nodes as the database knows them (not behind tenant auth, like /healthz: names and addresses only).
+  app.get('/cluster', { schema: { response: { 200: CLUSTER_RESPONSE, '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } } }, () => manager.clusterNodes());
 
   // Prometheus text format, computed at scrape time; not behind tenant auth.
   const metrics = createMetrics(manager);
@@ -233,11 +247,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         },
       },
     },
-    (request, reply) => {
-      const [caller, httpdid] = target(request);
+    async (request, reply) => {
+      const [caller, httpdid] = await target(request);
       if (request.query.follow !== '1') return { lines: manager.consoleLines(caller, httpdid) };
       followLogs(caller, httpdid, reply);
-      return undefined;
+      return reply;
     },
   );
 
@@ -264,11 +278,11 @@ export function buildApp(opts: AppOptions): FastifyInstance {
         response: { '4xx': ERROR_RESPONSE },
       },
     },
-    (request, reply) => {
-      const [caller, httpdid] = target(request);
+    async (request, reply) => {
+      const [caller, httpdid] = await target(request);
       const { sample, ...rest } = request.query;
       followTail(caller, httpdid, sample === undefined ? rest : { ...rest, sample: Number(sample) }, reply);
-      return undefined;
+      return reply;
     },
   );
 
@@ -278,7 +292,7 @@ export function buildApp(opts: AppOptions): FastifyInstance {
       schema: { params: ID_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } },
     },
     async (request, reply) => {
-      await manager.remove(...target(request));
+      await manager.remove(...(await target(request)));
       return reply.code(204).send();
     },
   );

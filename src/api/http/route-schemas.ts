@@ -1,4 +1,4 @@
-// The schema pieces the API's routes share: the `:httpdid` parameter and the error and server answers.
+// The schema pieces the API's routes share: the `:httpdid` parameter, the error and server answers, and GET /cluster's.
 
 /** The `:httpdid` path parameter: an httpdid or a server name. */
 export const ID_PARAMS = {
@@ -18,3 +18,29 @@ export const ID_PARAMS = {
 export const ERROR_RESPONSE = { $ref: 'https://isohttpd.local/schemas/error.json#' } as const;
 /** A server (schemas/server.json). */
 export const SERVER_RESPONSE = { $ref: 'https://isohttpd.local/schemas/server.json#' } as const;
+
+/** GET /cluster: this node, whether it leads, and every node the database knows. */
+export const CLUSTER_RESPONSE = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['node', 'leader', 'nodes'],
+  properties: {
+    node: { type: 'string', description: "this node's name" },
+    leader: { type: 'boolean', description: 'whether this node leads (holds the leader lock and plans placements)' },
+    nodes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'address', 'apiUrl', 'live', 'sinceMs'],
+        properties: {
+          name: { type: 'string' },
+          address: { type: 'string', description: "the node's own address: its tenant listeners bind there" },
+          apiUrl: { type: 'string', description: 'where its control API (and GET /healthz) answers' },
+          live: { type: 'boolean', description: 'its last heartbeat is within the lease (cluster.leaseMs), by the database clock' },
+          sinceMs: { type: ['number', 'null'], description: 'ms since its last heartbeat by the database clock; null once it left' },
+        },
+      },
+    },
+  },
+} as const;

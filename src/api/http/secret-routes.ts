@@ -17,14 +17,14 @@ const SECRET_PARAMS = {
   },
 } as const;
 
-type Target = (request: FastifyRequest<{ Params: { httpdid: string } }>) => [Caller, number];
+type Target = (request: FastifyRequest<{ Params: { httpdid: string } }>) => Promise<[Caller, number]>;
 
 /** Adds the secret routes to `app`; `target` resolves a route's caller and `:httpdid`. */
 export function secretRoutes(app: FastifyInstance, manager: ServerManager, target: Target): void {
   app.get<{ Params: { httpdid: string } }>(
     '/servers/:httpdid/secrets',
     { schema: { params: ID_PARAMS, response: { 200: { $ref: 'https://isohttpd.local/schemas/secret-list.json#' }, '4xx': ERROR_RESPONSE } } },
-    (request) => ({ secrets: manager.secrets(...target(request)) }),
+    async (request) => ({ secrets: await manager.secrets(...(await target(request))) }),
   );
 
   app.put<{ Params: { httpdid: string; name: string }; Body: { value: string } }>(
@@ -40,14 +40,14 @@ export function secretRoutes(app: FastifyInstance, manager: ServerManager, targe
         },
       },
     },
-    (request) => manager.putSecret(...target(request), request.params.name, request.body.value),
+    async (request) => manager.putSecret(...(await target(request)), request.params.name, request.body.value),
   );
 
   app.delete<{ Params: { httpdid: string; name: string } }>(
     '/servers/:httpdid/secrets/:name',
     { schema: { params: SECRET_PARAMS, response: { '4xx': ERROR_RESPONSE, '5xx': ERROR_RESPONSE } } },
     async (request, reply) => {
-      await manager.removeSecret(...target(request), request.params.name);
+      await manager.removeSecret(...(await target(request)), request.params.name);
       return reply.code(204).send();
     },
   );

@@ -61,6 +61,11 @@ export class PostgresRegistry implements Registry {
     }
   }
 
+  /** The connection pool (cluster mode's statements share it: src/api/cluster/cluster-store.ts). */
+  get pool(): pg.Pool {
+    return this.#pool;
+  }
+
   /** Runs one statement on any pooled connection (autocommit: committed when it resolves). */
   async #query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
     try {
