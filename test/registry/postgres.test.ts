@@ -19,13 +19,26 @@ t.test('PostgresRegistry: five nodes opening a new database at once migrate it e
   try {
     t.same(
       regs.map((r) => r.schemaVersion),
-      [1, 1, 1, 1, 1],
-      'each sees version 1',
+      [2, 2, 2, 2, 2],
+      'each sees version 2',
     );
     const c = new pg.Client({ connectionString: url });
     await c.connect();
     try {
-      t.same((await c.query('SELECT version, name FROM schema_migrations')).rows, [{ version: 1, name: '001-initial.sql' }], 'applied once');
+      t.same(
+        (await c.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows,
+        [
+          { version: 1, name: '001-initial.sql' },
+          { version: 2, name: '002-admission.sql' },
+        ],
+        'each applied once',
+      );
+      const indexes = await c.query<{ indexdef: string }>("SELECT indexdef FROM pg_indexes WHERE indexname = 'servers_by_address'");
+      t.match(
+        indexes.rows.map((r) => r.indexdef),
+        [/ON public\.servers USING btree \(host, port\)/],
+        'the admission reads the address through its index (002)',
+      );
       const tables = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
       t.same(
         tables.rows.map((r) => r.tablename),
@@ -38,7 +51,7 @@ t.test('PostgresRegistry: five nodes opening a new database at once migrate it e
     await Promise.all(regs.map((r) => r.close()));
   }
   const again = await PostgresRegistry.open(url);
-  t.equal(again.schemaVersion, 1, 'opened again: nothing applied twice');
+  t.equal(again.schemaVersion, 2, 'opened again: nothing applied twice');
   await again.close();
 });
 

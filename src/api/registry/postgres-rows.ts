@@ -1,9 +1,11 @@
-// The PostgreSQL registry's rows: how pg returns them (integers as numbers, expose_errors as a boolean, JSON as text) and the shapes of ./registry.ts they become, identical to the SQLite engine's.
+// The PostgreSQL registry's rows: how pg returns them (integers as numbers, expose_errors as a boolean, JSON as text) and the shapes of ./registry.ts they become, identical to the SQLite engine's; the admission's reads.
 
 import type { Language } from '../../core/language.js';
 import { type Limits, resolveLimits } from '../../core/limits.js';
 import type { EgressPolicy } from '../../host/worker/protocol.js';
-import type { QuotaOverrides, ServerRow, TenantRow, VersionRow } from './registry.js';
+import type { PoolClient } from 'pg';
+import { type AddressRow, admissionSql, type TenantServerRow, toAdmissionState } from './admission.js';
+import type { AdmissionState, QuotaOverrides, ServerRow, TenantRow, VersionRow } from './registry.js';
 
 /** A `servers` row as pg returns it. */
 export interface RawServer {
@@ -82,3 +84,22 @@ export const toTenant = (r: RawTenant): TenantRow => {
   if (r.memory_mb !== null) quotas.memoryMb = r.memory_mb;
   return { name: r.name, createdAt: r.created_at, quotas };
 };
+
+/** The admission's statements with PostgreSQL's placeholders. */
+const ADMISSION_SQL = admissionSql((n) => `$${n}`);
+
+/**
+ * What an admission of server `httpdid` on (host, port) of `tenant` sees, read on `c` inside the
+ * caller's (SERIALIZABLE) transaction: its predicate reads are what conflict with a racing insert.
+ */
+export async function readAdmission(c: PoolClient, host: string, port: number, tenant: string, httpdid: number): Promise<AdmissionState> {
+  const address = await c.query<AddressRow>(ADMISSION_SQL.address, [host, port, httpdid]);
+  const servers = await c.query<TenantServerRow>(ADMISSION_SQL.tenant, [tenant, httpdid]);
+  return toAdmissionState(address.rows, servers.rows);
+}
+
+/** What an admission of the stored server `httpdid` sees (its own host, port and tenant), or undefined for a missing server. */
+export async function readAdmissionOf(c: PoolClient, httpdid: number): Promise<AdmissionState | undefined> {
+  const stored = (await c.query<Pick<RawServer, 'host' | 'port' | 'tenant'>>('SELECT host, port, tenant FROM servers WHERE httpdid = $1', [httpdid])).rows[0];
+  return stored === undefined ? undefined : readAdmission(c, stored.host, stored.port, stored.tenant, httpdid);
+}

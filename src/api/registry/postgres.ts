@@ -3,8 +3,8 @@
 import pg, { type PoolClient } from 'pg';
 import { IsoError } from '../../core/errors.js';
 import { isRetryable, isUniqueViolation, migrate, sqlState, translate } from './postgres-support.js';
-import { type RawServer, type RawTenant, type RawVersion, toServer, toTenant, toVersion } from './postgres-rows.js';
-import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, SecretRow, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
+import { type RawServer, type RawTenant, type RawVersion, readAdmission, readAdmissionOf, toServer, toTenant, toVersion } from './postgres-rows.js';
+import type { Admission, NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, SecretRow, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
 import { hashToken, invalidTenantName, newToken, TENANT_NAME } from './tenant-tokens.js';
 
 /** Connections per node when the config does not say (`registryPoolSize`), count. */
@@ -78,7 +78,8 @@ export class PostgresRegistry implements Registry {
   /**
    * Runs `fn` in one transaction at `isolation`, committed before it resolves; rolled back on a
    * throw. A serialization failure or deadlock (only SERIALIZABLE ones, in practice) runs it again,
-   * after a short random pause, up to {@link MAX_ATTEMPTS} times.
+   * after a short random pause, up to {@link MAX_ATTEMPTS} times. Anything else `fn` throws (an
+   * admission's IsoError) is not retried and rejects as it is (`translate` leaves an IsoError alone).
    */
   async #transaction<T>(isolation: 'READ COMMITTED' | 'SERIALIZABLE', fn: (c: PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -122,10 +123,13 @@ export class PostgresRegistry implements Registry {
    * snapshot isolation sees that this transaction read `tenants` and wrote `servers` while a
    * racing {@link removeTenant} read `servers` and wrote `tenants`, and aborts one of them (40001,
    * run again here), so the outcome is one of the two orders: never a server without its tenant.
+   * With `admit`, the same transaction reads the admission state first (servers on the address,
+   * the tenant's servers): two nodes inserting on one address or for one tenant each read what the
+   * other writes, SSI aborts one, and its run again sees the other's row, so `admit` holds cluster-wide.
    * @returns whether it was stored.
    * Rejects with IsoError ISO_ERR_API_NAME_TAKEN for a name the tenant has already (the unique index `servers_tenant_name`).
    */
-  async insertServer(row: NewServerRow): Promise<boolean> {
+  async insertServer(row: NewServerRow, admit?: Admission): Promise<boolean> {
     const language = row.language ?? 'javascript';
     const limits = JSON.stringify(row.limits);
     const vars = JSON.stringify(row.vars ?? {});
@@ -133,6 +137,7 @@ export class PostgresRegistry implements Registry {
     const egress = row.egress === undefined || row.egress === null ? null : JSON.stringify(row.egress);
     try {
       return await this.#transaction('SERIALIZABLE', async (c) => {
+        if (admit !== undefined) admit(await readAdmission(c, row.host, row.port, row.tenant, row.httpdid));
         const stored = await c.query(
           `INSERT INTO servers (httpdid, tenant, name, host, port, hostnames, source, language, limits, expose_errors, vars, egress, replicas, state, reason, version, created_at, updated_at)
       SELECT $1, $2::text, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16
@@ -166,9 +171,19 @@ export class PostgresRegistry implements Registry {
     }
   }
 
-  /** Records a redeploy and keeps its version (dropping the oldest beyond `keepVersions`), in one transaction. @returns the updated row, or undefined for a missing server. */
-  async updateServer(httpdid: number, change: ServerChange): Promise<ServerRow | undefined> {
-    return this.#transaction('READ COMMITTED', async (c) => {
+  /**
+   * Records a redeploy and keeps its version (dropping the oldest beyond `keepVersions`), in one
+   * transaction: READ COMMITTED, or with `admit` SERIALIZABLE (as {@link insertServer}), the
+   * admission state read and `admit` called before the update.
+   * @returns the updated row, or undefined for a missing server.
+   */
+  async updateServer(httpdid: number, change: ServerChange, admit?: Admission): Promise<ServerRow | undefined> {
+    return this.#transaction(admit === undefined ? 'READ COMMITTED' : 'SERIALIZABLE', async (c) => {
+      if (admit !== undefined) {
+        const state = await readAdmissionOf(c, httpdid);
+        if (state === undefined) return undefined;
+        admit(state);
+      }
       const r = await c.query<RawServer>(
         `UPDATE servers SET source = coalesce($1::text, source), language = coalesce($2::text, language), limits = coalesce($3::text, limits),
       expose_errors = coalesce($4::boolean, expose_errors), vars = coalesce($5::text, vars), egress = CASE WHEN $6::boolean THEN $7::text ELSE egress END,

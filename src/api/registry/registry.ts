@@ -100,11 +100,29 @@ export interface SecretRow {
   readonly updatedAt: string;
 }
 
+/** What an admission check sees, read inside the transaction that inserts (or updates) the server. */
+export interface AdmissionState {
+  /** The servers already stored on the same (host, port) — any tenant, running or failed — the server itself excluded. */
+  readonly sameAddress: ReadonlyArray<{ readonly httpdid: number; readonly tenant: string; readonly hostnames: readonly string[]; readonly replicas: number }>;
+  /** The tenant's stored servers (running or failed), count, the server itself excluded. */
+  readonly tenantServers: number;
+  /** Σ limits.memoryMb × limits.isolates × replicas over the tenant's `running` servers, MiB, the server itself excluded. */
+  readonly tenantMemoryMb: number;
+}
+
+/**
+ * Decides, from what the transaction read, whether the write may go on: returns to admit, throws
+ * (an IsoError) to refuse — the transaction is rolled back and the promise rejects with that very
+ * error. Pure and synchronous: an engine may call it again when it runs the transaction again
+ * (PostgreSQL after a serialization failure), each time with what that attempt read.
+ */
+export type Admission = (state: AdmissionState) => void;
+
 /**
  * The durable registry. Every method is asynchronous; every write is committed before its promise
  * resolves, so an acknowledged write survives a crash. A write that reads first (removeTenant,
- * insertServer) is atomic: no other write, from this process or another, comes between its read
- * and its write. Errors are rejections, never synchronous throws.
+ * insertServer, updateServer with an admission) is atomic: no other write, from this process or
+ * another, comes between its read and its write. Errors are rejections, never synchronous throws.
  */
 export interface Registry {
   /** The next httpdid, committed before it resolves: never handed out twice in this storage. */
@@ -114,14 +132,22 @@ export interface Registry {
    * @returns whether it was stored.
    * Rejects with IsoError ISO_ERR_API_NAME_TAKEN if the tenant has a server of that name already
    * (a constraint of the storage, so it holds across processes).
+   * With `admit`, the same transaction first reads the {@link AdmissionState} of `row` (its host
+   * string and port, its tenant) and calls `admit` with it before inserting: a throw refuses the
+   * creation (nothing stored, the promise rejects with that error). The check holds across
+   * processes and nodes: no concurrent insert can slip in between the read and the write.
    */
-  insertServer(row: NewServerRow): Promise<boolean>;
+  insertServer(row: NewServerRow, admit?: Admission): Promise<boolean>;
   /**
    * Records a redeploy (and a new updatedAt), and keeps the new version among the server's versions
    * (dropping the oldest beyond `change.keepVersions`), in one transaction.
+   * With `admit`, the same transaction first reads the {@link AdmissionState} of the stored server
+   * (its host, port and tenant, itself excluded; the other servers' limits as stored) and calls
+   * `admit` with it before updating: a throw refuses the redeploy (row and versions unchanged, the
+   * promise rejects with that error). A missing server resolves undefined without calling `admit`.
    * @returns the updated row, or undefined if there is no such server.
    */
-  updateServer(httpdid: number, change: ServerChange): Promise<ServerRow | undefined>;
+  updateServer(httpdid: number, change: ServerChange, admit?: Admission): Promise<ServerRow | undefined>;
   /** The kept versions of a server, newest first (empty for a missing server). A new server's version 1 is kept by insertServer. */
   versions(httpdid: number): Promise<VersionRow[]>;
   /** A server's secrets, by name (empty for a missing server). */

@@ -8,7 +8,8 @@ import { type Limits, resolveLimits } from '../../core/limits.js';
 import { IsoError } from '../../core/errors.js';
 import type { Language } from '../../core/language.js';
 import type { EgressPolicy } from '../../host/worker/protocol.js';
-import type { NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, SecretRow, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
+import { type AddressRow, admissionSql, type TenantServerRow, toAdmissionState } from './admission.js';
+import type { Admission, AdmissionState, NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, SecretRow, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
 import { hashToken, TENANT_NAME } from './tenant-tokens.js';
 
 /** The database file inside the data dir. */
@@ -99,6 +100,9 @@ const toTenant = (r: RawTenant): TenantRow => {
 };
 
 export { hashToken, TENANT_NAME } from './tenant-tokens.js';
+
+/** The admission's statements with SQLite's placeholders. */
+const ADMISSION_SQL = admissionSql(() => '?');
 
 /** How long a writer waits for another process's lock before failing, ms. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -217,10 +221,12 @@ export class SqliteRegistry implements Registry {
   /**
    * Stores a new server (version 1); committed on return. The row is written only if its tenant
    * still exists, or if no tenant exists at all (the open default tenant), in the same statement,
-   * so a `tenant rm` that raced the creation never leaves a server without a tenant.
+   * so a `tenant rm` that raced the creation never leaves a server without a tenant. With `admit`,
+   * its state is read and `admit` called in the same `BEGIN IMMEDIATE` transaction, before the
+   * insert: the write lock is held from the start, so no other process's insert comes between.
    * @returns whether it was stored.
    */
-  insertServer(row: NewServerRow): Promise<boolean> {
+  insertServer(row: NewServerRow, admit?: Admission): Promise<boolean> {
     const language = row.language ?? 'javascript';
     const limits = JSON.stringify(row.limits);
     const exposeErrors = row.exposeErrors ? 1 : 0;
@@ -230,6 +236,7 @@ export class SqliteRegistry implements Registry {
     return settled(() => {
       try {
         return this.#immediate(() => {
+          if (admit !== undefined) admit(this.#admission(row.host, row.port, row.tenant, row.httpdid));
           const stored =
             this.#db
               .prepare(`INSERT INTO servers (httpdid, tenant, name, host, port, hostnames, source, language, limits, expose_errors, vars, egress, replicas, state, reason, version, created_at, updated_at)
@@ -267,11 +274,17 @@ export class SqliteRegistry implements Registry {
 
   /**
    * Records a redeploy: the new source, limits and/or exposeErrors and the new version; committed on return.
+   * With `admit`, the stored server's admission state is read and `admit` called first, in the same transaction.
    * @returns the updated row, or undefined if there is no such server.
    */
-  updateServer(httpdid: number, change: ServerChange): Promise<ServerRow | undefined> {
+  updateServer(httpdid: number, change: ServerChange, admit?: Admission): Promise<ServerRow | undefined> {
     return settled(() =>
       this.#immediate(() => {
+        if (admit !== undefined) {
+          const stored = this.#db.prepare('SELECT host, port, tenant FROM servers WHERE httpdid = ?').get(httpdid) as { host: string; port: number; tenant: string } | undefined;
+          if (stored === undefined) return undefined;
+          admit(this.#admission(stored.host, stored.port, stored.tenant, httpdid));
+        }
         const raw = this.#db
           .prepare(`UPDATE servers SET source = coalesce(?, source), language = coalesce(?, language), limits = coalesce(?, limits), expose_errors = coalesce(?, expose_errors), vars = coalesce(?, vars), egress = CASE WHEN ? THEN ? ELSE egress END, version = ?, updated_at = ?
       WHERE httpdid = ? RETURNING *`)
@@ -303,6 +316,13 @@ export class SqliteRegistry implements Registry {
         return toServer(raw);
       }),
     );
+  }
+
+  /** What an admission of server `httpdid` on (host, port) of `tenant` sees (inside the caller's transaction). */
+  #admission(host: string, port: number, tenant: string, httpdid: number): AdmissionState {
+    const address = this.#db.prepare(ADMISSION_SQL.address).all(host, port, httpdid) as unknown as AddressRow[];
+    const servers = this.#db.prepare(ADMISSION_SQL.tenant).all(tenant, httpdid) as unknown as TenantServerRow[];
+    return toAdmissionState(address, servers);
   }
 
   /** Records one version of a server among its kept ones (inside the caller's transaction). */

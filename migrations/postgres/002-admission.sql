@@ -1,0 +1,2 @@
+-- PostgreSQL 002: an index on the address. The admission of insertServer/updateServer (src/api/registry/admission.ts) reads the servers on one (host, port) inside a SERIALIZABLE transaction; through this index that predicate read takes SSI locks on the index range of that address only (not the whole table), so inserts on other addresses do not conflict with it and are not retried.
+CREATE INDEX servers_by_address ON servers (host, port);
