@@ -1,7 +1,8 @@
 // The Registry contract: what every implementation (SQLite, PostgreSQL) must do, alone and with a second registry open on the same storage (another process or node), as tap subtests run against a factory.
 
 import type { Test } from 'tap';
-import type { NewServerRow, Registry } from '../../src/api/registry/registry.js';
+import type { Admission, AdmissionState, NewServerRow, Registry } from '../../src/api/registry/registry.js';
+import { IsoError } from '../../src/core/errors.js';
 import { resolveLimits } from '../../src/core/limits.js';
 
 /** One registry on fresh, empty storage, and how to open that same storage again. */
@@ -47,6 +48,22 @@ function newServer(httpdid: number, tenant: string, change: Partial<NewServerRow
     ...change,
   };
 }
+
+/** An admission that records each state it is called with and admits. */
+function recorder(): { readonly admit: Admission; readonly seen: AdmissionState[] } {
+  const seen: AdmissionState[] = [];
+  return { admit: (state) => void seen.push(state), seen };
+}
+
+/** What a promise settled to: its value, or the very error it rejected with. */
+const outcome = async <T>(p: Promise<T>): Promise<T | unknown> =>
+  p.then(
+    (v) => v,
+    (err: unknown) => err,
+  );
+
+/** The rejection codes of settled results, in order (fulfilled ones left out). */
+const codes = (results: PromiseSettledResult<unknown>[]): unknown[] => results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as { code?: unknown }).code] : []));
 
 /** Runs the contract as subtests of `t`, named after the implementation, each on fresh storage from `factory`. */
 export function registryContract(t: Test, name: string, factory: RegistryFactory): void {
@@ -409,6 +426,121 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
     );
   });
 
+  fresh("insertServer with an admission: it sees the servers on the same host and port (hostnames parsed), the count of the tenant's servers and the memory of its running ones", async (t, reg) => {
+    const def = resolveLimits({});
+    t.ok(await reg.insertServer(newServer(1, 'acme', { port: 6000, hostnames: ['api.example.com', '*.example.com'], replicas: 2, limits: resolveLimits({ memoryMb: 32, isolates: 2 }) })));
+    t.ok(await reg.insertServer(newServer(2, 'other', { port: 6000, state: 'failed', reason: 'because' })));
+    t.ok(await reg.insertServer(newServer(3, 'acme', { port: 6001, replicas: 3, limits: resolveLimits({ memoryMb: 16 }) })));
+    t.ok(await reg.insertServer(newServer(4, 'acme', { host: '127.0.0.2', port: 6000, state: 'failed', reason: 'because', limits: resolveLimits({ memoryMb: 128 }) })));
+    t.ok(await reg.insertServer(newServer(5, 'other', { host: '127.0.0.2', port: 6000, replicas: 2 })));
+
+    const first = recorder();
+    t.equal(await reg.insertServer(newServer(6, 'acme', { port: 6000, hostnames: ['www.example.com'] }), first.admit), true, 'admitted: stored');
+    t.same(
+      first.seen,
+      [
+        {
+          sameAddress: [
+            { httpdid: 1, tenant: 'acme', hostnames: ['api.example.com', '*.example.com'], replicas: 2 },
+            { httpdid: 2, tenant: 'other', hostnames: [], replicas: 1 },
+          ],
+          tenantServers: 3,
+          tenantMemoryMb: 32 * 2 * 2 + 16 * 1 * 3,
+        },
+      ],
+      'called once: both tenants on 127.0.0.1:6000 (the failed one too), not :6001 nor 127.0.0.2:6000; three acme servers (the failed one counted), the failed one left out of the memory',
+    );
+    t.same(
+      (await reg.servers()).map((s) => s.httpdid),
+      [1, 2, 3, 4, 5, 6],
+    );
+    t.match(await reg.versions(6), [{ version: 1 }], 'its version 1 kept');
+
+    const second = recorder();
+    t.ok(await reg.insertServer(newServer(7, 'other', { host: '127.0.0.2', port: 6000 }), second.admit));
+    t.same(
+      second.seen,
+      [
+        {
+          sameAddress: [
+            { httpdid: 4, tenant: 'acme', hostnames: [], replicas: 1 },
+            { httpdid: 5, tenant: 'other', hostnames: [], replicas: 2 },
+          ],
+          tenantServers: 2,
+          tenantMemoryMb: def.memoryMb * def.isolates * 2,
+        },
+      ],
+      'another address and tenant: the failed server 2 counted, not its memory',
+    );
+
+    const third = recorder();
+    t.ok(await reg.insertServer(newServer(8, 'new', { host: 'localhost', port: 6000 }), third.admit));
+    t.same(third.seen, [{ sameAddress: [], tenantServers: 0, tenantMemoryMb: 0 }], 'the host string as given (localhost is not 127.0.0.1); a tenant without servers');
+  });
+
+  fresh('insertServer with an admission that throws: rejected with that very error, nothing stored, no version kept', async (t, reg) => {
+    t.ok(await reg.insertServer(newServer(1, 'acme', { port: 6000 })));
+    const refusal = new IsoError('ISO_ERR_API_ADDRESS_IN_USE', '127.0.0.1:6000 is in use by server 1');
+    const refused = reg.insertServer(newServer(2, 'acme', { port: 6000, name: 'hello' }), () => {
+      throw refusal;
+    });
+    t.ok(refused instanceof Promise, 'a promise, even for a refusal');
+    t.equal(await outcome(refused), refusal, 'the very error the admission threw');
+    await t.rejects(
+      reg.insertServer(newServer(2, 'acme', { port: 6000 }), () => {
+        throw refusal;
+      }),
+      { code: 'ISO_ERR_API_ADDRESS_IN_USE', message: '127.0.0.1:6000 is in use by server 1' },
+    );
+    t.same(
+      (await reg.servers()).map((s) => s.httpdid),
+      [1],
+      'not stored',
+    );
+    t.same(await reg.versions(2), [], 'no version row');
+    t.ok(await reg.insertServer(newServer(2, 'acme', { port: 6000, name: 'hello' })), 'rolled back: the httpdid and the name are free, and the registry writes on');
+    t.match(await reg.versions(2), [{ httpdid: 2, version: 1 }]);
+  });
+
+  fresh('updateServer with an admission: it sees the state without the server itself; a refusal leaves the row and its versions; a missing server is undefined without a call', async (t, reg) => {
+    t.ok(await reg.insertServer(newServer(1, 'acme', { port: 6000, hostnames: ['a.example.com'], replicas: 2, limits: resolveLimits({ memoryMb: 16 }) })));
+    t.ok(await reg.insertServer(newServer(2, 'other', { port: 6000, hostnames: ['b.example.com'] })));
+    t.ok(await reg.insertServer(newServer(3, 'acme', { port: 6001, limits: resolveLimits({ memoryMb: 8, isolates: 2 }) })));
+    t.ok(await reg.insertServer(newServer(4, 'acme', { port: 6002, state: 'failed', reason: 'because' })));
+
+    const one = recorder();
+    const v2 = await reg.updateServer(1, { source: 'v2', limits: resolveLimits({ memoryMb: 32 }), version: 2 }, one.admit);
+    t.match(v2, { httpdid: 1, source: 'v2', version: 2 }, 'admitted: updated');
+    t.same(
+      one.seen,
+      [{ sameAddress: [{ httpdid: 2, tenant: 'other', hostnames: ['b.example.com'], replicas: 1 }], tenantServers: 2, tenantMemoryMb: 8 * 2 }],
+      'its own address without itself; its tenant without itself (server 4 counted, not its memory)',
+    );
+
+    const three = recorder();
+    t.ok(await reg.updateServer(3, { source: 'v2', version: 2 }, three.admit));
+    t.same(three.seen, [{ sameAddress: [], tenantServers: 2, tenantMemoryMb: 32 * 2 }], "another server's limits as stored: server 1's new ones");
+
+    const before = await reg.servers();
+    const versionsBefore = await reg.versions(1);
+    t.equal(versionsBefore.length, 2);
+    const refusal = new IsoError('ISO_ERR_API_QUOTA', 'quota memoryMb of tenant "acme" exceeded');
+    const refused = reg.updateServer(1, { source: 'v3', limits: resolveLimits({ memoryMb: 256 }), version: 3, keepVersions: 1 }, () => {
+      throw refusal;
+    });
+    t.equal(await outcome(refused), refusal, 'rejected with the very error the admission threw');
+    t.same(await reg.servers(), before, 'every row unchanged');
+    t.same(await reg.versions(1), versionsBefore, 'its versions unchanged (none added, none dropped by keepVersions)');
+
+    let called = false;
+    const missing = await reg.updateServer(99, { source: 'x', version: 2 }, () => {
+      called = true;
+    });
+    t.equal(missing, undefined, 'a missing server: undefined');
+    t.equal(called, false, 'the admission not called');
+    t.equal((await reg.servers()).length, 4, 'nothing created');
+  });
+
   /** A subtest with a second registry on the same storage as the first (skipped where there is none). */
   const shared = (title: string, body: (t: Test, a: Registry, b: Registry) => Promise<void>): void => {
     fresh(title, async (t, a, under) => {
@@ -474,6 +606,65 @@ export function registryContract(t: Test, name: string, factory: RegistryFactory
       (await b.servers()).every((s) => tenants.has(s.tenant)),
       'no server without its tenant',
     );
+  });
+
+  shared('two registries on one storage: ten concurrent creations on one address, admitted only while it is free: exactly one stored, nine ISO_ERR_API_ADDRESS_IN_USE', async (t, a, b) => {
+    const free: Admission = (s) => {
+      if (s.sameAddress.length > 0) throw new IsoError('ISO_ERR_API_ADDRESS_IN_USE', `127.0.0.1:7000 is in use by server ${s.sameAddress.map((x) => x.httpdid).join(', ')}`);
+    };
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).insertServer(newServer(i + 1, 'acme', { port: 7000 }), free)));
+    t.same(
+      results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+      [true],
+      'exactly one fulfilled, with true',
+    );
+    t.same(codes(results), Array(9).fill('ISO_ERR_API_ADDRESS_IN_USE'), 'nine refused by the admission');
+    const stored = (await b.servers()).filter((s) => s.host === '127.0.0.1' && s.port === 7000);
+    t.equal(stored.length, 1, 'one server on the address');
+    t.same(
+      (await a.servers()).map((s) => s.httpdid),
+      stored.map((s) => s.httpdid),
+      'and no other server at all',
+    );
+  });
+
+  shared('two registries on one storage: ten concurrent creations on one address, five claiming one hostname: the five others and exactly one claimant stored', async (t, a, b) => {
+    /** Refuses a server whose names include one already claimed on the address. */
+    const claims =
+      (names: readonly string[]): Admission =>
+      (s) => {
+        const taken = new Set(s.sameAddress.flatMap((x) => x.hostnames));
+        const clash = names.find((n) => taken.has(n));
+        if (clash !== undefined) throw new IsoError('ISO_ERR_API_HOSTNAME_TAKEN', `${clash} is claimed on 127.0.0.1:7000 already`);
+      };
+    const hostnames = (i: number): string[] => (i % 2 === 0 ? ['shared.example.com', `s${i}.example.com`] : [`s${i}.example.com`]);
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => (i % 4 < 2 ? a : b).insertServer(newServer(i + 1, 'acme', { port: 7000, hostnames: hostnames(i) }), claims(hostnames(i)))),
+    );
+    t.same(codes(results), Array(4).fill('ISO_ERR_API_HOSTNAME_TAKEN'), 'four claimants refused');
+    const stored = await a.servers();
+    t.equal(stored.length, 6, 'six stored');
+    t.equal(stored.filter((s) => s.hostnames.includes('shared.example.com')).length, 1, 'one claimant of the name');
+    t.same(
+      stored.filter((s) => !s.hostnames.includes('shared.example.com')).map((s) => s.httpdid),
+      [2, 4, 6, 8, 10],
+      'every server with names of its own',
+    );
+  });
+
+  shared('two registries on one storage: ten concurrent creations of one tenant admitted while it has fewer than three: exactly three stored, seven ISO_ERR_API_QUOTA', async (t, a, b) => {
+    const quota: Admission = (s) => {
+      if (s.tenantServers >= 3) throw new IsoError('ISO_ERR_API_QUOTA', `quota maxServers of tenant "acme" exceeded: it has ${s.tenantServers} servers, at most 3 are allowed`);
+    };
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).insertServer(newServer(i + 1, 'acme'), quota)));
+    t.same(
+      results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+      [true, true, true],
+      'exactly three fulfilled, with true',
+    );
+    t.same(codes(results), Array(7).fill('ISO_ERR_API_QUOTA'), 'seven refused by the admission');
+    t.equal((await b.serversOf('acme')).length, 3, 'three stored');
+    t.equal((await a.servers()).length, 3, 'nothing else');
   });
 
   shared('two registries on one storage: what one writes the other reads at once', async (t, a, b) => {
