@@ -92,7 +92,23 @@ export class ClusterLifecycle {
     };
     const httpdid = await this.#d.registry.nextHttpdid();
     const name = req.name ?? null;
-    const row = { httpdid, tenant: caller.name, name, host, port, hostnames, source: req.source, language, limits, exposeErrors, vars, egress, replicas, state: 'running' as const, createdAt: new Date().toISOString() };
+    const row = {
+      httpdid,
+      tenant: caller.name,
+      name,
+      host,
+      port,
+      hostnames,
+      source: req.source,
+      language,
+      limits,
+      exposeErrors,
+      vars,
+      egress,
+      replicas,
+      state: 'running' as const,
+      createdAt: new Date().toISOString(),
+    };
     if (!(await this.#d.registry.insertServer(row, admit)))
       throw new IsoError('ISO_ERR_API_UNAUTHORIZED', `tenant ${JSON.stringify(caller.name)} was removed (or tokens were turned on) during the request`);
     this.#d.log.info({ httpdid, tenant: caller.name, host, port, replicas }, 'cluster: server created');
@@ -155,7 +171,8 @@ export class ClusterLifecycle {
       if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined && req.vars === undefined && req.egress === undefined)
         throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits, exposeErrors, vars or egress (or several)');
       if (req.language !== undefined && req.source === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body.language applies to a body.source: give both');
-      if (row.state !== 'running') throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${row.reason ?? 'not serving'}); restart it first (POST /servers/${httpdid}/restart, or isohttpd restart)`);
+      if (row.state !== 'running')
+        throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${row.reason ?? 'not serving'}); restart it first (POST /servers/${httpdid}/restart, or isohttpd restart)`);
       const tenantSource = req.source ?? row.source;
       const language = req.language ?? row.language;
       const sourceBytes = this.#sourceBytes(tenantSource);
@@ -191,7 +208,10 @@ export class ClusterLifecycle {
     const target = to === undefined ? kept.find((v) => v.version < row.version) : kept.find((v) => v.version === to);
     if (target === undefined) {
       const have = kept.map((v) => v.version).join(', ');
-      throw new IsoError('ISO_ERR_API_VERSION_NOT_FOUND', to === undefined ? `server ${httpdid} has no kept version before ${row.version} (kept: ${have})` : `server ${httpdid} keeps no version ${to} (kept: ${have})`);
+      throw new IsoError(
+        'ISO_ERR_API_VERSION_NOT_FOUND',
+        to === undefined ? `server ${httpdid} has no kept version before ${row.version} (kept: ${have})` : `server ${httpdid} keeps no version ${to} (kept: ${have})`,
+      );
     }
     return this.update(caller, httpdid, {
       source: target.source,

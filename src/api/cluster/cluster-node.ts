@@ -3,7 +3,7 @@
 import type { Registry } from '../registry/registry.js';
 import type { Log } from '../supervisor/worker-pool.js';
 import { ChangeFeed } from './change-feed.js';
-import { type ClusterChange, ClusterStore, type NodeRow } from './cluster-store.js';
+import type { ClusterChange, ClusterStore, NodeRow } from './cluster-store.js';
 import { Leadership } from './leadership.js';
 import { type LocalServing, revisionOf } from './local-serving.js';
 import { planRound } from './planner.js';

@@ -21,7 +21,9 @@ export interface RoundResult {
 export async function planRound(store: ClusterStore, leaseMs: number): Promise<RoundResult> {
   const result = await store.transaction(async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [PLAN_LOCK]);
-    const live = (await c.query<{ name: string }>(`SELECT name FROM cluster_nodes WHERE now() - last_seen < $1 * interval '1 millisecond' ORDER BY name COLLATE "C"`, [leaseMs])).rows.map((r) => r.name);
+    const live = (await c.query<{ name: string }>(`SELECT name FROM cluster_nodes WHERE now() - last_seen < $1 * interval '1 millisecond' ORDER BY name COLLATE "C"`, [leaseMs])).rows.map(
+      (r) => r.name,
+    );
     if (live.length === 0) return { live, moved: [] };
     const servers = (await c.query<{ httpdid: number; host: string; port: number; replicas: number; state: string }>('SELECT httpdid, host, port, replicas, state FROM servers ORDER BY httpdid')).rows;
     const current = new Map<number, Set<string>>();

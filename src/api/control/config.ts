@@ -155,7 +155,9 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     if (isIP(raw.nodeAddress) === 0) throw new ConfigError(`config.nodeAddress ${JSON.stringify(raw.nodeAddress)} must be this node's own IP address (--node-address) in cluster mode`);
     if (registryEngine(raw.registry) !== 'postgres') throw new ConfigError('config.nodeName (cluster mode) needs a PostgreSQL registry shared by the nodes: --registry postgres://…');
     if (raw.cluster.leaseMs <= 2 * raw.cluster.heartbeatMs)
-      throw new ConfigError(`config.cluster.leaseMs (${raw.cluster.leaseMs}) must be more than twice config.cluster.heartbeatMs (${raw.cluster.heartbeatMs}): one late heartbeat must not lose a node its servers`);
+      throw new ConfigError(
+        `config.cluster.leaseMs (${raw.cluster.leaseMs}) must be more than twice config.cluster.heartbeatMs (${raw.cluster.heartbeatMs}): one late heartbeat must not lose a node its servers`,
+      );
   }
   const workers = raw.workers === 0 ? Math.min(availableParallelism(), 64) : raw.workers;
   return Object.freeze({
