@@ -104,7 +104,9 @@ export class ClusterNode {
       this.#planAgain = true;
       return;
     }
-    this.#planning = planRound(this.#store, this.#timings.leaseMs)
+    // Placements are taken from nodes out of the lease only by a leader that has led for a lease:
+    // one that just (re)gained the lock may not have seen the others' heartbeats yet.
+    this.#planning = planRound(this.#store, this.#timings.leaseMs, this.#leader.ledForMs >= this.#timings.leaseMs)
       .then(
         (r) => {
           if (r.moved.length > 0) this.#log.info({ moved: r.moved, live: r.live }, 'cluster: placements changed');
@@ -140,13 +142,19 @@ export class ClusterNode {
   async #reconcileOne(httpdid: number): Promise<void> {
     if (this.#closed) return;
     const [row, placed, secrets] = await Promise.all([this.#store.server(httpdid), this.#store.placementsOf(httpdid), this.#registry.secrets(httpdid)]);
+    const revision = row === undefined ? '' : revisionOf(row.version, secrets);
     if (row === undefined || row.state !== 'running' || !placed.includes(this.#me.name)) {
       if (this.#local.revision(httpdid) === undefined) return;
+      // Moved elsewhere (not deleted, not failed): make before break, served here until every node it
+      // moved to serves it, so that the balancer always has a node to send to.
+      if (row !== undefined && row.state === 'running' && placed.length > 0 && !(await this.#servedElsewhere(httpdid, placed, revision))) {
+        setTimeout(() => this.reconcile(httpdid), this.#timings.heartbeatMs).unref();
+        return;
+      }
       await this.#local.drop(httpdid);
       await this.#store.unreport(httpdid, this.#me.name);
       return;
     }
-    const revision = revisionOf(row.version, secrets);
     try {
       await this.#local.serve(row, revision);
       await this.#store.report(httpdid, this.#me.name, revision, 'ready', null);
@@ -155,6 +163,12 @@ export class ClusterNode {
       this.#log.warn({ httpdid, revision, reason }, 'cluster: could not serve a server placed here; retried at the next reconcile');
       await this.#store.report(httpdid, this.#me.name, revision, 'failed', reason);
     }
+  }
+
+  /** Whether every node of `placed` reports `revision` of `httpdid` ready. */
+  async #servedElsewhere(httpdid: number, placed: readonly string[], revision: string): Promise<boolean> {
+    const reports = await this.#store.reportsOf(httpdid);
+    return placed.every((n) => reports.some((r) => r.node === n && r.revision === revision && r.state === 'ready'));
   }
 
   /** A full reconcile (coalesced): every server placed here, and every local one no longer placed. Never rejects. */

@@ -10,6 +10,7 @@ export class Leadership {
   readonly #log: Log;
   #client: pg.Client | null = null;
   #leading = false;
+  #since = 0;
   #closed = false;
 
   constructor(url: string, log: Log) {
@@ -20,6 +21,11 @@ export class Leadership {
   /** Whether this node held the lock at its last try (and its connection has not broken since). */
   get leading(): boolean {
     return this.#leading;
+  }
+
+  /** How long this node has led without a break, ms (0 when it does not lead). */
+  get ledForMs(): number {
+    return this.#leading ? Date.now() - this.#since : 0;
   }
 
   /** Tries to take the lock (connecting first if needed). @returns whether this node leads now. Never rejects: an unreachable database means not leading. */
@@ -36,7 +42,10 @@ export class Leadership {
       }
       const r = await this.#client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [LEADER_LOCK]);
       this.#leading = r.rows[0]?.ok === true;
-      if (this.#leading) this.#log.info({}, 'cluster: this node leads (it holds the leader lock)');
+      if (this.#leading) {
+        this.#since = Date.now();
+        this.#log.info({}, 'cluster: this node leads (it holds the leader lock)');
+      }
       return this.#leading;
     } catch {
       this.#drop();

@@ -16,9 +16,11 @@ export interface RoundResult {
  * a moment, before its lock check, waits and then finds the work done), then notifies
  * `placement:ID` for each server moved. With no live node nothing is placed (and nothing removed:
  * the nodes serve on what they had, see docs/scale-out.md). Liveness: a heartbeat within
- * `leaseMs` by the database's clock.
+ * `leaseMs` by the database's clock. Without `evict` (a leader that has led for less than a lease:
+ * after the database or its connection came back, the other nodes' heartbeats may not have landed
+ * yet) only servers placed nowhere are placed; nothing is taken from a node.
  */
-export async function planRound(store: ClusterStore, leaseMs: number): Promise<RoundResult> {
+export async function planRound(store: ClusterStore, leaseMs: number, evict = true): Promise<RoundResult> {
   const result = await store.transaction(async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [PLAN_LOCK]);
     const live = (await c.query<{ name: string }>(`SELECT name FROM cluster_nodes WHERE now() - last_seen < $1 * interval '1 millisecond' ORDER BY name COLLATE "C"`, [leaseMs])).rows.map(
@@ -36,6 +38,7 @@ export async function planRound(store: ClusterStore, leaseMs: number): Promise<R
     for (const s of servers) {
       const want = s.state === 'running' ? placeOn(addressKey(s.host, s.port), live, s.replicas) : [];
       const have = current.get(s.httpdid) ?? new Set<string>();
+      if (!evict && have.size > 0) continue;
       const gone = [...have].filter((n) => !want.includes(n));
       const added = want.filter((n) => !have.has(n));
       if (gone.length === 0 && added.length === 0) continue;
@@ -44,7 +47,7 @@ export async function planRound(store: ClusterStore, leaseMs: number): Promise<R
       moved.push(s.httpdid);
     }
     // A node out of the lease serves nothing any more as far as the cluster knows.
-    await c.query('DELETE FROM cluster_reports WHERE NOT (node = ANY($1::text[]))', [live]);
+    if (evict) await c.query('DELETE FROM cluster_reports WHERE NOT (node = ANY($1::text[]))', [live]);
     return { live, moved };
   });
   for (const httpdid of result.moved) await store.notify({ kind: 'placement', httpdid });
