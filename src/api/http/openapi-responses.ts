@@ -37,10 +37,11 @@ const BODY: readonly ErrorCode[] = ['ISO_ERR_API_BAD_REQUEST', 'ISO_ERR_API_MALF
 const DEPLOY: readonly ErrorCode[] = ['ISO_ERR_API_INVALID_SOURCE', 'ISO_ERR_API_WORKER_UNAVAILABLE'];
 
 /** Each operation: its tag, its success status, and the error codes it can answer with (by code; statuses follow from src/core/errors.ts). */
-export const OPERATIONS: Readonly<Record<Operation, { readonly tag: string; readonly ok: number; readonly errors: readonly ErrorCode[] }>> = {
+export const OPERATIONS: Readonly<Record<Operation, { readonly tag: string; readonly ok: number; readonly accepted?: true; readonly errors: readonly ErrorCode[] }>> = {
   'POST /servers': {
     tag: 'servers',
     ok: 201,
+    accepted: true,
     errors: [
       ...AUTH,
       ...BODY,
@@ -55,11 +56,12 @@ export const OPERATIONS: Readonly<Record<Operation, { readonly tag: string; read
   },
   'GET /servers': { tag: 'servers', ok: 200, errors: AUTH },
   'GET /servers/:httpdid': { tag: 'servers', ok: 200, errors: [...AUTH, ...PARAM] },
-  'PUT /servers/:httpdid': { tag: 'servers', ok: 200, errors: [...AUTH, ...PARAM, ...BODY, 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_SERVER_FAILED', ...DEPLOY] },
+  'PUT /servers/:httpdid': { tag: 'servers', ok: 200, accepted: true, errors: [...AUTH, ...PARAM, ...BODY, 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_SERVER_FAILED', ...DEPLOY] },
   'DELETE /servers/:httpdid': { tag: 'servers', ok: 204, errors: [...AUTH, ...PARAM] },
   'POST /servers/:httpdid/restart': {
     tag: 'servers',
     ok: 200,
+    accepted: true,
     errors: [
       ...AUTH,
       ...PARAM,
@@ -73,7 +75,7 @@ export const OPERATIONS: Readonly<Record<Operation, { readonly tag: string; read
     ],
   },
   'GET /servers/:httpdid/versions': { tag: 'versions', ok: 200, errors: [...AUTH, ...PARAM] },
-  'POST /servers/:httpdid/rollback': { tag: 'versions', ok: 200, errors: [...AUTH, ...PARAM, ...BODY, 'ISO_ERR_API_VERSION_NOT_FOUND', 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_SERVER_FAILED', ...DEPLOY] },
+  'POST /servers/:httpdid/rollback': { tag: 'versions', ok: 200, accepted: true, errors: [...AUTH, ...PARAM, ...BODY, 'ISO_ERR_API_VERSION_NOT_FOUND', 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_SERVER_FAILED', ...DEPLOY] },
   'GET /servers/:httpdid/logs': { tag: 'logs and tail', ok: 200, errors: [...AUTH, ...PARAM] },
   'GET /servers/:httpdid/tail': { tag: 'logs and tail', ok: 200, errors: [...AUTH, ...PARAM] },
   'GET /servers/:httpdid/secrets': { tag: 'secrets', ok: 200, errors: [...AUTH, ...PARAM] },
@@ -81,6 +83,7 @@ export const OPERATIONS: Readonly<Record<Operation, { readonly tag: string; read
   'DELETE /servers/:httpdid/secrets/:name': { tag: 'secrets', ok: 204, errors: [...AUTH, ...PARAM, 'ISO_ERR_API_SECRET_NOT_FOUND', ...DEPLOY] },
   'GET /healthz': { tag: 'service', ok: 200, errors: [] },
   'GET /metrics': { tag: 'service', ok: 200, errors: [] },
+  'GET /cluster': { tag: 'service', ok: 200, errors: ['ISO_ERR_API_ROUTE_NOT_FOUND', 'ISO_ERR_API_REGISTRY_UNAVAILABLE'] },
 };
 
 /** The tags, in the order the document shows them, with what each groups. */
@@ -89,7 +92,7 @@ export const TAGS: ReadonlyArray<{ readonly name: string; readonly description: 
   { name: 'versions', description: 'The kept versions of a server and rollback.' },
   { name: 'logs and tail', description: "A server's log (console lines, failed requests) and its tail (every request as it is answered), as JSON or NDJSON streams." },
   { name: 'secrets', description: "A server's secrets: write-only, listed by name, encrypted at rest; each change redeploys the serving version." },
-  { name: 'service', description: 'Liveness and Prometheus metrics (no token needed).' },
+  { name: 'service', description: "Liveness, Prometheus metrics and the cluster's nodes (no token needed)." },
 ];
 
 /** Streaming answers: the media type and the schema of one line, by operation. */
@@ -151,6 +154,13 @@ export function completeOperations(paths: Record<string, Record<string, OpenApiO
       else if (success !== undefined)
         responses[String(spec.ok)] = { ...success, description: success.description === 'Default Response' || success.description === undefined ? 'OK' : success.description };
       else responses[String(spec.ok)] = { description: 'OK' };
+      const accepted = generated['202'];
+      if (spec.accepted === true)
+        responses['202'] = {
+          ...(accepted ?? {}),
+          description:
+            'Cluster mode only: committed, but a placed node did not report it served within cluster.readyWaitMs; the body is the server with cluster.ready false (poll GET /servers/:httpdid)',
+        };
       const stream = STREAMS[key];
       const ok = responses[String(spec.ok)];
       if (stream !== undefined && ok !== undefined) {

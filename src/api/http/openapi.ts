@@ -39,10 +39,11 @@ const SUMMARIES: Readonly<Record<string, string>> = {
   'PUT /servers/:httpdid/secrets/:name': 'Write a secret (sealed at rest) and redeploy the serving version with it',
   'DELETE /servers/:httpdid/secrets/:name': 'Delete a secret and redeploy the serving version without it',
   'GET /metrics': 'Prometheus metrics',
+  'GET /cluster': 'Cluster mode: this node, whether it leads, and every node with its liveness (404 on a single node)',
 };
 
-/** Operations that need no token (liveness and metrics), documented with `security: []`. */
-const PUBLIC = new Set(['GET /healthz', 'GET /metrics']);
+/** Operations that need no token (liveness, metrics, the cluster's nodes), documented with `security: []`. */
+const PUBLIC = new Set(['GET /healthz', 'GET /metrics', 'GET /cluster']);
 
 /** A `$ref` to one of schemas/ (absolute, or relative like `limits.json` inside create-server.json). */
 const SCHEMA_REF = /^(?:https:\/\/isohttpd\.local\/schemas\/)?([a-z][a-z-]*)\.json#?$/;
