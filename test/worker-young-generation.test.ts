@@ -45,7 +45,12 @@ t.test('the tenant isolate keeps its own young generation; the main heap keeps t
   t.comment(JSON.stringify({ plain, cleared, kept }));
   // With the flag left set the isolate's young generation grows to the worker's (the control).
   t.ok(kept.isolateMb > plain.isolateMb + 4, `left set, the flag grows the isolate's heap (${kept.isolateMb} MiB against ${plain.isolateMb} without it)`);
-  t.ok(cleared.isolateMb <= plain.isolateMb + 2, `cleared, the isolate's heap is as without the flag (${cleared.isolateMb} MiB against ${plain.isolateMb})`);
+  // The heap read after the work moves by a couple of MiB with the GC's timing on a loaded machine
+  // (6.8 to 8.8 MiB seen without the flag): the cleared case is judged against both controls.
+  t.ok(
+    cleared.isolateMb <= plain.isolateMb + 4 && cleared.isolateMb + 4 < kept.isolateMb,
+    `cleared, the isolate's heap is as without the flag (${cleared.isolateMb} MiB against ${plain.isolateMb}; ${kept.isolateMb} left set)`,
+  );
   t.ok(cleared.mainNewSpaceMb <= 2 * WORKER_SEMI_SPACE_MB, `the main heap's new space stays capped (${cleared.mainNewSpaceMb} MiB)`);
   t.ok(plain.mainNewSpaceMb > cleared.mainNewSpaceMb, `without the cap it grows further (${plain.mainNewSpaceMb} MiB)`);
 });
