@@ -36,7 +36,10 @@ t.test('from flags, environment and file (flags win)', async (t) => {
 });
 
 t.test('refused: no PostgreSQL registry, an address that is not an IP, a name alone, a short lease, a bad name', async (t) => {
-  t.throws(() => loadConfig(['--node-name', 'a', '--node-address', '10.0.0.2'], {}), new ConfigError('config.nodeName (cluster mode) needs a PostgreSQL registry shared by the nodes: --registry postgres://…'));
+  t.throws(
+    () => loadConfig(['--node-name', 'a', '--node-address', '10.0.0.2'], {}),
+    new ConfigError('config.nodeName (cluster mode) needs a PostgreSQL registry shared by the nodes: --registry postgres://…'),
+  );
   t.throws(
     () => loadConfig(['--registry', PG, '--node-name', 'a', '--node-address', 'node-a.internal'], {}),
     new ConfigError(`config.nodeAddress "node-a.internal" must be this node's own IP address (--node-address) in cluster mode`),

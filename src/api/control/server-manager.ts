@@ -4,10 +4,9 @@ import { IsoError } from '../../core/errors.js';
 import { tenantStack } from '../../core/language.js';
 import type { FromWorker, TailEvent, WorkerInfo } from '../../host/worker/protocol.js';
 import type { ConsoleLines } from '../../sandbox/isolate-instance.js';
-import { ClusterLifecycle, type ClusterServerView } from '../cluster/cluster-lifecycle.js';
-import { ClusterNode, type ClusterTimings } from '../cluster/cluster-node.js';
-import type { ClusterStore, NodeRow } from '../cluster/cluster-store.js';
-import { LocalServing } from '../cluster/local-serving.js';
+import type { ClusterServerView } from '../cluster/cluster-lifecycle.js';
+import { ClusterMode, type ClusterOptions } from '../cluster/cluster-mode.js';
+import type { NodeRow } from '../cluster/cluster-store.js';
 import type { Registry, VersionRow } from '../registry/registry.js';
 import { type Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { AddressPolicy } from './address-policy.js';
@@ -25,6 +24,7 @@ import { ServerTable } from './server-table.js';
 import { type TailFollower, TailHub } from './tail-hub.js';
 import { type CreateRequest, type ServerMetrics, type ServerView, serverView, type UpdateRequest } from './views.js';
 
+export type { ClusterOptions } from '../cluster/cluster-mode.js';
 export type { TailEntry, TailFollower } from './tail-hub.js';
 export { CONSOLE_LINES_KEPT, type ConsoleFollower, type ConsoleLine, type LogEntry, type RequestEntry } from './console-log.js';
 export type { CreateRequest, ServerMetrics, ServerView, StatsView, UpdateRequest } from './views.js';
@@ -48,27 +48,8 @@ export interface ManagerOptions {
   readonly proxyProtocolFrom?: readonly string[];
   /** Seals and opens the servers' secrets. */
   readonly secrets: SecretBox;
-  /** Cluster mode (a PostgreSQL registry shared by several nodes, src/api/cluster/); absent: one node. */
+  /** Cluster mode (a PostgreSQL registry shared by several nodes, src/api/cluster/cluster-mode.ts); absent: one node. */
   readonly cluster?: ClusterOptions;
-}
-
-/** What cluster mode needs (config `nodeName`, `nodeAddress`, `cluster`). */
-export interface ClusterOptions {
-  readonly store: ClusterStore;
-  /** The registry's URL: the leader lock and the change feed have connections of their own. */
-  readonly url: string;
-  readonly nodeName: string;
-  /** This node's own address: placed servers bind their ports there. */
-  readonly nodeAddress: string;
-  readonly timings: ClusterTimings;
-}
-
-/** Cluster mode's parts in the manager. */
-interface ClusterParts {
-  readonly options: ClusterOptions;
-  readonly lifecycle: ClusterLifecycle;
-  readonly local: LocalServing;
-  node: ClusterNode | null;
 }
 
 /**
@@ -87,41 +68,25 @@ export class ServerManager {
   readonly #placer: Placer;
   readonly #lifecycle: ServerLifecycle;
   readonly #secrets: ServerSecrets;
-  readonly #cluster: ClusterParts | null = null;
-  readonly #registry: Registry;
-  readonly #log: Log;
+  readonly #cluster: ClusterMode | null = null;
   #handlesClosed = false;
 
   private constructor(opts: ManagerOptions, pool: WorkerPool) {
     this.#pool = pool;
     this.#tail = new TailHub((ids) => pool.setTailed(ids));
     this.#console = new ConsoleLog((httpdid) => (httpdid === null ? this.#tail.closeAll() : this.#tail.close(httpdid)));
-    this.#registry = opts.registry;
-    this.#log = opts.log;
     const cluster = opts.cluster;
     // A node binds placed servers on its own address only; the API checks the public one (allowedHosts).
     this.#placer = new Placer(pool, cluster === undefined ? opts.policy : { ...opts.policy, allowedHosts: [cluster.nodeAddress] });
     const shared = { registry: opts.registry, log: opts.log, pool, placer: this.#placer, servers: this.#servers, console: this.#console };
-    if (cluster !== undefined) {
-      this.#cluster = {
-        options: cluster,
-        local: new LocalServing({ ...shared, box: opts.secrets, nodeAddress: cluster.nodeAddress }),
-        lifecycle: new ClusterLifecycle({
-          store: cluster.store,
-          registry: opts.registry,
-          pool,
-          policy: opts.policy,
-          quotas: opts.quotas,
-          maxSourceBytes: opts.maxSourceBytes,
-          box: opts.secrets,
-          log: opts.log,
-          servers: this.#servers,
-          leaseMs: cluster.timings.leaseMs,
-          readyWaitMs: cluster.timings.readyWaitMs,
-        }),
-        node: null,
-      };
-    }
+    if (cluster !== undefined)
+      this.#cluster = new ClusterMode(cluster, {
+        ...shared,
+        box: opts.secrets,
+        policy: opts.policy,
+        quotas: opts.quotas,
+        maxSourceBytes: opts.maxSourceBytes,
+      });
     this.#lifecycle = new ServerLifecycle({ ...shared, maxSourceBytes: opts.maxSourceBytes, quotas: opts.quotas });
     const lifecycle = this.#lifecycle;
     this.#secrets = new ServerSecrets({ ...shared, box: opts.secrets, serialized: (server, change) => lifecycle.serialized(server, change) });
@@ -189,26 +154,14 @@ export class ServerManager {
    * reconcile) once the API answers at `apiUrl`. @throws IsoError 503 when the database cannot be reached; Error outside cluster mode.
    */
   async joinCluster(apiUrl: string): Promise<void> {
-    const c = this.#cluster;
-    if (c === null) throw new Error('not in cluster mode');
-    const { options } = c;
-    c.node = new ClusterNode({
-      store: options.store,
-      registry: this.#registry,
-      local: c.local,
-      log: this.#log,
-      timings: options.timings,
-      me: { name: options.nodeName, address: options.nodeAddress, apiUrl },
-      url: options.url,
-    });
-    await c.node.join();
+    if (this.#cluster === null) throw new Error('not in cluster mode');
+    await this.#cluster.join(apiUrl);
   }
 
   /** Cluster mode: this node's name, whether it leads, and every node as the database knows it. @throws IsoError 404 outside cluster mode, 503. */
   async clusterNodes(): Promise<{ node: string; leader: boolean; nodes: NodeRow[] }> {
-    const node = this.#cluster?.node ?? null;
-    if (node === null) throw new IsoError('ISO_ERR_API_ROUTE_NOT_FOUND', 'this service is not a node of a cluster (no --node-name)');
-    return { node: node.name, leader: node.leading, nodes: await node.nodes() };
+    if (this.#cluster === null) throw new IsoError('ISO_ERR_API_ROUTE_NOT_FOUND', 'this service is not a node of a cluster (no --node-name)');
+    return this.#cluster.nodes();
   }
 
   /** Number of servers (all tenants, running or failed). */
@@ -396,7 +349,7 @@ export class ServerManager {
    * `timeoutMs`. The registry is untouched: the servers are restored at the next start.
    */
   async drain(timeoutMs: number): Promise<void> {
-    await this.#cluster?.node?.leave();
+    await this.#cluster?.leave();
     this.#closeHandles();
     await this.#pool.drain(timeoutMs);
   }
@@ -409,7 +362,7 @@ export class ServerManager {
 
   /** Stops every server and the workers (the registry keeps them: they are restored at the next start). */
   async close(): Promise<void> {
-    await this.#cluster?.node?.leave();
+    await this.#cluster?.leave();
     this.#console.closeAll();
     this.#closeHandles();
     this.#servers.clear();

@@ -75,7 +75,12 @@ export const OPERATIONS: Readonly<Record<Operation, { readonly tag: string; read
     ],
   },
   'GET /servers/:httpdid/versions': { tag: 'versions', ok: 200, errors: [...AUTH, ...PARAM] },
-  'POST /servers/:httpdid/rollback': { tag: 'versions', ok: 200, accepted: true, errors: [...AUTH, ...PARAM, ...BODY, 'ISO_ERR_API_VERSION_NOT_FOUND', 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_SERVER_FAILED', ...DEPLOY] },
+  'POST /servers/:httpdid/rollback': {
+    tag: 'versions',
+    ok: 200,
+    accepted: true,
+    errors: [...AUTH, ...PARAM, ...BODY, 'ISO_ERR_API_VERSION_NOT_FOUND', 'ISO_ERR_API_QUOTA', 'ISO_ERR_API_SERVER_FAILED', ...DEPLOY],
+  },
   'GET /servers/:httpdid/logs': { tag: 'logs and tail', ok: 200, errors: [...AUTH, ...PARAM] },
   'GET /servers/:httpdid/tail': { tag: 'logs and tail', ok: 200, errors: [...AUTH, ...PARAM] },
   'GET /servers/:httpdid/secrets': { tag: 'secrets', ok: 200, errors: [...AUTH, ...PARAM] },
