@@ -1,7 +1,7 @@
-// Test helper: a real HAProxy for a test: finds the binary, writes its configuration into a temporary directory, starts `haproxy -f cfg -db`, waits until its frontends accept, stops it at teardown.
+// Test helper: a real HAProxy for a test: finds the binary, writes its configuration into a temporary directory, starts `haproxy -f cfg -db` (or, on a file of the caller, a master-worker `haproxy -W -p PIDFILE` to be reloaded), waits until its frontends accept, stops it at teardown.
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -71,4 +71,59 @@ export async function startHaproxy(t: Teardown, config: string, frontends: Reado
     if (!up || proc.exitCode !== null) throw new Error(`haproxy did not accept on ${f.host}:${f.port}:\n${out}`);
   }
   return { proc, configFile, output: () => out, stop };
+}
+
+/** A master-worker HAProxy (`haproxy -W -f CFG -p PIDFILE`), the one `isohttpd lb haproxy --reload-pid` reloads. */
+export interface HaproxyMaster {
+  readonly proc: ChildProcess;
+  /** The master's pid (what the pid file holds). */
+  readonly pid: number;
+  /** What the master and its workers printed so far (stdout and stderr: the workers' `log stdout` and their notices). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `haproxy -W -f configFile -p pidFile` on an existing configuration file (not checked
+ * here: the caller wrote it) and resolves once the pid file names the master and every one of
+ * `frontends` accepts; stops it (SIGTERM to the master, which stops its workers, old ones too) at teardown.
+ */
+export async function startHaproxyMaster(t: Teardown, configFile: string, pidFile: string, frontends: ReadonlyArray<{ host: string; port: number }>): Promise<HaproxyMaster> {
+  const bin = haproxyBinary();
+  if (bin === null) throw new Error('haproxy is not installed (apt-get install haproxy; .ci/run does)');
+  const proc = spawn(bin, ['-W', '-f', configFile, '-p', pidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  t.teardown(stop);
+  const pid = proc.pid ?? 0;
+  const written = await until(() => proc.exitCode !== null || readPid(pidFile) === pid, 10_000);
+  if (!written || proc.exitCode !== null) throw new Error(`haproxy -W did not write its pid ${pid} to ${pidFile}:\n${out}`);
+  for (const f of frontends) {
+    const up = await until(async () => proc.exitCode !== null || (await accepts(f.host, f.port)), 10_000);
+    if (!up || proc.exitCode !== null) throw new Error(`haproxy did not accept on ${f.host}:${f.port}:\n${out}`);
+  }
+  return { proc, pid, output: () => out, stop };
+}
+
+/** The pid a pid file holds, or null. */
+function readPid(file: string): number | null {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim().split('\n')[0]);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
 }

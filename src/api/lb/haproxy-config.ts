@@ -1,8 +1,11 @@
 // The HAProxy configuration of the front balancer, as text, from the tenant servers and the nodes serving them: one `mode tcp` frontend per public address, its backend the nodes, with health checks and `send-proxy-v2`. Pure: no I/O.
 
-/** A tenant server as the API lists it (schemas/server.json): only what the balancer needs. */
+import { isIP } from 'node:net';
+
+/** A tenant server as the API lists it (schemas/server.json), or an address the registry holds: only what the balancer needs. */
 export interface LbServer {
-  readonly httpdid: number;
+  /** Named in the frontend's comment; absent (registry mode reads addresses only) the text does not change when a server joins or leaves an address already served. */
+  readonly httpdid?: number;
   /** The public address's host (the cluster's address; on one node, the address it binds). */
   readonly host: string;
   /** The public port; each node serves it on the same port of its own address. */
@@ -11,16 +14,32 @@ export interface LbServer {
   readonly state: string;
 }
 
-/** A node the balancer sends to. */
-export interface LbNode {
-  /** The node's name (`server` name in HAProxy: letters, digits, `-`, `_`, `.`). */
+/** A node checked with `GET /healthz` on its control API (`--node` flags, or the service at `--url`): in every backend, up while its API answers. */
+export interface LbApiNode {
+  /** The node's name (`server` name in HAProxy: {@link NODE_NAME}). */
   readonly name: string;
+  readonly check?: 'healthz';
   /** The node's own address its tenant servers listen on; null: each server's own host (the local service, one node). */
   readonly address: string | null;
   /** Where its control API (and `GET /healthz`) answers. */
   readonly apiAddress: string;
   readonly apiPort: number;
 }
+
+/**
+ * A node checked by a plain TCP connect on each server's own port of its address (cluster mode,
+ * the nodes of the registry's `cluster_nodes`): in a backend exactly while it accepts there, that
+ * is while the cluster has placed that address on it and it serves it.
+ */
+export interface LbConnectNode {
+  readonly name: string;
+  readonly check: 'connect';
+  /** The node's own address (an IP address): every server placed on it binds its port there. */
+  readonly address: string;
+}
+
+/** A node the balancer sends to; every node of one configuration has the same kind of check (HAProxy's `option httpchk` is per backend). */
+export type LbNode = LbApiNode | LbConnectNode;
 
 /** What the configuration is made from. */
 export interface HaproxyInput {
@@ -30,8 +49,16 @@ export interface HaproxyInput {
   readonly bindAddress: string | null;
   /** The address HAProxy connects to the nodes from (`source`): the one to list in the nodes' `proxyProtocol.from`; null: the system's choice. */
   readonly sourceAddress: string | null;
-  /** Where the servers were read from, for the header comment. */
+  /** Where the servers were read from, for the header comment (no password in it). */
   readonly origin: string;
+}
+
+/** An input no configuration can be made of (a name or host HAProxy would misread, two kinds of check, …). */
+export class HaproxyInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HaproxyInputError';
+  }
 }
 
 /** Interval between two health checks of a node, ms; a node is out after FALL failed checks, back after RISE good ones. */
@@ -41,6 +68,8 @@ const RISE = 2;
 
 /** A node name HAProxy takes as a server name (configuration.txt §2.2: identifiers are letters, digits, '-', '_', '.', ':'), ':' left out. */
 export const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** A host that stays one word of the configuration (an IP address, a bracketed one, a DNS name): no blank, `#`, quote or line break can end up in the text. */
+const HOST_TOKEN = /^[A-Za-z0-9._:%[\]-]{1,255}$/;
 
 /** `host:port` in HAProxy's address syntax: an IPv6 host with the `ipv6@` prefix (configuration.txt §11.1: the port follows the last colon). */
 export function haproxyAddress(host: string, port: number): string {
@@ -53,27 +82,84 @@ function sectionName(host: string, port: number): string {
   return `${host.replace(/[^A-Za-z0-9]/g, '_')}_${port}`;
 }
 
+/** One frontend: a bind address and port, the public addresses it stands for, their servers. */
+interface Frontend {
+  readonly bindHost: string;
+  readonly port: number;
+  /** The public hosts on that port (several only when `bindAddress` folds them onto one), sorted. */
+  readonly hosts: string[];
+  readonly httpdids: number[];
+}
+
+/** Checks what goes into the text word for word. @throws HaproxyInputError */
+function validate(input: HaproxyInput): void {
+  const names = new Set<string>();
+  for (const n of input.nodes) {
+    if (!NODE_NAME.test(n.name)) throw new HaproxyInputError(`node name ${JSON.stringify(n.name)} is not an HAProxy server name (letters, digits, '-', '_', '.', starting with a letter or digit)`);
+    if (names.has(n.name)) throw new HaproxyInputError(`two nodes are named ${JSON.stringify(n.name)}`);
+    names.add(n.name);
+    if (n.check === 'connect' && isIP(n.address) === 0) throw new HaproxyInputError(`node ${n.name}'s address ${JSON.stringify(n.address)} is not an IP address`);
+  }
+  if (new Set(input.nodes.map((n) => n.check ?? 'healthz')).size > 1) throw new HaproxyInputError('the nodes mix checks: all GET /healthz (API) or all TCP connects (registry)');
+  for (const s of input.servers) if (!HOST_TOKEN.test(s.host)) throw new HaproxyInputError(`server host ${JSON.stringify(s.host)} is not an address`);
+}
+
+/** The frontends of the servers not failed, keyed by what they bind, sorted by bind host then port. @throws HaproxyInputError when two hosts folded onto one bind would need different backends */
+function frontends(input: HaproxyInput): Frontend[] {
+  const byBind = new Map<string, Frontend>();
+  for (const s of input.servers) {
+    if (s.state === 'failed') continue;
+    const bindHost = input.bindAddress ?? s.host;
+    const key = `${bindHost}|${s.port}`;
+    let f = byBind.get(key);
+    if (f === undefined) {
+      f = { bindHost, port: s.port, hosts: [], httpdids: [] };
+      byBind.set(key, f);
+    }
+    if (!f.hosts.includes(s.host)) f.hosts.push(s.host);
+    if (s.httpdid !== undefined) f.httpdids.push(s.httpdid);
+  }
+  const out = [...byBind.values()].sort((a, b) => (a.bindHost === b.bindHost ? a.port - b.port : a.bindHost < b.bindHost ? -1 : 1));
+  for (const f of out) {
+    f.hosts.sort();
+    f.httpdids.sort((x, y) => x - y);
+    // A node serving each server on the server's own host (address null) has one backend per host: two hosts behind one bind cannot share it.
+    if (f.hosts.length > 1 && input.nodes.some((n) => n.address === null))
+      throw new HaproxyInputError(
+        `${f.hosts.map((h) => haproxyAddress(h, f.port)).join(' and ')} would both be bound at ${haproxyAddress(f.bindHost, f.port)} (--bind), served by different addresses`,
+      );
+  }
+  return out;
+}
+
 /**
  * The configuration: `global` and `defaults` (mode tcp; timeouts above the largest the tenant
  * limits allow, so that isohttpd's own limits, not the balancer, end slow requests), then for each
- * distinct public `(host, port)` of the servers not failed a `frontend` binding it and a `backend`
- * with one `server` per node: `send-proxy-v2` (the nodes' `proxyProtocol.from` must list the
- * source address), checked with `GET /healthz` on the node's API port, `balance leastconn`.
- * Output is sorted (by host, then port; nodes as given), so the same input gives the same text.
+ * distinct public `(host, port)` of the servers not failed a `frontend` binding it (with
+ * `bindAddress`, the public hosts sharing a port share its one frontend) and a `backend` with one
+ * `server` per node, `send-proxy-v2` (the nodes' `proxyProtocol.from` must list the source
+ * address), `balance leastconn`, checked as the nodes say:
+ *
+ * - `healthz` nodes: `GET /healthz` on the node's API port (a node is up or down as a whole);
+ * - `connect` nodes (cluster mode): a plain TCP connect on the server's very port of the node's
+ *   address, and every node in every backend. A node binds that port exactly while the cluster has
+ *   placed one of the address's servers on it, so it is in the backend exactly while it serves the
+ *   address: placements change and fail over with no new configuration and no reload (only a new
+ *   address or node needs one). A /healthz check would say a node is alive, not that it serves this
+ *   port, and a placement-aware configuration would need a reload at each failover.
+ *
+ * Output is sorted (by bind host, then port; nodes as given), so the same input gives the same text.
+ * @throws HaproxyInputError for an input no configuration can be made of
  */
 export function haproxyConfig(input: HaproxyInput): string {
-  const addresses = new Map<string, { host: string; port: number; httpdids: number[] }>();
-  for (const s of input.servers) {
-    if (s.state === 'failed') continue;
-    const key = `${s.host}|${s.port}`;
-    const entry = addresses.get(key) ?? { host: s.host, port: s.port, httpdids: [] };
-    entry.httpdids.push(s.httpdid);
-    addresses.set(key, entry);
-  }
-  const sorted = [...addresses.values()].sort((a, b) => (a.host === b.host ? a.port - b.port : a.host < b.host ? -1 : 1));
+  validate(input);
+  const sorted = frontends(input);
+  const connect = input.nodes.length > 0 && input.nodes.every((n) => n.check === 'connect');
   const out: string[] = [
     `# HAProxy configuration written by \`isohttpd lb haproxy\` from ${input.origin}:`,
-    `# ${sorted.length} public addresses, ${input.nodes.length} nodes. Regenerate it when servers are added or removed.`,
+    connect
+      ? `# ${sorted.length} public addresses, ${input.nodes.length} nodes. Each node is checked by a TCP connect on each port: placements and failovers need no reload; new addresses and nodes do (--watch).`
+      : `# ${sorted.length} public addresses, ${input.nodes.length} nodes. Regenerate it when servers are added or removed.`,
     '',
     'global',
     '    log stdout format raw local0',
@@ -97,27 +183,43 @@ export function haproxyConfig(input: HaproxyInput): string {
     '    timeout check 3s',
     ...(input.sourceAddress === null ? [] : [`    source ${input.sourceAddress}`]),
   ];
-  for (const a of sorted) {
-    const name = sectionName(a.host, a.port);
-    const bindHost = input.bindAddress ?? a.host;
+  for (const f of sorted) {
+    const name = sectionName(f.hosts[0] ?? f.bindHost, f.port);
+    const at = f.hosts.map((h) => haproxyAddress(h, f.port)).join(', ');
     out.push(
       '',
-      `# servers ${a.httpdids.sort((x, y) => x - y).join(', ')} at ${haproxyAddress(a.host, a.port)}`,
+      f.httpdids.length > 0 ? `# servers ${f.httpdids.join(', ')} at ${at}` : `# ${at}`,
       `frontend fe_${name}`,
-      `    bind ${haproxyAddress(bindHost, a.port)}`,
+      `    bind ${haproxyAddress(f.bindHost, f.port)}`,
       `    default_backend be_${name}`,
       '',
       `backend be_${name}`,
       // Keep-alive connections and streamed responses last long: the node with fewest open connections gets the next one.
       '    balance leastconn',
-      '    option httpchk GET /healthz',
-      '    http-check expect status 200',
-      `    default-server inter ${CHECK_INTERVAL_MS}ms fall ${FALL} rise ${RISE} send-proxy-v2`,
     );
+    if (connect) {
+      out.push(
+        // Most nodes of a backend do not serve its address, and right after a reload every node counts as
+        // up until its first check (HAProxy 2.6 has no initial state down): a connection a node refuses marks
+        // it down at once (observe layer4, mark-down), and each retry goes to another node (redispatch 1,
+        // without the turn-around pause a retry on the same server waits), up to as many tries as nodes.
+        '    option redispatch 1',
+        `    retries ${Math.max(2, input.nodes.length - 1)}`,
+        // No `option httpchk` and no `port`/`addr`: the check is a TCP connect to the server line's own
+        // address and port. With neither `port` nor `addr`, HAProxy sends the PROXY v2 header on its checks
+        // too (configuration.txt, check-send-proxy): a LOCAL one, which the node's PROXY gate takes as its
+        // own connection, so a check is never counted as a refused header; the check is up at the connect.
+        `    default-server inter ${CHECK_INTERVAL_MS}ms fall ${FALL} rise ${RISE} send-proxy-v2 observe layer4 error-limit 1 on-error mark-down`,
+      );
+      for (const n of input.nodes) out.push(`    server ${n.name} ${haproxyAddress(n.address ?? f.bindHost, f.port)} check`);
+      continue;
+    }
+    out.push('    option httpchk GET /healthz', '    http-check expect status 200', `    default-server inter ${CHECK_INTERVAL_MS}ms fall ${FALL} rise ${RISE} send-proxy-v2`);
     for (const n of input.nodes) {
-      const serving = n.address ?? a.host;
+      if (n.check === 'connect') continue;
+      const serving = n.address ?? f.hosts[0] ?? f.bindHost;
       const addr = n.apiAddress === serving ? '' : ` addr ${n.apiAddress}`;
-      out.push(`    server ${n.name} ${haproxyAddress(serving, a.port)} check${addr} port ${n.apiPort}`);
+      out.push(`    server ${n.name} ${haproxyAddress(serving, f.port)} check${addr} port ${n.apiPort}`);
     }
   }
   return `${out.join('\n')}\n`;
