@@ -2,7 +2,7 @@
 
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { Agent } from 'undici';
+import { Agent, request } from 'undici';
 import t from 'tap';
 import { PUBLIC_HOST, startCluster, TEST_TIMING, type TestNode } from './helpers/cluster.js';
 import { startHaproxy } from './helpers/haproxy.js';
@@ -53,9 +53,9 @@ t.test('through the balancer: the client address, and a node killed under load',
   const clients = Array.from({ length: CLIENTS }, async () => {
     while (running) {
       try {
-        const res = await fetch(`http://${PUBLIC_HOST}:${port}/`, { dispatcher: agent, signal: AbortSignal.timeout(5000) } as RequestInit);
-        const body = await res.text();
-        if (res.status !== 200 || body !== 'hello 127.0.0.1') failures.push({ at: Date.now() - start, error: `${res.status} ${body}` });
+        const res = await request(`http://${PUBLIC_HOST}:${port}/`, { dispatcher: agent, signal: AbortSignal.timeout(5000) });
+        const body = await res.body.text();
+        if (res.statusCode !== 200 || body !== 'hello 127.0.0.1') failures.push({ at: Date.now() - start, error: `${res.statusCode} ${body}` });
       } catch (err) {
         failures.push({ at: Date.now() - start, error: String((err as { cause?: { code?: string } }).cause?.code ?? err) });
       }
