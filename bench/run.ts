@@ -319,6 +319,10 @@ if (want('replacement')) {
   log('isolate replacement (bench/replacement.bench.ts)');
   results['replacement'] = await child('replacement.bench.ts', ['--no-node-snapshot']);
 }
+if (want('cluster')) {
+  log('scale-out: nodes behind HAProxy (bench/cluster.bench.ts)');
+  results['cluster'] = await child('cluster.bench.ts', []);
+}
 if (want('codec')) {
   log('scenario 6: codec micro-benchmark (bench/codec.bench.ts)');
   results['codec'] = await child('codec.bench.ts', ['--expose-gc'], process.env['BENCH_CODEC_ARGS']?.split(' ').filter((s) => s !== '') ?? []);
