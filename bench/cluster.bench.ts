@@ -194,8 +194,9 @@ ${rows.join('\n')}
 
 Why two nodes do not double it here: the load generator, HAProxy and both nodes (each a control process and
 a sandbox worker) share one 2-core machine, so a second node adds no core: it splits the same two between
-more processes. On separate machines each node brings its own cores; what this run shows is the
-balancer's cost and that spreading does not lose throughput.
+more processes (the ratio below 1 is what the extra processes cost). On separate machines each node brings
+its own cores; what this run shows is the balancer's cost and what splitting one machine between two nodes
+costs, not the scaling of two machines.
 
 | one node of three killed under load (8 keep-alive clients through HAProxy, server on 2 nodes) | figure |
 | --- | ---: |
