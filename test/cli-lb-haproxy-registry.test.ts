@@ -1,4 +1,4 @@
-// `isohttpd lb haproxy --registry/--watch/--reload-pid` as a command: usage errors (exit 2), a registry that cannot be reached (exit 6) or is not a cluster's (exit 1), and a one-shot install with --reload-pid (haproxy -c first: a refused configuration leaves the file as it was).
+// `isohttpd lb haproxy --registry/--watch/--reload-pid` as a command: usage errors (exit 2), a registry that cannot be reached (exit 6) or is not a cluster's (exit 1), a one-shot install with --reload-pid (haproxy -c first: a refused configuration leaves the file as it was), a watch on an unreachable registry ended by SIGINT (exit 0).
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,10 +6,11 @@ import path from 'node:path';
 import t from 'tap';
 import { PostgresRegistry } from '../src/api/registry/postgres.js';
 import { resolveLimits } from '../src/core/limits.js';
-import { assertFailure, EXIT, runCli } from './helpers/cli.js';
+import { assertFailure, EXIT, runCli, spawnCli } from './helpers/cli.js';
 import { haproxyBinary } from './helpers/haproxy.js';
 import { startPostgres } from './helpers/postgres.js';
 import { freePort } from './helpers/service.js';
+import { until } from './helpers/until.js';
 
 const cluster = await startPostgres(t);
 
@@ -109,3 +110,23 @@ t.test(
     t.match(readFileSync(`${out}.new`, 'utf8'), /:70000/, 'the refused one left beside it');
   },
 );
+
+t.test('--watch while the registry cannot be reached: one line, no file written; SIGINT ends it with exit 0', { skip: haproxyBinary() === null ? 'haproxy is not installed' : false }, async (t) => {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'isohttpd-lbwatch-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const out = path.join(dir, 'haproxy.cfg');
+  const proc = spawnCli(['lb', 'haproxy', '--registry', `postgres://127.0.0.1:${port}/x`, '--watch', '100', '--out', out]);
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  t.ok(await until(() => /cannot be reached/.test(stderr), 10_000), 'said');
+  // Some more rounds, each failing the same way.
+  await new Promise((r) => setTimeout(r, 500));
+  proc.kill('SIGINT');
+  t.equal(await exited, EXIT.ok, 'exit 0');
+  t.equal(stderr.split('\n').filter((l) => /cannot be reached/.test(l)).length, 1, `one line for the outage: ${stderr}`);
+  t.throws(() => readFileSync(out), { code: 'ENOENT' }, 'nothing written');
+});
