@@ -16,7 +16,7 @@ import { TENANT_USAGE, tenantCommand } from './tenant.js';
 
 const USAGE = `usage: isohttpd serve [--config FILE] [--api-host H] [--api-port P] [--data-dir D] [--registry URL] [--workers N] [--node-name N --node-address A]
        isohttpd tenant add|ls|rm ...   (isohttpd tenant --help)
-       isohttpd lb haproxy [--node NAME=ADDR[:APIPORT]]... [--out FILE]   (isohttpd lb --help)
+       isohttpd lb haproxy [--registry URL | --node NAME=ADDR[:APIPORT]]... [--out FILE [--watch MS] [--reload-pid F]]   (isohttpd lb --help)
 
   --config FILE  JSON config file, keys as in schemas/config.json (env ISOHTTPD_CONFIG); flags and env win over it
   --api-host H   address of the control API (env ISOHTTPD_API_HOST, default 127.0.0.1)
