@@ -13,14 +13,14 @@ registryContract(t, 'PostgresRegistry', async () => {
   return { registry: await PostgresRegistry.open(url), reopen: async () => PostgresRegistry.open(url), openAnother: async () => PostgresRegistry.open(url, { poolSize: 3 }) };
 });
 
-t.test('PostgresRegistry: five nodes opening a new database at once migrate it exactly once; the schema is recorded in schema_migrations', async (t) => {
+t.test('PostgresRegistry: five nodes opening a new database at once migrate it exactly once (the cluster's tables too); the schema is recorded in schema_migrations', async (t) => {
   const url = await cluster.createDatabase();
   const regs = await Promise.all(Array.from({ length: 5 }, () => PostgresRegistry.open(url, { poolSize: 2 })));
   try {
     t.same(
       regs.map((r) => r.schemaVersion),
-      [2, 2, 2, 2, 2],
-      'each sees version 2',
+      [3, 3, 3, 3, 3],
+      'each sees version 3',
     );
     const c = new pg.Client({ connectionString: url });
     await c.connect();
@@ -30,6 +30,7 @@ t.test('PostgresRegistry: five nodes opening a new database at once migrate it e
         [
           { version: 1, name: '001-initial.sql' },
           { version: 2, name: '002-admission.sql' },
+          { version: 3, name: '003-cluster.sql' },
         ],
         'each applied once',
       );
@@ -42,7 +43,7 @@ t.test('PostgresRegistry: five nodes opening a new database at once migrate it e
       const tables = await c.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename");
       t.same(
         tables.rows.map((r) => r.tablename),
-        ['schema_migrations', 'server_secrets', 'server_versions', 'servers', 'tenants'],
+        ['cluster_nodes', 'cluster_placements', 'cluster_reports', 'schema_migrations', 'server_secrets', 'server_versions', 'servers', 'tenants'],
       );
     } finally {
       await c.end();
@@ -51,7 +52,7 @@ t.test('PostgresRegistry: five nodes opening a new database at once migrate it e
     await Promise.all(regs.map((r) => r.close()));
   }
   const again = await PostgresRegistry.open(url);
-  t.equal(again.schemaVersion, 2, 'opened again: nothing applied twice');
+  t.equal(again.schemaVersion, 3, 'opened again: nothing applied twice');
   await again.close();
 });
 
