@@ -13,7 +13,7 @@ registryContract(t, 'PostgresRegistry', async () => {
   return { registry: await PostgresRegistry.open(url), reopen: async () => PostgresRegistry.open(url), openAnother: async () => PostgresRegistry.open(url, { poolSize: 3 }) };
 });
 
-t.test('PostgresRegistry: five nodes opening a new database at once migrate it exactly once (the cluster's tables too); the schema is recorded in schema_migrations', async (t) => {
+t.test('PostgresRegistry: five nodes opening a new database at once migrate it exactly once (the cluster tables too); the schema is recorded in schema_migrations', async (t) => {
   const url = await cluster.createDatabase();
   const regs = await Promise.all(Array.from({ length: 5 }, () => PostgresRegistry.open(url, { poolSize: 2 })));
   try {
