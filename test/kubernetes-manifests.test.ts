@@ -310,6 +310,14 @@ t.test("the balancer's pod: HAProxy's files are the sidecar's, one user, one pro
   t.equal(flagValue(lb.command, '--out'), cfgFile, "the sidecar writes the file HAProxy's -f reads");
   t.equal(flagValue(lb.command, '--reload-pid'), pidFile, "and signals the pid HAProxy's -p writes");
   t.ok(cfgFile?.startsWith(`${at}/`) && pidFile?.startsWith(`${at}/`), 'both in the shared volume');
+
+  const secret = find('Secret', 'isohttpd-secrets');
+  const url = (lb.env as any[]).find((e) => e.name === 'ISOHTTPD_REGISTRY_URL')?.valueFrom?.secretKeyRef;
+  t.same(url, { name: 'isohttpd-secrets', key: 'lb-registry-url' }, "the sidecar reads the registry as the balancer's role, not the nodes'");
+  const nodesUrl = new URL(secret.stringData['registry-url']);
+  const lbUrl = new URL(secret.stringData['lb-registry-url']);
+  t.same([lbUrl.protocol, lbUrl.host, lbUrl.pathname], [nodesUrl.protocol, nodesUrl.host, nodesUrl.pathname], 'the same database');
+  t.not(lbUrl.username, nodesUrl.username, 'as another role');
 });
 
 t.test('no Service injects a variable isohttpd reads; every isohttpd pod turns the links off', async (t) => {
