@@ -19,7 +19,7 @@ import { type ClusterStatus, clusterServerView, clusterStatus } from './cluster-
 import { revisionOf } from './local-serving.js';
 
 /** How often a waiting call reads the reports again, ms. */
-const POLL_MS = 50;
+const POLL_MS = 100;
 
 /** A server view in cluster mode. */
 export type ClusterServerView = ServerView & { cluster: ClusterStatus };
@@ -132,7 +132,10 @@ export class ClusterLifecycle {
   }
 
   async #status(httpdid: number, revision: string): Promise<ClusterStatus> {
-    const [placed, reports, nodes] = await Promise.all([this.#d.store.placementsOf(httpdid), this.#d.store.reportsOf(httpdid), this.#d.store.nodes(this.#d.leaseMs)]);
+    // One after the other: a waiting call holds at most one pooled connection at a time.
+    const placed = await this.#d.store.placementsOf(httpdid);
+    const reports = await this.#d.store.reportsOf(httpdid);
+    const nodes = await this.#d.store.nodes(this.#d.leaseMs);
     return clusterStatus(revision, placed, reports, nodes);
   }
 
@@ -165,8 +168,9 @@ export class ClusterLifecycle {
    * nothing), committed as the next version, then each placed node follows.
    * @throws IsoError 400, 403, 404, 409 (failed), 413, 422, 503.
    */
-  update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ClusterServerView> {
-    return this.#d.store.withServerLock(httpdid, async () => {
+  async update(caller: Caller, httpdid: number, req: UpdateRequest): Promise<ClusterServerView> {
+    // The lock covers the read, the checks and the write; the wait for the nodes comes after it.
+    await this.#d.store.withServerLock(httpdid, async () => {
       const row = await this.#owned(caller, httpdid);
       if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined && req.vars === undefined && req.egress === undefined)
         throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits, exposeErrors, vars or egress (or several)');
@@ -187,7 +191,7 @@ export class ClusterLifecycle {
         JSON.stringify(limits) === JSON.stringify(row.limits) &&
         JSON.stringify(vars) === JSON.stringify(row.vars) &&
         JSON.stringify(egress) === JSON.stringify(row.egress);
-      if (same) return this.#announce(httpdid);
+      if (same) return;
       const quotas = effectiveQuotas(this.#d.quotas, caller.overrides);
       checkQuota(caller.name, quotas, { servers: 0, memoryMb: 0 }, { servers: 0, sourceBytes, memoryMb: 0 });
       const source = runnableSource(tenantSource, language);
@@ -197,8 +201,8 @@ export class ClusterLifecycle {
       const change = { source: tenantSource, language, limits, exposeErrors, vars, egress, version: row.version + 1, keepVersions: this.#d.quotas.versionsKept };
       if ((await this.#d.registry.updateServer(httpdid, change, admit)) === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
       this.#d.log.info({ httpdid, version: change.version }, 'cluster: server redeployed');
-      return this.#announce(httpdid);
     });
+    return this.#announce(httpdid);
   }
 
   /** Rollback as a new version (see ServerLifecycle.rollback). @throws IsoError 404 (no such version), as {@link update}. */
@@ -230,26 +234,26 @@ export class ClusterLifecycle {
   }
 
   /** Restarts a failed server: stored running again, placed by the leader. @throws IsoError 409 (running), 403 (memory quota), 404. */
-  restart(caller: Caller, httpdid: number): Promise<ClusterServerView> {
-    return this.#d.store.withServerLock(httpdid, async () => {
+  async restart(caller: Caller, httpdid: number): Promise<ClusterServerView> {
+    await this.#d.store.withServerLock(httpdid, async () => {
       const row = await this.#owned(caller, httpdid);
       if (row.state === 'running') throw new IsoError('ISO_ERR_API_SERVER_RUNNING', `server ${httpdid} is running; restart is for a failed server (a redeploy is PUT)`);
       await this.#d.registry.setServerState(httpdid, 'running', null);
       this.#d.log.info({ httpdid }, 'cluster: server restarted');
-      return this.#announce(httpdid);
     });
+    return this.#announce(httpdid);
   }
 
   /** Deletes a server (committed first), then waits (at most readyWaitMs) for every node to stop serving it. @throws IsoError 404. */
-  remove(caller: Caller, httpdid: number): Promise<void> {
-    return this.#d.store.withServerLock(httpdid, async () => {
+  async remove(caller: Caller, httpdid: number): Promise<void> {
+    await this.#d.store.withServerLock(httpdid, async () => {
       await this.#owned(caller, httpdid);
       if (!(await this.#d.registry.deleteServer(httpdid))) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
       this.#d.log.info({ httpdid }, 'cluster: server deleted');
-      await this.#d.store.notify({ kind: 'server', httpdid });
-      const deadline = Date.now() + this.#d.readyWaitMs;
-      while ((await this.#d.store.reportsOf(httpdid)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_MS));
     });
+    await this.#d.store.notify({ kind: 'server', httpdid });
+    const deadline = Date.now() + this.#d.readyWaitMs;
+    while ((await this.#d.store.reportsOf(httpdid)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, POLL_MS));
   }
 
   /** The caller's servers, from the database, in httpdid order. */
@@ -280,26 +284,27 @@ export class ClusterLifecycle {
   }
 
   /** Writes a secret (sealed) and waits for the placed nodes to serve with it. @throws IsoError 403, 404. */
-  putSecret(caller: Caller, httpdid: number, name: string, value: string): Promise<SecretView> {
-    return this.#d.store.withServerLock(httpdid, async () => {
+  async putSecret(caller: Caller, httpdid: number, name: string, value: string): Promise<SecretView> {
+    const written = await this.#d.store.withServerLock(httpdid, async () => {
       await this.#owned(caller, httpdid);
       const have = await this.#d.registry.secrets(httpdid);
       if (!have.some((s) => s.name === name) && have.length >= MAX_SECRETS) throw new IsoError('ISO_ERR_API_QUOTA', `server ${httpdid} has ${MAX_SECRETS} secrets already, the most a server may have`);
       const updatedAt = await this.#d.registry.putSecret(httpdid, name, this.#d.box.seal(httpdid, name, value));
       if (updatedAt === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
       this.#d.log.info({ httpdid, secret: name }, 'secret written');
-      await this.#announce(httpdid);
       return { name, updatedAt };
     });
+    await this.#announce(httpdid);
+    return written;
   }
 
   /** Deletes a secret and waits for the placed nodes to serve without it. @throws IsoError 404. */
-  removeSecret(caller: Caller, httpdid: number, name: string): Promise<void> {
-    return this.#d.store.withServerLock(httpdid, async () => {
+  async removeSecret(caller: Caller, httpdid: number, name: string): Promise<void> {
+    await this.#d.store.withServerLock(httpdid, async () => {
       await this.#owned(caller, httpdid);
       if (!(await this.#d.registry.deleteSecret(httpdid, name))) throw new IsoError('ISO_ERR_API_SECRET_NOT_FOUND', `server ${httpdid} has no secret ${JSON.stringify(name)}`);
       this.#d.log.info({ httpdid, secret: name }, 'secret deleted');
-      await this.#announce(httpdid);
     });
+    await this.#announce(httpdid);
   }
 }

@@ -71,8 +71,8 @@ export class ClusterMode {
     return { node: node.name, leader: node.leading, nodes: await node.nodes() };
   }
 
-  /** Leaves the cluster (never rejects; nothing before joining). */
-  async leave(): Promise<void> {
-    await this.#node?.leave();
+  /** Leaves the cluster, waiting at most `handoverMs` for its servers to be served elsewhere (never rejects; nothing before joining). */
+  async leave(handoverMs = 0): Promise<void> {
+    await this.#node?.leave(Math.min(handoverMs, this.#options.timings.readyWaitMs));
   }
 }

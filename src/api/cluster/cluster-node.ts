@@ -58,7 +58,7 @@ export class ClusterNode {
     this.#log = opts.log;
     this.#timings = opts.timings;
     this.#me = opts.me;
-    this.#leader = new Leadership(opts.url, opts.log);
+    this.#leader = new Leadership(opts.url, opts.log, opts.me.name, opts.timings.leaseMs);
     this.#feed = new ChangeFeed(opts.url, opts.log, (c) => this.#onChange(c));
   }
 
@@ -213,11 +213,13 @@ export class ClusterNode {
   }
 
   /**
-   * Leaves: no more heartbeats, the node marked gone at once (the leader re-places its servers
-   * without waiting for the lease), leadership given up. Local servers are not dropped here (the
-   * manager's drain stops them). Never rejects.
+   * Leaves: no more heartbeats or reconciles, leadership given up, the node marked gone at once (the
+   * next leader re-places its servers without waiting for the lease), then, for at most
+   * `handoverMs`, waits until every server it serves is served elsewhere (make before break across
+   * a graceful stop; a server with no other live node to go to is not waited for). Local servers are
+   * not dropped here (the manager's drain stops them). Never rejects.
    */
-  async leave(): Promise<void> {
+  async leave(handoverMs = 0): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeatTimer);
@@ -227,8 +229,23 @@ export class ClusterNode {
     try {
       await this.#store.leave(this.#me.name);
       await this.#store.notify({ kind: 'nodes' });
+      const deadline = Date.now() + handoverMs;
+      for (const httpdid of this.#local.served()) {
+        while (Date.now() < deadline && !(await this.#handedOver(httpdid))) await new Promise((r) => setTimeout(r, 100));
+      }
     } catch (err) {
-      this.#log.warn({ err: (err as Error).message }, 'cluster: could not record leaving; the lease will expire');
+      this.#log.warn({ err: (err as Error).message }, 'cluster: could not record leaving (or hand over); the lease will expire');
     }
+  }
+
+  /** Whether `httpdid` is served by other live nodes at its current revision (or cannot be: deleted, failed, no other live node). */
+  async #handedOver(httpdid: number): Promise<boolean> {
+    const row = await this.#store.server(httpdid);
+    if (row === undefined || row.state !== 'running') return true;
+    const others = (await this.#store.nodes(this.#timings.leaseMs)).filter((n) => n.live && n.name !== this.#me.name);
+    if (others.length === 0) return true;
+    const placed = await this.#store.placementsOf(httpdid);
+    if (placed.length === 0 || placed.includes(this.#me.name)) return false;
+    return this.#servedElsewhere(httpdid, placed, revisionOf(row.version, await this.#registry.secrets(httpdid)));
   }
 }

@@ -83,10 +83,13 @@ export class ClusterStore {
     await this.#query(`UPDATE cluster_nodes SET last_seen = '-infinity' WHERE name = $1`, [name]);
   }
 
-  /** Every node ever joined, by name, with its liveness under a lease of `leaseMs`. */
+  /**
+   * Every node ever joined, by name, with its liveness under a lease of `leaseMs` (written as
+   * `last_seen > now() - lease`: PostgreSQL cannot subtract the '-infinity' of a node that left).
+   */
   async nodes(leaseMs: number): Promise<NodeRow[]> {
     const r = await this.#query<{ name: string; address: string; api_url: string; live: boolean; since_ms: number | null }>(
-      `SELECT name, address, api_url, now() - last_seen < $1 * interval '1 millisecond' AS live,
+      `SELECT name, address, api_url, last_seen > now() - $1 * interval '1 millisecond' AS live,
         CASE WHEN last_seen = '-infinity' THEN NULL ELSE (extract(epoch FROM now() - last_seen) * 1000)::float8 END AS since_ms
        FROM cluster_nodes ORDER BY name COLLATE "C"`,
       [leaseMs],

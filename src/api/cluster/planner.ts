@@ -18,14 +18,20 @@ export interface RoundResult {
  * the nodes serve on what they had, see docs/scale-out.md). Liveness: a heartbeat within
  * `leaseMs` by the database's clock. Without `evict` (a leader that has led for less than a lease:
  * after the database or its connection came back, the other nodes' heartbeats may not have landed
- * yet) only servers placed nowhere are placed; nothing is taken from a node.
+ * yet) a node out of its lease keeps what it holds (only a node that left gracefully, its
+ * heartbeat '-infinity', loses its placements at once).
  */
 export async function planRound(store: ClusterStore, leaseMs: number, evict = true): Promise<RoundResult> {
   const result = await store.transaction(async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1)', [PLAN_LOCK]);
-    const live = (await c.query<{ name: string }>(`SELECT name FROM cluster_nodes WHERE now() - last_seen < $1 * interval '1 millisecond' ORDER BY name COLLATE "C"`, [leaseMs])).rows.map(
-      (r) => r.name,
-    );
+    const nodes = (
+      await c.query<{ name: string; live: boolean; gone: boolean }>(
+        `SELECT name, last_seen > now() - $1 * interval '1 millisecond' AS live, last_seen = '-infinity' AS gone FROM cluster_nodes ORDER BY name COLLATE "C"`,
+        [leaseMs],
+      )
+    ).rows;
+    const live = nodes.filter((n) => n.live).map((n) => n.name);
+    const left = new Set(nodes.filter((n) => n.gone).map((n) => n.name));
     if (live.length === 0) return { live, moved: [] };
     const servers = (await c.query<{ httpdid: number; host: string; port: number; replicas: number; state: string }>('SELECT httpdid, host, port, replicas, state FROM servers ORDER BY httpdid')).rows;
     const current = new Map<number, Set<string>>();
@@ -36,9 +42,10 @@ export async function planRound(store: ClusterStore, leaseMs: number, evict = tr
     }
     const moved: number[] = [];
     for (const s of servers) {
-      const want = s.state === 'running' ? placeOn(addressKey(s.host, s.port), live, s.replicas) : [];
       const have = current.get(s.httpdid) ?? new Set<string>();
-      if (!evict && have.size > 0) continue;
+      // Not evicting yet: a node holding it that did not leave gracefully stays a candidate.
+      const candidates = evict ? live : [...new Set([...live, ...[...have].filter((n) => !left.has(n))])].sort();
+      const want = s.state === 'running' ? placeOn(addressKey(s.host, s.port), candidates, s.replicas) : [];
       const gone = [...have].filter((n) => !want.includes(n));
       const added = want.filter((n) => !have.has(n));
       if (gone.length === 0 && added.length === 0) continue;

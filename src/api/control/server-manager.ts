@@ -349,7 +349,8 @@ export class ServerManager {
    * `timeoutMs`. The registry is untouched: the servers are restored at the next start.
    */
   async drain(timeoutMs: number): Promise<void> {
-    await this.#cluster?.leave();
+    // A cluster node hands its servers over first (the others serve them before this one stops).
+    await this.#cluster?.leave(timeoutMs);
     this.#closeHandles();
     await this.#pool.drain(timeoutMs);
   }
