@@ -75,6 +75,8 @@ export class ClusterNode {
   /** Joins: the first heartbeat (rejects when the database cannot be reached), then the feed, the timers and a first reconcile. */
   async join(): Promise<void> {
     await this.#store.heartbeat(this.#me.name, this.#me.address, this.#me.apiUrl);
+    // A restarted node serves nothing yet: what its last run reported is no longer true.
+    await this.#store.clearReports(this.#me.name);
     this.#beating = true;
     await this.#store.notify({ kind: 'nodes' });
     await this.#feed.start();
@@ -144,7 +146,11 @@ export class ClusterNode {
     const [row, placed, secrets] = await Promise.all([this.#store.server(httpdid), this.#store.placementsOf(httpdid), this.#registry.secrets(httpdid)]);
     const revision = row === undefined ? '' : revisionOf(row.version, secrets);
     if (row === undefined || row.state !== 'running' || !placed.includes(this.#me.name)) {
-      if (this.#local.revision(httpdid) === undefined) return;
+      if (this.#local.revision(httpdid) === undefined) {
+        // Not served here: a report of this node left over (a drop whose unreport failed) goes.
+        if ((await this.#store.reportsOf(httpdid)).some((r) => r.node === this.#me.name)) await this.#store.unreport(httpdid, this.#me.name);
+        return;
+      }
       // Moved elsewhere (not deleted, not failed): make before break, served here until every node it
       // moved to serves it, so that the balancer always has a node to send to.
       if (row !== undefined && row.state === 'running' && placed.length > 0 && !(await this.#servedElsewhere(httpdid, placed, revision))) {

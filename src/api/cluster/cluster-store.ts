@@ -135,6 +135,11 @@ export class ClusterStore {
     await this.#query('DELETE FROM cluster_reports WHERE httpdid = $1 AND node = $2', [httpdid, node]);
   }
 
+  /** Removes every report of `node` (it starts: it serves nothing yet, whatever its last run reported). */
+  async clearReports(node: string): Promise<void> {
+    await this.#query('DELETE FROM cluster_reports WHERE node = $1', [node]);
+  }
+
   /** The reports on `httpdid`, by node. */
   async reportsOf(httpdid: number): Promise<ReportRow[]> {
     const r = await this.#query<{ httpdid: number; node: string; revision: string; state: 'ready' | 'failed'; reason: string | null }>(
