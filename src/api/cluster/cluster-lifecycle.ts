@@ -1,7 +1,6 @@
 // A tenant server's life through any node's API in cluster mode: every change is checked (compile check on a local worker), admitted and committed in the shared database, notified by id, then answered once the placed nodes report it served, or 202 after cluster.readyWaitMs.
 
 import { IsoError } from '../../core/errors.js';
-import { type Limits, resolveLimits } from '../../core/limits.js';
 import type { Admission, Registry, VersionRow } from '../registry/registry.js';
 import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
 import { type AddressPolicy, checkAddress, checkShare } from '../control/address-policy.js';
@@ -13,7 +12,8 @@ import type { SecretBox } from '../control/secret-box.js';
 import { MAX_SECRETS, type SecretView } from '../control/secrets.js';
 import type { ServerTable } from '../control/server-table.js';
 import { runnableSource } from '../control/typescript.js';
-import { type CreateRequest, EXPOSE_ERRORS_DEFAULT, type ServerView, type UpdateRequest } from '../control/views.js';
+import { checkUpdateRequest, createdVersion, rollbackRequest, rollbackTarget, sourceBytes, updatedVersion } from '../control/version-request.js';
+import type { CreateRequest, ServerView, UpdateRequest } from '../control/views.js';
 import type { ClusterStore } from './cluster-store.js';
 import { type ClusterStatus, clusterServerView, clusterStatus } from './cluster-views.js';
 import { revisionOf } from './local-serving.js';
@@ -49,32 +49,21 @@ export class ClusterLifecycle {
     this.#d = deps;
   }
 
-  #sourceBytes(source: string): number {
-    const bytes = Buffer.byteLength(source, 'utf8');
-    if (bytes > this.#d.maxSourceBytes) throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${bytes} bytes; at most ${this.#d.maxSourceBytes} are allowed`);
-    return bytes;
-  }
-
   /**
    * Creates a server: checked, compiled on a worker of this node, admitted and stored in one
    * transaction (address, hostnames, quotas and name hold cluster-wide), then placed by the leader.
    * @throws IsoError 400, 403, 409, 413, 422, 503.
    */
   async create(caller: Caller, req: CreateRequest): Promise<ClusterServerView> {
-    const sourceBytes = this.#sourceBytes(req.source);
-    const language = req.language ?? 'javascript';
+    const bytes = sourceBytes(req.source, this.#d.maxSourceBytes);
+    const { language, limits, exposeErrors, vars, egress, replicas } = createdVersion(req);
     const source = runnableSource(req.source, language);
-    const replicas = req.replicas ?? 1;
     const hostnames = requestHostnames(req.hostnames);
-    const limits = resolveLimits(req.limits);
-    const exposeErrors = req.exposeErrors ?? EXPOSE_ERRORS_DEFAULT;
-    const vars = Object.freeze({ ...req.vars });
-    const egress = req.egress === undefined || req.egress === null ? null : Object.freeze({ allow: Object.freeze([...req.egress.allow]) });
     const { host, port } = req;
     checkAddress(this.#d.policy, host, port, host);
     const quotas = effectiveQuotas(this.#d.quotas, caller.overrides);
     const memoryMb = serverMemoryMb(limits, replicas);
-    checkQuota(caller.name, quotas, { servers: 0, memoryMb: 0 }, { servers: 0, sourceBytes, memoryMb: 0 });
+    checkQuota(caller.name, quotas, { servers: 0, memoryMb: 0 }, { servers: 0, sourceBytes: bytes, memoryMb: 0 });
     await this.#d.pool.check({ source, limits, exposeErrors, env: envJson(vars, new Map()), egress });
     const where = `${host} port ${port}`;
     const admit: Admission = (state) => {
@@ -88,7 +77,7 @@ export class ClusterLifecycle {
         if (other !== undefined && other.replicas !== replicas)
           throw new IsoError('ISO_ERR_API_BAD_REQUEST', `body.replicas must be ${other.replicas} on ${where}: every server of a shared address runs on the same nodes`);
       }
-      checkQuota(caller.name, quotas, { servers: state.tenantServers, memoryMb: state.tenantMemoryMb }, { servers: 1, sourceBytes, memoryMb });
+      checkQuota(caller.name, quotas, { servers: state.tenantServers, memoryMb: state.tenantMemoryMb }, { servers: 1, sourceBytes: bytes, memoryMb });
     };
     const httpdid = await this.#d.registry.nextHttpdid();
     const name = req.name ?? null;
@@ -172,32 +161,18 @@ export class ClusterLifecycle {
     // The lock covers the read, the checks and the write; the wait for the nodes comes after it.
     await this.#d.store.withServerLock(httpdid, async () => {
       const row = await this.#owned(caller, httpdid);
-      if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined && req.vars === undefined && req.egress === undefined)
-        throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits, exposeErrors, vars or egress (or several)');
-      if (req.language !== undefined && req.source === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body.language applies to a body.source: give both');
+      checkUpdateRequest(req);
       if (row.state !== 'running')
         throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${row.reason ?? 'not serving'}); restart it first (POST /servers/${httpdid}/restart, or isohttpd restart)`);
-      const tenantSource = req.source ?? row.source;
-      const language = req.language ?? row.language;
-      const sourceBytes = this.#sourceBytes(tenantSource);
-      const limits: Limits = req.limits === undefined ? row.limits : Object.freeze({ ...row.limits, ...req.limits });
-      const exposeErrors = req.exposeErrors ?? row.exposeErrors;
-      const vars = req.vars === undefined ? row.vars : Object.freeze({ ...req.vars });
-      const egress = req.egress === undefined ? row.egress : req.egress === null ? null : Object.freeze({ allow: Object.freeze([...req.egress.allow]) });
-      const same =
-        tenantSource === row.source &&
-        language === row.language &&
-        exposeErrors === row.exposeErrors &&
-        JSON.stringify(limits) === JSON.stringify(row.limits) &&
-        JSON.stringify(vars) === JSON.stringify(row.vars) &&
-        JSON.stringify(egress) === JSON.stringify(row.egress);
+      const { tenantSource, language, limits, exposeErrors, vars, egress, same } = updatedVersion({ ...row, tenantSource: row.source }, req);
+      const bytes = sourceBytes(tenantSource, this.#d.maxSourceBytes);
       if (same) return;
       const quotas = effectiveQuotas(this.#d.quotas, caller.overrides);
-      checkQuota(caller.name, quotas, { servers: 0, memoryMb: 0 }, { servers: 0, sourceBytes, memoryMb: 0 });
+      checkQuota(caller.name, quotas, { servers: 0, memoryMb: 0 }, { servers: 0, sourceBytes: bytes, memoryMb: 0 });
       const source = runnableSource(tenantSource, language);
       await this.#d.pool.check({ source, limits, exposeErrors, env: envJson(vars, new Map()), egress });
       const memoryMb = serverMemoryMb(limits, row.replicas);
-      const admit: Admission = (state) => checkQuota(caller.name, quotas, { servers: state.tenantServers, memoryMb: state.tenantMemoryMb }, { servers: 0, sourceBytes, memoryMb });
+      const admit: Admission = (state) => checkQuota(caller.name, quotas, { servers: state.tenantServers, memoryMb: state.tenantMemoryMb }, { servers: 0, sourceBytes: bytes, memoryMb });
       const change = { source: tenantSource, language, limits, exposeErrors, vars, egress, version: row.version + 1, keepVersions: this.#d.quotas.versionsKept };
       if ((await this.#d.registry.updateServer(httpdid, change, admit)) === undefined) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
       this.#d.log.info({ httpdid, version: change.version }, 'cluster: server redeployed');
@@ -209,22 +184,7 @@ export class ClusterLifecycle {
   async rollback(caller: Caller, httpdid: number, to: number | undefined): Promise<ClusterServerView> {
     const row = await this.#owned(caller, httpdid);
     const kept = await this.#d.registry.versions(httpdid);
-    const target = to === undefined ? kept.find((v) => v.version < row.version) : kept.find((v) => v.version === to);
-    if (target === undefined) {
-      const have = kept.map((v) => v.version).join(', ');
-      throw new IsoError(
-        'ISO_ERR_API_VERSION_NOT_FOUND',
-        to === undefined ? `server ${httpdid} has no kept version before ${row.version} (kept: ${have})` : `server ${httpdid} keeps no version ${to} (kept: ${have})`,
-      );
-    }
-    return this.update(caller, httpdid, {
-      source: target.source,
-      language: target.language,
-      limits: target.limits,
-      exposeErrors: target.exposeErrors,
-      vars: { ...target.vars },
-      egress: target.egress === null ? null : { allow: [...target.egress.allow] },
-    });
+    return this.update(caller, httpdid, rollbackRequest(rollbackTarget(httpdid, kept, row.version, to)));
   }
 
   /** The kept versions, newest first, and the current one. @throws IsoError 404. */

@@ -1,18 +1,18 @@
 // A tenant server's life through the API: create (quotas counted with the creations in progress), update (serialized per server, committed before it serves), remove (committed first).
 
 import { IsoError } from '../../core/errors.js';
-import { type Limits, resolveLimits } from '../../core/limits.js';
 import type { Registry, VersionRow } from '../registry/registry.js';
 import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { Caller } from './caller.js';
 import type { ConsoleLog } from './console-log.js';
-import { envJson, freshLife, type ManagedServer, type Placement, type Secret, type ServerVersion, sameEgress } from './managed-server.js';
+import { envJson, freshLife, type ManagedServer, type Placement, type Secret, type ServerVersion } from './managed-server.js';
 import type { Placer } from './placement.js';
 import { requestHostnames } from './hostname-claims.js';
 import { checkQuota, effectiveQuotas, type Quotas, serverMemoryMb } from './quotas.js';
 import { runnableSource } from './typescript.js';
 import type { ServerTable } from './server-table.js';
-import { type CreateRequest, EXPOSE_ERRORS_DEFAULT, type ServerView, serverView, type UpdateRequest } from './views.js';
+import { checkUpdateRequest, createdVersion, rollbackRequest, rollbackTarget, sourceBytes, updatedVersion } from './version-request.js';
+import { type CreateRequest, type ServerView, serverView, type UpdateRequest } from './views.js';
 
 /** A new server's secrets: none (they are written once it exists). */
 const NO_SECRETS: ReadonlyMap<string, Secret> = new Map();
@@ -64,19 +64,14 @@ export class ServerLifecycle {
 
   async #create(caller: Caller, req: CreateRequest, name: string | null): Promise<ServerView> {
     const { registry, console, placer, servers } = this.#deps;
-    const sourceBytes = this.#sourceBytes(req.source);
-    const language = req.language ?? 'javascript';
+    const bytes = sourceBytes(req.source, this.#deps.maxSourceBytes);
+    const { language, limits, exposeErrors, vars, egress, replicas } = createdVersion(req);
     // A TypeScript source that cannot be stripped is refused before anything is bound.
     const runnable = runnableSource(req.source, language);
-    const replicas = req.replicas ?? 1;
     const hostnames = requestHostnames(req.hostnames);
-    const limits = resolveLimits(req.limits);
-    const exposeErrors = req.exposeErrors ?? EXPOSE_ERRORS_DEFAULT;
-    const vars = Object.freeze({ ...req.vars });
-    const egress = req.egress === undefined || req.egress === null ? null : Object.freeze({ allow: Object.freeze([...req.egress.allow]) });
     const memoryMb = serverMemoryMb(limits, replicas);
     // Checked and counted in the same tick: concurrent creations cannot overshoot the quotas.
-    checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 1, sourceBytes, memoryMb });
+    checkQuota(caller.name, effectiveQuotas(this.#deps.quotas, caller.overrides), this.#usage(caller.name), { servers: 1, sourceBytes: bytes, memoryMb });
     const pending = this.#pending.get(caller.name) ?? { servers: 0, memoryMb: 0 };
     this.#pending.set(caller.name, { servers: pending.servers + 1, memoryMb: pending.memoryMb + memoryMb });
     try {
@@ -149,15 +144,6 @@ export class ServerLifecycle {
     }
   }
 
-  /** A source's size in UTF-8 bytes. @throws IsoError 413 over the API-wide source limit (the tenant quota is checked after). */
-  #sourceBytes(source: string): number {
-    const bytes = Buffer.byteLength(source, 'utf8');
-    if (bytes > this.#deps.maxSourceBytes) {
-      throw new IsoError('ISO_ERR_API_BODY_TOO_LARGE', `body.source is ${bytes} bytes; at most ${this.#deps.maxSourceBytes} are allowed`);
-    }
-    return bytes;
-  }
-
   /** A tenant's servers and memory (`memoryMb × isolates × replicas` of its running servers), creations in progress included. */
   #usage(tenant: string): { servers: number; memoryMb: number } {
     const pending = this.#pending.get(tenant) ?? { servers: 0, memoryMb: 0 };
@@ -198,16 +184,12 @@ export class ServerLifecycle {
   async #update(caller: Caller, server: ManagedServer, req: UpdateRequest): Promise<ServerView> {
     const { httpdid } = server;
     if (!this.#deps.servers.holds(server)) throw new IsoError('ISO_ERR_API_NOT_FOUND', `no server with httpdid ${httpdid}`);
-    if (req.source === undefined && req.limits === undefined && req.exposeErrors === undefined && req.vars === undefined && req.egress === undefined)
-      throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body must have source, limits, exposeErrors, vars or egress (or several)');
-    if (req.language !== undefined && req.source === undefined) throw new IsoError('ISO_ERR_API_BAD_REQUEST', 'body.language applies to a body.source: give both');
+    checkUpdateRequest(req);
     if (server.state !== 'running' || server.handle === null)
       throw new IsoError('ISO_ERR_API_SERVER_FAILED', `server ${httpdid} has failed (${server.reason ?? 'not serving'}); restart it first (POST /servers/${httpdid}/restart, or isohttpd restart)`);
     const old = server.version;
-    const tenantSource = req.source ?? old.tenantSource;
-    const language = req.language ?? old.language;
-    const sourceBytes = this.#sourceBytes(tenantSource);
-    const limits: Limits = req.limits === undefined ? old.limits : Object.freeze({ ...old.limits, ...req.limits });
+    const { tenantSource, language, limits, exposeErrors, vars, egress, same } = updatedVersion(old, req);
+    const bytes = sourceBytes(tenantSource, this.#deps.maxSourceBytes);
     const usage = this.#usage(caller.name);
     checkQuota(
       caller.name,
@@ -215,24 +197,13 @@ export class ServerLifecycle {
       { servers: usage.servers, memoryMb: usage.memoryMb - serverMemoryMb(old.limits, server.replicas) },
       {
         servers: 0,
-        sourceBytes,
+        sourceBytes: bytes,
         memoryMb: serverMemoryMb(limits, server.replicas),
       },
     );
-    const exposeErrors = req.exposeErrors ?? old.exposeErrors;
-    const vars = req.vars === undefined ? old.vars : Object.freeze({ ...req.vars });
-    const egress = req.egress === undefined ? old.egress : req.egress === null ? null : Object.freeze({ allow: Object.freeze([...req.egress.allow]) });
     // The same source, limits, exposeErrors, vars and egress as the version serving: nothing to deploy (an
     // idempotent PUT; `isohttpd deploy` run twice says so), the version stays.
-    if (
-      tenantSource === old.tenantSource &&
-      language === old.language &&
-      exposeErrors === old.exposeErrors &&
-      sameLimits(limits, old.limits) &&
-      sameVars(vars, old.vars) &&
-      sameEgress(egress, old.egress)
-    )
-      return this.#view(server);
+    if (same) return this.#view(server);
     const source = runnableSource(tenantSource, language);
     const env = envJson(vars, server.secrets);
     const next: ServerVersion = { number: old.number + 1, source, limits, exposeErrors, language, tenantSource, vars, env, egress };
@@ -317,22 +288,7 @@ export class ServerLifecycle {
   async rollback(caller: Caller, httpdid: number, to: number | undefined): Promise<ServerView> {
     const server = this.#deps.servers.owned(caller, httpdid);
     const kept = await this.#deps.registry.versions(httpdid);
-    const target = to === undefined ? kept.find((v) => v.version < server.version.number) : kept.find((v) => v.version === to);
-    if (target === undefined) {
-      const have = kept.map((v) => v.version).join(', ');
-      throw new IsoError(
-        'ISO_ERR_API_VERSION_NOT_FOUND',
-        to === undefined ? `server ${httpdid} has no kept version before ${server.version.number} (kept: ${have})` : `server ${httpdid} keeps no version ${to} (kept: ${have})`,
-      );
-    }
-    return this.update(caller, httpdid, {
-      source: target.source,
-      language: target.language,
-      limits: target.limits,
-      exposeErrors: target.exposeErrors,
-      vars: { ...target.vars },
-      egress: target.egress === null ? null : { allow: [...target.egress.allow] },
-    });
+    return this.update(caller, httpdid, rollbackRequest(rollbackTarget(httpdid, kept, server.version.number, to)));
   }
 
   /**
@@ -353,15 +309,4 @@ export class ServerLifecycle {
     pool.forget(httpdid);
     this.#deps.log.info({ httpdid }, 'server stopped');
   }
-}
-
-/** Whether two sets of variables are equal. */
-function sameVars(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && a[k] === b[k]);
-}
-
-/** Whether two complete limit sets are equal. */
-function sameLimits(a: Limits, b: Limits): boolean {
-  return (Object.keys(a) as Array<keyof Limits>).every((k) => a[k] === b[k]) && Object.keys(a).length === Object.keys(b).length;
 }
