@@ -2,7 +2,7 @@
 
 import type { SecretRow, ServerRow } from '../registry/registry.js';
 import type { ServerStats } from '../supervisor/worker-pool.js';
-import { freshLife, type ManagedServer } from '../control/managed-server.js';
+import { type ManagedServer, storedServer } from '../control/managed-server.js';
 import { type ServerView, serverView } from '../control/views.js';
 import type { NodeRow, ReportRow } from './cluster-store.js';
 
@@ -40,34 +40,25 @@ export function clusterStatus(revision: string, placed: readonly string[], repor
 
 /** A stored row as the {@link ManagedServer} shape {@link serverView} reads (nothing bound: a view only). */
 function asManaged(row: ServerRow, secrets: readonly Pick<SecretRow, 'name' | 'updatedAt'>[], local: ManagedServer | undefined): ManagedServer {
+  const version = {
+    number: row.version,
+    source: row.source,
+    limits: row.limits,
+    exposeErrors: row.exposeErrors,
+    language: row.language,
+    tenantSource: row.source,
+    vars: row.vars,
+    env: '',
+    egress: row.egress,
+  };
+  const named = new Map(secrets.map((s) => [s.name, { value: '', updatedAt: s.updatedAt }]));
   return {
-    httpdid: row.httpdid,
-    tenant: row.tenant,
-    name: row.name,
-    host: row.host,
-    port: row.port,
-    hostnames: row.hostnames,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    replicas: row.replicas,
-    version: {
-      number: row.version,
-      source: row.source,
-      limits: row.limits,
-      exposeErrors: row.exposeErrors,
-      language: row.language,
-      tenantSource: row.source,
-      vars: row.vars,
-      env: '',
-      egress: row.egress,
-    },
-    secrets: new Map(secrets.map((s) => [s.name, { value: '', updatedAt: s.updatedAt }])),
+    ...storedServer(row, version, named),
     key: '',
     handle: null,
     slots: [],
     state: row.state,
     ...(row.reason === null ? {} : { reason: row.reason }),
-    ...freshLife(),
     quarantined: local?.quarantined ?? false,
   };
 }

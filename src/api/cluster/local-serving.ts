@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { Registry, SecretRow, ServerRow } from '../registry/registry.js';
 import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
 import type { ConsoleLog } from '../control/console-log.js';
-import { freshLife, type ManagedServer } from '../control/managed-server.js';
+import { type ManagedServer, storedServer } from '../control/managed-server.js';
 import type { Placer } from '../control/placement.js';
 import { versionOf } from '../control/restore.js';
 import type { SecretBox } from '../control/secret-box.js';
@@ -84,22 +84,7 @@ export class LocalServing {
       console.close(row.httpdid);
       throw err;
     }
-    const server: ManagedServer = {
-      httpdid: row.httpdid,
-      tenant: row.tenant,
-      name: row.name,
-      host: row.host,
-      port: row.port,
-      hostnames: row.hostnames,
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-      replicas: row.replicas,
-      version,
-      secrets,
-      ...placed,
-      state: 'running',
-      ...freshLife(),
-    };
+    const server: ManagedServer = { ...storedServer(row, version, secrets), ...placed, state: 'running' };
     servers.add(server);
     this.#revisions.set(row.httpdid, revision);
     log.info({ httpdid: row.httpdid, address: nodeAddress, port: row.port, revision, workers: placed.slots }, 'cluster: server adopted on this node');

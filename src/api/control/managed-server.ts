@@ -3,6 +3,7 @@
 import type { Language } from '../../core/language.js';
 import type { Limits } from '../../core/limits.js';
 import type { EgressPolicy } from '../../host/worker/protocol.js';
+import type { ServerRow } from '../registry/registry.js';
 import type { BoundHandle } from './bind.js';
 
 /** One version of a server: what a redeploy replaces as a whole, once it is committed and switched on. */
@@ -105,4 +106,10 @@ export interface ManagedServer {
 /** The fields of a new {@link ManagedServer} that only its life changes later: not quarantined, no crash, no update. */
 export function freshLife(): Pick<ManagedServer, 'quarantined' | 'crashes' | 'updating' | 'updatesPending'> {
   return { quarantined: false, crashes: [], updating: Promise.resolve(), updatesPending: 0 };
+}
+
+/** A stored server's fields as a {@link ManagedServer} holds them, with `version` and `secrets`, and a fresh life: all but where it is bound and its state. */
+export function storedServer(row: ServerRow, version: ServerVersion, secrets: ReadonlyMap<string, Secret>): Omit<ManagedServer, 'key' | 'handle' | 'slots' | 'state' | 'reason'> {
+  const { httpdid, tenant, name, host, port, hostnames, createdAt, updatedAt, replicas } = row;
+  return { httpdid, tenant, name, host, port, hostnames, createdAt, updatedAt, replicas, version, secrets, ...freshLife() };
 }

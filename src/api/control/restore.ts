@@ -6,7 +6,7 @@ import type { Registry, ServerRow } from '../registry/registry.js';
 import type { Log } from '../supervisor/worker-pool.js';
 import { transientPlacementFailure } from './bind.js';
 import type { ConsoleLog } from './console-log.js';
-import { envJson, freshLife, type HandlerCode, type ManagedServer, type Placement, type Secret, type ServerVersion } from './managed-server.js';
+import { envJson, type HandlerCode, type ManagedServer, type Placement, type Secret, type ServerVersion, storedServer } from './managed-server.js';
 import type { SecretBox } from './secret-box.js';
 import { runnableSource } from './typescript.js';
 import type { Placer } from './placement.js';
@@ -81,20 +81,7 @@ export async function versionOf(deps: Pick<RestoreDeps, 'registry' | 'box'>, row
 async function restore(deps: RestoreDeps, row: ServerRow): Promise<void> {
   deps.console.open(row.httpdid);
   const { version, secrets, error } = await versionOf(deps, row);
-  const base = {
-    httpdid: row.httpdid,
-    tenant: row.tenant,
-    name: row.name,
-    host: row.host,
-    port: row.port,
-    hostnames: row.hostnames,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    version,
-    secrets,
-    replicas: row.replicas,
-    ...freshLife(),
-  };
+  const base = storedServer(row, version, secrets);
   let reason = row.reason ?? 'failed before the restart';
   if (row.state === 'running' && error !== null) {
     reason = `could not be restored at start-up: ${error}`;
