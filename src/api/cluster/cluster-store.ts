@@ -2,7 +2,7 @@
 
 import type pg from 'pg';
 import { type RawServer, toServer } from '../registry/postgres-rows.js';
-import { translate } from '../registry/postgres-support.js';
+import { connect, inTransaction, query, translate } from '../registry/postgres-support.js';
 import type { ServerRow } from '../registry/registry.js';
 
 /** The LISTEN/NOTIFY channel of the cluster; payloads carry ids only ({@link ClusterChange}). */
@@ -61,12 +61,8 @@ export class ClusterStore {
     this.#pool = pool;
   }
 
-  async #query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.#pool.query<R>(text, values);
-    } catch (err) {
-      throw translate(err);
-    }
+  #query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return query<R>(this.#pool, text, values);
   }
 
   /** Records a heartbeat of `name` (joining the first time, its address and API updated), stamped with the database's now(). */
@@ -168,12 +164,7 @@ export class ClusterStore {
    * dies lets the lock go with its connection.
    */
   async withServerLock<T>(httpdid: number, fn: () => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (err) {
-      throw translate(err);
-    }
+    const client = await connect(this.#pool);
     let broken: Error | undefined;
     try {
       try {
@@ -196,25 +187,10 @@ export class ClusterStore {
 
   /** Runs `fn` in one transaction on one pooled connection, committed before it resolves. */
   async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
     try {
-      client = await this.#pool.connect();
+      return await inTransaction(this.#pool, 'READ COMMITTED', fn);
     } catch (err) {
       throw translate(err);
-    }
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const out = await fn(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: unknown) => {
-        broken = e instanceof Error ? e : new Error(String(e));
-      });
-      throw translate(err);
-    } finally {
-      client.release(broken);
     }
   }
 }

@@ -1,7 +1,7 @@
 // The PostgreSQL registry's plumbing: which pg errors mean "the database cannot be reached" (ISO_ERR_API_REGISTRY_UNAVAILABLE), which ask for a retry, and the migrations of migrations/postgres/ applied once under an advisory lock.
 
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { IsoError } from '../../core/errors.js';
 
 const MIGRATIONS_DIR = new URL('../../../migrations/postgres/', import.meta.url);
@@ -49,6 +49,47 @@ export function isRetryable(err: unknown): boolean {
 /** Whether `err` is a unique violation (23505) of the constraint or index `name`. */
 export function isUniqueViolation(err: unknown, name: string): boolean {
   return sqlState(err) === '23505' && (err as { constraint?: unknown }).constraint === name;
+}
+
+/** Runs one statement on any connection of `pool` (autocommit: committed when it resolves). @throws IsoError ISO_ERR_API_REGISTRY_UNAVAILABLE when the database cannot be reached, else what PostgreSQL refused */
+export async function query<R extends QueryResultRow>(pool: Pool, text: string, values: unknown[] = []): Promise<QueryResult<R>> {
+  try {
+    return await pool.query<R>(text, values);
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+/** A connection of `pool`. @throws IsoError ISO_ERR_API_REGISTRY_UNAVAILABLE when it cannot be had (the database unreachable, the pool's wait over) */
+export async function connect(pool: Pool): Promise<PoolClient> {
+  try {
+    return await pool.connect();
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+/**
+ * Runs `fn` in one transaction at `isolation` on a connection of `pool`, committed before it
+ * resolves; rolled back on a throw, which is rethrown as it is (the caller decides on a retry and
+ * translates). A connection whose ROLLBACK failed is not given back to the pool: it is closed.
+ */
+export async function inTransaction<T>(pool: Pool, isolation: 'READ COMMITTED' | 'SERIALIZABLE', fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  const client = await connect(pool);
+  let broken: Error | undefined;
+  try {
+    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch((e: unknown) => {
+      broken = e instanceof Error ? e : new Error(String(e));
+    });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }
 
 /**

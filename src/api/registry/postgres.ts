@@ -2,7 +2,7 @@
 
 import pg, { type PoolClient } from 'pg';
 import { IsoError } from '../../core/errors.js';
-import { isRetryable, isUniqueViolation, migrate, sqlState, translate } from './postgres-support.js';
+import { inTransaction, isRetryable, isUniqueViolation, migrate, query, sqlState, translate } from './postgres-support.js';
 import { type RawServer, type RawTenant, type RawVersion, readAdmission, readAdmissionOf, toServer, toTenant, toVersion } from './postgres-rows.js';
 import type { Admission, NewServerRow, QuotaOverrides, Registry, RemoveTenantResult, SecretRow, ServerChange, ServerRow, TenantRow, VersionRow } from './registry.js';
 import { hashToken, invalidTenantName, newToken, TENANT_NAME } from './tenant-tokens.js';
@@ -67,12 +67,8 @@ export class PostgresRegistry implements Registry {
   }
 
   /** Runs one statement on any pooled connection (autocommit: committed when it resolves). */
-  async #query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
-    try {
-      return await this.#pool.query<R>(text, values);
-    } catch (err) {
-      throw translate(err);
-    }
+  #query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<R>> {
+    return query<R>(this.#pool, text, values);
   }
 
   /**
@@ -83,26 +79,10 @@ export class PostgresRegistry implements Registry {
    */
   async #transaction<T>(isolation: 'READ COMMITTED' | 'SERIALIZABLE', fn: (c: PoolClient) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let client: PoolClient;
       try {
-        client = await this.#pool.connect();
+        return await inTransaction(this.#pool, isolation, fn);
       } catch (err) {
-        throw translate(err);
-      }
-      let broken: Error | undefined;
-      try {
-        await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((e: unknown) => {
-          broken = e instanceof Error ? e : new Error(String(e));
-        });
         if (!isRetryable(err) || attempt >= MAX_ATTEMPTS) throw translate(err);
-      } finally {
-        // A connection whose ROLLBACK failed is not given back to the pool: it is closed.
-        client.release(broken);
       }
       await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
     }
