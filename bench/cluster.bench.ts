@@ -1,9 +1,7 @@
 // Scale-out figures (`npm run bench`, scenario `cluster`; alone: `npm run bench:cluster`): hello-world throughput through a real HAProxy to one node against two nodes (the same handler, alternating rounds, one run), the same server reached directly on a node for reference, and one node of three killed under load (failed requests, time to re-placement). Written to bench/README.md's `cluster` section.
 
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { Agent, request } from 'undici';
-import { PUBLIC_HOST, startCluster, TEST_TIMING, type TestCluster, type TestNode } from '../test/helpers/cluster.js';
+import { PUBLIC_HOST, startCluster, TEST_TIMING, type TestCluster, lbConfig, servedBy } from '../test/helpers/cluster.js';
 import { startHaproxy } from '../test/helpers/haproxy.js';
 import { freePort } from '../test/helpers/service.js';
 import { until } from '../test/helpers/until.js';
@@ -15,7 +13,6 @@ const env = (k: string, d: number): number => (process.env[k] !== undefined ? Nu
 const ROUNDS = env('BENCH_ROUNDS', 3);
 const ROUND_S = env('BENCH_ROUND_S', 4);
 const CONNECTIONS = 50;
-const CLI = path.resolve(import.meta.dirname, '..', 'dist', 'cli.js');
 const log = (s: string): void => void process.stdout.write(`${s}\n`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const r2 = (x: number): number => Math.round(x * 100) / 100;
@@ -29,17 +26,6 @@ class Scope {
   async close(): Promise<void> {
     for (const fn of this.#fns.reverse()) await fn();
   }
-}
-
-function lbConfig(registryUrl: string): string {
-  const r = spawnSync(process.execPath, [CLI, 'lb', 'haproxy', '--registry', registryUrl, '--bind', PUBLIC_HOST, '--source', PUBLIC_HOST], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`lb haproxy failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-async function servedBy(via: TestNode, httpdid: number): Promise<string[]> {
-  const r = await via.service.api('GET', `/servers/${httpdid}`);
-  return r.status !== 200 ? [] : (r.body.cluster.nodes as Array<{ name: string; state: string }>).filter((n) => n.state === 'ready').map((n) => n.name);
 }
 
 async function deploy(cluster: TestCluster, replicas: number): Promise<{ httpdid: number; port: number }> {

@@ -1,11 +1,10 @@
 // Failover on three real nodes: a node killed with SIGKILL loses its placements after the lease and its servers are served by another node (the time from the kill measured), the leader killed while a deploy waits for its placement, and twenty random kills (each node restarted after) with no acknowledged server lost.
 
 import t from 'tap';
-import { hit, PUBLIC_HOST, type TestCluster, type TestNode, startCluster, TEST_TIMING } from './helpers/cluster.js';
+import { hit, PUBLIC_HOST, type TestCluster, type TestNode, startCluster, TEST_TIMING, servedBy, textHandler } from './helpers/cluster.js';
 import { freePort } from './helpers/service.js';
 import { until } from './helpers/until.js';
 
-const handler = (text: string): string => `export default function handler() { return { version: '1.1', statuscode: 200, headers: {}, message: ${JSON.stringify(text)} }; }`;
 /** How many random kills the last test makes (ISOHTTPD_TEST_KILLS to change it). */
 const KILLS = Number(process.env['ISOHTTPD_TEST_KILLS'] ?? 20);
 
@@ -14,13 +13,6 @@ function other(cluster: TestCluster, not: readonly TestNode[]): TestNode {
   const n = cluster.nodes.find((x) => !not.includes(x));
   if (n === undefined) throw new Error('no other node');
   return n;
-}
-
-/** The names of the nodes serving `httpdid` and ready, as `via` sees them. */
-async function servedBy(via: TestNode, httpdid: number): Promise<string[]> {
-  const r = await via.service.api('GET', `/servers/${httpdid}`);
-  if (r.status !== 200) return [];
-  return (r.body.cluster.nodes as Array<{ name: string; state: string }>).filter((n) => n.state === 'ready').map((n) => n.name);
 }
 
 function kill(node: TestNode): Promise<void> {
@@ -34,7 +26,7 @@ t.test('a node killed: its server re-placed on a live node after the lease', asy
   const a = cluster.nodes[0];
   if (a === undefined) throw new Error('nodes');
   const port = await freePort(PUBLIC_HOST);
-  const created = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: handler('hello') });
+  const created = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: textHandler('hello') });
   t.equal(created.status, 201, 'created');
   const httpdid = created.body.httpdid as number;
   const [firstName] = await servedBy(a, httpdid);
@@ -73,7 +65,7 @@ t.test('the leader killed while a deploy waits for its placement', async (t) => 
   if (leader === undefined) throw new Error('no leader');
   const via = other(cluster, [leader]);
   const port = await freePort(PUBLIC_HOST);
-  const answer = via.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: handler('after the leader'), replicas: 2 });
+  const answer = via.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: textHandler('after the leader'), replicas: 2 });
   await kill(leader);
   const created = await answer;
   t.ok(created.status === 201 || created.status === 202, `acknowledged (${created.status})`);
@@ -97,7 +89,7 @@ t.test(`${KILLS} random kills: no acknowledged server lost`, async (t) => {
   for (let i = 0; i < 6; i++) {
     const port = await freePort(PUBLIC_HOST);
     const text = `server ${i}`;
-    const r = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: handler(text), replicas: 1 + (i % 2) });
+    const r = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: textHandler(text), replicas: 1 + (i % 2) });
     t.equal(r.status, 201, `server ${i} created`);
     servers.push({ httpdid: r.body.httpdid as number, port, text });
   }

@@ -1,18 +1,16 @@
 // A node stopped gracefully (SIGTERM) hands its servers over before it stops: it leaves the cluster at once (no lease to wait for), the next leader places its servers on a live node, and that node serves them before the leaving one exits.
 
 import t from 'tap';
-import { hit, PUBLIC_HOST, startCluster } from './helpers/cluster.js';
+import { hit, PUBLIC_HOST, startCluster, textHandler } from './helpers/cluster.js';
 import { freePort } from './helpers/service.js';
 import { until } from './helpers/until.js';
-
-const handler = `export default function handler() { return { version: '1.1', statuscode: 200, headers: {}, message: 'handed over' }; }`;
 
 t.test('SIGTERM: served elsewhere before the node exits', async (t) => {
   const cluster = await startCluster(t, 2);
   const [a, b] = cluster.nodes;
   if (a === undefined || b === undefined) throw new Error('nodes');
   const port = await freePort(PUBLIC_HOST);
-  const created = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: handler, replicas: 1 });
+  const created = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: textHandler('handed over'), replicas: 1 });
   t.equal(created.status, 201, 'created');
   const [placed] = (created.body.cluster.nodes as Array<{ name: string }>).map((n) => n.name);
   const leaving = cluster.nodes.find((n) => n.name === placed);

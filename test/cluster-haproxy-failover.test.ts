@@ -1,30 +1,16 @@
 // Three real nodes behind a real HAProxy on the public address (its configuration from `isohttpd lb haproxy --registry`): requests through the balancer reach the handler with the client's own address (PROXY v2), and a node killed with SIGKILL under load costs at most the requests in flight on it; after the lease its server is placed on a live node again.
 
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { Agent, request } from 'undici';
 import t from 'tap';
-import { PUBLIC_HOST, startCluster, TEST_TIMING, type TestNode } from './helpers/cluster.js';
+import { PUBLIC_HOST, startCluster, TEST_TIMING, lbConfig, servedBy } from './helpers/cluster.js';
 import { startHaproxy } from './helpers/haproxy.js';
 import { freePort } from './helpers/service.js';
 import { until } from './helpers/until.js';
 
-const CLI = path.resolve(import.meta.dirname, '..', 'dist', 'cli.js');
 /** Clients sending one request after the other through the balancer, each on its own keep-alive connection. */
 const CLIENTS = 8;
 
 const HELLO = `export default function handler(req) { return { version: '1.1', statuscode: 200, headers: {}, message: 'hello ' + req.remoteipstr }; }`;
-
-function lbConfig(registryUrl: string): string {
-  const r = spawnSync(process.execPath, [CLI, 'lb', 'haproxy', '--registry', registryUrl, '--bind', PUBLIC_HOST, '--source', PUBLIC_HOST], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`lb haproxy failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
-async function servedBy(via: TestNode, httpdid: number): Promise<string[]> {
-  const r = await via.service.api('GET', `/servers/${httpdid}`);
-  return r.status !== 200 ? [] : (r.body.cluster.nodes as Array<{ name: string; state: string }>).filter((n) => n.state === 'ready').map((n) => n.name);
-}
 
 t.test('through the balancer: the client address, and a node killed under load', async (t) => {
   const cluster = await startCluster(t, 3, { proxyProtocol: { from: [`${PUBLIC_HOST}/32`] } });

@@ -1,11 +1,9 @@
 // A leader that hangs (SIGSTOP: its process and heartbeats stop, its database session and so the leader lock stay) is cut off by the next node that finds it out of its lease: another node leads and places new servers; the old one, resumed, no longer leads.
 
 import t from 'tap';
-import { hit, PUBLIC_HOST, startCluster, type TestNode } from './helpers/cluster.js';
+import { hit, PUBLIC_HOST, servedBy, startCluster, type TestNode, textHandler } from './helpers/cluster.js';
 import { freePort } from './helpers/service.js';
 import { until } from './helpers/until.js';
-
-const handler = `export default function handler() { return { version: '1.1', statuscode: 200, headers: {}, message: 'placed' }; }`;
 
 async function leads(n: TestNode): Promise<boolean> {
   const r = await n.service.api('GET', '/cluster');
@@ -24,13 +22,12 @@ t.test('a hung leader is cut off; another node leads and places', async (t) => {
   const port = await freePort(PUBLIC_HOST);
   const via = others[0];
   if (via === undefined) throw new Error('no node');
-  const created = await via.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: handler, replicas: 2 });
+  const created = await via.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: textHandler('placed'), replicas: 2 });
   t.ok(created.status === 201 || created.status === 202, `created (${created.status})`);
   const httpdid = created.body.httpdid as number;
   t.ok(
     await until(async () => {
-      const r = await via.service.api('GET', `/servers/${httpdid}`);
-      const ready = (r.body.cluster.nodes as Array<{ name: string; state: string }>).filter((n) => n.state === 'ready').map((n) => n.name);
+      const ready = await servedBy(via, httpdid);
       return ready.length === 2 && !ready.includes(leader.name);
     }, 30_000),
     'placed on the two live nodes',

@@ -2,18 +2,16 @@
 
 import pg from 'pg';
 import t from 'tap';
-import { hit, PUBLIC_HOST, startCluster, TEST_TIMING } from './helpers/cluster.js';
+import { hit, PUBLIC_HOST, startCluster, TEST_TIMING, textHandler } from './helpers/cluster.js';
 import { freePort } from './helpers/service.js';
 import { until } from './helpers/until.js';
-
-const handler = (text: string): string => `export default function handler() { return { version: '1.1', statuscode: 200, headers: {}, message: ${JSON.stringify(text)} }; }`;
 
 t.test('a redeploy with its notification lost is served after the periodic reconcile', async (t) => {
   const cluster = await startCluster(t, 2);
   const [a, b] = cluster.nodes;
   if (a === undefined || b === undefined) throw new Error('nodes');
   const port = await freePort(PUBLIC_HOST);
-  const created = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: handler('before'), replicas: 2 });
+  const created = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: textHandler('before'), replicas: 2 });
   t.equal(created.status, 201, 'created');
   const httpdid = created.body.httpdid as number;
   for (const n of [a, b]) t.same(await hit(n.address, port), { status: 200, body: 'before' }, `node ${n.name} serves it`);
@@ -25,7 +23,7 @@ t.test('a redeploy with its notification lost is served after the periodic recon
   const now = new Date().toISOString();
   await client.query('BEGIN');
   const r = await client.query<{ version: number; limits: string }>('UPDATE servers SET source = $1, version = version + 1, updated_at = $2 WHERE httpdid = $3 RETURNING version, limits', [
-    handler('after'),
+    textHandler('after'),
     now,
     httpdid,
   ]);
@@ -34,7 +32,7 @@ t.test('a redeploy with its notification lost is served after the periodic recon
   await client.query("INSERT INTO server_versions (httpdid, version, source, language, limits, expose_errors, vars, egress, created_at) VALUES ($1, $2, $3, 'javascript', $4, false, '{}', NULL, $5)", [
     httpdid,
     row.version,
-    handler('after'),
+    textHandler('after'),
     row.limits,
     now,
   ]);

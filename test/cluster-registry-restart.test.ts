@@ -1,18 +1,16 @@
 // PostgreSQL restarted under load in cluster mode: the nodes serve on with the database down (no request fails), the API answers 503 ISO_ERR_API_REGISTRY_UNAVAILABLE meanwhile, and once it is back the API works again and the nodes catch up (a server created then is placed and served).
 
 import t from 'tap';
-import { hit, PUBLIC_HOST, startCluster } from './helpers/cluster.js';
+import { hit, PUBLIC_HOST, startCluster, textHandler } from './helpers/cluster.js';
 import { freePort } from './helpers/service.js';
 import { until } from './helpers/until.js';
-
-const handler = (text: string): string => `export default function handler() { return { version: '1.1', statuscode: 200, headers: {}, message: ${JSON.stringify(text)} }; }`;
 
 t.test('the registry database restarted under load', async (t) => {
   const cluster = await startCluster(t, 2);
   const [a, b] = cluster.nodes;
   if (a === undefined || b === undefined) throw new Error('nodes');
   const port = await freePort(PUBLIC_HOST);
-  const created = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: handler('steady'), replicas: 2 });
+  const created = await a.service.api('POST', '/servers', { host: PUBLIC_HOST, port, source: textHandler('steady'), replicas: 2 });
   t.equal(created.status, 201, 'created on both nodes');
 
   let sent = 0;
@@ -29,7 +27,7 @@ t.test('the registry database restarted under load', async (t) => {
   })();
 
   await cluster.pg.stop();
-  const down = await b.service.api('POST', '/servers', { host: PUBLIC_HOST, port: await freePort(PUBLIC_HOST), source: handler('x') });
+  const down = await b.service.api('POST', '/servers', { host: PUBLIC_HOST, port: await freePort(PUBLIC_HOST), source: textHandler('x') });
   t.equal(down.status, 503, 'a creation with the database down: 503');
   t.equal(down.body.error.code, 'ISO_ERR_API_REGISTRY_UNAVAILABLE', 'with the registry code');
   const listed = await a.service.api('GET', '/servers');
@@ -44,7 +42,7 @@ t.test('the registry database restarted under load', async (t) => {
   let after: Awaited<ReturnType<typeof a.service.api>> | undefined;
   t.ok(
     await until(async () => {
-      after = await b.service.api('POST', '/servers', { host: PUBLIC_HOST, port: port2, source: handler('after'), replicas: 2 });
+      after = await b.service.api('POST', '/servers', { host: PUBLIC_HOST, port: port2, source: textHandler('after'), replicas: 2 });
       return after.status === 201 || after.status === 202 || after.status === 409;
     }, 30_000),
     'the API works again once the database is back',

@@ -1,5 +1,6 @@
 // Test helper: a real cluster on loopback: a throwaway PostgreSQL registry and N isohttpd nodes as separate processes on 127.0.0.2, 127.0.0.3, … (each its API and tenant listeners on its own address), sharing a secrets key; the cluster's public address is 127.0.0.10 (where a balancer binds).
 
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,8 @@ import path from 'node:path';
 import { type PostgresCluster, startPostgres } from './postgres.js';
 import { type Service, startService, type Teardown, tempDataDir } from './service.js';
 import { until } from './until.js';
+
+const CLI = path.resolve(import.meta.dirname, '..', '..', 'dist', 'cli.js');
 
 /** The cluster's public address (tenant servers' host; the balancer binds it). */
 export const PUBLIC_HOST = '127.0.0.10';
@@ -81,4 +84,23 @@ export async function hit(host: string, port: number, urlPath = '/'): Promise<{ 
     const cause = (err as { cause?: { code?: string } }).cause;
     return { error: cause?.code ?? (err as Error).name };
   }
+}
+
+/** A handler answering every request with `text` (200, no headers). */
+export function textHandler(text: string): string {
+  return `export default function handler() { return { version: '1.1', statuscode: 200, headers: {}, message: ${JSON.stringify(text)} }; }`;
+}
+
+/** The names of the nodes serving `httpdid` and reporting it ready, as node `via` sees them (none when it does not answer 200). */
+export async function servedBy(via: TestNode, httpdid: number): Promise<string[]> {
+  const r = await via.service.api('GET', `/servers/${httpdid}`);
+  if (r.status !== 200) return [];
+  return (r.body.cluster.nodes as Array<{ name: string; state: string }>).filter((n) => n.state === 'ready').map((n) => n.name);
+}
+
+/** The HAProxy configuration `isohttpd lb haproxy --registry` writes for the cluster at `registryUrl`, its frontends on the public address, connecting from it. @throws Error with its stderr when it fails */
+export function lbConfig(registryUrl: string): string {
+  const r = spawnSync(process.execPath, [CLI, 'lb', 'haproxy', '--registry', registryUrl, '--bind', PUBLIC_HOST, '--source', PUBLIC_HOST], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`lb haproxy failed (${r.status}): ${r.stderr}`);
+  return r.stdout;
 }
