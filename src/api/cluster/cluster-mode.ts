@@ -1,18 +1,10 @@
 // Cluster mode's parts of one node, as the server manager holds them: what this node serves (LocalServing), the API's lifecycle through the shared database (ClusterLifecycle), and, once joined, its membership (ClusterNode).
 
 import { IsoError } from '../../core/errors.js';
-import type { AddressPolicy } from '../control/address-policy.js';
-import type { ConsoleLog } from '../control/console-log.js';
-import type { Placer } from '../control/placement.js';
-import type { Quotas } from '../control/quotas.js';
-import type { SecretBox } from '../control/secret-box.js';
-import type { ServerTable } from '../control/server-table.js';
-import type { Registry } from '../registry/registry.js';
-import type { Log, WorkerPool } from '../supervisor/worker-pool.js';
-import { ClusterLifecycle } from './cluster-lifecycle.js';
+import { ClusterLifecycle, type ClusterLifecycleDeps } from './cluster-lifecycle.js';
 import { ClusterNode, type ClusterTimings } from './cluster-node.js';
 import type { ClusterStore, NodeRow } from './cluster-store.js';
-import { LocalServing } from './local-serving.js';
+import { LocalServing, type LocalServingDeps } from './local-serving.js';
 
 /** What cluster mode needs (config `nodeName`, `nodeAddress`, `cluster`). */
 export interface ClusterOptions {
@@ -25,21 +17,8 @@ export interface ClusterOptions {
   readonly timings: ClusterTimings;
 }
 
-/** What the parts share with the server manager. */
-export interface ClusterModeDeps {
-  readonly registry: Registry;
-  readonly log: Log;
-  readonly pool: WorkerPool;
-  /** Places on this node's own address only. */
-  readonly placer: Placer;
-  readonly servers: ServerTable;
-  readonly console: ConsoleLog;
-  readonly box: SecretBox;
-  /** The configured address policy (allowedHosts: the cluster's public addresses). */
-  readonly policy: AddressPolicy;
-  readonly quotas: Quotas;
-  readonly maxSourceBytes: number;
-}
+/** What the parts share with the server manager: what local serving needs (but the node's address, from the options) and what the lifecycle checks against. */
+export type ClusterModeDeps = Omit<LocalServingDeps, 'nodeAddress'> & Pick<ClusterLifecycleDeps, 'policy' | 'quotas' | 'maxSourceBytes'>;
 
 /** One node's cluster mode. */
 export class ClusterMode {
