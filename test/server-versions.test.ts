@@ -1,11 +1,8 @@
 // Kept versions: every deploy keeps its source, limits and a content hash, the last versionsKept of them (a quota); GET /servers/:id/versions lists them newest first; a rollback deploys a kept one again as a new version; versions survive a restart and go with their server.
 
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import t from 'tap';
-import { freePort, startService, tempDataDir } from './helpers/service.js';
+import { configFile, freePort, startService, tempDataDir } from './helpers/service.js';
 
 const v = (n: number): string => `export default () => ({ version: '1.1', statuscode: 200, headers: {}, message: 'v${n}' });`;
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -49,10 +46,7 @@ t.test('versions listed newest first; rollback to the previous and to a given on
 
 t.test('only the last versionsKept are kept; the first version has nothing before it', async (t) => {
   const dataDir = tempDataDir();
-  const cdir = mkdtempSync(path.join(tmpdir(), 'isohttpd-cfg-'));
-  t.teardown(() => rmSync(cdir, { recursive: true, force: true }));
-  const config = path.join(cdir, 'config.json');
-  writeFileSync(config, JSON.stringify({ quotas: { versionsKept: 3 } }));
+  const config = configFile(t, { quotas: { versionsKept: 3 } });
   const svc = await startService(t, ['--config', config], {}, { dataDir });
   const created = await svc.api('POST', '/servers', { host: '127.0.0.1', port: await freePort(), source: v(1) });
   const id = created.body.httpdid as number;

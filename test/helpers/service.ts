@@ -1,7 +1,7 @@
 // Test helper: starts the real service (dist/cli.js) as a child process on a free API port with a temporary data dir.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -57,6 +57,15 @@ export function example(name: string): string {
 /** A fresh temporary data dir (removed by the caller, or by a service started without `keepDataDir`). */
 export function tempDataDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'isohttpd-test-'));
+}
+
+/** A config file holding `value` as JSON, in a temporary directory removed at `t`'s teardown; resolves to its path. */
+export function configFile(t: Teardown, value: unknown): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'isohttpd-cfg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(value));
+  return file;
 }
 
 /** Runs `isohttpd tenant …` on a data dir (or, given as `registry:URL`, a PostgreSQL registry); returns its exit code and output. */
