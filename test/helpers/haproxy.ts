@@ -37,6 +37,37 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** A running HAProxy process with its output captured, stopped (SIGTERM, then SIGKILL after 5 s) at `t`'s teardown. */
+function spawnHaproxy(t: Teardown, bin: string, args: readonly string[]): { proc: ChildProcess; output: () => string; stop: () => Promise<void> } {
+  const proc = spawn(bin, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const stop = async (): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    // SIGUSR1 is HAProxy's soft stop; SIGTERM its immediate one (a test does not wait for connections to end); a master stops its workers, old ones too.
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  t.teardown(stop);
+  return { proc, output: () => out, stop };
+}
+
+/** Resolves once every one of `frontends` accepts. @throws Error with HAProxy's output when it exits first, or one does not within 10 s */
+async function frontendsUp(proc: ChildProcess, output: () => string, frontends: ReadonlyArray<{ host: string; port: number }>): Promise<void> {
+  for (const f of frontends) {
+    const up = await until(async () => proc.exitCode !== null || (await accepts(f.host, f.port)), 10_000);
+    if (!up || proc.exitCode !== null) throw new Error(`haproxy did not accept on ${f.host}:${f.port}:\n${output()}`);
+  }
+}
+
 /** Checks `config` (`haproxy -c`), starts HAProxy on it and resolves once every one of `frontends` accepts. @throws Error with HAProxy's output when it refuses the config or does not come up */
 export async function startHaproxy(t: Teardown, config: string, frontends: ReadonlyArray<{ host: string; port: number }>): Promise<Haproxy> {
   const bin = haproxyBinary();
@@ -46,31 +77,10 @@ export async function startHaproxy(t: Teardown, config: string, frontends: Reado
   writeFileSync(configFile, config);
   const check = spawnSync(bin, ['-c', '-f', configFile], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`haproxy -c refused the configuration:\n${check.stdout}${check.stderr}\n${config}`);
-  const proc = spawn(bin, ['-f', configFile, '-db'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise((r) => proc.once('exit', r));
-      // SIGUSR1 is HAProxy's soft stop; SIGTERM its immediate one (a test does not wait for connections to end).
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  t.teardown(stop);
-  for (const f of frontends) {
-    const up = await until(async () => proc.exitCode !== null || (await accepts(f.host, f.port)), 10_000);
-    if (!up || proc.exitCode !== null) throw new Error(`haproxy did not accept on ${f.host}:${f.port}:\n${out}`);
-  }
-  return { proc, configFile, output: () => out, stop };
+  const run = spawnHaproxy(t, bin, ['-f', configFile, '-db']);
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  await frontendsUp(run.proc, run.output, frontends);
+  return { proc: run.proc, configFile, output: run.output, stop: run.stop };
 }
 
 /** A master-worker HAProxy (`haproxy -W -f CFG -p PIDFILE`), the one `isohttpd lb haproxy --reload-pid` reloads. */
@@ -91,31 +101,12 @@ export interface HaproxyMaster {
 export async function startHaproxyMaster(t: Teardown, configFile: string, pidFile: string, frontends: ReadonlyArray<{ host: string; port: number }>): Promise<HaproxyMaster> {
   const bin = haproxyBinary();
   if (bin === null) throw new Error('haproxy is not installed (apt-get install haproxy; .ci/run does)');
-  const proc = spawn(bin, ['-W', '-f', configFile, '-p', pidFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  proc.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const stop = async (): Promise<void> => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return;
-    const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(timer);
-  };
-  t.teardown(stop);
+  const { proc, output, stop } = spawnHaproxy(t, bin, ['-W', '-f', configFile, '-p', pidFile]);
   const pid = proc.pid ?? 0;
   const written = await until(() => proc.exitCode !== null || readPid(pidFile) === pid, 10_000);
-  if (!written || proc.exitCode !== null) throw new Error(`haproxy -W did not write its pid ${pid} to ${pidFile}:\n${out}`);
-  for (const f of frontends) {
-    const up = await until(async () => proc.exitCode !== null || (await accepts(f.host, f.port)), 10_000);
-    if (!up || proc.exitCode !== null) throw new Error(`haproxy did not accept on ${f.host}:${f.port}:\n${out}`);
-  }
-  return { proc, pid, output: () => out, stop };
+  if (!written || proc.exitCode !== null) throw new Error(`haproxy -W did not write its pid ${pid} to ${pidFile}:\n${output()}`);
+  await frontendsUp(proc, output, frontends);
+  return { proc, pid, output, stop };
 }
 
 /** The pid a pid file holds, or null. */
